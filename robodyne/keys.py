@@ -1,0 +1,22 @@
+"""Every piece of shared application state, as typed AppKeys."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from .hub import Hub
+    from .settings import Settings
+    from .status import StatusReporter
+    from .storage import Store
+    from .ws import Connection
+
+SETTINGS = web.AppKey("settings", "Settings")
+STORE = web.AppKey("store", "Store")
+HUB = web.AppKey("hub", "Hub")
+CONNECTIONS = web.AppKey("connections", "set[Connection]")
+SHUTTING_DOWN = web.AppKey("shutting_down", asyncio.Event)
+STATUS = web.AppKey("status", "StatusReporter")

@@ -1,0 +1,39 @@
+"""Fallback polling (SPEC §3.8): republish a state topic when the database disagrees with it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from .const import STATE_TOPICS
+from .hub import Hub
+from .status import StatusReporter
+from .storage import Store
+
+log = logging.getLogger(__name__)
+
+
+def _by_id(items: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    return {item["id"]: item for item in items}
+
+
+async def poll_once(store: Store, hub: Hub, status: StatusReporter) -> list[str]:
+    """Compare each state topic with the database; return the topics republished."""
+    republished = []
+    for topic in STATE_TOPICS:
+        fresh = [item.model_dump(mode="json") for item in await store.state(topic)]
+        held, _ = hub.snapshot(topic)
+        if _by_id(fresh) != _by_id(held):
+            hub.publish(topic, "snapshot", fresh)
+            republished.append(topic)
+    status.publish_if_changed()
+    if republished:
+        log.info("database changed behind the server: republished %s", ", ".join(republished))
+    return republished
+
+
+async def poll_forever(store: Store, hub: Hub, status: StatusReporter, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        await poll_once(store, hub, status)

@@ -1,0 +1,86 @@
+"""The SQLite schema as numbered migrations; storage applies the ones a file lacks."""
+
+from typing import Final
+
+# Append only: a released migration is never edited, a change is a new entry.
+MIGRATIONS: Final[tuple[str, ...]] = (
+    """
+    CREATE TABLE robots (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        model TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'offline',
+        battery REAL,
+        pose TEXT,
+        order_id INTEGER,
+        table_id INTEGER,
+        connected INTEGER NOT NULL DEFAULT 0,
+        last_seen TEXT,
+        issues TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE TABLE dining_tables (
+        id INTEGER PRIMARY KEY,
+        label TEXT NOT NULL,
+        seats INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'available',
+        customer_id INTEGER,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE orders (
+        id INTEGER PRIMARY KEY,
+        table_id INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'placed',
+        items TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        robot_id TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        ready_at TEXT,
+        served_at TEXT
+    );
+    CREATE INDEX orders_by_status ON orders (status, updated_at);
+    CREATE INDEX orders_by_table ON orders (table_id, status);
+    CREATE TABLE customers (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        phone TEXT NOT NULL DEFAULT '',
+        party_size INTEGER NOT NULL DEFAULT 1,
+        status TEXT NOT NULL DEFAULT 'waiting',
+        table_id INTEGER,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE inventory (
+        id INTEGER PRIMARY KEY,
+        sku TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        quantity REAL NOT NULL DEFAULT 0,
+        unit TEXT NOT NULL DEFAULT '',
+        low_threshold REAL NOT NULL DEFAULT 0
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL,
+        severity TEXT NOT NULL DEFAULT 'info',
+        source TEXT NOT NULL DEFAULT 'server',
+        message TEXT NOT NULL DEFAULT '',
+        data TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        acknowledged_at TEXT
+    );
+    CREATE TABLE systemlogs (
+        id INTEGER PRIMARY KEY,
+        ts TEXT NOT NULL,
+        level TEXT NOT NULL,
+        source TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE TABLE video_streams (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        robot_id TEXT,
+        url TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'inactive',
+        updated_at TEXT NOT NULL
+    );
+    """,
+)

@@ -1,0 +1,142 @@
+"""Settings: the TOML file, then ROBODYNE_<SECTION>__<KEY> environment, then flags."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .models import Role
+
+DEFAULT_CONFIG = Path("config/robodyne.toml")
+ENV_PREFIX = "ROBODYNE_"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(Section):
+    host: str = "0.0.0.0"
+    port: int = Field(8000, ge=0, le=65535)
+
+
+class TcpSettings(Section):
+    host: str = "0.0.0.0"
+    port: int = Field(8001, ge=0, le=65535)
+    heartbeat_s: float = Field(5, gt=0)
+    max_line_bytes: int = Field(65536, ge=256)
+
+
+class DatabaseSettings(Section):
+    path: Path = Path("data/robodyne.db")
+
+
+class WebsocketSettings(Section):
+    max_connections_per_topic: int = Field(100, ge=1)
+    ping_interval_s: float = Field(20, gt=0)
+    pong_timeout_s: float = Field(10, gt=0)
+    send_queue_max: int = Field(1024, ge=1)
+    send_timeout_s: float = Field(10, gt=0)
+    max_message_bytes: int = Field(65536, ge=64)
+    history_size: int = Field(1000, ge=0)
+    snapshot_limit: int = Field(100, ge=1)
+
+
+class PollingSettings(Section):
+    interval_s: float = Field(10, gt=0)
+
+
+class AuthSettings(Section):
+    allowed_origins: list[str] = []
+    tokens: dict[str, Role] = {}
+
+
+class Settings(Section):
+    server: ServerSettings = ServerSettings()
+    tcp: TcpSettings = TcpSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    websocket: WebsocketSettings = WebsocketSettings()
+    polling: PollingSettings = PollingSettings()
+    auth: AuthSettings = AuthSettings()
+    demo: bool = False
+
+
+class SettingsError(Exception):
+    """A setting that cannot be used; the message names the key."""
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="robodyne", description=__doc__)
+    parser.add_argument("--config", type=Path, help=f"TOML file (default {DEFAULT_CONFIG})")
+    parser.add_argument("--port", type=int, help="HTTP/WebSocket port")
+    parser.add_argument("--tcp-port", type=int, help="robot TCP port")
+    parser.add_argument("--db", type=Path, help="SQLite database file")
+    parser.add_argument("--demo", action="store_true", help="seed a demo restaurant")
+    return parser.parse_args(argv)
+
+
+def load_settings(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Merge defaults < file < environment < flags and validate the result."""
+    args = parse_args(argv)
+    raw = _read_toml(args.config or DEFAULT_CONFIG, required=args.config is not None)
+    _merge(raw, _from_environ(os.environ if environ is None else environ))
+    flags = {
+        ("server", "port"): args.port,
+        ("tcp", "port"): args.tcp_port,
+        ("database", "path"): args.db,
+    }
+    for (section, key), value in flags.items():
+        if value is not None:
+            raw.setdefault(section, {})[key] = value
+    if args.demo:
+        raw["demo"] = True
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise SettingsError(
+            f"invalid setting {key}: {first['msg']} (got {first.get('input')!r})"
+        ) from err
+
+
+def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError as err:
+        if required:
+            raise SettingsError(f"config file {path} does not exist") from err
+        return {}
+    except tomllib.TOMLDecodeError as err:
+        raise SettingsError(f"config file {path} is not valid TOML: {err}") from err
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    """ROBODYNE_WEBSOCKET__SEND_QUEUE_MAX=5 -> {"websocket": {"send_queue_max": "5"}}."""
+    found: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
+        if key == "allowed_origins":
+            found.setdefault(section, {})[key] = [v for v in value.split(",") if v]
+        else:
+            found.setdefault(section, {})[key] = value
+    return found
+
+
+def _merge(into: dict[str, Any], overrides: dict[str, Any]) -> None:
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value

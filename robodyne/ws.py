@@ -1,0 +1,269 @@
+"""The /ws/{topic} endpoint: handshake checks, the reader loop and one writer task per client."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+from collections.abc import MutableMapping
+from typing import Any, Literal
+
+import orjson
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, ValidationError
+
+from . import keys, messages
+from .auth import may_read, origin_allowed, request_token
+from .const import CLOSE_TIMEOUT_S, RATE_LIMIT_BURST, RATE_LIMIT_PER_S, RECONNECT_AFTER_MS, TOPICS, Close
+from .hub import Subscriber
+
+log = logging.getLogger(__name__)
+
+_ids = itertools.count(1)
+
+
+class ClientMessage(BaseModel):
+    """The only frames a client may send (SPEC §3.5)."""
+
+    type: Literal["ping", "pong"]
+    topic: str | None = None
+    data: Any = None
+
+
+class ConnectionLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    def process(self, msg: str, kwargs: MutableMapping[str, Any]) -> tuple[str, MutableMapping[str, Any]]:
+        return f"[{self.extra['conn'] if self.extra else '?'}] {msg}", kwargs
+
+
+class Connection:
+    """One subscribed WebSocket: its queue, writer task, liveness clock and rate budget."""
+
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request, topic: str) -> None:
+        self.ws = ws
+        self.request = request
+        self.topic = topic
+        self.hub = request.app[keys.HUB]
+        self.log = ConnectionLog(log, {"conn": f"ws#{next(_ids)} {topic} {request.remote}"})
+        now = asyncio.get_running_loop().time()
+        self.last_heard = now
+        self.last_ping = now
+        self.ping_sent_at: float | None = None
+        self.ping_due = False
+        self.close_reason = "client"
+        self._budget = float(RATE_LIMIT_BURST)
+        self._budget_at = now
+        self._closer: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self.subscriber: Subscriber
+
+    def send(self, frame: bytes) -> None:
+        self.subscriber.push(frame, asyncio.get_running_loop().time())
+
+    async def write_loop(self) -> None:
+        """Drain the queue into the socket; the only place that awaits this client."""
+        subscriber, ws = self.subscriber, self.ws
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                await subscriber.wake.wait()
+                subscriber.wake.clear()
+                while subscriber.queue:
+                    await ws.send_frame(subscriber.queue.popleft(), WSMsgType.TEXT)
+                    subscriber.sent(loop.time())
+                if self.ping_due:
+                    self.ping_due = False
+                    await ws.ping()
+        except (ConnectionError, RuntimeError) as err:
+            # The socket went away under us; the reader loop sees the same and ends the handler.
+            self.log.debug("writer stopped: %s", err)
+
+    def start(self, subscriber: Subscriber) -> None:
+        self.subscriber = subscriber
+        self._writer = asyncio.create_task(self.write_loop(), name=f"ws-writer-{self.topic}")
+
+    def close(self, code: Close, reason: str, final_frame: bytes | None = None) -> None:
+        """Stop queueing for this client and close it with `code`, bounded in time."""
+        if self._closer is not None:
+            return
+        self.close_reason = reason
+        self.hub.unsubscribe(self.subscriber)
+        self._closer = asyncio.create_task(self._close(code, reason, final_frame))
+
+    async def _close(self, code: Close, reason: str, final_frame: bytes | None) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                if final_frame is not None:
+                    await self.ws.send_frame(final_frame, WSMsgType.TEXT)
+                await self.ws.close(code=code, message=reason.encode())
+        except (TimeoutError, ConnectionError, RuntimeError):
+            # A frozen peer never takes the close frame: drop the socket so nothing lingers.
+            transport = self.request.transport
+            if transport is not None:
+                transport.abort()
+
+    async def finish(self) -> None:
+        """Undo everything the connection holds; runs in the handler's finally."""
+        self.hub.unsubscribe(self.subscriber)
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+        if self._closer is not None:
+            await self._closer
+
+    def heard(self, now: float) -> None:
+        self.last_heard = now
+
+    def within_rate(self, now: float) -> bool:
+        """A token bucket: bursts of RATE_LIMIT_BURST, RATE_LIMIT_PER_S sustained."""
+        self._budget = min(RATE_LIMIT_BURST, self._budget + (now - self._budget_at) * RATE_LIMIT_PER_S)
+        self._budget_at = now
+        self._budget -= 1
+        return self._budget >= 0
+
+    async def read_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        ws = self.ws
+        while True:
+            msg = await ws.receive()
+            now = loop.time()
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                return
+            if msg.type is WSMsgType.ERROR:
+                # aiohttp has already closed with 1009 for an oversize frame.
+                self.close_reason = f"protocol error: {msg.data}"
+                return
+            self.heard(now)
+            if msg.type is WSMsgType.PING:
+                await ws.pong(msg.data)
+                continue
+            if msg.type is WSMsgType.PONG:
+                continue
+            if not self.within_rate(now):
+                self.close(Close.POLICY, "rate limit exceeded")
+                continue
+            self.handle(msg)
+
+    def handle(self, msg: Any) -> None:
+        if msg.type is not WSMsgType.TEXT:
+            self.send(messages.error(self.topic, "bad_message", "frames must be JSON text"))
+            return
+        try:
+            parsed = orjson.loads(msg.data)
+        except orjson.JSONDecodeError as err:
+            self.send(messages.error(self.topic, "invalid_json", str(err)))
+            return
+        try:
+            message = ClientMessage.model_validate(parsed)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "message"
+            self.send(messages.error(self.topic, "bad_message", f"{where}: {first['msg']}"))
+            return
+        if message.type == "ping":
+            self.send(messages.pong(self.topic, message.data))
+
+
+def _refusal(request: web.Request, topic: str) -> tuple[Close, str] | None:
+    """The first check of SPEC §3.1 that this handshake fails, in the SPEC's order."""
+    app = request.app
+    if topic not in TOPICS:
+        return Close.UNSUPPORTED, f"unknown topic {topic!r}"
+    role = app[keys.SETTINGS].auth.tokens.get(request_token(request) or "")
+    if role is None:
+        return Close.UNAUTHORIZED, "missing or unknown token"
+    if not may_read(role, topic):
+        return Close.FORBIDDEN, f"role {role} may not read {topic}"
+    if app[keys.SHUTTING_DOWN].is_set():
+        return Close.GOING_AWAY, "server is shutting down"
+    limit = app[keys.SETTINGS].websocket.max_connections_per_topic
+    if len(app[keys.HUB].topics[topic].subscribers) >= limit:
+        return Close.POLICY, f"topic {topic} is full ({limit} clients)"
+    return None
+
+
+def _resume_point(request: web.Request) -> tuple[int | None, str | None]:
+    try:
+        since = int(request.query["since"]) if "since" in request.query else None
+    except ValueError:
+        since = None  # an unusable resume point just means a fresh snapshot
+    return since, request.query.get("epoch")
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    settings = request.app[keys.SETTINGS]
+    if not origin_allowed(request, settings.auth.allowed_origins):
+        raise web.HTTPForbidden(text="origin not allowed")
+    ws = web.WebSocketResponse(
+        autoping=False,
+        max_msg_size=settings.websocket.max_message_bytes,
+        timeout=CLOSE_TIMEOUT_S,
+        # A larger drain threshold keeps small stalls from blocking the writer (HA's lesson).
+        writer_limit=1 << 20,
+    )
+    await ws.prepare(request)
+    topic = request.match_info["topic"]
+    refusal = _refusal(request, topic)
+    if refusal is not None:
+        code, reason = refusal
+        await ws.close(code=code, message=reason.encode())
+        return ws
+
+    conn = Connection(ws, request, topic)
+    registry = request.app[keys.CONNECTIONS]
+    since, epoch = _resume_point(request)
+    subscriber = request.app[keys.HUB].subscribe(
+        topic, lambda: conn.close(Close.SLOW, "send queue full"), since=since, epoch=epoch)
+    conn.start(subscriber)
+    registry.add(conn)
+    conn.log.info("open (%d on topic)", len(request.app[keys.HUB].topics[topic].subscribers))
+    try:
+        await conn.read_loop()
+    finally:
+        registry.discard(conn)
+        await conn.finish()
+        conn.log.info("closed %s (%s)", ws.close_code, conn.close_reason)
+    return ws
+
+
+async def watchdog(app: web.Application) -> None:
+    """Pings, pong timeouts (4000) and send timeouts (4008) for every connection, once a tick."""
+    ws_settings = app[keys.SETTINGS].websocket
+    tick = min(1.0, ws_settings.pong_timeout_s / 4, ws_settings.send_timeout_s / 4,
+               ws_settings.ping_interval_s / 2)
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(tick)
+        now = loop.time()
+        pings: dict[str, bytes] = {}
+        for conn in list(app[keys.CONNECTIONS]):
+            waiting = conn.subscriber.waiting_since
+            if waiting is not None and now - waiting > ws_settings.send_timeout_s:
+                conn.close(Close.SLOW, "socket accepted nothing for send_timeout_s")
+                continue
+            if conn.ping_sent_at is not None:
+                if conn.last_heard >= conn.ping_sent_at:
+                    conn.ping_sent_at = None
+                elif now - conn.ping_sent_at > ws_settings.pong_timeout_s:
+                    conn.close(Close.PONG_TIMEOUT, "no pong within pong_timeout_s")
+                    continue
+            if conn.ping_sent_at is None and now - conn.last_ping >= ws_settings.ping_interval_s:
+                if conn.topic not in pings:
+                    pings[conn.topic] = messages.ping(conn.topic, loop.time())
+                conn.ping_sent_at = conn.last_ping = now
+                conn.ping_due = True  # the writer follows the JSON ping with a protocol ping
+                conn.send(pings[conn.topic])
+
+
+async def close_all(app: web.Application) -> None:
+    """SPEC §3.7: refuse new handshakes, tell every client and close it with 1001."""
+    app[keys.SHUTTING_DOWN].set()
+    connections = list(app[keys.CONNECTIONS])
+    for conn in connections:
+        conn.close(Close.GOING_AWAY, "server shutting down",
+                   messages.shutdown(conn.topic, random.randint(*RECONNECT_AFTER_MS)))
+    if connections:
+        log.info("closing %d WebSocket clients", len(connections))
+    await asyncio.gather(*(conn.finish() for conn in connections), return_exceptions=True)

@@ -1,0 +1,3 @@
+from robodyne.app import main
+
+main()

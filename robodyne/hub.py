@@ -38,7 +38,8 @@ class Subscriber:
         if len(queue) >= self.limit:
             if not self.overflowed:
                 self.overflowed = True
-                self.on_overflow()
+                # Deferred: the callback unsubscribes, and we may be inside publish's loop.
+                asyncio.get_running_loop().call_soon(self.on_overflow)
             return
         if self.waiting_since is None:
             self.waiting_since = now

@@ -1,0 +1,88 @@
+"""A real server on a free port with a real SQLite file, per test."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+from aiohttp.test_utils import TestServer
+
+from robodyne import keys
+from robodyne.app import create_app
+from robodyne.hub import Hub
+from robodyne.settings import Settings
+from robodyne.storage import Store
+
+TOKENS = {
+    "admin-token": "admin",
+    "kitchen-token": "kitchen",
+    "floor-token": "floor",
+    "maintenance-token": "maintenance",
+    "robot-token": "robot",
+}
+ADMIN = "admin-token"
+
+MakeServer = Callable[..., Awaitable[TestServer]]
+
+
+def make_settings(db_path: Path, **sections: dict[str, Any]) -> Settings:
+    raw: dict[str, Any] = {
+        "database": {"path": db_path},
+        "auth": {"tokens": TOKENS},
+        "server": {"port": 0},
+        "tcp": {"port": 0, "host": "127.0.0.1"},
+    }
+    for section, values in sections.items():
+        raw.setdefault(section, {}).update(values)
+    return Settings.model_validate(raw)
+
+
+@pytest.fixture
+async def make_server(aiohttp_server: Any, tmp_path: Path) -> MakeServer:
+    """Start the whole app on a free port; keyword arguments override settings sections."""
+    async def make(**sections: dict[str, Any]) -> TestServer:
+        app = create_app(make_settings(tmp_path / "robodyne.db", **sections))
+        server: TestServer = await aiohttp_server(app)
+        return server
+    return make
+
+
+@pytest.fixture
+async def session() -> Any:
+    async with aiohttp.ClientSession() as client_session:
+        yield client_session
+
+
+def ws_url(server: TestServer, topic: str, token: str | None = ADMIN, **query: Any) -> str:
+    params = {"token": token, **query} if token else query
+    url = server.make_url(f"/ws/{topic}")
+    return str(url.with_query({k: str(v) for k, v in params.items()}))
+
+
+async def receive_json(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5.0) -> dict[str, Any]:
+    msg = await ws.receive(timeout=timeout)
+    assert msg.type == aiohttp.WSMsgType.TEXT, f"expected a text frame, got {msg.type} {msg.data!r}"
+    decoded: dict[str, Any] = orjson.loads(msg.data)
+    return decoded
+
+
+async def receive_close(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5.0) -> int | None:
+    """Read past any data frames until the server's close; return its code."""
+    while True:
+        msg = await ws.receive(timeout=timeout)
+        if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
+            return ws.close_code
+        if msg.type is aiohttp.WSMsgType.ERROR:
+            return ws.close_code
+
+
+def hub_of(server: TestServer) -> Hub:
+    return server.app[keys.HUB]
+
+
+def store_of(server: TestServer) -> Store:
+    return server.app[keys.STORE]

@@ -13,12 +13,16 @@ from aiohttp import web
 from . import demo, keys
 from .auth import load_or_create_tokens
 from .const import LOG_TOPICS, STATE_TOPICS
+from .fleet import Fleet
 from .hub import Hub
+from .journal import Journal
+from .notify import Notifier
 from .polling import poll_forever
 from .routes import setup_routes
 from .settings import Settings, SettingsError, load_settings
 from .status import StatusReporter
 from .storage import Store
+from .tcp import RobotServer
 from .ws import close_all, watchdog
 
 log = logging.getLogger(__name__)
@@ -48,9 +52,28 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
     hub.prime("systemlogs",
               [s.model_dump(mode="json") for s in await store.systemlogs(ws.snapshot_limit)])
     app[keys.HUB] = hub
+    app[keys.JOURNAL] = Journal(store, hub)
     app[keys.STATUS] = StatusReporter(hub)
-    app[keys.STATUS].publish_if_changed()
     yield
+
+
+async def _robots(app: web.Application) -> AsyncIterator[None]:
+    """The fleet and the TCP server robots connect to, on this same loop."""
+    store, hub, journal = app[keys.STORE], app[keys.HUB], app[keys.JOURNAL]
+    fleet = Fleet(store, hub, journal)
+    await fleet.load()
+    app[keys.STATUS].publish_if_changed()
+    server = RobotServer(app[keys.SETTINGS], fleet, journal, Notifier(store, hub, fleet))
+    await server.start()
+    app[keys.FLEET], app[keys.ROBOT_SERVER] = fleet, server
+    tasks = [asyncio.create_task(fleet.persist_forever(), name="fleet-persist"),
+             asyncio.create_task(server.watch(), name="robot-watch")]
+    yield
+    await server.stop()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await fleet.close()
 
 
 def _background(name: str, run: Callable[[web.Application], Coroutine[Any, Any, None]]
@@ -70,7 +93,7 @@ async def _run_status(app: web.Application) -> None:
 
 
 async def _run_polling(app: web.Application) -> None:
-    await poll_forever(app[keys.STORE], app[keys.HUB], app[keys.STATUS],
+    await poll_forever(app[keys.STORE], app[keys.HUB], app[keys.STATUS], app[keys.FLEET],
                        app[keys.SETTINGS].polling.interval_s)
 
 
@@ -87,6 +110,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([
         _store,
         _hub,
+        _robots,
         _background("status", _run_status),
         _background("watchdog", watchdog),
         _background("polling", _run_polling),

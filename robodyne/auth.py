@@ -14,6 +14,7 @@ from aiohttp import web
 
 from .const import TOKEN_COOKIE, TOPICS
 from .models import Role
+from .settings import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +62,29 @@ def origin_allowed(request: web.Request, allowed_origins: list[str]) -> bool:
 def load_or_create_tokens(db_path: Path) -> tuple[dict[str, Role], bool]:
     """The tokens of tokens.toml beside the database, made on first start (mode 0600).
 
-    Returns the tokens and whether they were created just now.
+    Returns the tokens and whether they were created just now. A file that cannot be used
+    is a SettingsError (one line, exit 2), never a server that nobody can log in to.
     """
     path = db_path.parent / TOKENS_FILE
     if path.exists():
-        with path.open("rb") as file:
-            stored = tomllib.load(file).get("tokens", {})
-        return {token: Role(role) for token, role in stored.items()}, False
+        try:
+            with path.open("rb") as file:
+                stored = tomllib.load(file).get("tokens", {})
+            tokens = {str(token): Role(role) for token, role in stored.items()}
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError,
+                AttributeError) as err:
+            raise SettingsError(f"{path} cannot be used: {err}") from err
+        if not tokens:
+            raise SettingsError(f"{path} holds no [tokens]; delete it to generate new ones")
+        return tokens, False
     tokens = {secrets.token_urlsafe(24): Role.ADMIN, secrets.token_urlsafe(24): Role.KITCHEN}
-    path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["# Generated on first start. Keep private: each token grants its role.", "[tokens]"]
     lines += [f'"{token}" = "{role}"' for token, role in tokens.items()]
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write("\n".join(lines) + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write("\n".join(lines) + "\n")
+    except OSError as err:
+        raise SettingsError(f"cannot create {path}: {err.strerror or err}") from err
     return tokens, True

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from .floor import TABLES
 from .models import OrderItem
 from .storage import Store
 
 log = logging.getLogger(__name__)
 
-TABLES = [(f"T{n}", seats) for n, seats in enumerate([2, 2, 4, 4, 4, 6, 2, 4, 4, 6, 8, 2], 1)]
 MENU = [("Margherita pizza", ["extra basil"]), ("Caesar salad", ["no croutons"]),
         ("Spaghetti carbonara", []), ("Tomato soup", []), ("Tiramisu", []),
         ("Lemonade", ["no ice"]), ("Grilled salmon", ["sauce on the side"])]
@@ -22,7 +22,7 @@ async def seed(store: Store) -> None:
     """Tables, a few orders, inventory and two video streams, unless rows already exist."""
     if await store.tables():
         return
-    tables = [await store.add_table(label, seats) for label, seats in TABLES]
+    tables = [await store.add_table(label, seats, x=x, y=y) for label, seats, x, y in TABLES]
     for n, table in enumerate(tables[:6]):
         name, modifiers = MENU[n % len(MENU)]
         second, _ = MENU[(n + 3) % len(MENU)]

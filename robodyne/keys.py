@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from .fleet import Fleet
     from .hub import Hub
+    from .journal import Journal
+    from .tcp import RobotServer
     from .settings import Settings
     from .status import StatusReporter
     from .storage import Store
@@ -20,3 +23,6 @@ HUB = web.AppKey("hub", "Hub")
 CONNECTIONS = web.AppKey("connections", "set[Connection]")
 SHUTTING_DOWN = web.AppKey("shutting_down", asyncio.Event)
 STATUS = web.AppKey("status", "StatusReporter")
+JOURNAL = web.AppKey("journal", "Journal")
+FLEET = web.AppKey("fleet", "Fleet")
+ROBOT_SERVER = web.AppKey("robot_server", "RobotServer")

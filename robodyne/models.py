@@ -124,6 +124,9 @@ class Table(Item):
     status: TableStatus = TableStatus.AVAILABLE
     customer_id: int | None = None
     open_order_ids: list[int] = []
+    # Where the table stands on the floor map, in metres (an addition to SPEC §2).
+    x: float | None = None
+    y: float | None = None
     updated_at: str
 
 

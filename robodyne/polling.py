@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from .const import STATE_TOPICS
+from .fleet import Fleet
 from .hub import Hub
 from .status import StatusReporter
 from .storage import Store
@@ -18,10 +19,15 @@ def _by_id(items: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
     return {item["id"]: item for item in items}
 
 
-async def poll_once(store: Store, hub: Hub, status: StatusReporter) -> list[str]:
+async def poll_once(store: Store, hub: Hub, status: StatusReporter, fleet: Fleet) -> list[str]:
     """Compare each state topic with the database; return the topics republished."""
     republished = []
+    # Connected robots' live telemetry is newer than the database (write-behind), so the
+    # fleet reconciles robots itself: only robots without a session take the database's word.
+    await fleet.reload(None)
     for topic in STATE_TOPICS:
+        if topic == "robots":
+            continue
         fresh = [item.model_dump(mode="json") for item in await store.state(topic)]
         held, _ = hub.snapshot(topic)
         if _by_id(fresh) != _by_id(held):
@@ -33,7 +39,8 @@ async def poll_once(store: Store, hub: Hub, status: StatusReporter) -> list[str]
     return republished
 
 
-async def poll_forever(store: Store, hub: Hub, status: StatusReporter, interval_s: float) -> None:
+async def poll_forever(store: Store, hub: Hub, status: StatusReporter, fleet: Fleet,
+                       interval_s: float) -> None:
     while True:
         await asyncio.sleep(interval_s)
-        await poll_once(store, hub, status)
+        await poll_once(store, hub, status, fleet)

@@ -9,8 +9,8 @@ from .ws import websocket_handler
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Ready once the store and hub are up; degraded while the database fails."""
-    if keys.HUB not in request.app:
+    """Ready once the database, hub and robot TCP server are up; degraded while the DB fails."""
+    if keys.ROBOT_SERVER not in request.app:
         return web.json_response({"status": "starting"}, status=503)
     return web.json_response({"status": request.app[keys.STATUS].health})
 

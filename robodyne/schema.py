@@ -24,6 +24,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         seats INTEGER NOT NULL,
         status TEXT NOT NULL DEFAULT 'available',
         customer_id INTEGER,
+        x REAL,
+        y REAL,
         updated_at TEXT NOT NULL
     );
     CREATE TABLE orders (

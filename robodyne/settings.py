@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from .models import Role
 
@@ -19,6 +19,15 @@ ENV_PREFIX = "ROBODYNE_"
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic's lax mode would take `port = true` as port 1; a TOML boolean is never a number.
+        if isinstance(value, bool) and info.field_name is not None:
+            if cls.model_fields[info.field_name].annotation in (int, float):
+                raise ValueError("expected a number, not a boolean")
+        return value
 
 
 class ServerSettings(Section):
@@ -94,8 +103,9 @@ def load_settings(
         ("database", "path"): args.db,
     }
     for (section, key), value in flags.items():
-        if value is not None:
-            raw.setdefault(section, {})[key] = value
+        # `server = 5` in the file is left for validation to name, not crashed on here.
+        if value is not None and isinstance(raw.setdefault(section, {}), dict):
+            raw[section][key] = value
     if args.demo:
         raw["demo"] = True
     try:
@@ -116,8 +126,10 @@ def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
         if required:
             raise SettingsError(f"config file {path} does not exist") from err
         return {}
-    except tomllib.TOMLDecodeError as err:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise SettingsError(f"config file {path} is not valid TOML: {err}") from err
+    except OSError as err:
+        raise SettingsError(f"config file {path} cannot be read: {err.strerror or err}") from err
 
 
 def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -138,5 +150,7 @@ def _merge(into: dict[str, Any], overrides: dict[str, Any]) -> None:
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(into.get(key), dict):
             _merge(into[key], value)
+        elif isinstance(value, dict) and key in into:
+            continue  # `server = 5` in the file: keep it so validation names it, not mask it
         else:
             into[key] = value

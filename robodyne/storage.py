@@ -206,23 +206,24 @@ class Store:
 
     # ---- writes: each commits before it returns ----
 
-    async def save_robot(self, robot: Robot) -> None:
+    async def save_robots(self, robots: Iterable[dict[str, Any]]) -> None:
+        """Upsert robots given as topic records, all in one transaction."""
+        rows = [
+            (r["id"], r["name"], r["model"], r["status"], r["battery"], _json(r["pose"]),
+             r["order_id"], r["table_id"], int(r["connected"]), r["last_seen"], _json(r["issues"]))
+            for r in robots
+        ]
         async with self.transaction() as db:
-            await db.execute(
-                "INSERT OR REPLACE INTO robots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    robot.id, robot.name, robot.model, robot.status, robot.battery,
-                    _json(robot.pose and robot.pose.model_dump()), robot.order_id, robot.table_id,
-                    int(robot.connected), robot.last_seen,
-                    _json([issue.model_dump() for issue in robot.issues]),
-                ),
-            )
+            await db.executemany(
+                "INSERT OR REPLACE INTO robots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
-    async def add_table(self, label: str, seats: int, status: str = "available") -> Table:
+    async def add_table(self, label: str, seats: int, status: str = "available",
+                        x: float | None = None, y: float | None = None) -> Table:
         async with self.transaction() as db:
             cur = await db.execute(
-                "INSERT INTO dining_tables (label, seats, status, updated_at) VALUES (?, ?, ?, ?)",
-                (label, seats, status, utcnow()),
+                "INSERT INTO dining_tables (label, seats, status, x, y, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (label, seats, status, x, y, utcnow()),
             )
             table_id = cur.lastrowid
         return await self._require(self.table(table_id or 0))

@@ -1,0 +1,21 @@
+"""Domain errors; the REST and TCP layers each map them to their wire errors in one place."""
+
+
+class DomainError(Exception):
+    """Something the caller asked for that the restaurant's rules refuse."""
+
+
+class NotFound(DomainError):
+    """The entity does not exist."""
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (e.g. an order status move not allowed)."""
+
+
+class RobotOffline(Conflict):
+    """The robot has no live TCP session to carry a command."""
+
+
+class StorageUnavailable(DomainError):
+    """The database refused the write (read-only, disk full)."""

@@ -1,0 +1,192 @@
+"""The robots: live state in memory, persisted write-behind, coalesced onto the robots topic."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any, Final, Protocol
+
+from .errors import RobotOffline
+from .hub import Hub
+from .journal import Journal
+from .models import Robot, RobotStatus, utcnow
+from .robot_protocol import State, command
+from .storage import Store
+
+log = logging.getLogger(__name__)
+
+# A subscriber gets at most one robots update per window, carrying every robot that changed.
+# The first change after a quiet window goes out at once, so a lone robot is never delayed.
+PUBLISH_WINDOW_S: Final = 0.1
+# Telemetry reaches SQLite in one transaction per window, not one per line.
+PERSIST_WINDOW_S: Final = 0.25
+LOW_BATTERY: Final = 20
+ERROR_STATUSES: Final = frozenset({RobotStatus.ERROR, RobotStatus.EMERGENCY_STOP})
+STATE_FIELDS: Final = frozenset({"status", "battery", "pose", "order_id", "table_id", "issues"})
+
+
+class Link(Protocol):
+    """What the fleet needs of a robot's TCP session."""
+
+    def send(self, line: bytes) -> None: ...
+    def end(self, reason: str, final_line: bytes | None = None) -> None: ...
+
+
+class Fleet:
+    """Every robot the restaurant knows, and the live session of each connected one."""
+
+    def __init__(self, store: Store, hub: Hub, journal: Journal) -> None:
+        self._store = store
+        self._hub = hub
+        self._journal = journal
+        self.robots: dict[str, dict[str, Any]] = {}
+        self.links: dict[str, Link] = {}
+        self._unpublished: set[str] = set()
+        self._unpersisted: set[str] = set()
+        self._publish_handle: asyncio.TimerHandle | None = None
+        self._last_publish = 0.0
+        self._loop = asyncio.get_running_loop()
+
+    async def load(self) -> None:
+        """Read the robots and mark them offline: no robot is connected to a fresh process."""
+        for robot in await self._store.robots():
+            record = robot.model_dump(mode="json")
+            record.update(connected=False, status=RobotStatus.OFFLINE.value)
+            self.robots[robot.id] = record
+        await self._store.save_robots(self.robots.values())
+        self._hub.prime("robots", list(self.robots.values()))
+
+    # ---- sessions ----
+
+    async def connect(self, robot_id: str, name: str | None, model: str | None, link: Link) -> None:
+        """A robot said hello: take over any older session, mark it online, raise the event."""
+        old = self.links.get(robot_id)
+        self.links[robot_id] = link
+        if old is not None:
+            old.end("replaced")
+        record = self.robots.get(robot_id) or Robot(id=robot_id, name=name or robot_id).model_dump(
+            mode="json")
+        record.update(connected=True, last_seen=utcnow())
+        if name:
+            record["name"] = name
+        if model:
+            record["model"] = model
+        if record["status"] == RobotStatus.OFFLINE:
+            record["status"] = RobotStatus.IDLE.value
+        self.robots[robot_id] = record
+        await self.persist(robot_id)
+        self._publish_now()
+        await self._journal.event("robot_connected", source=f"robot:{robot_id}",
+                                  message=f"{record['name']} connected",
+                                  data={"robot_id": robot_id, "replaced_session": old is not None})
+
+    async def disconnect(self, robot_id: str, link: Link, reason: str) -> None:
+        """A session ended. `reason` is bye, lost, silent or shutdown."""
+        if self.links.get(robot_id) is not link:
+            return  # a newer session took over: this one's end changes nothing
+        del self.links[robot_id]
+        record = self.robots[robot_id]
+        record.update(connected=False, status=RobotStatus.OFFLINE.value, last_seen=utcnow())
+        await self.persist(robot_id)
+        self._publish_now()
+        if reason == "bye":
+            await self._journal.event("robot_disconnected", source=f"robot:{robot_id}",
+                                      message=f"{record['name']} disconnected",
+                                      data={"robot_id": robot_id})
+        elif reason != "shutdown":
+            await self._journal.event(
+                "robot_offline", severity="warning", source=f"robot:{robot_id}",
+                message=f"{record['name']} went offline ({reason})",
+                data={"robot_id": robot_id, "reason": reason})
+
+    # ---- telemetry ----
+
+    async def apply_state(self, robot_id: str, state: State) -> None:
+        """Merge a state line into memory; raise events on transitions, once each."""
+        record = self.robots[robot_id]
+        before_status, before_battery = record["status"], record["battery"]
+        record.update(state.model_dump(mode="json", include=STATE_FIELDS & state.model_fields_set))
+        self.touch(robot_id)
+        if record["status"] in ERROR_STATUSES and before_status not in ERROR_STATUSES:
+            await self._journal.event(
+                "robot_error", severity="error", source=f"robot:{robot_id}",
+                message=f"{record['name']} reports {record['status']}",
+                data={"robot_id": robot_id, "status": record["status"], "issues": record["issues"]})
+        battery = record["battery"]
+        if battery is not None and battery < LOW_BATTERY and (
+                before_battery is None or before_battery >= LOW_BATTERY):
+            await self._journal.event(
+                "low_battery", severity="warning", source=f"robot:{robot_id}",
+                message=f"{record['name']} battery at {battery:.0f}%",
+                data={"robot_id": robot_id, "battery": battery})
+
+    def touch(self, robot_id: str) -> None:
+        """Any line is a sign of life: note it, to be persisted and published in a window."""
+        self.robots[robot_id]["last_seen"] = utcnow()
+        self._unpersisted.add(robot_id)
+        self._unpublished.add(robot_id)
+        if self._publish_handle is None:
+            when = max(self._loop.time(), self._last_publish + PUBLISH_WINDOW_S)
+            self._publish_handle = self._loop.call_at(when, self._publish_now)
+
+    def _publish_now(self) -> None:
+        if self._publish_handle is not None:
+            self._publish_handle.cancel()
+            self._publish_handle = None
+        if not self._unpublished:
+            return
+        changed = [self.robots[robot_id] for robot_id in self._unpublished]
+        self._unpublished.clear()
+        self._last_publish = self._loop.time()
+        # Copies: the hub keeps what it published, and memory keeps changing under it.
+        self._hub.publish("robots", "upsert", [dict(record) for record in changed])
+
+    async def persist(self, robot_id: str | None = None) -> None:
+        """Write robots to SQLite now: one (for an ack), or every one changed since last time."""
+        ids = {robot_id} if robot_id else set(self._unpersisted)
+        if not ids:
+            return
+        self._unpersisted -= ids
+        await self._store.save_robots(dict(self.robots[i]) for i in ids)
+
+    async def persist_forever(self) -> None:
+        while True:
+            await asyncio.sleep(PERSIST_WINDOW_S)
+            await self.persist()
+
+    # ---- commands ----
+
+    def send_command(self, robot_id: str, name: str, table_id: int | None = None,
+                     order_id: int | None = None) -> str:
+        """Send a command line to a connected robot; its id comes back in command_result."""
+        link = self.links.get(robot_id)
+        if link is None:
+            raise RobotOffline(f"robot {robot_id} is not connected")
+        command_id = secrets.token_hex(6)
+        link.send(command(command_id, name, table_id, order_id))
+        return command_id
+
+    async def reload(self, robot_id: str | None) -> None:
+        """Re-read robots another program changed; live telemetry wins for connected ones."""
+        fresh = {r.id: r.model_dump(mode="json") for r in await self._store.robots()}
+        for rid, record in fresh.items():
+            if robot_id not in (None, rid) or rid in self.links:
+                continue
+            if self.robots.get(rid) != record:
+                self.robots[rid] = record
+                self._unpublished.add(rid)
+        gone = [rid for rid in self.robots if rid not in fresh and rid not in self.links
+                and robot_id in (None, rid)]
+        for rid in gone:
+            del self.robots[rid]
+        self._publish_now()
+        if gone:
+            self._hub.publish("robots", "delete", [], ids=gone)
+
+    async def close(self) -> None:
+        """Final flush: every robot offline, nothing left unwritten."""
+        for record in self.robots.values():
+            record.update(connected=False, status=RobotStatus.OFFLINE.value)
+        self.links.clear()
+        await self._store.save_robots(self.robots.values())

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 
 from . import demo, keys
 from .auth import load_or_create_tokens
-from .const import LOG_TOPICS, STATE_TOPICS
+from .const import STATE_TOPICS
+from .errors import StorageUnavailable
 from .fleet import Fleet
 from .hub import Hub
 from .journal import Journal
+from .logbridge import SystemlogBridge
+from .metrics import Stats, registry_for
 from .notify import Notifier
-from .polling import poll_forever
+from .polling import poll_once
+from .restaurant import Restaurant
 from .routes import setup_routes
 from .settings import Settings, SettingsError, load_settings
 from .status import StatusReporter
@@ -28,12 +33,14 @@ from .ws import close_all, watchdog
 log = logging.getLogger(__name__)
 
 # systemd's TimeoutStopSec is 15 s; everything must be done well before it.
-SHUTDOWN_TIMEOUT_S = 8.0
+SHUTDOWN_TIMEOUT_S: Final = 8.0
+RETENTION_EVERY_S: Final = 60.0
 
 
 async def _store(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     store = await Store.open(settings.database.path)
+    store.on_commit.append(app[keys.STATS].db_write.observe)
     if settings.demo:
         await demo.seed(store)
     app[keys.STORE] = store
@@ -42,6 +49,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _hub(app: web.Application) -> AsyncIterator[None]:
+    """The hub, primed from the database before anyone can subscribe."""
     ws = app[keys.SETTINGS].websocket
     hub = Hub(history_size=ws.history_size, snapshot_limit=ws.snapshot_limit,
               queue_max=ws.send_queue_max)
@@ -53,27 +61,61 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
               [s.model_dump(mode="json") for s in await store.systemlogs(ws.snapshot_limit)])
     app[keys.HUB] = hub
     app[keys.JOURNAL] = Journal(store, hub)
-    app[keys.STATUS] = StatusReporter(hub)
+    app[keys.STATUS] = StatusReporter(hub, store)
     yield
 
 
 async def _robots(app: web.Application) -> AsyncIterator[None]:
-    """The fleet and the TCP server robots connect to, on this same loop."""
+    """The fleet, the restaurant's rules and the TCP server robots connect to."""
     store, hub, journal = app[keys.STORE], app[keys.HUB], app[keys.JOURNAL]
     fleet = Fleet(store, hub, journal)
     await fleet.load()
-    app[keys.STATUS].publish_if_changed()
-    server = RobotServer(app[keys.SETTINGS], fleet, journal, Notifier(store, hub, fleet))
+    restaurant = Restaurant(store, hub, journal, fleet)
+    server = RobotServer(app[keys.SETTINGS], fleet, journal, Notifier(store, hub, fleet),
+                         restaurant, app[keys.STATS])
     await server.start()
-    app[keys.FLEET], app[keys.ROBOT_SERVER] = fleet, server
+    app[keys.FLEET], app[keys.RESTAURANT], app[keys.ROBOT_SERVER] = fleet, restaurant, server
+    app[keys.STATUS].publish_if_changed()
     tasks = [asyncio.create_task(fleet.persist_forever(), name="fleet-persist"),
              asyncio.create_task(server.watch(), name="robot-watch")]
     yield
     await server.stop()
+    await _cancel(tasks)
+    await fleet.close()
+
+
+async def _log_bridge(app: web.Application) -> AsyncIterator[None]:
+    bridge = SystemlogBridge(app[keys.JOURNAL])
+    logging.getLogger().addHandler(bridge)
+    task = asyncio.create_task(bridge.run(), name="log-bridge")
+    yield
+    logging.getLogger().removeHandler(bridge)
+    await _cancel([task])
+
+
+async def _demo_robots(app: web.Application) -> AsyncIterator[None]:
+    """In demo mode, four simulated robots drive around over the real TCP port."""
+    if not app[keys.SETTINGS].demo:
+        yield
+        return
+    from .simulator import run_fleet
+    token = demo.robot_token(app[keys.SETTINGS])
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_fleet("127.0.0.1", app[keys.ROBOT_SERVER].port, token, demo.ROBOTS, demo.ROBOT_HZ,
+                  stop=stop), name="demo-robots")
+    yield
+    stop.set()
+    try:
+        await asyncio.wait_for(task, timeout=3)
+    except TimeoutError:
+        pass
+
+
+async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await fleet.close()
 
 
 def _background(name: str, run: Callable[[web.Application], Coroutine[Any, Any, None]]
@@ -82,19 +124,38 @@ def _background(name: str, run: Callable[[web.Application], Coroutine[Any, Any, 
     async def entry(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(run(app), name=name)
         yield
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await _cancel([task])
     entry.__name__ = name
     return entry
 
 
-async def _run_status(app: web.Application) -> None:
-    await app[keys.STATUS].run()
+async def _every(seconds: float, work: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    """Run `work` every `seconds`; a database failure skips a round, never ends the loop."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await work()
+        except (StorageUnavailable, sqlite3.Error) as err:
+            log.warning("skipped a round of %s: %s", work.__name__, err)
 
 
 async def _run_polling(app: web.Application) -> None:
-    await poll_forever(app[keys.STORE], app[keys.HUB], app[keys.STATUS], app[keys.FLEET],
-                       app[keys.SETTINGS].polling.interval_s)
+    async def fallback_poll() -> None:
+        await poll_once(app[keys.STORE], app[keys.HUB], app[keys.STATUS], app[keys.FLEET])
+    await _every(app[keys.SETTINGS].polling.interval_s, fallback_poll)
+
+
+async def _run_retention(app: web.Application) -> None:
+    retention, store = app[keys.SETTINGS].retention, app[keys.STORE]
+
+    async def prune_records() -> None:
+        await store.prune("events", retention.events)
+        await store.prune("systemlogs", retention.systemlogs)
+    await _every(RETENTION_EVERY_S, prune_records)
+
+
+async def _run_status(app: web.Application) -> None:
+    await app[keys.STATUS].run()
 
 
 async def _on_shutdown(app: web.Application) -> None:
@@ -107,13 +168,18 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.CONNECTIONS] = set()
     app[keys.SHUTTING_DOWN] = asyncio.Event()
+    app[keys.STATS] = Stats()
+    app[keys.METRICS] = registry_for(app)
     app.cleanup_ctx.extend([
         _store,
         _hub,
+        _log_bridge,
         _robots,
         _background("status", _run_status),
         _background("watchdog", watchdog),
         _background("polling", _run_polling),
+        _background("retention", _run_retention),
+        _demo_robots,
     ])
     app.on_shutdown.append(_on_shutdown)
     setup_routes(app)
@@ -127,7 +193,8 @@ def _with_tokens(settings: Settings) -> Settings:
     tokens, created = load_or_create_tokens(settings.database.path)
     tokens_file = settings.database.path.parent / "tokens.toml"
     if created:
-        # Printed once, on the start that made them, so the owner can open the pages.
+        # The one log line that carries tokens, on the start that made them, so the owner
+        # can open the pages; every later start points at the file instead.
         for token, role in tokens.items():
             page = "dashboard" if role == "admin" else "kitchen"
             log.warning("first start: open http://<this-box>:%d/%s?token=%s (%s token, kept in %s)",

@@ -31,11 +31,27 @@ READABLE: Final[dict[Role, frozenset[str]]] = {
     Role.ROBOT: frozenset(),
 }
 
+# What each role may change over REST; the names are the API's write scopes.
+WRITE_SCOPES: Final = frozenset({"orders", "tables", "customers", "inventory", "video_streams",
+                                 "event_ack", "robot_commands"})
+WRITABLE: Final[dict[Role, frozenset[str]]] = {
+    Role.ADMIN: WRITE_SCOPES,
+    Role.KITCHEN: frozenset({"orders", "inventory", "event_ack"}),
+    Role.FLOOR: frozenset({"orders", "tables", "customers", "event_ack", "robot_commands"}),
+    Role.MAINTENANCE: frozenset({"video_streams", "event_ack"}),
+    Role.ROBOT: frozenset(),
+}
+METRICS_ROLES: Final = frozenset({Role.ADMIN, Role.MAINTENANCE})
+
 TOKENS_FILE: Final = "tokens.toml"
 
 
 def may_read(role: Role, topic: str) -> bool:
     return topic in READABLE[role]
+
+
+def may_write(role: Role, scope: str) -> bool:
+    return scope in WRITABLE[role]
 
 
 def request_token(request: web.Request) -> str | None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 from .floor import TABLES
-from .models import OrderItem
+from .models import OrderItem, Role
+from .settings import Settings
 from .storage import Store
 
 log = logging.getLogger(__name__)
 
+ROBOTS = 4
+ROBOT_HZ = 5.0
 MENU = [("Margherita pizza", ["extra basil"]), ("Caesar salad", ["no croutons"]),
         ("Spaghetti carbonara", []), ("Tomato soup", []), ("Tiramisu", []),
         ("Lemonade", ["no ice"]), ("Grilled salmon", ["sauce on the side"])]
@@ -37,3 +41,13 @@ async def seed(store: Store) -> None:
     await store.add_video_stream("Kitchen pass", "rtsp://camera-2.local/stream", status="active")
     log.info("demo restaurant seeded: %d tables, 6 orders, %d inventory items",
              len(tables), len(INVENTORY))
+
+
+def robot_token(settings: Settings) -> str:
+    """A robot token for the simulated robots: a configured one, or one for this run only."""
+    for token, role in settings.auth.tokens.items():
+        if role is Role.ROBOT:
+            return token
+    token = secrets.token_urlsafe(24)
+    settings.auth.tokens[token] = Role.ROBOT  # kept in memory, never written to tokens.toml
+    return token

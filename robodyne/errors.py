@@ -19,3 +19,15 @@ class RobotOffline(Conflict):
 
 class StorageUnavailable(DomainError):
     """The database refused the write (read-only, disk full)."""
+
+
+class Invalid(DomainError):
+    """A request that is well-formed JSON but names something impossible; maps to 400."""
+
+
+class Unauthorized(DomainError):
+    """No token, or a token nobody issued."""
+
+
+class Forbidden(DomainError):
+    """The token's role may not do this."""

@@ -13,7 +13,11 @@ from typing import Any
 from . import messages
 from .const import TOPICS
 from .messages import Kind
-from .views import Record, View, view_for
+from .views import OrdersView, Record, View, view_for
+
+# A frame and the loop time it was queued at (for the publish-to-socket latency metric).
+# One tuple per publish, shared by every subscriber's queue.
+Queued = tuple[bytes, float]
 
 
 class Subscriber:
@@ -25,7 +29,7 @@ class Subscriber:
     def __init__(self, topic: str, limit: int, on_overflow: Callable[[], None]) -> None:
         self.topic = topic
         self.limit = limit
-        self.queue: deque[bytes] = deque()
+        self.queue: deque[Queued] = deque()
         self.wake = asyncio.Event()
         # Loop time since which frames have been waiting without the socket taking any.
         self.waiting_since: float | None = None
@@ -33,7 +37,7 @@ class Subscriber:
         self.on_overflow = on_overflow
         self.overflowed = False
 
-    def push(self, frame: bytes, now: float) -> None:
+    def push(self, entry: Queued) -> None:
         queue = self.queue
         if len(queue) >= self.limit:
             if not self.overflowed:
@@ -42,8 +46,8 @@ class Subscriber:
                 asyncio.get_running_loop().call_soon(self.on_overflow)
             return
         if self.waiting_since is None:
-            self.waiting_since = now
-        queue.append(frame)
+            self.waiting_since = entry[1]
+        queue.append(entry)
         if len(queue) > self.high_water:
             self.high_water = len(queue)
         self.wake.set()
@@ -65,8 +69,10 @@ class Topic:
         self._snapshot: tuple[int, bytes] | None = None
 
     def snapshot_frame(self, epoch: str) -> bytes:
-        # Serialised once per seq: a thousand tablets reconnecting share one snapshot.
-        if self._snapshot is None or self._snapshot[0] != self.seq:
+        # Serialised once per seq: a thousand tablets reconnecting share one snapshot. Orders
+        # also age out of their snapshot with time, so theirs is never reused.
+        if self._snapshot is None or self._snapshot[0] != self.seq or isinstance(
+                self.view, OrdersView):
             self._snapshot = (self.seq, messages.update(
                 self.name, self.seq, "snapshot", self.view.items(), epoch=epoch))
         return self._snapshot[1]
@@ -107,9 +113,9 @@ class Hub:
         frame = messages.update(topic, state.seq, kind, items, ids,
                                 epoch=self.epoch if kind == "snapshot" else None)
         state.history.append(frame)
-        now = self._time()
+        entry = (frame, self._time())
         for subscriber in state.subscribers:
-            subscriber.push(frame, now)
+            subscriber.push(entry)
         self._notify(topic)
         return state.seq
 
@@ -134,9 +140,9 @@ class Hub:
         now = self._time()
         if missed is not None and len(missed) < self.queue_max:
             for frame in missed:
-                subscriber.push(frame, now)
+                subscriber.push((frame, now))
         else:
-            subscriber.push(state.snapshot_frame(self.epoch), now)
+            subscriber.push((state.snapshot_frame(self.epoch), now))
         state.subscribers.add(subscriber)
         self._notify(topic)
         return subscriber

@@ -7,10 +7,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from prometheus_client import CollectorRegistry
+
 if TYPE_CHECKING:
     from .fleet import Fleet
     from .hub import Hub
     from .journal import Journal
+    from .metrics import Stats
+    from .restaurant import Restaurant
     from .tcp import RobotServer
     from .settings import Settings
     from .status import StatusReporter
@@ -26,3 +30,6 @@ STATUS = web.AppKey("status", "StatusReporter")
 JOURNAL = web.AppKey("journal", "Journal")
 FLEET = web.AppKey("fleet", "Fleet")
 ROBOT_SERVER = web.AppKey("robot_server", "RobotServer")
+RESTAURANT = web.AppKey("restaurant", "Restaurant")
+STATS = web.AppKey("stats", "Stats")
+METRICS = web.AppKey("metrics", CollectorRegistry)

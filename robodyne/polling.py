@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -37,10 +36,3 @@ async def poll_once(store: Store, hub: Hub, status: StatusReporter, fleet: Fleet
     if republished:
         log.info("database changed behind the server: republished %s", ", ".join(republished))
     return republished
-
-
-async def poll_forever(store: Store, hub: Hub, status: StatusReporter, fleet: Fleet,
-                       interval_s: float) -> None:
-    while True:
-        await asyncio.sleep(interval_s)
-        await poll_once(store, hub, status, fleet)

@@ -61,6 +61,16 @@ class PollingSettings(Section):
     interval_s: float = Field(10, gt=0)
 
 
+class RetentionSettings(Section):
+    events: int = Field(100_000, ge=100)
+    systemlogs: int = Field(100_000, ge=100)
+
+
+class KitchenSettings(Section):
+    amber_after_s: float = Field(600, gt=0)
+    red_after_s: float = Field(1200, gt=0)
+
+
 class AuthSettings(Section):
     allowed_origins: list[str] = []
     tokens: dict[str, Role] = {}
@@ -73,6 +83,8 @@ class Settings(Section):
     websocket: WebsocketSettings = WebsocketSettings()
     polling: PollingSettings = PollingSettings()
     auth: AuthSettings = AuthSettings()
+    retention: RetentionSettings = RetentionSettings()
+    kitchen: KitchenSettings = KitchenSettings()
     demo: bool = False
 
 

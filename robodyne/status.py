@@ -9,6 +9,7 @@ from typing import Any, Final
 from . import __version__
 from .hub import Hub
 from .models import CLOSED_ORDER_STATUSES
+from .storage import Store
 
 # At most one status update per window, however busy the robots and orders topics are.
 COALESCE_S: Final = 1.0
@@ -19,13 +20,17 @@ REFRESH_S: Final = 10.0
 class StatusReporter:
     """Builds the status item and republishes it, coalesced, when its inputs change."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, store: Store) -> None:
         self._hub = hub
+        self._store = store
         self._started_at = asyncio.get_running_loop().time()
         self._dirty = asyncio.Event()
         self._publishing = False
-        self.health = "ok"
         hub.watch(self._changed)
+
+    @property
+    def health(self) -> str:
+        return "ok" if self._store.healthy else "degraded"
 
     def _changed(self, topic: str) -> None:
         if topic != "status" or not self._publishing:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
@@ -14,6 +16,7 @@ import aiosqlite
 import orjson
 
 from .const import CLOSED_ORDER_WINDOW_S
+from .errors import StorageUnavailable
 from .models import (
     Customer,
     Event,
@@ -45,6 +48,17 @@ TABLES_SQL = """
 """
 INVENTORY_SQL = "SELECT * FROM inventory"
 
+# The columns a PATCH may change, per table; anything else never reaches SQL.
+UPDATABLE = {
+    "dining_tables": frozenset({"label", "seats", "status", "customer_id", "x", "y"}),
+    "orders": frozenset({"status", "items", "note", "robot_id", "ready_at", "served_at"}),
+    "customers": frozenset({"name", "phone", "party_size", "status", "table_id"}),
+    "inventory": frozenset({"name", "quantity", "unit", "low_threshold"}),
+    "video_streams": frozenset({"name", "robot_id", "url", "status"}),
+}
+STAMPED = frozenset({"dining_tables", "orders", "video_streams"})
+RETAINED = frozenset({"events", "systemlogs"})
+
 
 def _decode(row: aiosqlite.Row) -> dict[str, Any]:
     record = dict(row)
@@ -71,6 +85,9 @@ class Store:
         # One connection means one transaction at a time: writers queue here so that one
         # coroutine's commit never carries another's half-done statements.
         self._write_lock = asyncio.Lock()
+        self.healthy = True
+        # Seconds each committed transaction took, for /metrics; read and cleared by its collector.
+        self.on_commit: list[Any] = []
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -111,14 +128,40 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One committed-or-rolled-back unit of writes."""
+        """One committed-or-rolled-back unit of writes.
+
+        A database that refuses writes (read-only, disk full) raises StorageUnavailable and
+        marks the store unhealthy until a later transaction commits.
+        """
         async with self._write_lock:
+            started = time.perf_counter()
             try:
                 yield self._db
+                await self._db.commit()
+            except sqlite3.OperationalError as err:
+                await self._rollback()
+                self._set_health(False, err)
+                raise StorageUnavailable(f"the database refused the write: {err}") from err
             except BaseException:
-                await self._db.rollback()
+                await self._rollback()
                 raise
-            await self._db.commit()
+            self._set_health(True)
+            for observe in self.on_commit:
+                observe(time.perf_counter() - started)
+
+    async def _rollback(self) -> None:
+        try:
+            await self._db.rollback()
+        except sqlite3.Error:
+            pass  # nothing to undo when the failed statement never began a transaction
+
+    def _set_health(self, healthy: bool, err: Exception | None = None) -> None:
+        if healthy != self.healthy:
+            self.healthy = healthy
+            if healthy:
+                log.warning("database writes succeed again")
+            else:
+                log.critical("database write failed: %s", err)
 
     async def _fetch(self, sql: str, params: Iterable[Any], build: Callable[[dict[str, Any]], M]) -> list[M]:
         async with self._db.execute(sql, tuple(params)) as cur:
@@ -239,11 +282,13 @@ class Store:
             order_id = cur.lastrowid
         return await self._require(self.order(order_id or 0))
 
-    async def add_customer(self, name: str, party_size: int, phone: str = "") -> Customer:
+    async def add_customer(self, name: str, party_size: int, phone: str = "",
+                           status: str = "waiting", table_id: int | None = None) -> Customer:
         async with self.transaction() as db:
             cur = await db.execute(
-                "INSERT INTO customers (name, phone, party_size, created_at) VALUES (?, ?, ?, ?)",
-                (name, phone, party_size, utcnow()),
+                "INSERT INTO customers (name, phone, party_size, status, table_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (name, phone, party_size, status, table_id, utcnow()),
             )
             customer_id = cur.lastrowid
         return await self._require(self.customer(customer_id or 0))
@@ -308,6 +353,49 @@ class Store:
             )
             log_id = cur.lastrowid or 0
         return SystemLog(id=log_id, ts=now, level=level, source=source, message=message)  # type: ignore[arg-type]
+
+    async def update(self, table: str, row_id: int, changes: dict[str, Any]) -> bool:
+        """Change the given columns of one row; False when there is no such row."""
+        unknown = set(changes) - UPDATABLE[table]
+        if unknown:
+            raise ValueError(f"{table} has no updatable column {sorted(unknown)}")
+        values = {key: _json(value) if key in JSON_COLUMNS else value
+                  for key, value in changes.items()}
+        if table in STAMPED:
+            values["updated_at"] = utcnow()
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        async with self.transaction() as db:
+            cur = await db.execute(f"UPDATE {table} SET {assignments} WHERE id = ?",
+                                   (*values.values(), row_id))
+        return cur.rowcount > 0
+
+    async def delete(self, table: str, row_id: int) -> bool:
+        if table not in UPDATABLE:
+            raise ValueError(f"rows of {table} are not deleted")
+        async with self.transaction() as db:
+            cur = await db.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
+        return cur.rowcount > 0
+
+    async def event(self, event_id: int) -> Event | None:
+        return await self._fetch_one("SELECT * FROM events WHERE id = ?", (event_id,), Event.model_validate)
+
+    async def acknowledge_event(self, event_id: int) -> Event | None:
+        """Stamp acknowledged_at once; acknowledging again keeps the first stamp."""
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE events SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL",
+                (utcnow(), event_id))
+        return await self.event(event_id)
+
+    async def prune(self, table: str, keep: int) -> int:
+        """Delete all but the newest `keep` rows of events or systemlogs."""
+        if table not in RETAINED:
+            raise ValueError(f"{table} is not pruned")
+        async with self.transaction() as db:
+            cur = await db.execute(
+                f"DELETE FROM {table} WHERE id <= (SELECT id FROM {table} ORDER BY id DESC"
+                " LIMIT 1 OFFSET ?)", (keep,))
+        return cur.rowcount
 
     @staticmethod
     async def _require(pending: Any) -> Any:

@@ -12,8 +12,10 @@ from . import robot_protocol as wire
 from .fleet import Fleet
 from .framing import LineFramer, LineTooLong
 from .journal import Journal
+from .metrics import Stats
 from .models import Role
 from .notify import Notifier
+from .restaurant import Restaurant
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ class RobotSession:
             self.log.info("closed (%s)", reason)
 
     def reject(self, err: wire.ProtocolError) -> None:
+        self.server.stats.tcp_errors[err.code] += 1
         self.send(wire.error(err.code, err.detail, err.message_id))
         self.bad_in_row += 1
         if self.bad_in_row >= MAX_BAD_LINES:
@@ -106,6 +109,7 @@ class RobotSession:
     async def handle(self, line: bytes) -> None:
         try:
             message = wire.parse(line)
+            self.server.stats.tcp_lines[message.type] += 1
             if not self.greeted:
                 if not isinstance(message, wire.Hello):
                     raise wire.ProtocolError("not_hello", "say hello first", message.id)
@@ -157,6 +161,8 @@ class RobotSession:
                                                ("table_id", message.table_id)) if v is not None})
                 await journal.event(message.event, severity=message.severity, source=source,
                                     message=message.message, data=data)
+                if message.event == "delivered" and message.order_id is not None:
+                    await self.server.restaurant.delivered(message.order_id, self.robot_id)
             case wire.Log():
                 await journal.log(message.level, source, message.message)
             case wire.CommandResult():
@@ -178,12 +184,14 @@ class RobotSession:
 class RobotServer:
     """The asyncio TCP server robots connect to, and the sessions it holds."""
 
-    def __init__(self, settings: Settings, fleet: Fleet, journal: Journal, notifier: Notifier
-                 ) -> None:
+    def __init__(self, settings: Settings, fleet: Fleet, journal: Journal, notifier: Notifier,
+                 restaurant: Restaurant, stats: Stats) -> None:
         self.settings = settings
         self.fleet = fleet
         self.journal = journal
         self.notifier = notifier
+        self.restaurant = restaurant
+        self.stats = stats
         self.sessions: dict[RobotSession, asyncio.Task[Any]] = {}
         self._server: asyncio.Server | None = None
 
@@ -229,4 +237,8 @@ class RobotServer:
         for session in list(self.sessions):
             session.end("shutdown", wire.SHUTDOWN)
         if self.sessions:
-            await asyncio.wait(list(self.sessions.values()), timeout=5)
+            await asyncio.wait(list(self.sessions.values()), timeout=3)
+        for session in list(self.sessions):  # a robot that reads nothing: drop it under itself
+            session.writer.transport.abort()
+        if self.sessions:
+            await asyncio.wait(list(self.sessions.values()), timeout=1)

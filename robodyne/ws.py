@@ -44,6 +44,7 @@ class Connection:
         self.request = request
         self.topic = topic
         self.hub = request.app[keys.HUB]
+        self.stats = request.app[keys.STATS]
         self.log = ConnectionLog(log, {"conn": f"ws#{next(_ids)} {topic} {request.remote}"})
         now = asyncio.get_running_loop().time()
         self.last_heard = now
@@ -51,6 +52,7 @@ class Connection:
         self.ping_sent_at: float | None = None
         self.ping_due = False
         self.close_reason = "client"
+        self.close_code: int | None = None  # what the server sent, when it closed first
         self._budget = float(RATE_LIMIT_BURST)
         self._budget_at = now
         self._closer: asyncio.Task[None] | None = None
@@ -58,19 +60,28 @@ class Connection:
         self.subscriber: Subscriber
 
     def send(self, frame: bytes) -> None:
-        self.subscriber.push(frame, asyncio.get_running_loop().time())
+        self.subscriber.push((frame, asyncio.get_running_loop().time()))
 
     async def write_loop(self) -> None:
         """Drain the queue into the socket; the only place that awaits this client."""
-        subscriber, ws = self.subscriber, self.ws
+        subscriber, ws, topic = self.subscriber, self.ws, self.topic
         loop = asyncio.get_running_loop()
+        latency = self.stats.publish_to_socket
         try:
             while True:
                 await subscriber.wake.wait()
                 subscriber.wake.clear()
+                frames = sent_bytes = 0
                 while subscriber.queue:
-                    await ws.send_frame(subscriber.queue.popleft(), WSMsgType.TEXT)
-                    subscriber.sent(loop.time())
+                    frame, queued_at = subscriber.queue.popleft()
+                    await ws.send_frame(frame, WSMsgType.TEXT)
+                    now = loop.time()
+                    subscriber.sent(now)
+                    latency.observe(now - queued_at)
+                    frames += 1
+                    sent_bytes += len(frame)
+                self.stats.ws_messages[topic] += frames
+                self.stats.ws_bytes[topic] += sent_bytes
                 if self.ping_due:
                     self.ping_due = False
                     await ws.ping()
@@ -87,6 +98,8 @@ class Connection:
         if self._closer is not None:
             return
         self.close_reason = reason
+        self.close_code = code
+        self.stats.closed(code)
         self.hub.unsubscribe(self.subscriber)
         self._closer = asyncio.create_task(self._close(code, reason, final_frame))
 
@@ -200,6 +213,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         autoping=False,
         max_msg_size=settings.websocket.max_message_bytes,
         timeout=CLOSE_TIMEOUT_S,
+        # Compressing per client would undo serialise-once; updates are small anyway.
+        compress=False,
         # A larger drain threshold keeps small stalls from blocking the writer (HA's lesson).
         writer_limit=1 << 20,
     )
@@ -208,6 +223,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     refusal = _refusal(request, topic)
     if refusal is not None:
         code, reason = refusal
+        request.app[keys.STATS].closed(code)
         await ws.close(code=code, message=reason.encode())
         return ws
 
@@ -224,7 +240,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     finally:
         registry.discard(conn)
         await conn.finish()
-        conn.log.info("closed %s (%s)", ws.close_code, conn.close_reason)
+        conn.log.info("closed %s (%s)", conn.close_code or ws.close_code, conn.close_reason)
     return ws
 
 

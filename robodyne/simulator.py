@@ -573,7 +573,9 @@ async def run_fleet(host: str, port: int, token: str, robots: int, hz: float, *,
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m robodyne.simulator", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m robodyne.simulator",
+        description="Run simulated serving robots against a Robodyne robot TCP port.")
     parser.add_argument("--robots", type=int, default=5, help="how many robots (default 5)")
     parser.add_argument("--hz", type=float, default=5.0,
                         help="state updates per second (default 5)")

@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import keys
-from .auth import METRICS_ROLES, may_read, may_write, request_token
+from .auth import READABLE, WRITABLE, METRICS_ROLES, may_read, may_write, request_token
 from .const import TOPICS
 from .errors import (
     Conflict,
@@ -229,6 +229,13 @@ def _id(request: web.Request) -> int:
 def _json(item: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
     body = item.model_dump(mode="json") if isinstance(item, BaseModel) else item
     return web.json_response(body, status=status, dumps=_dumps)
+
+
+async def whoami(request: web.Request) -> web.Response:
+    """The caller's role and what it may do, so a page shows only the controls that work."""
+    role = role_of(request)
+    return _json({"role": role, "may_read": sorted(READABLE[role]),
+                  "may_write": sorted(WRITABLE[role])})
 
 
 async def read_topic(request: web.Request) -> web.Response:

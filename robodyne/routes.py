@@ -6,6 +6,7 @@ from aiohttp import web
 
 from . import api, keys
 from .metrics import metrics
+from .pages import setup_pages
 from .ws import websocket_handler
 
 
@@ -23,6 +24,7 @@ def setup_routes(app: web.Application) -> None:
     router.add_get("/healthz", healthz)
     router.add_get("/metrics", metrics)
     router.add_get("/ws/{topic}", websocket_handler)
+    router.add_get("/api/me", api.whoami)
     router.add_get("/api/{topic}", api.read_topic)
     router.add_post("/api/orders", api.create_order)
     router.add_patch("/api/orders/{id}", api.update_order)
@@ -38,3 +40,4 @@ def setup_routes(app: web.Application) -> None:
     router.add_delete("/api/video_streams/{id}", api.delete_video_stream)
     router.add_post("/api/events/{id}/ack", api.acknowledge_event)
     router.add_post("/api/robots/{id}/commands", api.robot_command)
+    setup_pages(app)

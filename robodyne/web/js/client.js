@@ -1,0 +1,157 @@
+// The one WebSocket client every page uses (SPEC §3): snapshot + updates into a local store,
+// seq gap detection, resume with since/epoch, full-jitter backoff, and a visible state.
+
+const TERMINAL = new Set([1003, 4401, 4403]); // never retried: unknown topic, no token, role
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 20000;
+// The server pings every 20 s; hearing nothing for this long means a dead (half-open) link.
+const SILENCE_MS = 45000;
+const LOG_TOPICS = new Set(["events", "systemlogs"]);
+const LOG_KEEP = 2000;
+
+export class Topic {
+  constructor(name, { onChange = () => {}, onState = () => {} } = {}) {
+    this.name = name;
+    this.items = new Map(); // id -> item, in arrival order
+    this.seq = null;
+    this.epoch = null;
+    this.state = "connecting"; // connecting | live | reconnecting | refused
+    this.onChange = onChange;
+    this.onState = onState;
+    this.attempt = 0;
+    this.retryAfterMs = null;
+    this.ws = null;
+    this.timer = null;
+    this.silence = null;
+    document.addEventListener("visibilitychange", () => {
+      // Background tabs throttle timers: reconnect at once when the tablet wakes up.
+      if (document.visibilityState === "visible" && this.state === "reconnecting") this.connect();
+    });
+    window.addEventListener("online", () => {
+      if (this.state === "reconnecting") this.connect();
+    });
+    this.connect();
+  }
+
+  url() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const resume = this.seq !== null && this.epoch !== null
+      ? `?since=${this.seq}&epoch=${encodeURIComponent(this.epoch)}` : "";
+    return `${scheme}//${location.host}/ws/${this.name}${resume}`;
+  }
+
+  connect() {
+    clearTimeout(this.timer);
+    if (this.ws) { this.ws.onclose = null; this.ws.close(); }
+    const ws = new WebSocket(this.url());
+    this.ws = ws;
+    ws.onmessage = (event) => this.receive(event.data);
+    ws.onclose = (event) => this.closed(event.code);
+    this.heard();
+  }
+
+  heard() {
+    clearTimeout(this.silence);
+    this.silence = setTimeout(() => this.ws && this.ws.close(), SILENCE_MS);
+  }
+
+  setState(state) {
+    if (state !== this.state) { this.state = state; this.onState(this); }
+  }
+
+  receive(raw) {
+    this.heard();
+    let message;
+    try { message = JSON.parse(raw); } catch { return; }
+    if (message.type === "ping") {
+      this.ws.send(JSON.stringify({ type: "pong", topic: this.name, data: message.data }));
+    } else if (message.type === "shutdown") {
+      this.retryAfterMs = message.data.reconnect_after_ms;
+    } else if (message.type === "update") {
+      this.update(message);
+    } else if (message.type === "error") {
+      console.warn(`robodyne ${this.name}:`, message.data);
+    }
+  }
+
+  update(message) {
+    const data = message.data;
+    if (data.kind === "snapshot") {
+      this.items = new Map(data.items.map((item) => [item.id ?? "status", item]));
+      if (data.epoch) this.epoch = data.epoch;
+    } else if (this.seq !== null && message.seq !== this.seq + 1) {
+      // A gap: never show a state with holes in it. Start over from a fresh snapshot.
+      this.seq = null;
+      this.epoch = null;
+      this.ws.close();
+      return;
+    } else if (data.kind === "delete") {
+      for (const id of data.ids) this.items.delete(id);
+    } else {
+      for (const item of data.items) this.items.set(item.id ?? "status", item);
+      if (LOG_TOPICS.has(this.name)) this.trim();
+    }
+    this.seq = message.seq;
+    this.attempt = 0;
+    this.setState("live");
+    this.onChange(this, data);
+  }
+
+  trim() {
+    while (this.items.size > LOG_KEEP) this.items.delete(this.items.keys().next().value);
+  }
+
+  closed(code) {
+    clearTimeout(this.silence);
+    if (TERMINAL.has(code)) { this.setState("refused"); return; }
+    this.setState("reconnecting");
+    const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
+    const delay = this.retryAfterMs ?? Math.max(BACKOFF_MIN_MS / 2, Math.random() * cap);
+    this.retryAfterMs = null;
+    this.attempt += 1;
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  list() {
+    return [...this.items.values()];
+  }
+}
+
+// One state for the page: live only when every topic is.
+export function watchConnection(topics, element, banner) {
+  const render = () => {
+    const states = topics.map((t) => t.state);
+    const state = states.includes("refused") ? "refused"
+      : states.every((s) => s === "live") ? "live"
+      : states.includes("reconnecting") ? "reconnecting" : "connecting";
+    element.dataset.state = state;
+    element.textContent = {
+      live: "live", connecting: "connecting…", reconnecting: "offline — reconnecting",
+      refused: "not allowed: open this page with a token for its role",
+    }[state];
+    if (banner) banner.hidden = state === "live" || state === "connecting";
+    if (banner && state === "refused") banner.textContent = element.textContent;
+    else if (banner) banner.textContent = "Offline — reconnecting…";
+  };
+  for (const topic of topics) {
+    const previous = topic.onState;
+    topic.onState = (t) => { previous(t); render(); };
+  }
+  render();
+}
+
+// JSON to the REST API; the HttpOnly cookie carries the token.
+export async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  if (!response.ok) {
+    let message = response.statusText;
+    try { message = (await response.json()).error.message; } catch { /* not JSON */ }
+    throw new Error(message);
+  }
+  return response.status === 204 ? null : response.json();
+}

@@ -1,0 +1,47 @@
+// The maintenance console: the live system log with level filter, search and pause; events.
+import { Topic, api, watchConnection } from "./client.js";
+import { renderEvents } from "./feed.js";
+import { clock, h, replace } from "./dom.js";
+
+const LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
+const SHOWN = 500;
+const levelEl = document.getElementById("level");
+const searchEl = document.getElementById("search");
+const pauseEl = document.getElementById("pause");
+const heldEl = document.getElementById("held");
+let paused = false;
+let frozen = []; // what the table shows while paused
+let may = new Set();
+api("GET", "/api/me").then((me) => { may = new Set(me.may_write); renderFeed(); }).catch(() => {});
+
+const logs = new Topic("systemlogs", { onChange: render });
+const events = new Topic("events", { onChange: renderFeed });
+watchConnection([logs, events], document.getElementById("conn"), document.getElementById("banner"));
+
+function renderFeed() {
+  renderEvents(document.getElementById("events"), events.list(), { canAck: may.has("event_ack") });
+}
+
+function render() {
+  const all = logs.list();
+  if (!paused) frozen = all;
+  const held = all.length - frozen.length;
+  heldEl.textContent = paused ? `paused — ${held} new line(s) held` : "";
+  const minimum = LEVELS.indexOf(levelEl.value);
+  const needle = searchEl.value.trim().toLowerCase();
+  const rows = frozen.filter((r) => LEVELS.indexOf(r.level) >= minimum)
+    .filter((r) => !needle || r.message.toLowerCase().includes(needle) || r.source.toLowerCase().includes(needle))
+    .slice(-SHOWN).reverse();
+  replace(document.getElementById("logs"), rows.map((r) => h("tr", { class: r.level, dataset: { logId: r.id } },
+    h("td", { class: "when" }, clock(r.ts)), h("td", { class: "level" }, r.level),
+    h("td", { class: "source" }, r.source), h("td", { class: "message" }, r.message))));
+}
+
+levelEl.addEventListener("change", render);
+searchEl.addEventListener("input", render);
+pauseEl.addEventListener("click", () => {
+  paused = !paused;
+  pauseEl.textContent = paused ? "Resume" : "Pause";
+  pauseEl.setAttribute("aria-pressed", String(paused));
+  render();
+});

@@ -20,7 +20,9 @@ let may = new Set();
 api("GET", "/api/me").then((me) => { may = new Set(me.may_write); renderRobots(); }).catch(() => {});
 
 const robots = new Topic("robots", { onChange: () => { drawRobots(); renderRobots(); } });
-const tables = new Topic("tables", { onChange: () => { drawTables(); renderTables(); renderRobots(); } });
+const tables = new Topic("tables", {
+  onChange: () => { drawTables(); renderTables(); for (const card of cards.values()) fillTablePick(card.pick); },
+});
 const events = new Topic("events", { onChange: () => renderEvents(document.getElementById("events"), events.list(), { canAck: may.has("event_ack") }) });
 const status = new Topic("status", { onChange: renderStatus });
 watchConnection([robots, tables, events, status], document.getElementById("conn"), document.getElementById("banner"));
@@ -79,32 +81,55 @@ const ROBOT_COLOURS = {
   error: "#ff4d4f", emergency_stop: "#ff4d4f", maintenance: "#9aa6b2", offline: "#59636e",
 };
 
+// Cards are built once per robot and updated in place at telemetry rate, so a table being
+// picked in a card's select is never reset under the user's finger.
+const cards = new Map();
+
+function robotCard(robot) {
+  const pick = h("select", { class: "table-pick", "aria-label": `table for ${robot.name}` });
+  const go = h("button", { class: "small go", type: "button" }, "Send to table");
+  go.onclick = () => command(go, robot.id, { command: "go_to", table_id: Number(pick.value) });
+  const back = h("button", { class: "small return", type: "button" }, "Return");
+  back.onclick = () => command(back, robot.id, { command: "return" });
+  const charge = h("button", { class: "small charge", type: "button" }, "Charge");
+  charge.onclick = () => command(charge, robot.id, { command: "charge" });
+  const card = {
+    root: h("div", { class: "robot-card", dataset: { robotId: robot.id } }),
+    dot: h("span", { class: "dot" }), name: h("span", { class: "name" }),
+    state: h("span", { class: "state" }), battery: h("span", { class: "battery" }),
+    issues: h("div", { class: "sev-warning issues" }), pick,
+    commands: h("div", { class: "commands" }, pick, go, back, charge),
+  };
+  card.root.append(h("div", { class: "line" }, card.dot, card.name, card.state, card.battery),
+    card.issues, card.commands);
+  fillTablePick(pick);
+  return card;
+}
+
+function fillTablePick(pick) {
+  const chosen = pick.value;
+  replace(pick, tables.list().map((t) => h("option", { value: t.id }, t.label)));
+  if (chosen) pick.value = chosen;
+}
+
 function renderRobots() {
-  const canCommand = may.has("robot_commands");
-  const tableOptions = tables.list().map((t) => h("option", { value: t.id }, t.label));
+  const list = document.getElementById("robots");
   const sorted = robots.list().sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
-  replace(document.getElementById("robots"), sorted.map((robot) => {
-    const low = robot.battery !== null && robot.battery < 20;
-    let commands = null;
-    if (canCommand && robot.connected) {
-      const pick = h("select", { class: "table-pick", "aria-label": `table for ${robot.name}` }, tableOptions.map((o) => o.cloneNode(true)));
-      const go = h("button", { class: "small go", type: "button" }, "Send to table");
-      go.onclick = () => command(go, robot.id, { command: "go_to", table_id: Number(pick.value) });
-      const back = h("button", { class: "small return", type: "button" }, "Return");
-      back.onclick = () => command(back, robot.id, { command: "return" });
-      const charge = h("button", { class: "small charge", type: "button" }, "Charge");
-      charge.onclick = () => command(charge, robot.id, { command: "charge" });
-      commands = h("div", { class: "commands" }, pick, go, back, charge);
-    }
-    return h("div", { class: "robot-card", dataset: { robotId: robot.id } },
-      h("div", { class: "line" },
-        h("span", { class: "dot", style: `background: ${ROBOT_COLOURS[robot.status] ?? "#59636e"}` }),
-        h("span", { class: "name" }, robot.name),
-        h("span", { class: "state" }, robot.connected ? robot.status : "offline"),
-        h("span", { class: low ? "battery low" : "battery" }, robot.battery === null ? "—" : `${Math.round(robot.battery)}%`)),
-      robot.issues.length ? h("div", { class: "sev-warning" }, robot.issues.map((i) => `${i.category}: ${i.detail}`).join("; ")) : null,
-      commands);
-  }));
+  for (const robot of sorted) {
+    let card = cards.get(robot.id);
+    if (!card) { card = robotCard(robot); cards.set(robot.id, card); }
+    card.dot.style.background = ROBOT_COLOURS[robot.status] ?? "#59636e";
+    card.name.textContent = robot.name;
+    card.state.textContent = robot.connected ? robot.status : "offline";
+    card.battery.textContent = robot.battery === null ? "—" : `${Math.round(robot.battery)}%`;
+    card.battery.classList.toggle("low", robot.battery !== null && robot.battery < 20);
+    card.issues.textContent = robot.issues.map((i) => `${i.category}: ${i.detail}`).join("; ");
+    card.commands.hidden = !(may.has("robot_commands") && robot.connected);
+    list.append(card.root); // re-appending keeps the sorted order without rebuilding
+  }
+  for (const [id, card] of cards) {
+    if (!robots.items.has(id)) { card.root.remove(); cards.delete(id); }
+  }
 }
 
 const TABLE_COLOURS = { available: "#3ddc84", occupied: "#ffb020", reserved: "#4fb3ff", needs_cleaning: "#b48cff", out_of_service: "#6b7785" };

@@ -31,7 +31,7 @@ async def test_each_publish_is_serialised_once_and_shared() -> None:
     for subscriber in subscribers:
         subscriber.queue.clear()
     hub.publish("tables", "upsert", [{"id": 1, "label": "T1"}])
-    frames = [subscriber.queue[0] for subscriber in subscribers]
+    frames = [subscriber.queue[0][0] for subscriber in subscribers]
     assert frames[0] is frames[1] is frames[2]
     assert orjson.loads(frames[0]) == {"type": "update", "topic": "tables", "seq": 1,
                                        "data": {"kind": "upsert", "items": [{"id": 1, "label": "T1"}]}}

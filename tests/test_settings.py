@@ -1,0 +1,287 @@
+"""SPEC §1: settings = built-in defaults < TOML file < ROBODYNE_<SECTION>__<KEY> < flags.
+
+Unit level: robodyne.settings.load_settings(argv, environ) with a real TOML file in tmp_path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from robodyne.settings import SettingsError, load_settings
+
+# SPEC §1, "these keys and defaults are part of the contract" — written out, not imported.
+SPEC_DEFAULTS = {
+    "server": {"host": "0.0.0.0", "port": 8000},
+    "tcp": {"host": "0.0.0.0", "port": 8001, "heartbeat_s": 5, "max_line_bytes": 65536},
+    "database": {"path": "data/robodyne.db"},
+    "websocket": {
+        "max_connections_per_topic": 100,
+        "ping_interval_s": 20,
+        "pong_timeout_s": 10,
+        "send_queue_max": 1024,
+        "send_timeout_s": 10,
+        "max_message_bytes": 65536,
+        "history_size": 1000,
+        "snapshot_limit": 100,
+    },
+    "polling": {"interval_s": 10},
+    "auth": {"allowed_origins": [], "tokens": {}},
+    "demo": False,
+}
+# Ours, beyond the SPEC (documented in config/robodyne.toml and docs/operations.md).
+EXTRA_DEFAULTS = {
+    "retention": {"events": 100_000, "systemlogs": 100_000},
+    "kitchen": {"amber_after_s": 600, "red_after_s": 1200},
+}
+ALL_DEFAULTS = {**SPEC_DEFAULTS, **EXTRA_DEFAULTS}
+
+
+@pytest.fixture
+def config(tmp_path: Path):
+    """Write a TOML file and return the argv that points at it."""
+    def write(text: str = "", *flags: str) -> list[str]:
+        path = tmp_path / "robodyne.toml"
+        path.write_text(text)
+        return ["--config", str(path), *flags]
+    return write
+
+
+def as_plain(settings) -> dict:
+    return settings.model_dump(mode="json")
+
+
+# --- defaults -------------------------------------------------------------------------------
+
+def test_empty_file_gives_every_spec_default(config) -> None:
+    assert as_plain(load_settings(config(""), {})) == ALL_DEFAULTS
+
+
+def test_no_config_flag_and_no_default_file_gives_the_defaults(tmp_path, monkeypatch) -> None:
+    # config/robodyne.toml is optional; only an explicit --config must exist.
+    monkeypatch.chdir(tmp_path)
+    assert as_plain(load_settings([], {})) == ALL_DEFAULTS
+
+
+def test_default_file_is_config_robodyne_toml(tmp_path, monkeypatch) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "robodyne.toml").write_text("[server]\nport = 8123\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings([], {}).server.port == 8123
+
+
+def test_file_values_are_read_for_every_section(config) -> None:
+    text = """
+[server]
+host = "127.0.0.1"
+port = 9100
+[tcp]
+host = "127.0.0.2"
+port = 9101
+heartbeat_s = 2.5
+max_line_bytes = 4096
+[database]
+path = "/var/lib/robodyne/x.db"
+[websocket]
+max_connections_per_topic = 7
+ping_interval_s = 3
+pong_timeout_s = 4
+send_queue_max = 5
+send_timeout_s = 6
+max_message_bytes = 1024
+history_size = 8
+snapshot_limit = 9
+[polling]
+interval_s = 0.5
+[auth]
+allowed_origins = ["http://tablet.local:8080"]
+[auth.tokens]
+"secret-admin" = "admin"
+"secret-floor" = "floor"
+"""
+    got = as_plain(load_settings(config(text), {}))
+    assert got == {
+        "server": {"host": "127.0.0.1", "port": 9100},
+        "tcp": {"host": "127.0.0.2", "port": 9101, "heartbeat_s": 2.5, "max_line_bytes": 4096},
+        "database": {"path": "/var/lib/robodyne/x.db"},
+        "websocket": {"max_connections_per_topic": 7, "ping_interval_s": 3, "pong_timeout_s": 4,
+                      "send_queue_max": 5, "send_timeout_s": 6, "max_message_bytes": 1024,
+                      "history_size": 8, "snapshot_limit": 9},
+        "polling": {"interval_s": 0.5},
+        "auth": {"allowed_origins": ["http://tablet.local:8080"],
+                 "tokens": {"secret-admin": "admin", "secret-floor": "floor"}},
+        "demo": False,
+        **EXTRA_DEFAULTS,
+    }
+
+
+# --- precedence -----------------------------------------------------------------------------
+
+FILE_LAYER = """
+[server]
+host = "127.0.0.1"
+port = 1111
+[tcp]
+port = 2111
+[database]
+path = "file.db"
+[websocket]
+send_queue_max = 11
+history_size = 12
+"""
+
+
+def test_flags_beat_environment_beat_file_beat_defaults(config) -> None:
+    environ = {
+        "ROBODYNE_SERVER__PORT": "1222",
+        "ROBODYNE_TCP__PORT": "2222",
+        "ROBODYNE_DATABASE__PATH": "env.db",
+        "ROBODYNE_WEBSOCKET__SEND_QUEUE_MAX": "22",
+        "ROBODYNE_POLLING__INTERVAL_S": "2.5",
+    }
+    argv = config(FILE_LAYER, "--port", "1333", "--tcp-port", "2333", "--db", "flag.db")
+    s = load_settings(argv, environ)
+    # flags > environment
+    assert (s.server.port, s.tcp.port, str(s.database.path)) == (1333, 2333, "flag.db")
+    # environment > file
+    assert s.websocket.send_queue_max == 22
+    # environment > defaults, for a key the file does not set
+    assert s.polling.interval_s == 2.5
+    # file > defaults; an environment override of one key keeps the file's other keys
+    assert s.server.host == "127.0.0.1"
+    assert s.websocket.history_size == 12
+    # untouched keys keep their defaults
+    assert s.websocket.snapshot_limit == ALL_DEFAULTS["websocket"]["snapshot_limit"]
+    assert s.tcp.host == "0.0.0.0"
+
+
+def test_environment_beats_file_without_flags(config) -> None:
+    environ = {"ROBODYNE_SERVER__PORT": "1222", "ROBODYNE_TCP__PORT": "2222",
+               "ROBODYNE_DATABASE__PATH": "env.db"}
+    s = load_settings(config(FILE_LAYER), environ)
+    assert (s.server.port, s.tcp.port, str(s.database.path)) == (1222, 2222, "env.db")
+
+
+def test_file_beats_defaults_without_environment(config) -> None:
+    s = load_settings(config(FILE_LAYER), {})
+    assert (s.server.port, s.tcp.port, str(s.database.path)) == (1111, 2111, "file.db")
+    assert s.websocket.send_queue_max == 11
+
+
+def test_demo_flag(config) -> None:
+    assert load_settings(config("", "--demo"), {}).demo is True
+    assert load_settings(config(""), {}).demo is False
+
+
+def test_environment_lists_and_unrelated_variables(config) -> None:
+    environ = {
+        "ROBODYNE_AUTH__ALLOWED_ORIGINS": "http://a.local,http://b.local:8080",
+        "ROBODYNE_WEBSOCKET__PING_INTERVAL_S": "7.5",
+        "ROBODYNE_HOME": "/opt/robodyne",  # no "__": not a setting
+        "SERVER__PORT": "1",  # no prefix: not ours
+        "PATH": "/usr/bin",
+    }
+    s = load_settings(config(""), environ)
+    assert s.auth.allowed_origins == ["http://a.local", "http://b.local:8080"]
+    assert s.websocket.ping_interval_s == 7.5
+    assert s.server.port == 8000
+
+
+# --- bad values name their key ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("[websocket]\nsend_queue_max = -1\n", "websocket.send_queue_max"),
+    ("[websocket]\nsend_queue_max = 0\n", "websocket.send_queue_max"),
+    ('[server]\nport = "abc"\n', "server.port"),
+    ("[server]\nport = 70000\n", "server.port"),
+    ("[server]\nport = true\n", "server.port"),
+    ("[tcp]\nheartbeat_s = 0\n", "tcp.heartbeat_s"),
+    ("[tcp]\nmax_line_bytes = 1.5\n", "tcp.max_line_bytes"),
+    ("[websocket]\nping_interval_s = false\n", "websocket.ping_interval_s"),
+    ("[polling]\ninterval_s = -3\n", "polling.interval_s"),
+    ("[server]\nhost = 5\n", "server.host"),
+    ('[auth]\nallowed_origins = "http://a.local"\n', "auth.allowed_origins"),
+    ('[auth.tokens]\n"tok" = "superuser"\n', "auth.tokens"),
+    ("server = 5\n", "server"),
+])
+def test_bad_file_value_names_the_key(config, text: str, key: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(config(text), {})
+    assert key in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("name", "value", "key"), [
+    ("ROBODYNE_WEBSOCKET__SEND_QUEUE_MAX", "-1", "websocket.send_queue_max"),
+    ("ROBODYNE_WEBSOCKET__SEND_QUEUE_MAX", "many", "websocket.send_queue_max"),
+    ("ROBODYNE_SERVER__PORT", "abc", "server.port"),
+    ("ROBODYNE_TCP__HEARTBEAT_S", "0", "tcp.heartbeat_s"),
+    ("ROBODYNE_POLLING__INTERVAL_S", "soon", "polling.interval_s"),
+])
+def test_bad_environment_value_names_the_key(config, name: str, value: str, key: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(config(""), {name: value})
+    assert key in str(err.value)
+
+
+def test_bad_flag_value_names_the_key(config) -> None:
+    with pytest.raises(SettingsError, match=r"server\.port"):
+        load_settings(config("", "--port", "70000"), {})
+
+
+def test_bad_value_in_file_is_reported_even_with_a_flag_for_its_section(config) -> None:
+    # `server = 5` plus --port used to crash with a TypeError instead of naming the key.
+    with pytest.raises(SettingsError, match=r"\bserver\b"):
+        load_settings(config("server = 5\n", "--port", "9000"), {})
+    with pytest.raises(SettingsError, match=r"\bserver\b"):
+        load_settings(config("server = 5\n"), {"ROBODYNE_SERVER__PORT": "9000"})
+
+
+def test_a_good_override_does_not_hide_a_bad_value_elsewhere(config) -> None:
+    # The environment fixes send_queue_max; the file's bad history_size is still refused.
+    text = "[websocket]\nsend_queue_max = -1\nhistory_size = -5\n"
+    with pytest.raises(SettingsError, match=r"websocket\.history_size"):
+        load_settings(config(text), {"ROBODYNE_WEBSOCKET__SEND_QUEUE_MAX": "5"})
+    # …and the good override alone does fix the file's bad value.
+    s = load_settings(config("[websocket]\nsend_queue_max = -1\n"),
+                      {"ROBODYNE_WEBSOCKET__SEND_QUEUE_MAX": "5"})
+    assert s.websocket.send_queue_max == 5
+
+
+# --- unknown keys, missing or unreadable files ---------------------------------------------------
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("[websocket]\nsend_queue_maxx = 5\n", "websocket.send_queue_maxx"),
+    ("[serverr]\nport = 1\n", "serverr"),
+    ("debug = true\n", "debug"),
+])
+def test_unknown_key_in_file_is_refused_by_name(config, text: str, key: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(config(text), {})
+    assert key in str(err.value)
+
+
+def test_unknown_key_in_environment_is_refused_by_name(config) -> None:
+    with pytest.raises(SettingsError, match=r"websocket\.send_queue_maxx"):
+        load_settings(config(""), {"ROBODYNE_WEBSOCKET__SEND_QUEUE_MAXX": "5"})
+
+
+def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(SettingsError) as err:
+        load_settings(["--config", str(missing)], {})
+    assert str(missing) in str(err.value)
+
+
+@pytest.mark.parametrize("content", [b"[server\nport = 1\n", b"port = \n", b"\xff\xfe = 1\n"])
+def test_invalid_toml_is_an_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_bytes(content)
+    with pytest.raises(SettingsError, match="broken.toml"):
+        load_settings(["--config", str(path)], {})
+
+
+def test_config_that_is_a_directory_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="cannot be read"):
+        load_settings(["--config", str(tmp_path)], {})

@@ -28,8 +28,8 @@ function ordersChanged(topic, data) {
     if (!seen.has(order.id)) { seen.add(order.id); if (primed && order.status === "placed") fresh += 1; }
   }
   primed = true;
+  render(); // the ticket first: starting the sound can take a while
   if (fresh) chime();
-  render();
 }
 
 function chime() {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -12,7 +13,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from . import demo, keys
-from .auth import load_or_create_tokens
+from .auth import TOKENS_FILE, load_or_create_tokens
 from .const import STATE_TOPICS
 from .errors import StorageUnavailable
 from .fleet import Fleet
@@ -187,21 +188,26 @@ def create_app(settings: Settings) -> web.Application:
 
 
 def _with_tokens(settings: Settings) -> Settings:
-    """First start with no [auth.tokens]: make and keep an admin and a kitchen token."""
-    if settings.auth.tokens:
+    """Add the tokens of tokens.toml; with none anywhere, make an admin and a kitchen token.
+
+    tokens.toml is where the owner adds robot, floor and maintenance tokens too; tokens in
+    [auth.tokens] are added to it and win where both name the same token.
+    """
+    tokens_file = settings.database.path.parent / TOKENS_FILE
+    if settings.auth.tokens and not tokens_file.exists():
         return settings
-    tokens, created = load_or_create_tokens(settings.database.path)
-    tokens_file = settings.database.path.parent / "tokens.toml"
+    stored, created = load_or_create_tokens(settings.database.path)
     if created:
         # The one log line that carries tokens, on the start that made them, so the owner
         # can open the pages; every later start points at the file instead.
-        for token, role in tokens.items():
+        for token, role in stored.items():
             page = "dashboard" if role == "admin" else "kitchen"
-            log.warning("first start: open http://<this-box>:%d/%s?token=%s (%s token, kept in %s)",
-                        settings.server.port, page, token, role, tokens_file)
+            log.warning("first start: open http://%s:%d/%s?token=%s (%s token, kept in %s)",
+                        socket.gethostname(), settings.server.port, page, token, role,
+                        tokens_file)
     else:
         log.info("tokens loaded from %s", tokens_file)
-    auth = settings.auth.model_copy(update={"tokens": tokens})
+    auth = settings.auth.model_copy(update={"tokens": {**stored, **settings.auth.tokens}})
     return settings.model_copy(update={"auth": auth})
 
 
@@ -212,11 +218,15 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as err:
         print(f"robodyne: {err}", file=sys.stderr)
         raise SystemExit(2) from None
-    web.run_app(
-        create_app(settings),
-        host=settings.server.host,
-        port=settings.server.port,
-        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
-        access_log=None,
-        print=lambda line: log.info("%s", line),
-    )
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.server.host,
+            port=settings.server.port,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+            access_log=None,
+            print=lambda line: log.info("%s", line),
+        )
+    except OSError as err:  # a port in use, an address not on this box
+        log.critical("cannot start: %s", err)
+        raise SystemExit(1) from None

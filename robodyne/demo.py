@@ -28,6 +28,7 @@ async def seed(store: Store) -> None:
         return
     tables = [await store.add_table(label, seats, x=x, y=y) for label, seats, x, y in TABLES]
     for n, table in enumerate(tables[:6]):
+        await store.update("dining_tables", table.id, {"status": "occupied"})
         name, modifiers = MENU[n % len(MENU)]
         second, _ = MENU[(n + 3) % len(MENU)]
         await store.add_order(table.id, [

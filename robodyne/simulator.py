@@ -39,6 +39,8 @@ CHARGED: Final = 95.0
 DOCK_WAIT_S: Final = (1.0, 4.0)
 TABLE_WAIT_S: Final = (2.0, 5.0)
 CHATTER_EVERY_S: Final = (30.0, 60.0)
+# The first event and log come sooner, so a fresh demo's console is not empty for a minute.
+FIRST_CHATTER_S: Final = (3.0, 10.0)
 
 HELLO_TIMEOUT_S: Final = 10.0
 DEFAULT_HEARTBEAT_S: Final = 5.0
@@ -108,7 +110,7 @@ class SimRobot:
         self._wants_charge = False
         self._handing_over = False
         self._command: Command | None = None
-        self._chatter_s = rng.uniform(*CHATTER_EVERY_S)
+        self._chatter_s = rng.uniform(*FIRST_CHATTER_S)
         self._last_id = 0
         self._reported: Message = {}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 import orjson
 from aiohttp import web
@@ -25,6 +25,10 @@ from .models import CustomerStatus, OrderItem, OrderStatus, Role, StreamStatus, 
 from .robot_protocol import COMMANDS
 
 MAX_BODY_BYTES: Final = 64 * 1024
+# SQLite stores integers in 64 signed bits; a larger id names no row, and must not reach SQL
+# (the driver raises OverflowError there, which would be a 500).
+SQLITE_MAX_INT: Final = 2**63 - 1
+RowId = Annotated[int, Field(ge=-SQLITE_MAX_INT - 1, le=SQLITE_MAX_INT)]
 
 ERRORS: Final[dict[type[DomainError], tuple[int, str]]] = {
     Invalid: (400, "validation_error"),
@@ -132,7 +136,7 @@ class OrderItemIn(Body):
 
 
 class OrderIn(Body):
-    table_id: int
+    table_id: RowId
     items: list[OrderItemIn] = Field(min_length=1, max_length=100)
     note: str = Field("", max_length=1000)
 
@@ -160,7 +164,7 @@ class TablePatch(Body):
     label: str = Field(None, min_length=1, max_length=50)  # type: ignore[assignment]
     seats: int = Field(None, ge=1, le=100)  # type: ignore[assignment]
     status: TableStatus = Field(None)  # type: ignore[assignment]
-    customer_id: int | None = None
+    customer_id: RowId | None = None
     x: float | None = None
     y: float | None = None
 
@@ -170,7 +174,7 @@ class CustomerIn(Body):
     phone: str = Field("", max_length=40)
     party_size: int = Field(1, ge=1, le=100)
     status: CustomerStatus = CustomerStatus.WAITING
-    table_id: int | None = None
+    table_id: RowId | None = None
 
 
 class CustomerPatch(Body):
@@ -178,7 +182,7 @@ class CustomerPatch(Body):
     phone: str = Field(None, max_length=40)  # type: ignore[assignment]
     party_size: int = Field(None, ge=1, le=100)  # type: ignore[assignment]
     status: CustomerStatus = Field(None)  # type: ignore[assignment]
-    table_id: int | None = None
+    table_id: RowId | None = None
 
 
 class InventoryIn(Body):
@@ -213,17 +217,20 @@ class VideoStreamPatch(Body):
 
 class CommandIn(Body):
     command: Literal[COMMANDS]  # type: ignore[valid-type]
-    table_id: int | None = None
-    order_id: int | None = None
+    table_id: RowId | None = None
+    order_id: RowId | None = None
 
 
 # ---- handlers ----
 
 def _id(request: web.Request) -> int:
     try:
-        return int(request.match_info["id"])
+        row_id = int(request.match_info["id"])
     except ValueError:
         raise NotFound(f"no {request.match_info['id']!r} here") from None
+    if not -SQLITE_MAX_INT - 1 <= row_id <= SQLITE_MAX_INT:
+        raise NotFound(f"no {request.match_info['id']!r} here")
+    return row_id
 
 
 def _json(item: BaseModel | dict[str, Any], status: int = 200) -> web.Response:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 import sqlite3
 from typing import Any, Final
 
@@ -52,6 +54,12 @@ class Restaurant:
         self._hub = hub
         self._journal = journal
         self._fleet = fleet
+        # Each rule below reads a row, decides, then writes it, with awaits in between. Without
+        # these, two tablets bumping one order (or two deltas on one stock line) at the same
+        # moment would both decide on the same old row: a served order cancelled, a count lost.
+        self._orders_lock = asyncio.Lock()
+        self._inventory_lock = asyncio.Lock()
+        self._seating_lock = asyncio.Lock()
 
     def _publish(self, topic: str, item: Item) -> None:
         self._hub.publish(topic, "upsert", [item.model_dump(mode="json")])
@@ -82,6 +90,13 @@ class Restaurant:
     async def change_order(self, order_id: int, *, status: OrderStatus | None = None,
                            items_done: list[tuple[int, bool]] | None = None,
                            robot_id: str | None = None, set_robot: bool = False) -> Order:
+        async with self._orders_lock:
+            return await self._change_order(order_id, status=status, items_done=items_done,
+                                            robot_id=robot_id, set_robot=set_robot)
+
+    async def _change_order(self, order_id: int, *, status: OrderStatus | None,
+                            items_done: list[tuple[int, bool]] | None,
+                            robot_id: str | None, set_robot: bool) -> Order:
         order = await self._store.order(order_id)
         if order is None:
             raise NotFound(f"order {order_id} not found")
@@ -127,13 +142,14 @@ class Restaurant:
 
     async def delivered(self, order_id: int, robot_id: str | None) -> None:
         """A robot's delivered event closes its order, if the order was on its way."""
-        order = await self._store.order(order_id)
-        if order is None or order.status not in (S.READY, S.DELIVERING):
-            log.warning("robot %s delivered order %s, which is %s: left as it is", robot_id,
-                        order_id, order.status if order else "unknown")
-            return
-        await self.change_order(order_id, status=S.SERVED, robot_id=robot_id,
-                                set_robot=robot_id is not None)
+        async with self._orders_lock:
+            order = await self._store.order(order_id)
+            if order is None or order.status not in (S.READY, S.DELIVERING):
+                log.warning("robot %s delivered order %s, which is %s: left as it is", robot_id,
+                            order_id, order.status if order else "unknown")
+                return
+            await self._change_order(order_id, status=S.SERVED, items_done=None,
+                                     robot_id=robot_id, set_robot=robot_id is not None)
 
     # ---- tables and customers ----
 
@@ -156,31 +172,42 @@ class Restaurant:
         return table
 
     async def add_customer(self, fields: dict[str, Any]) -> Customer:
-        if fields.get("table_id") is not None:
-            await self._table(fields["table_id"])
-        customer = await self._store.add_customer(**fields)
-        self._publish("customers", customer)
-        await self._seat(customer)
-        return customer
+        async with self._seating_lock:
+            if fields.get("table_id") is not None:
+                await self._table(fields["table_id"])
+            customer = await self._store.add_customer(**fields)
+            self._publish("customers", customer)
+            await self._seat(customer)
+            return customer
 
     async def change_customer(self, customer_id: int, changes: dict[str, Any]) -> Customer:
-        if changes.get("table_id") is not None:
-            await self._table(changes["table_id"])
-        if changes and not await self._store.update("customers", customer_id, changes):
-            raise NotFound(f"customer {customer_id} not found")
-        customer = await self._store.customer(customer_id)
-        if customer is None:
-            raise NotFound(f"customer {customer_id} not found")
-        self._publish("customers", customer)
-        await self._seat(customer)
-        return customer
+        async with self._seating_lock:
+            before = await self._store.customer(customer_id)
+            if before is None:
+                raise NotFound(f"customer {customer_id} not found")
+            if changes.get("table_id") is not None:
+                await self._table(changes["table_id"])
+            if changes and not await self._store.update("customers", customer_id, changes):
+                raise NotFound(f"customer {customer_id} not found")
+            customer = await self._store.customer(customer_id)
+            if customer is None:
+                raise NotFound(f"customer {customer_id} not found")
+            self._publish("customers", customer)
+            if before.status is CustomerStatus.SEATED and (
+                    customer.status is not CustomerStatus.SEATED
+                    or customer.table_id != before.table_id):
+                # Moved to another table, or no longer seated: the old table is free.
+                await self._seat(before.model_copy(update={"status": CustomerStatus.LEFT}))
+            await self._seat(customer)
+            return customer
 
     async def remove_customer(self, customer_id: int) -> None:
-        customer = await self._store.customer(customer_id)
-        if customer is None or not await self._store.delete("customers", customer_id):
-            raise NotFound(f"customer {customer_id} not found")
-        self._hub.publish("customers", "delete", [], ids=[customer_id])
-        await self._seat(customer.model_copy(update={"status": CustomerStatus.LEFT}))
+        async with self._seating_lock:
+            customer = await self._store.customer(customer_id)
+            if customer is None or not await self._store.delete("customers", customer_id):
+                raise NotFound(f"customer {customer_id} not found")
+            self._hub.publish("customers", "delete", [], ids=[customer_id])
+            await self._seat(customer.model_copy(update={"status": CustomerStatus.LEFT}))
 
     async def _seat(self, customer: Customer) -> None:
         """Keep the table in step: seated makes it occupied; leaving makes it need cleaning."""
@@ -211,6 +238,12 @@ class Restaurant:
     async def change_inventory(self, item_id: int, *, quantity: float | None = None,
                                delta: float | None = None, low_threshold: float | None = None,
                                other: dict[str, Any] | None = None) -> InventoryItem:
+        async with self._inventory_lock:
+            return await self._change_inventory(item_id, quantity, delta, low_threshold, other)
+
+    async def _change_inventory(self, item_id: int, quantity: float | None, delta: float | None,
+                                low_threshold: float | None,
+                                other: dict[str, Any] | None) -> InventoryItem:
         item = await self._store.inventory_item(item_id)
         if item is None:
             raise NotFound(f"inventory item {item_id} not found")
@@ -219,6 +252,8 @@ class Restaurant:
             raise Invalid("delta: give quantity or delta, not both")
         if delta is not None:
             quantity = item.quantity + delta
+            if not math.isfinite(quantity):
+                raise Invalid(f"delta: {item.quantity:g} + {delta:g} is too large")
             if quantity < 0:
                 raise Conflict(f"only {item.quantity:g}{' ' + item.unit if item.unit else ''}"
                                f" of {item.sku} left")

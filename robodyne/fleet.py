@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 # A subscriber gets at most one robots update per window, carrying every robot that changed.
 # The first change after a quiet window goes out at once, so a lone robot is never delayed.
-PUBLISH_WINDOW_S: Final = 0.1
+PUBLISH_WINDOW_S: Final = 0.01
 # Telemetry reaches SQLite in one transaction per window, not one per line.
 PERSIST_WINDOW_S: Final = 0.25
 LOW_BATTERY: Final = 20
@@ -76,6 +76,7 @@ class Fleet:
             record["status"] = RobotStatus.IDLE.value
         self.robots[robot_id] = record
         await self.persist(robot_id)
+        self._unpublished.add(robot_id)
         self._publish_now()
         await self._journal.event("robot_connected", source=f"robot:{robot_id}",
                                   message=f"{record['name']} connected",
@@ -89,6 +90,7 @@ class Fleet:
         record = self.robots[robot_id]
         record.update(connected=False, status=RobotStatus.OFFLINE.value, last_seen=utcnow())
         await self.persist(robot_id)
+        self._unpublished.add(robot_id)
         self._publish_now()
         if reason == "bye":
             await self._journal.event("robot_disconnected", source=f"robot:{robot_id}",

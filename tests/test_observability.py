@@ -234,14 +234,6 @@ async def test_no_token_appears_in_the_servers_log_output(
 
 # ---- the status topic ----
 
-# robodyne/fleet.py: Fleet.connect() and Fleet.disconnect() call _publish_now() without adding
-# the robot to _unpublished, so a robot coming online or dropping off is not published on the
-# robots topic (nor reflected in status) until its next line, or the 10 s fallback poll.
-FLEET_PUBLISH_BUG = pytest.mark.xfail(
-    strict=True, raises=TimeoutError,
-    reason="fleet.py: connect/disconnect never mark the robot unpublished")
-
-
 async def next_matching(ws: aiohttp.ClientWebSocketResponse,
                         condition: Callable[[dict[str, Any]], bool], what: str,
                         timeout: float = 3.0) -> dict[str, Any]:
@@ -281,7 +273,6 @@ async def test_the_status_item_follows_orders(
     assert current["orders"] == {"open": 1, "by_status": {"placed": 1}}
 
 
-@FLEET_PUBLISH_BUG
 async def test_the_status_item_follows_robots(
     server: TestServer, session: aiohttp.ClientSession
 ) -> None:
@@ -298,7 +289,6 @@ async def test_the_status_item_follows_robots(
                             "status after the robot dropped")
 
 
-@FLEET_PUBLISH_BUG
 async def test_the_robots_topic_shows_a_robot_come_online_and_drop_off(
     server: TestServer, session: aiohttp.ClientSession
 ) -> None:

@@ -1,0 +1,129 @@
+"""python -m bench {fanout,frozen,idle,ingest,shutdown,all} [--quick]: side by side, one run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import scenarios
+from .servers import KINDS, ROOT, seed_available
+
+# (quick, full) sizes; the full fanout sweeps subscriber counts for the latency plot.
+SIZES: dict[str, dict[str, Any]] = {
+    "fanout": {"quick": [dict(robots=20, hz=10, subscribers=100, duration=4)],
+               "full": [dict(robots=50, hz=10, subscribers=n, duration=10)
+                        for n in (100, 250, 500, 1000)]},
+    "saturation": {"quick": [dict(robots=20, hz=100, subscribers=100, duration=4)],
+                   "full": [dict(robots=50, hz=100, subscribers=500, duration=10)]},
+    "frozen": {"quick": [dict(robots=20, hz=10, subscribers=100, frozen=10, duration=13)],
+               "full": [dict(robots=50, hz=10, subscribers=500, frozen=50, duration=15)]},
+    "idle": {"quick": [dict(connections=1000)], "full": [dict(connections=10000)]},
+    "ingest": {"quick": [dict(robots=20, subscribers=50, duration=4)],
+               "full": [dict(robots=100, subscribers=100, duration=10)]},
+    "shutdown": {"quick": [dict(connections=1000)], "full": [dict(connections=10000)]},
+}
+RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
+    "fanout": scenarios.fanout, "saturation": scenarios.fanout, "frozen": scenarios.fanout,
+    "idle": scenarios.idle, "ingest": scenarios.ingest, "shutdown": scenarios.shutdown,
+}
+COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "fanout": [("subscribers", "subs"), ("frames_per_s", "frames/s"),
+               ("delivered_states_per_s", "states/s"), ("latency.p50_ms", "p50 ms"),
+               ("latency.p90_ms", "p90 ms"), ("latency.p99_ms", "p99 ms"),
+               ("latency.max_ms", "max ms"), ("gaps", "gaps"), ("duplicates", "dups"),
+               ("silent_clients", "silent")],
+    "frozen": [("subscribers", "subs"), ("frozen", "frozen"), ("latency.p50_ms", "p50 ms"),
+               ("latency.p99_ms", "p99 ms"), ("latency.max_ms", "max ms"),
+               ("frozen_all_closed_after_s", "all frozen closed s"),
+               ("frozen_close_codes", "codes"), ("rss_start_mb", "RSS start MB"),
+               ("rss_max_mb", "RSS max MB"), ("gaps", "gaps")],
+    "idle": [("connections", "conns"), ("connected", "connected"), ("connect_s", "connect s"),
+             ("rss_after_mb", "RSS MB"), ("kb_per_connection", "KB/conn")],
+    "ingest": [("robots", "robots"), ("lines_per_s", "lines/s"), ("robots_acked", "acked"),
+               ("latency.p50_ms", "p50 ms"), ("latency.p99_ms", "p99 ms"), ("gaps", "gaps")],
+    "shutdown": [("connections", "conns"), ("connected", "connected"), ("exit_s", "exit s"),
+                 ("exit_code", "exit code"), ("clients_closed_by_server", "closed by server")],
+}
+COLUMNS["saturation"] = COLUMNS["fanout"]
+
+
+def _get(row: dict[str, Any], path: str) -> Any:
+    value: Any = row
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if value >= 10 else f"{value:.2f}"
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "–"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def table(scenario: str, rows: list[dict[str, Any]]) -> str:
+    columns = [("server", "server"), *COLUMNS[scenario]]
+    lines = ["| " + " | ".join(title for _, title in columns) + " |",
+             "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(_cell(_get(row, key)) for key, _ in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    import aiohttp
+    import psutil
+    cpu = "unknown"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in
+                   Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cores": psutil.cpu_count(), "cpu": cpu, "memory_gb": round(psutil.virtual_memory().total / 2**30),
+            "python": platform.python_version(), "platform": platform.platform(),
+            "aiohttp": aiohttp.__version__, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("scenario", choices=[*RUNNERS, "all"])
+    parser.add_argument("--quick", action="store_true", help="small sizes: all in under 3 minutes")
+    parser.add_argument("--servers", default=",".join(KINDS),
+                        help="comma list of robodyne, raw, seed")
+    parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    args = parser.parse_args()
+    kinds = [k for k in args.servers.split(",") if k != "seed" or seed_available()]
+    if "seed" in args.servers and "seed" not in kinds:
+        print("seed reference skipped: install fastapi and uvicorn (pip install -e '.[bench]')")
+    chosen = list(RUNNERS) if args.scenario == "all" else [args.scenario]
+    results: dict[str, Any] = {"machine": machine(), "quick": args.quick, "scenarios": {}}
+    for scenario in chosen:
+        rows = []
+        for size in SIZES[scenario]["quick" if args.quick else "full"]:
+            for kind in kinds:
+                if scenario == "frozen" and kind == "seed" and args.quick:
+                    continue  # the seed stalls ~40 s on a frozen client (uvicorn keepalive)
+                started = time.monotonic()
+                try:
+                    row = RUNNERS[scenario](kind, **size)
+                except (RuntimeError, OSError) as err:
+                    row = {"server": kind, "error": str(err), **size}
+                row["wall_s"] = time.monotonic() - started
+                rows.append(row)
+        results["scenarios"][scenario] = rows
+        print(f"\n## {scenario}\n\n{table(scenario, rows)}", flush=True)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=1))
+        print(f"\nresults written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -23,8 +23,10 @@ SIZES: dict[str, dict[str, Any]] = {
     "frozen": {"quick": [dict(robots=20, hz=10, subscribers=100, frozen=10, duration=13)],
                "full": [dict(robots=50, hz=10, subscribers=500, frozen=50, duration=15)]},
     "idle": {"quick": [dict(connections=1000)], "full": [dict(connections=10000)]},
-    "ingest": {"quick": [dict(robots=20, subscribers=50, duration=4)],
-               "full": [dict(robots=100, subscribers=100, duration=10)]},
+    "ingest": {"quick": [dict(robots=20, hz=100, subscribers=50, duration=4),
+                         dict(robots=20, hz=0, subscribers=50, duration=4)],
+               "full": [dict(robots=100, hz=200, subscribers=100, duration=10),
+                        dict(robots=100, hz=0, subscribers=100, duration=10)]},
     "shutdown": {"quick": [dict(connections=1000)], "full": [dict(connections=10000)]},
 }
 RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -44,7 +46,8 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
                ("rss_max_mb", "RSS max MB"), ("gaps", "gaps")],
     "idle": [("connections", "conns"), ("connected", "connected"), ("connect_s", "connect s"),
              ("rss_after_mb", "RSS MB"), ("kb_per_connection", "KB/conn")],
-    "ingest": [("robots", "robots"), ("lines_per_s", "lines/s"), ("robots_acked", "acked"),
+    "ingest": [("robots", "robots"), ("hz", "Hz"), ("lines_per_s", "lines/s"),
+               ("robots_acked", "acked"),
                ("latency.p50_ms", "p50 ms"), ("latency.p99_ms", "p99 ms"), ("gaps", "gaps")],
     "shutdown": [("connections", "conns"), ("connected", "connected"), ("exit_s", "exit s"),
                  ("exit_code", "exit code"), ("clients_closed_by_server", "closed by server")],

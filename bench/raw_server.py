@@ -29,6 +29,8 @@ async def robot(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     robot_id = None
     while line := await reader.readline():
         message = orjson.loads(line)
+        if "id" in message and message["type"] != "state":
+            writer.write(orjson.dumps({"type": "ack", "id": message["id"]}) + b"\n")
         if message["type"] == "hello":
             robot_id = message.get("robot_id")
             writer.write(WELCOME)
@@ -37,7 +39,10 @@ async def robot(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             frame = orjson.dumps({"type": "update", "topic": "robots",
                                   "data": {"kind": "upsert", "items": [message]}})
             for ws in list(subscribers):
-                await ws.send_frame(frame, WSMsgType.TEXT)
+                try:
+                    await ws.send_frame(frame, WSMsgType.TEXT)
+                except ConnectionError:
+                    subscribers.discard(ws)
     writer.close()
 
 

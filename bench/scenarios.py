@@ -73,8 +73,8 @@ SUBSCRIBER_PROCESSES = 2  # one Python process cannot parse what one server send
 def _merge(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Add up what several subscriber processes measured."""
     merged: dict[str, Any] = {key: sum(r[key] for r in results) for key in (
-        "clients", "frames", "states", "probes", "gaps", "duplicates", "silent_clients",
-        "closed_early", "cpu_s")}
+        "clients", "frames", "states", "probes", "robots_clients", "gaps", "duplicates",
+        "silent_clients", "closed_early", "cpu_s")}
     merged["frozen_close_codes"] = [code for r in results for code in r["frozen_close_codes"]]
     merged["latency"] = {}
     for result in results:
@@ -130,9 +130,9 @@ def fanout(kind: str, *, robots: int, hz: float, subscribers: int, duration: flo
         "lines_per_s": fleet_result["lines"] / fleet_result["seconds"],
         "robots_acked": fleet_result["acked"],
         "frames_per_s": sub_result["frames"] / duration,
-        # robot states delivered to all subscribers, from what the probe clients saw
+        # robot states delivered to all robots subscribers, from what the probe clients saw
         "delivered_states_per_s": sub_result["states"] / max(1, sub_result["probes"])
-        * sub_result["clients"] / duration,
+        * sub_result["robots_clients"] / duration,
         "latency": robots_latency.summary(),
         "gaps": sub_result["gaps"], "duplicates": sub_result["duplicates"],
         "silent_clients": sub_result["silent_clients"],
@@ -173,11 +173,12 @@ def idle(kind: str, *, connections: int) -> dict[str, Any]:
             "kb_per_connection": (after - before) / connections / 1024}
 
 
-def ingest(kind: str, *, robots: int, subscribers: int, duration: float) -> dict[str, Any]:
-    """R robots writing state as fast as they can, while subscribers watch."""
-    result = fanout(kind, robots=robots, hz=0, subscribers=subscribers, duration=duration,
-                    flood=True)
-    result["scenario"] = "ingest"
+def ingest(kind: str, *, robots: int, hz: float, subscribers: int,
+           duration: float) -> dict[str, Any]:
+    """R robots writing state at H Hz each (H = 0: as fast as the server takes them)."""
+    result = fanout(kind, robots=robots, hz=hz or 1, subscribers=subscribers, duration=duration,
+                    flood=not hz)
+    result.update(scenario="ingest", hz=hz or "flood")
     return result
 
 

@@ -30,6 +30,23 @@ ERROR_STATUSES: Final = frozenset({RobotStatus.ERROR, RobotStatus.EMERGENCY_STOP
 STATE_FIELDS: Final = frozenset({"status", "battery", "pose", "order_id", "table_id", "issues"})
 
 
+def _changes(state: State) -> dict[str, Any]:
+    """The fields a state line set, as topic values (by hand: model_dump is the hot spot)."""
+    changes: dict[str, Any] = {}
+    for field in STATE_FIELDS & state.model_fields_set:
+        value = getattr(state, field)
+        if field == "pose":
+            value = value and {"x": value.x, "y": value.y, "yaw": value.yaw, "map": value.map}
+        elif field == "issues":
+            value = [{"category": i.category, "detail": i.detail} for i in value or ()]
+        elif field == "status":
+            if value is None:
+                continue  # a robot always has a status; null changes nothing
+            value = value.value
+        changes[field] = value
+    return changes
+
+
 class Link(Protocol):
     """What the fleet needs of a robot's TCP session."""
 
@@ -112,7 +129,7 @@ class Fleet:
         """Merge a state line into memory; raise events on transitions, once each."""
         record = self.robots[robot_id]
         before_status, before_battery = record["status"], record["battery"]
-        record.update(state.model_dump(mode="json", include=STATE_FIELDS & state.model_fields_set))
+        record.update(_changes(state))
         self.touch(robot_id)
         if record["status"] in ERROR_STATUSES and before_status not in ERROR_STATUSES:
             await self._journal.event(
@@ -128,8 +145,11 @@ class Fleet:
                 data={"robot_id": robot_id, "battery": battery})
 
     def touch(self, robot_id: str) -> None:
-        """Any line is a sign of life: note it, to be persisted and published in a window."""
-        self.robots[robot_id]["last_seen"] = utcnow()
+        """Any line is a sign of life: note it, to be persisted and published in a window.
+
+        last_seen is stamped when the robot is next published or persisted: one clock read
+        per window instead of one per line.
+        """
         self._unpersisted.add(robot_id)
         self._unpublished.add(robot_id)
         if self._publish_handle is None:
@@ -149,6 +169,9 @@ class Fleet:
             return
         changed = [self.robots[robot_id] for robot_id in self._unpublished]
         self._unpublished.clear()
+        now = utcnow()
+        for record in changed:
+            record["last_seen"] = now
         self._last_publish = self._loop.time()
         # Copies: the hub keeps what it published, and memory keeps changing under it.
         self._hub.publish("robots", "upsert", [dict(record) for record in changed])
@@ -158,6 +181,9 @@ class Fleet:
         ids = {robot_id} if robot_id else set(self._unpersisted)
         if not ids:
             return
+        now = utcnow()
+        for unseen in ids & self._unpublished:
+            self.robots[unseen]["last_seen"] = now
         self._unpersisted -= ids
         await self._store.save_robots(dict(self.robots[i]) for i in ids)
 

@@ -13,7 +13,7 @@ import orjson
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ValidationError
 
-from . import keys, messages
+from . import keys, messages, tcpinfo
 from .auth import may_read, origin_allowed, request_token
 from .const import CLOSE_TIMEOUT_S, RATE_LIMIT_BURST, RATE_LIMIT_PER_S, RECONNECT_AFTER_MS, TOPICS, Close
 from .hub import Subscriber
@@ -55,6 +55,8 @@ class Connection:
         self.close_code: int | None = None  # what the server sent, when it closed first
         self._budget = float(RATE_LIMIT_BURST)
         self._budget_at = now
+        self._acked = -1
+        self._stalled_since = now
         self._closer: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self.subscriber: Subscriber
@@ -125,6 +127,25 @@ class Connection:
             await asyncio.gather(self._writer, return_exceptions=True)
         if self._closer is not None:
             await self._closer
+
+    def stalled_for(self, now: float) -> float:
+        """Seconds during which bytes waited for this client and its socket took none.
+
+        "Took" means the peer acknowledged them (TCP_INFO): the kernel would otherwise
+        swallow megabytes for a frozen tablet before the writer ever blocked.
+        """
+        transport = self.request.transport
+        progress = tcpinfo.progress(transport.get_extra_info("socket") if transport else None)
+        if progress is None:
+            waiting = self.subscriber.waiting_since
+            return 0.0 if waiting is None else now - waiting
+        waiting = bool(self.subscriber.queue) or progress.unsent > 0 or bool(
+            transport and transport.get_write_buffer_size())
+        if not waiting or progress.acked != self._acked:
+            self._acked = progress.acked
+            self._stalled_since = now
+            return 0.0
+        return now - self._stalled_since
 
     def heard(self, now: float) -> None:
         self.last_heard = now
@@ -255,8 +276,7 @@ async def watchdog(app: web.Application) -> None:
         now = loop.time()
         pings: dict[str, bytes] = {}
         for conn in list(app[keys.CONNECTIONS]):
-            waiting = conn.subscriber.waiting_since
-            if waiting is not None and now - waiting > ws_settings.send_timeout_s:
+            if conn.stalled_for(now) > ws_settings.send_timeout_s:
                 conn.close(Close.SLOW, "socket accepted nothing for send_timeout_s")
                 continue
             if conn.ping_sent_at is not None:

@@ -170,3 +170,23 @@ async def test_frozen_client_is_closed_4008_while_a_healthy_one_keeps_up(
     # the frozen tablet wakes up: it reads what was buffered, then the 4008 close
     assert await receive_close(frozen, timeout=5) == 4008
     await healthy.close()
+
+
+async def test_a_frozen_client_is_caught_before_the_kernel_buffers_fill(
+    make_server: MakeServer, session: aiohttp.ClientSession
+) -> None:
+    """A trickle of small frames would take minutes to fill loopback buffers: acks tell first."""
+    server = await make_server(websocket={"send_timeout_s": 1})
+    hub = hub_of(server)
+    frozen = await session.ws_connect(ws_url(server, "robots"))  # never reads
+    started = time.perf_counter()
+    closed_after = None
+    for n in range(2000):  # ~200 KB/s: the 4 MB the kernel would buffer lasts ~20 s
+        hub.publish("robots", "upsert", [{"id": "r1", "n": n, "pad": "x" * 2000}])
+        await asyncio.sleep(0.01)
+        if not hub.topics["robots"].subscribers:
+            closed_after = time.perf_counter() - started
+            break
+    assert closed_after is not None and closed_after < 10
+    print(f"trickle-fed frozen client closed after {closed_after:.1f} s (send_timeout_s = 1)")
+    assert await receive_close(frozen, timeout=5) == 4008

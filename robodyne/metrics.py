@@ -59,6 +59,7 @@ class Stats:
         self.tcp_errors: Counter[str] = Counter()
         self.db_write = Buckets()
         self.publish_to_socket = Buckets()
+        self.loop_lag = 0.0
 
     def closed(self, code: int) -> None:
         reason = CLOSE_REASONS.get(code)  # type: ignore[call-overload]
@@ -96,6 +97,10 @@ class AppCollector:
         high_water = max([hub.queue_high_water, *(s.high_water for s in hub.subscribers())])
         yield GaugeMetricFamily("robodyne_ws_send_queue_high_water",
                                 "Most frames ever waiting for one client", value=high_water)
+        yield GaugeMetricFamily("robodyne_ws_queued_frames", "Frames waiting in all send queues",
+                                value=sum(len(s.queue) for s in hub.subscribers()))
+        yield GaugeMetricFamily("robodyne_event_loop_lag_seconds",
+                                "How late the watchdog's last timer fired", value=stats.loop_lag)
         yield GaugeMetricFamily("robodyne_robot_connections", "Robots with a live TCP session",
                                 value=len(app[keys.FLEET].links))
         lines = CounterMetricFamily("robodyne_tcp_lines", "Robot lines handled", labels=["type"])

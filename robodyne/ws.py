@@ -271,9 +271,13 @@ async def watchdog(app: web.Application) -> None:
     tick = min(1.0, ws_settings.pong_timeout_s / 4, ws_settings.send_timeout_s / 4,
                ws_settings.ping_interval_s / 2)
     loop = asyncio.get_running_loop()
+    stats = app[keys.STATS]
     while True:
+        asleep_at = loop.time()
         await asyncio.sleep(tick)
         now = loop.time()
+        # How late the loop woke us: the event-loop lag every other task suffers too.
+        stats.loop_lag = max(0.0, now - asleep_at - tick)
         pings: dict[str, bytes] = {}
         for conn in list(app[keys.CONNECTIONS]):
             if conn.stalled_for(now) > ws_settings.send_timeout_s:

@@ -97,9 +97,9 @@ def _subscriber_processes(server: Server, subscribers: int, duration: float,
 
 
 def fanout(kind: str, *, robots: int, hz: float, subscribers: int, duration: float,
-           frozen: int = 0, flood: bool = False) -> dict[str, Any]:
+           frozen: int = 0, flood: bool = False, send_timeout_s: float = 10) -> dict[str, Any]:
     """W subscribers on robots and status, R robots at H Hz; frozen ones never read."""
-    server = Server(kind)
+    server = Server(kind, send_timeout_s=send_timeout_s)
     server.start()
     try:
         rss_start = server.rss_bytes()
@@ -158,11 +158,11 @@ def idle(kind: str, *, connections: int) -> dict[str, Any]:
                   "inventory", "video_streams")
         plan = {t: connections // len(topics) + (i < connections % len(topics))
                 for i, t in enumerate(topics)}
-        subs = _subscribers(server, plan, duration=4)
+        subs = _subscribers(server, plan, duration=3)
         started = time.monotonic()
         _wait_ready(subs, timeout=600)
         connect_s = time.monotonic() - started
-        time.sleep(2)
+        time.sleep(1.5)
         after = server.rss_bytes()
         result = _result(subs)
     finally:

@@ -18,6 +18,9 @@ RATE_LIMIT_BURST: Final = 100
 
 # How long a close handshake may take before the socket is closed under the client.
 CLOSE_TIMEOUT_S: Final = 3.0
+# A client closed as slow gets longer: a tablet that wakes up within this reads what was
+# buffered, then its 4008, and knows to resume. Nothing more is queued for it meanwhile.
+SLOW_CLOSE_TIMEOUT_S: Final = 30.0
 
 # Clients are told to wait this long, plus jitter, before reconnecting after a shutdown.
 RECONNECT_AFTER_MS: Final = (1000, 5000)

@@ -15,7 +15,15 @@ from pydantic import BaseModel, ValidationError
 
 from . import keys, messages, tcpinfo
 from .auth import may_read, origin_allowed, request_token
-from .const import CLOSE_TIMEOUT_S, RATE_LIMIT_BURST, RATE_LIMIT_PER_S, RECONNECT_AFTER_MS, TOPICS, Close
+from .const import (
+    CLOSE_TIMEOUT_S,
+    RATE_LIMIT_BURST,
+    RATE_LIMIT_PER_S,
+    RECONNECT_AFTER_MS,
+    SLOW_CLOSE_TIMEOUT_S,
+    TOPICS,
+    Close,
+)
 from .hub import Subscriber
 
 log = logging.getLogger(__name__)
@@ -98,6 +106,8 @@ class Connection:
     def close(self, code: Close, reason: str, final_frame: bytes | None = None) -> None:
         """Stop queueing for this client and close it with `code`, bounded in time."""
         if self._closer is not None:
+            if code is Close.GOING_AWAY:
+                self._abort()  # shutting down: a slow client's long goodbye is cut short
             return
         self.close_reason = reason
         self.close_code = code
@@ -109,15 +119,18 @@ class Connection:
         if self._writer is not None:
             self._writer.cancel()
         try:
-            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+            async with asyncio.timeout(SLOW_CLOSE_TIMEOUT_S if code is Close.SLOW
+                                       else CLOSE_TIMEOUT_S):
                 if final_frame is not None:
                     await self.ws.send_frame(final_frame, WSMsgType.TEXT)
                 await self.ws.close(code=code, message=reason.encode())
         except (TimeoutError, ConnectionError, RuntimeError):
-            # A frozen peer never takes the close frame: drop the socket so nothing lingers.
-            transport = self.request.transport
-            if transport is not None:
-                transport.abort()
+            self._abort()  # a frozen peer never takes the close frame: nothing may linger
+
+    def _abort(self) -> None:
+        transport = self.request.transport
+        if transport is not None:
+            transport.abort()
 
     async def finish(self) -> None:
         """Undo everything the connection holds; runs in the handler's finally."""

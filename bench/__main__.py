@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import scenarios
-from .servers import KINDS, ROOT, seed_available
+from .servers import KINDS, seed_available
 
 # (quick, full) sizes; the full fanout sweeps subscriber counts for the latency plot.
 SIZES: dict[str, dict[str, Any]] = {

@@ -6,7 +6,6 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-
 from prometheus_client import CollectorRegistry
 
 if TYPE_CHECKING:
@@ -15,22 +14,23 @@ if TYPE_CHECKING:
     from .journal import Journal
     from .metrics import Stats
     from .restaurant import Restaurant
-    from .tcp import RobotServer
     from .settings import Settings
     from .status import StatusReporter
     from .storage import Store
+    from .tcp import RobotServer
     from .ws import Connection
 
-SETTINGS = web.AppKey("settings", "Settings")
-STORE = web.AppKey("store", "Store")
-HUB = web.AppKey("hub", "Hub")
-CONNECTIONS = web.AppKey("connections", "set[Connection]")
+# The annotations carry the types for mypy; the runtime argument is only for repr().
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+STORE: web.AppKey[Store] = web.AppKey("store")
+HUB: web.AppKey[Hub] = web.AppKey("hub")
+JOURNAL: web.AppKey[Journal] = web.AppKey("journal")
+STATUS: web.AppKey[StatusReporter] = web.AppKey("status")
+FLEET: web.AppKey[Fleet] = web.AppKey("fleet")
+RESTAURANT: web.AppKey[Restaurant] = web.AppKey("restaurant")
+ROBOT_SERVER: web.AppKey[RobotServer] = web.AppKey("robot_server")
+CONNECTIONS: web.AppKey[set[Connection]] = web.AppKey("connections")
 SHUTTING_DOWN = web.AppKey("shutting_down", asyncio.Event)
-STATUS = web.AppKey("status", "StatusReporter")
-JOURNAL = web.AppKey("journal", "Journal")
-FLEET = web.AppKey("fleet", "Fleet")
-ROBOT_SERVER = web.AppKey("robot_server", "RobotServer")
-RESTAURANT = web.AppKey("restaurant", "Restaurant")
-STATS = web.AppKey("stats", "Stats")
+STATS: web.AppKey[Stats] = web.AppKey("stats")
 METRICS = web.AppKey("metrics", CollectorRegistry)
-PAGES = web.AppKey("pages", dict[str, str])
+PAGES: web.AppKey[dict[str, str]] = web.AppKey("pages")

@@ -13,7 +13,7 @@ import logging
 import math
 import random
 import signal
-from collections.abc import Coroutine, Mapping, MutableMapping
+from collections.abc import Coroutine, Mapping
 from contextlib import suppress
 from typing import Any, Final, NoReturn, TypeVar
 
@@ -21,6 +21,7 @@ import orjson
 from pydantic import BaseModel, Field, ValidationError
 
 from .floor import DOCK, MAP_NAME, TABLES
+from .logprefix import PrefixedLog
 
 log = logging.getLogger(__name__)
 
@@ -355,14 +356,6 @@ class Welcome(BaseModel):
     heartbeat_s: float = Field(default=DEFAULT_HEARTBEAT_S, gt=0)
 
 
-class RobotLog(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """Prefixes every log line with the robot id."""
-
-    def process(self, msg: str,
-                kwargs: MutableMapping[str, Any]) -> tuple[str, MutableMapping[str, Any]]:
-        return f"[{self.extra['robot'] if self.extra else '?'}] {msg}", kwargs
-
-
 class RobotClient:
     """Connects one SimRobot to the server and keeps it connected until `stop` is set."""
 
@@ -374,7 +367,7 @@ class RobotClient:
         self.port = port
         self.token = token
         self.hz = hz
-        self.log = RobotLog(log, {"robot": robot.robot_id})
+        self.log = PrefixedLog(log, robot.robot_id)
         self._stop = stop
         self._rng = rng
         self._backoff_s = BACKOFF_FIRST_S

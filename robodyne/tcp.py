@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import MutableMapping
 from typing import Any, Final
 
 from . import robot_protocol as wire
 from .fleet import Fleet
+from .logprefix import PrefixedLog
 from .framing import LineFramer, LineTooLong
 from .journal import Journal
 from .metrics import Stats
@@ -30,11 +30,6 @@ READ_CHUNK: Final = 64 * 1024
 _ids = itertools.count(1)
 
 
-class SessionLog(logging.LoggerAdapter):  # type: ignore[type-arg]
-    def process(self, msg: str, kwargs: MutableMapping[str, Any]) -> tuple[str, MutableMapping[str, Any]]:
-        return f"[{self.extra['session'] if self.extra else '?'}] {msg}", kwargs
-
-
 class RobotSession:
     """One robot (or integration peer) connection, from hello to bye."""
 
@@ -50,7 +45,7 @@ class RobotSession:
         self.ended: str | None = None
         self.opened_at = self.last_heard = asyncio.get_running_loop().time()
         peer = writer.get_extra_info("peername")
-        self.log = SessionLog(log, {"session": f"tcp#{next(_ids)} {peer[0] if peer else '?'}"})
+        self.log = PrefixedLog(log, f"tcp#{next(_ids)} {peer[0] if peer else '?'}")
 
     # ---- the Link the fleet drives ----
 
@@ -133,8 +128,7 @@ class RobotSession:
         self.greeted = True
         self.robot_id = hello.robot_id
         if hello.robot_id:
-            self.log.extra = {"session": f"{self.log.extra['session'] if self.log.extra else ''} "
-                                         f"{hello.robot_id}"}
+            self.log.prefix = f"{self.log.prefix} {hello.robot_id}"
             await self.server.fleet.connect(hello.robot_id, hello.name, hello.model, self)
         self.send(wire.welcome(hello.robot_id, self.server.settings.tcp.heartbeat_s))
 

@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import logging
 import random
-from collections.abc import MutableMapping
 from typing import Any, Literal
 
 import orjson
@@ -25,6 +24,7 @@ from .const import (
     Close,
 )
 from .hub import Subscriber
+from .logprefix import PrefixedLog
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +39,6 @@ class ClientMessage(BaseModel):
     data: Any = None
 
 
-class ConnectionLog(logging.LoggerAdapter):  # type: ignore[type-arg]
-    def process(self, msg: str, kwargs: MutableMapping[str, Any]) -> tuple[str, MutableMapping[str, Any]]:
-        return f"[{self.extra['conn'] if self.extra else '?'}] {msg}", kwargs
-
-
 class Connection:
     """One subscribed WebSocket: its queue, writer task, liveness clock and rate budget."""
 
@@ -53,7 +48,7 @@ class Connection:
         self.topic = topic
         self.hub = request.app[keys.HUB]
         self.stats = request.app[keys.STATS]
-        self.log = ConnectionLog(log, {"conn": f"ws#{next(_ids)} {topic} {request.remote}"})
+        self.log = PrefixedLog(log, f"ws#{next(_ids)} {topic} {request.remote}")
         now = asyncio.get_running_loop().time()
         self.last_heard = now
         self.last_ping = now

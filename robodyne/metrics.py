@@ -119,7 +119,7 @@ class AppCollector:
 def registry_for(app: web.Application) -> CollectorRegistry:
     """A registry of this app's own: two apps in one process (tests) never share metrics."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(AppCollector(app))  # type: ignore[arg-type]
+    registry.register(AppCollector(app))
     return registry
 
 

@@ -287,7 +287,8 @@ async def watchdog(app: web.Application) -> None:
         # How late the loop woke us: the event-loop lag every other task suffers too.
         stats.loop_lag = max(0.0, now - asleep_at - tick)
         pings: dict[str, bytes] = {}
-        for conn in list(app[keys.CONNECTIONS]):
+        connections: set[Connection] = app[keys.CONNECTIONS]
+        for conn in list(connections):
             if conn.stalled_for(now) > ws_settings.send_timeout_s:
                 conn.close(Close.SLOW, "socket accepted nothing for send_timeout_s")
                 continue
@@ -308,7 +309,8 @@ async def watchdog(app: web.Application) -> None:
 async def close_all(app: web.Application) -> None:
     """SPEC §3.7: refuse new handshakes, tell every client and close it with 1001."""
     app[keys.SHUTTING_DOWN].set()
-    connections = list(app[keys.CONNECTIONS])
+    registry: set[Connection] = app[keys.CONNECTIONS]
+    connections = list(registry)
     for conn in connections:
         conn.close(Close.GOING_AWAY, "server shutting down",
                    messages.shutdown(conn.topic, random.randint(*RECONNECT_AFTER_MS)))

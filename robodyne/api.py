@@ -148,7 +148,7 @@ class ItemDone(Body):
 
 class OrderPatch(Body):
     status: OrderStatus = Field(None)  # type: ignore[assignment]
-    items: list[ItemDone] = Field(None, max_length=100)  # type: ignore[assignment]
+    items: list[ItemDone] | None = Field(None, max_length=100)
     robot_id: str | None = None
 
 

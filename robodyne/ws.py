@@ -128,8 +128,7 @@ class Connection:
             transport.abort()
 
     async def finish(self) -> None:
-        """Undo everything the connection holds; runs in the handler's finally."""
-        self.hub.unsubscribe(self.subscriber)
+        """Stop the writer and wait for any close in progress; runs in the handler's finally."""
         if self._writer is not None:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
@@ -257,19 +256,20 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         return ws
 
     conn = Connection(ws, request, topic)
-    registry = request.app[keys.CONNECTIONS]
+    registry: set[Connection] = request.app[keys.CONNECTIONS]
+    hub = request.app[keys.HUB]
     since, epoch = _resume_point(request)
-    subscriber = request.app[keys.HUB].subscribe(
-        topic, lambda: conn.close(Close.SLOW, "send queue full"), since=since, epoch=epoch)
-    conn.start(subscriber)
-    registry.add(conn)
-    conn.log.info("open (%d on topic)", len(request.app[keys.HUB].topics[topic].subscribers))
-    try:
-        await conn.read_loop()
-    finally:
-        registry.discard(conn)
-        await conn.finish()
-        conn.log.info("closed %s (%s)", conn.close_code or ws.close_code, conn.close_reason)
+    with hub.subscription(topic, lambda: conn.close(Close.SLOW, "send queue full"),
+                          since=since, epoch=epoch) as subscriber:
+        conn.start(subscriber)
+        registry.add(conn)
+        conn.log.info("open (%d on topic)", len(hub.topics[topic].subscribers))
+        try:
+            await conn.read_loop()
+        finally:
+            registry.discard(conn)
+            await conn.finish()
+            conn.log.info("closed %s (%s)", conn.close_code or ws.close_code, conn.close_reason)
     return ws
 
 

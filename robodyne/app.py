@@ -155,6 +155,10 @@ async def _run_retention(app: web.Application) -> None:
     await _every(RETENTION_EVERY_S, prune_records)
 
 
+async def _run_storage_watch(app: web.Application) -> None:
+    await app[keys.JOURNAL].watch_storage()
+
+
 async def _run_status(app: web.Application) -> None:
     await app[keys.STATUS].run()
 
@@ -175,6 +179,7 @@ def create_app(settings: Settings) -> web.Application:
         _store,
         _hub,
         _log_bridge,
+        _background("storage-watch", _run_storage_watch),
         _robots,
         _background("status", _run_status),
         _background("watchdog", watchdog),

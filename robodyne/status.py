@@ -27,6 +27,7 @@ class StatusReporter:
         self._dirty = asyncio.Event()
         self._publishing = False
         hub.watch(self._changed)
+        store.on_health.append(lambda healthy: self._dirty.set())
 
     @property
     def health(self) -> str:

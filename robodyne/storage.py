@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import aiosqlite
 import orjson
@@ -59,6 +59,12 @@ UPDATABLE = {
 STAMPED = frozenset({"dining_tables", "orders", "video_streams"})
 RETAINED = frozenset({"events", "systemlogs"})
 
+# How long a write waits for another connection's lock before the database counts as failing.
+BUSY_TIMEOUT_MS: Final = 5000
+# Once it is failing, each write waits only this long: requests answer 503 at once instead of
+# queueing behind one another for BUSY_TIMEOUT_MS each.
+DEGRADED_BUSY_TIMEOUT_MS: Final = 100
+
 
 def _decode(row: aiosqlite.Row) -> dict[str, Any]:
     record = dict(row)
@@ -86,8 +92,12 @@ class Store:
         # coroutine's commit never carries another's half-done statements.
         self._write_lock = asyncio.Lock()
         self.healthy = True
+        # Why the last write failed, while it is failing.
+        self.failure: str | None = None
         # Seconds each committed transaction took, for /metrics; read and cleared by its collector.
         self.on_commit: list[Any] = []
+        # Called with the new health each time it flips; the journal raises the events.
+        self.on_health: list[Callable[[bool], None]] = []
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -107,7 +117,7 @@ class Store:
         # WAL with synchronous=NORMAL is durable across a process crash (kill -9); only an
         # OS crash or power loss can lose the last transactions.
         await self._db.execute("PRAGMA synchronous=NORMAL")
-        await self._db.execute("PRAGMA busy_timeout=5000")
+        await self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         await self._migrate()
 
     async def _migrate(self) -> None:
@@ -130,8 +140,8 @@ class Store:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One committed-or-rolled-back unit of writes.
 
-        A database that refuses writes (read-only, disk full) raises StorageUnavailable and
-        marks the store unhealthy until a later transaction commits.
+        A database that refuses writes (locked, read-only, disk full) raises StorageUnavailable
+        and marks the store unhealthy until a later transaction commits.
         """
         async with self._write_lock:
             started = time.perf_counter()
@@ -140,12 +150,14 @@ class Store:
                 await self._db.commit()
             except sqlite3.OperationalError as err:
                 await self._rollback()
-                self._set_health(False, err)
-                raise StorageUnavailable(f"the database refused the write: {err}") from err
+                await self._set_health(False, err)
+                raise StorageUnavailable(
+                    f"storage unavailable: the database refused the write ({err});"
+                    " nothing was saved, try again shortly") from err
             except BaseException:
                 await self._rollback()
                 raise
-            self._set_health(True)
+            await self._set_health(True)
             for observe in self.on_commit:
                 observe(time.perf_counter() - started)
 
@@ -155,13 +167,17 @@ class Store:
         except sqlite3.Error:
             pass  # nothing to undo when the failed statement never began a transaction
 
-    def _set_health(self, healthy: bool, err: Exception | None = None) -> None:
-        if healthy != self.healthy:
-            self.healthy = healthy
-            if healthy:
-                log.warning("database writes succeed again")
-            else:
-                log.critical("database write failed: %s", err)
+    async def _set_health(self, healthy: bool, err: Exception | None = None) -> None:
+        if healthy == self.healthy:
+            return
+        self.healthy = healthy
+        self.failure = None if healthy else str(err)
+        timeout = BUSY_TIMEOUT_MS if healthy else DEGRADED_BUSY_TIMEOUT_MS
+        await self._db.execute(f"PRAGMA busy_timeout={timeout}")
+        # Logged by the journal's storage watch, in its own task: a failure first met by the
+        # systemlog bridge's own write would otherwise log where the bridge ignores records.
+        for callback in self.on_health:
+            callback(healthy)
 
     async def _fetch(self, sql: str, params: Iterable[Any], build: Callable[[dict[str, Any]], M]) -> list[M]:
         async with self._db.execute(sql, tuple(params)) as cur:

@@ -7,7 +7,7 @@ import logging
 import secrets
 from typing import Any, Final, Protocol
 
-from .errors import RobotOffline
+from .errors import RobotOffline, StorageUnavailable
 from .hub import Hub
 from .journal import Journal
 from .models import Robot, RobotStatus, utcnow
@@ -96,12 +96,11 @@ class Fleet:
         if record["status"] == RobotStatus.OFFLINE:
             record["status"] = RobotStatus.IDLE.value
         self.robots[robot_id] = record
-        await self.persist(robot_id)
         self._unpublished.add(robot_id)
         self._publish_now()
-        await self._journal.event("robot_connected", source=f"robot:{robot_id}",
-                                  message=f"{record['name']} connected",
-                                  data={"robot_id": robot_id, "replaced_session": old is not None})
+        await self._persist_or_retry(robot_id)
+        await self._event("robot_connected", robot_id, f"{record['name']} connected",
+                          replaced_session=old is not None)
 
     async def disconnect(self, robot_id: str, link: Link, reason: str) -> None:
         """A session ended. `reason` is bye, lost, silent or shutdown."""
@@ -110,18 +109,22 @@ class Fleet:
         del self.links[robot_id]
         record = self.robots[robot_id]
         record.update(connected=False, status=RobotStatus.OFFLINE.value, last_seen=utcnow())
-        await self.persist(robot_id)
         self._unpublished.add(robot_id)
         self._publish_now()
+        await self._persist_or_retry(robot_id)
         if reason == "bye":
-            await self._journal.event("robot_disconnected", source=f"robot:{robot_id}",
-                                      message=f"{record['name']} disconnected",
-                                      data={"robot_id": robot_id})
+            await self._event("robot_disconnected", robot_id, f"{record['name']} disconnected")
         elif reason != "shutdown":
-            await self._journal.event(
-                "robot_offline", severity="warning", source=f"robot:{robot_id}",
-                message=f"{record['name']} went offline ({reason})",
-                data={"robot_id": robot_id, "reason": reason})
+            await self._event("robot_offline", robot_id,
+                              f"{record['name']} went offline ({reason})", "warning",
+                              reason=reason)
+
+    async def _event(self, type_: str, robot_id: str, message: str, severity: str = "info",
+                     **data: Any) -> None:
+        """An event the server raises about a robot: published even while the DB refuses it."""
+        await self._journal.event(type_, severity=severity, source=f"robot:{robot_id}",
+                                  message=message, data={"robot_id": robot_id, **data},
+                                  durable=False)
 
     # ---- telemetry ----
 
@@ -132,17 +135,15 @@ class Fleet:
         record.update(_changes(state))
         self.touch(robot_id)
         if record["status"] in ERROR_STATUSES and before_status not in ERROR_STATUSES:
-            await self._journal.event(
-                "robot_error", severity="error", source=f"robot:{robot_id}",
-                message=f"{record['name']} reports {record['status']}",
-                data={"robot_id": robot_id, "status": record["status"], "issues": record["issues"]})
+            await self._event("robot_error", robot_id,
+                              f"{record['name']} reports {record['status']}", "error",
+                              status=record["status"], issues=record["issues"])
         battery = record["battery"]
         if battery is not None and battery < LOW_BATTERY and (
                 before_battery is None or before_battery >= LOW_BATTERY):
-            await self._journal.event(
-                "low_battery", severity="warning", source=f"robot:{robot_id}",
-                message=f"{record['name']} battery at {battery:.0f}%",
-                data={"robot_id": robot_id, "battery": battery})
+            await self._event("low_battery", robot_id,
+                              f"{record['name']} battery at {battery:.0f}%", "warning",
+                              battery=battery)
 
     def touch(self, robot_id: str) -> None:
         """Any line is a sign of life: note it, to be persisted and published in a window.
@@ -185,12 +186,26 @@ class Fleet:
         for unseen in ids & self._unpublished:
             self.robots[unseen]["last_seen"] = now
         self._unpersisted -= ids
-        await self._store.save_robots(dict(self.robots[i]) for i in ids)
+        try:
+            await self._store.save_robots(dict(self.robots[i]) for i in ids)
+        except StorageUnavailable:
+            self._unpersisted |= ids  # kept for the next window: nothing is dropped
+            raise
+
+    async def _persist_or_retry(self, robot_id: str) -> None:
+        """Persist now if the database lets us; otherwise the write-behind retries it."""
+        try:
+            await self.persist(robot_id)
+        except StorageUnavailable:
+            pass  # the journal's storage watch reports the fault, once
 
     async def persist_forever(self) -> None:
         while True:
             await asyncio.sleep(PERSIST_WINDOW_S)
-            await self.persist()
+            try:
+                await self.persist()
+            except StorageUnavailable:
+                pass  # retried next window; the journal's storage watch reports the fault
 
     # ---- commands ----
 

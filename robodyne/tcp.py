@@ -8,6 +8,7 @@ import logging
 from typing import Any, Final
 
 from . import robot_protocol as wire
+from .errors import StorageUnavailable
 from .fleet import Fleet
 from .logprefix import PrefixedLog
 from .framing import LineFramer, LineTooLong
@@ -113,6 +114,11 @@ class RobotSession:
                 await self.dispatch(message)
         except wire.ProtocolError as err:
             self.reject(err)
+            return
+        except StorageUnavailable as err:
+            # Not the robot's fault, so not a bad line: no ack, and it may send again.
+            self.server.stats.tcp_errors["unavailable"] += 1
+            self.send(wire.error("unavailable", str(err), message.id))
             return
         self.bad_in_row = 0
         if message.id is not None and self.ended is None:

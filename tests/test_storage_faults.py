@@ -282,8 +282,6 @@ async def test_a_full_disk_answers_503_serves_from_memory_and_recovers(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="fleet.persist_forever ends at the first "
-                   "StorageUnavailable, so robot telemetry is never written behind again")
 async def test_robot_telemetry_is_written_behind_again_after_a_fault(
     tmp_path: Path, session: aiohttp.ClientSession
 ) -> None:
@@ -306,6 +304,41 @@ async def test_robot_telemetry_is_written_behind_again_after_a_fault(
             [row] = db_rows(server.db, "SELECT pose FROM robots WHERE id = 'r1'")
             return float(json.loads(row["pose"])["x"]) if row["pose"] else 0.0
         await until(lambda: persisted_pose_x() > x, 3, "telemetry written behind")
+    finally:
+        await place.close()
+        server.kill()
+
+
+@pytest.mark.slow
+async def test_a_robot_line_that_cannot_be_stored_gets_unavailable_and_the_session_stays(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    server = RestartableServer(tmp_path, CONFIG)
+    await server.start()
+    place = Restaurant(server, session)
+    try:
+        await place.open()
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.tcp_port)
+        writer.write(orjson.dumps({"type": "hello", "token": ROBOT, "robot_id": "r2"}) + b"\n")
+        assert orjson.loads(await reader.readline())["type"] == "welcome"
+        lock = sqlite3.connect(server.db, isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            await until(lambda: place.event("storage_failed"), 10, "storage_failed published")
+            writer.write(b'{"type": "log", "level": "INFO", "message": "kept?", "id": 1}\n')
+            reply = orjson.loads(await asyncio.wait_for(reader.readline(), 10))
+            assert reply["type"] == "error" and reply["code"] == "unavailable"
+            assert reply["id"] == 1, "no ack: the robot knows to send it again"
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        await until(lambda: place.event("storage_recovered"), 5, "storage_recovered published")
+        writer.write(b'{"type": "log", "level": "INFO", "message": "kept", "id": 2}\n')
+        assert orjson.loads(await asyncio.wait_for(reader.readline(), 10)) == {
+            "type": "ack", "id": 2}
+        assert [r["message"] for r in db_rows(server.db, "SELECT message FROM systemlogs "
+                                               "WHERE source = 'robot:r2'")] == ["kept"]
+        writer.close()
     finally:
         await place.close()
         server.kill()

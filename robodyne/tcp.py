@@ -226,7 +226,7 @@ class RobotServer:
             now = loop.time()
             for session in list(self.sessions):
                 if not session.greeted and now - session.opened_at > HELLO_TIMEOUT_S:
-                    session.end("no hello", wire.error("not_hello", "no hello within 10 s"))
+                    session.end("no hello", wire.error("not_hello", f"no hello within {HELLO_TIMEOUT_S:g} s"))
                 elif session.greeted and now - session.last_heard > silent_after:
                     session.end("silent")
 

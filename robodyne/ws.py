@@ -204,7 +204,10 @@ class Connection:
             self.send(messages.error(self.topic, "bad_message", f"{where}: {first['msg']}"))
             return
         if message.type == "ping":
-            self.send(messages.pong(self.topic, message.data))
+            try:
+                self.send(messages.pong(self.topic, message.data))
+            except orjson.JSONEncodeError:  # parses, but nests past what orjson will write
+                self.send(messages.error(self.topic, "bad_message", "data: nested too deep"))
 
 
 def _refusal(request: web.Request, topic: str) -> tuple[Close, str] | None:

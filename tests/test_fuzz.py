@@ -592,10 +592,6 @@ async def ws_exchange(ws_peer: WsPeer, frame: str | bytes) -> None:
     assert await ws_peer.receive() == {"type": "pong", "topic": "tables", "data": probe}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (robodyne/ws.py, not fuzz-owned): a ping whose data nests over ~250 levels parses, but "
-    "echoing it in the pong fails in orjson.dumps (Recursion limit reached); the handler dies and "
-    "the connection drops with no error frame"))
 async def test_ws_deeply_nested_ping_data_is_an_error(
     make_server: MakeServer, session: aiohttp.ClientSession
 ) -> None:

@@ -127,7 +127,8 @@ def fanout(kind: str, *, robots: int, hz: float, subscribers: int, duration: flo
         "scenario": "frozen" if frozen else "fanout", "server": kind, "robots": robots, "hz": hz,
         "subscribers": subscribers, "frozen": frozen, "duration_s": duration,
         "lines_sent": fleet_result["lines"],
-        "lines_per_s": fleet_result["lines"] / fleet_result["seconds"],
+        # lines the server had worked through (acked) per second, until the last ack
+        "lines_per_s": fleet_result["accepted"] / fleet_result["seconds"],
         "robots_acked": fleet_result["acked"],
         "frames_per_s": sub_result["frames"] / duration,
         # robot states delivered to all robots subscribers, from what the probe clients saw

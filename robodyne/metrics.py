@@ -97,6 +97,11 @@ class AppCollector:
         high_water = max([hub.queue_high_water, *(s.high_water for s in hub.subscribers())])
         yield GaugeMetricFamily("robodyne_ws_send_queue_high_water",
                                 "Most frames ever waiting for one client", value=high_water)
+        items = GaugeMetricFamily("robodyne_topic_items", "Items in each topic's snapshot",
+                                  labels=["topic"])
+        for topic in hub.topics:
+            items.add_metric([topic], len(hub.snapshot(topic)[0]))
+        yield items
         yield GaugeMetricFamily("robodyne_ws_queued_frames", "Frames waiting in all send queues",
                                 value=sum(len(s.queue) for s in hub.subscribers()))
         yield GaugeMetricFamily("robodyne_event_loop_lag_seconds",

@@ -169,7 +169,10 @@ async def run_robots(spec: dict[str, Any]) -> dict[str, Any]:
                     for _ in range(50))
                 writer.write(batch)
                 sent[n] += 50
-                await writer.drain()
+                try:  # a server that stops reading must not keep the robots past their time
+                    await asyncio.wait_for(writer.drain(), max(0.01, stop_at - time.monotonic()))
+                except TimeoutError:
+                    break
         else:
             interval = 1 / spec["hz"]
             next_at = time.monotonic() + interval * (n / spec["robots"])  # spread the robots out

@@ -22,6 +22,16 @@ PROBE_EVERY = 4
 # A robot's last line is acked once the server has worked through all before it; a server
 # still this far behind after the robots stop counts those robots' lines as not accepted.
 ACK_WAIT_S = 10
+FLOOD_BATCH = 50
+
+
+async def _acked(reader: asyncio.StreamReader, message_id: int) -> None:
+    """Read replies until the ack of `message_id`."""
+    needle = f'"id":{message_id}}}'.encode()
+    while line := await reader.readline():
+        if b'"ack"' in line and needle in line.replace(b" ", b""):
+            return
+    raise ConnectionError("closed before the ack")
 
 
 class Subscriber:
@@ -162,17 +172,21 @@ async def run_robots(spec: dict[str, Any]) -> dict[str, Any]:
         await connected.wait()
         stop_at = time.monotonic() + spec["duration"]
         if spec.get("flood"):
+            # Closed loop: a batch, then the ack of a heartbeat behind it. The server's pace sets
+            # the robots' pace, so no backlog piles up in socket buffers to skew the count.
+            batch_no = 0
             while time.monotonic() < stop_at:
-                batch = b"".join(
+                batch_no += 1
+                writer.write(b"".join(
                     orjson.dumps({"type": "state", "battery": 80,
                                   "pose": {"x": time.time(), "y": float(n), "yaw": 0.0}}) + b"\n"
-                    for _ in range(50))
-                writer.write(batch)
-                sent[n] += 50
-                try:  # a server that stops reading must not keep the robots past their time
-                    await asyncio.wait_for(writer.drain(), max(0.01, stop_at - time.monotonic()))
-                except TimeoutError:
+                    for _ in range(FLOOD_BATCH))
+                    + orjson.dumps({"type": "heartbeat", "id": batch_no}) + b"\n")
+                try:
+                    await asyncio.wait_for(_acked(reader, batch_no), ACK_WAIT_S)
+                except (TimeoutError, ConnectionError):
                     break
+                sent[n] += FLOOD_BATCH
         else:
             interval = 1 / spec["hz"]
             next_at = time.monotonic() + interval * (n / spec["robots"])  # spread the robots out

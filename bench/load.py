@@ -114,7 +114,8 @@ async def run_subscribers(spec: dict[str, Any]) -> dict[str, Any]:
             subscriber.close_code = ws.close_code
 
         readers = [asyncio.create_task(read(s, ws)) for s, ws in clients]
-        await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
+        # Until the duration is up, or sooner if the server has closed every client.
+        await asyncio.wait(readers, timeout=max(0.0, stop_at - time.monotonic()))
         for reader in readers:
             reader.cancel()
         await asyncio.gather(*readers, return_exceptions=True)

@@ -104,7 +104,7 @@ def fanout(kind: str, *, robots: int, hz: float, subscribers: int, duration: flo
     try:
         rss_start = server.rss_bytes()
         cpu_start = server.cpu_seconds()
-        subs = _subscriber_processes(server, subscribers, duration + 3, frozen)
+        subs = _subscriber_processes(server, subscribers, duration + 1.5, frozen)
         fleet = _robots(server, robots, hz, duration, flood)
         started = time.monotonic()
         rss: list[tuple[float, int]] = []
@@ -159,11 +159,11 @@ def idle(kind: str, *, connections: int) -> dict[str, Any]:
                   "inventory", "video_streams")
         plan = {t: connections // len(topics) + (i < connections % len(topics))
                 for i, t in enumerate(topics)}
-        subs = _subscribers(server, plan, duration=3)
+        subs = _subscribers(server, plan, duration=2)
         started = time.monotonic()
         _wait_ready(subs, timeout=600)
         connect_s = time.monotonic() - started
-        time.sleep(1.5)
+        time.sleep(1)
         after = server.rss_bytes()
         result = _result(subs)
     finally:
@@ -196,7 +196,7 @@ def shutdown(kind: str, *, connections: int) -> dict[str, Any]:
         topics = {"robots": connections // 2, "status": connections - connections // 2}
         subs = _subscribers(server, topics, duration=60)
         _wait_ready(subs, timeout=600)
-        time.sleep(1)
+        time.sleep(0.5)
         exit_s = server.terminate()
         result = _result(subs)
     finally:

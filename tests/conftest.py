@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import sqlite3
+
 import aiohttp
 import orjson
 import pytest
@@ -86,3 +88,14 @@ def hub_of(server: TestServer) -> Hub:
 
 def store_of(server: TestServer) -> Store:
     return server.app[keys.STORE]
+
+
+def db_rows(server: TestServer, sql: str, *params: Any) -> list[sqlite3.Row]:
+    """Read through a separate SQLite connection: only committed data is visible there."""
+    with sqlite3.connect(server.app[keys.SETTINGS].database.path) as other:
+        other.row_factory = sqlite3.Row
+        return other.execute(sql, params).fetchall()
+
+
+def events_of(server: TestServer, type_: str) -> list[sqlite3.Row]:
+    return db_rows(server, "SELECT * FROM events WHERE type = ? ORDER BY id", type_)

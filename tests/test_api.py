@@ -8,7 +8,6 @@ separate connection so that only committed rows are visible.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -20,9 +19,8 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
-from robodyne import keys
 
-from .conftest import ADMIN, MakeServer, receive_json, ws_url
+from .conftest import ADMIN, MakeServer, receive_json, ws_url, db_rows, events_of
 from .robot_client import RobotClient
 
 # ---- helpers shared with test_roles.py and test_observability.py ----
@@ -97,15 +95,6 @@ def assert_error(reply: Reply, status: int, code: str, names: str | None = None)
     return message
 
 
-def db_rows(server: TestServer, sql: str, *params: Any) -> list[sqlite3.Row]:
-    """Read through a separate SQLite connection: only committed data is visible there."""
-    with sqlite3.connect(server.app[keys.SETTINGS].database.path) as other:
-        other.row_factory = sqlite3.Row
-        return other.execute(sql, params).fetchall()
-
-
-def events_of(server: TestServer, type_: str) -> list[sqlite3.Row]:
-    return db_rows(server, "SELECT * FROM events WHERE type = ? ORDER BY id", type_)
 
 
 @asynccontextmanager

@@ -20,7 +20,8 @@ from robodyne.app import create_app
 
 from .conftest import MakeServer, make_settings, receive_close, receive_json, ws_url
 from .robot_client import RobotClient
-from .test_api import Api, assert_error, db_rows, until
+from .conftest import db_rows
+from .test_api import Api, assert_error, until
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -14,7 +14,8 @@ from aiohttp.test_utils import TestServer
 
 from .conftest import MakeServer, receive_close, receive_json, ws_url
 from .robot_client import RobotClient
-from .test_api import Api, assert_error, db_rows
+from .conftest import db_rows
+from .test_api import Api, assert_error
 
 ROLES = ["admin", "kitchen", "floor", "maintenance", "robot"]
 TOKEN = {role: f"{role}-token" for role in ROLES}

@@ -9,24 +9,14 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from robodyne import keys, tcp
 from robodyne.errors import RobotOffline
 
-from .conftest import MakeServer, receive_json, ws_url
+from .conftest import MakeServer, receive_json, ws_url, db_rows, events_of
 from .robot_client import RobotClient
 
 
-def db_rows(server: TestServer, sql: str, *params: Any) -> list[sqlite3.Row]:
-    """Read through a separate SQLite connection: only committed data is visible there."""
-    with sqlite3.connect(server.app[keys.SETTINGS].database.path) as other:
-        other.row_factory = sqlite3.Row
-        return other.execute(sql, params).fetchall()
-
-
-def events_of(server: TestServer, type_: str) -> list[sqlite3.Row]:
-    return db_rows(server, "SELECT * FROM events WHERE type = ? ORDER BY id", type_)
 
 
 async def test_hello_gets_welcome_and_the_robot_comes_online(make_server: MakeServer) -> None:

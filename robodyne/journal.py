@@ -51,7 +51,7 @@ class Journal:
             if _must_store(source, durable):
                 raise
             event = Event(
-                id=next(self._memory_ids), type=type_, severity=severity,  # type: ignore[arg-type]
+                id=next(self._memory_ids), type=type_, severity=severity,
                 source=source, message=message, data=data or {}, created_at=utcnow())
         self._hub.publish("events", "append", [event.model_dump(mode="json")])
         return event
@@ -64,7 +64,7 @@ class Journal:
             if _must_store(source, durable):
                 raise
             record = SystemLog(
-                id=next(self._memory_ids), ts=utcnow(), level=level,  # type: ignore[arg-type]
+                id=next(self._memory_ids), ts=utcnow(), level=level,
                 source=source, message=message)
         self._hub.publish("systemlogs", "append", [record.model_dump(mode="json")])
         return record

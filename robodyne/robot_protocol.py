@@ -136,7 +136,7 @@ class Bye(Inbound):
 
 
 Message = Hello | State | RobotEvent | Log | Heartbeat | CommandResult | Notify | Bye
-_message = TypeAdapter(Annotated[Message, Field(discriminator="type")])
+_message: TypeAdapter[Message] = TypeAdapter(Annotated[Message, Field(discriminator="type")])
 TYPES = frozenset({"hello", "state", "event", "log", "heartbeat", "command_result", "notify", "bye"})
 
 COMMANDS = ("go_to", "deliver", "return", "charge", "pause", "resume", "cancel")

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -356,7 +356,7 @@ class Store:
             )
             event_id = cur.lastrowid or 0
         return Event(
-            id=event_id, type=type_, severity=severity, source=source,  # type: ignore[arg-type]
+            id=event_id, type=type_, severity=severity, source=source,
             message=message, data=data or {}, created_at=now,
         )
 
@@ -368,7 +368,7 @@ class Store:
                 (now, level, source, message),
             )
             log_id = cur.lastrowid or 0
-        return SystemLog(id=log_id, ts=now, level=level, source=source, message=message)  # type: ignore[arg-type]
+        return SystemLog(id=log_id, ts=now, level=level, source=source, message=message)
 
     async def update(self, table: str, row_id: int, changes: dict[str, Any]) -> bool:
         """Change the given columns of one row; False when there is no such row."""
@@ -414,7 +414,7 @@ class Store:
         return cur.rowcount
 
     @staticmethod
-    async def _require(pending: Any) -> Any:
+    async def _require(pending: Awaitable[M | None]) -> M:
         found = await pending
         if found is None:
             raise LookupError("row vanished right after it was written")

@@ -99,3 +99,16 @@ def db_rows(server: TestServer, sql: str, *params: Any) -> list[sqlite3.Row]:
 
 def events_of(server: TestServer, type_: str) -> list[sqlite3.Row]:
     return db_rows(server, "SELECT * FROM events WHERE type = ? ORDER BY id", type_)
+
+
+@pytest.fixture
+async def server(make_server: MakeServer) -> TestServer:
+    """One server for the test, for tests that need only one."""
+    return await make_server()
+
+
+@pytest.fixture
+def api(session: aiohttp.ClientSession, server: TestServer) -> Any:
+    """The REST client of tests/api_client.py on that server."""
+    from .api_client import Api  # api_client imports this module's helpers
+    return Api(session, server)

@@ -18,22 +18,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from robodyne import keys
 from robodyne.app import create_app
 
-from .conftest import MakeServer, make_settings, receive_close, receive_json, ws_url
+from .conftest import make_settings, receive_close, receive_json, ws_url
 from .robot_client import RobotClient
 from .conftest import db_rows
-from .test_api import Api, assert_error, until
+from .api_client import Api, assert_error, until
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-@pytest.fixture
-async def server(make_server: MakeServer) -> TestServer:
-    return await make_server()
-
-
-@pytest.fixture
-def api(session: aiohttp.ClientSession, server: TestServer) -> Api:
-    return Api(session, server)
 
 
 async def scrape(api: Api, token: str = "maintenance-token") -> Samples:

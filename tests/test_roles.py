@@ -12,10 +12,10 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from .conftest import MakeServer, receive_close, receive_json, ws_url
+from .conftest import receive_close, receive_json, ws_url
 from .robot_client import RobotClient
 from .conftest import db_rows
-from .test_api import Api, assert_error
+from .api_client import Api, assert_error
 
 ROLES = ["admin", "kitchen", "floor", "maintenance", "robot"]
 TOKEN = {role: f"{role}-token" for role in ROLES}
@@ -72,16 +72,6 @@ def test_the_tables_here_cover_every_role_topic_and_scope() -> None:
     assert all(READS[role] <= set(TOPICS) and WRITES[role] <= set(SCOPES) for role in ROLES)
     assert set(WRITE_CALLS) == set(WITNESS) == set(SCOPES)
     assert len(READ_CASES) == 45 and len(WRITE_CASES) == 35
-
-
-@pytest.fixture
-async def server(make_server: MakeServer) -> TestServer:
-    return await make_server()
-
-
-@pytest.fixture
-def api(session: aiohttp.ClientSession, server: TestServer) -> Api:
-    return Api(session, server)
 
 
 @pytest.mark.parametrize("role,topic", READ_CASES, ids=[f"{r}-{t}" for r, t in READ_CASES])

@@ -17,7 +17,8 @@ import os
 import sqlite3
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,18 @@ from .helpers_reliability import (
 )
 
 WATCHED = ("events", "systemlogs", "status", "robots", "orders")
+
+
+@contextmanager
+def write_lock(db: Path) -> Iterator[None]:
+    """Another connection holds SQLite's write lock: every write of the server fails meanwhile."""
+    lock = sqlite3.connect(db, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
 
 
 @pytest.fixture
@@ -204,13 +217,8 @@ async def test_a_locked_database_answers_503_serves_from_memory_and_recovers(
         await place.open()
         for n in range(20):
             assert (await place.place_order(f"before {n}"))[0] == 201
-        lock = sqlite3.connect(server.db, isolation_level=None)
-        lock.execute("BEGIN EXCLUSIVE")  # every write of the server now waits, then fails
-        try:
+        with write_lock(server.db):  # every write of the server now waits, then fails
             measured = await refused_while_faulty(place)
-        finally:
-            lock.execute("ROLLBACK")
-            lock.close()
         recovery_s = await recovered(place, time.monotonic())
         await nothing_acknowledged_is_lost(place)
         print(f"[storage] locked: first 503 after {measured['first_503_s']:.2f} s "
@@ -290,13 +298,8 @@ async def test_robot_telemetry_is_written_behind_again_after_a_fault(
     place = Restaurant(server, session)
     try:
         await place.open()
-        lock = sqlite3.connect(server.db, isolation_level=None)
-        lock.execute("BEGIN EXCLUSIVE")
-        try:
+        with write_lock(server.db):
             await until(lambda: place.event("storage_failed"), 10, "storage_failed published")
-        finally:
-            lock.execute("ROLLBACK")
-            lock.close()
         await until(lambda: place.event("storage_recovered"), 5, "storage_recovered published")
         x = place.robot_x
 
@@ -321,17 +324,12 @@ async def test_a_robot_line_that_cannot_be_stored_gets_unavailable_and_the_sessi
         reader, writer = await asyncio.open_connection("127.0.0.1", server.tcp_port)
         writer.write(orjson.dumps({"type": "hello", "token": ROBOT, "robot_id": "r2"}) + b"\n")
         assert orjson.loads(await reader.readline())["type"] == "welcome"
-        lock = sqlite3.connect(server.db, isolation_level=None)
-        lock.execute("BEGIN EXCLUSIVE")
-        try:
+        with write_lock(server.db):
             await until(lambda: place.event("storage_failed"), 10, "storage_failed published")
             writer.write(b'{"type": "log", "level": "INFO", "message": "kept?", "id": 1}\n')
             reply = orjson.loads(await asyncio.wait_for(reader.readline(), 10))
             assert reply["type"] == "error" and reply["code"] == "unavailable"
             assert reply["id"] == 1, "no ack: the robot knows to send it again"
-        finally:
-            lock.execute("ROLLBACK")
-            lock.close()
         await until(lambda: place.event("storage_recovered"), 5, "storage_recovered published")
         writer.write(b'{"type": "log", "level": "INFO", "message": "kept", "id": 2}\n')
         assert orjson.loads(await asyncio.wait_for(reader.readline(), 10)) == {

@@ -1,4 +1,5 @@
-"""create_app(settings) builds the application; main() configures logging and runs it."""
+"""The composition root: create_app(settings) builds every part and wires it to the others;
+main() configures logging and runs it."""
 
 from __future__ import annotations
 
@@ -8,28 +9,34 @@ import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, Final
 
 from aiohttp import web
 
-from . import demo, keys
-from .auth import TOKENS_FILE, load_or_create_tokens
-from .const import STATE_TOPICS
-from .errors import StorageUnavailable
-from .fleet import Fleet
-from .hub import Hub
-from .journal import Journal
-from .logbridge import SystemlogBridge
-from .metrics import Stats, registry_for
-from .notify import Notifier
-from .polling import poll_once
-from .restaurant import Restaurant
-from .routes import setup_routes
-from .settings import Settings, SettingsError, load_settings
-from .status import StatusReporter
-from .storage import Store
-from .tcp import RobotServer
-from .ws import close_all, watchdog
+from .core.errors import StorageUnavailable
+from .core.stats import Stats
+from .core.topics import LOG_TOPICS, STATE_TOPICS, Topic
+from .demo import seed
+from .domain.fleet import Fleet
+from .domain.journal import Journal
+from .domain.logbridge import SystemlogBridge
+from .domain.notify import Notifier
+from .domain.polling import poll_once
+from .domain.reports import RobotReports
+from .domain.restaurant import Restaurant
+from .domain.status import StatusReporter
+from .domain.views import topic_views
+from .live.hub import Hub
+from .robots.server import RobotServer
+from .settings import TOKENS_FILE, Settings, SettingsError, load_or_create_tokens, load_settings
+from .store.store import Store
+from .web.api import Api
+from .web.auth import Auth
+from .web.metrics import Collector, Metrics
+from .web.pages import Pages
+from .web.routes import Health, setup_routes
+from .web.ws import WebSockets
 
 log = logging.getLogger(__name__)
 
@@ -38,45 +45,104 @@ SHUTDOWN_TIMEOUT_S: Final = 8.0
 RETENTION_EVERY_S: Final = 60.0
 
 
+@dataclass(frozen=True)
+class Parts:
+    """Everything create_app built, held by the app for its lifecycle (and for tests)."""
+
+    settings: Settings
+    auth: Auth
+    stats: Stats
+    store: Store
+    hub: Hub
+    journal: Journal
+    status: StatusReporter
+    fleet: Fleet
+    restaurant: Restaurant
+    robot_server: RobotServer
+    websockets: WebSockets
+    health: Health
+
+
+PARTS = web.AppKey("parts", Parts)
+
+
+def build(settings: Settings) -> Parts:
+    """Every part, each given what it needs in its constructor; nothing runs yet."""
+    ws = settings.websocket
+    tokens = settings.auth.tokens
+    stats = Stats()
+    store = Store(settings.database.path)
+    store.on_commit.append(stats.db_write.observe)
+    hub = Hub(topic_views(ws.snapshot_limit), history_size=ws.history_size,
+              queue_max=ws.send_queue_max)
+    journal = Journal(store, hub)
+    status = StatusReporter(hub, store)
+    fleet = Fleet(store, hub, journal)
+    restaurant = Restaurant(store, hub, journal, fleet)
+    robot_server = RobotServer(settings.tcp, tokens, fleet, RobotReports(journal, restaurant),
+                               Notifier(store, hub, fleet), stats)
+    auth = Auth(tokens, settings.auth.allowed_origins)
+    return Parts(settings=settings, auth=auth, stats=stats, store=store, hub=hub, journal=journal,
+                 status=status, fleet=fleet, restaurant=restaurant, robot_server=robot_server,
+                 websockets=WebSockets(ws, auth, hub, stats), health=Health(status))
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The whole server as an aiohttp application; no side effects until it starts."""
+    parts = build(settings)
+    app = web.Application(client_max_size=64 * 1024)
+    app[PARTS] = parts
+    auth = parts.auth
+    setup_routes(
+        app, health=parts.health,
+        metrics=Metrics(Collector(parts.stats, parts.hub, parts.fleet), auth),
+        websockets=parts.websockets, api=Api(parts.restaurant, parts.hub, auth),
+        pages=Pages(settings.kitchen, auth))
+    app.cleanup_ctx.extend([
+        _store,
+        _hub,
+        _log_bridge,
+        _background("storage-watch", lambda p: p.journal.watch_storage()),
+        _robots,
+        _background("status", lambda p: p.status.run()),
+        _background("watchdog", lambda p: p.websockets.watchdog()),
+        _background("polling", _run_polling),
+        _background("retention", _run_retention),
+        _demo_robots,
+    ])
+    app.on_shutdown.append(_on_shutdown)
+    return app
+
+
 async def _store(app: web.Application) -> AsyncIterator[None]:
-    settings = app[keys.SETTINGS]
-    store = await Store.open(settings.database.path)
-    store.on_commit.append(app[keys.STATS].db_write.observe)
-    if settings.demo:
-        await demo.seed(store)
-    app[keys.STORE] = store
+    parts = app[PARTS]
+    await parts.store.open()
+    if parts.settings.demo:
+        await seed.seed(parts.store)
     yield
-    await store.close()
+    await parts.store.close()
 
 
 async def _hub(app: web.Application) -> AsyncIterator[None]:
-    """The hub, primed from the database before anyone can subscribe."""
-    ws = app[keys.SETTINGS].websocket
-    hub = Hub(history_size=ws.history_size, snapshot_limit=ws.snapshot_limit,
-              queue_max=ws.send_queue_max)
-    store = app[keys.STORE]
+    """The hub's views, primed from the database before anyone can subscribe."""
+    parts = app[PARTS]
+    store, hub, limit = parts.store, parts.hub, parts.settings.websocket.snapshot_limit
     for topic in STATE_TOPICS:
         hub.prime(topic, [item.model_dump(mode="json") for item in await store.state(topic)])
-    hub.prime("events", [e.model_dump(mode="json") for e in await store.events(ws.snapshot_limit)])
-    hub.prime("systemlogs",
-              [s.model_dump(mode="json") for s in await store.systemlogs(ws.snapshot_limit)])
-    app[keys.HUB] = hub
-    app[keys.JOURNAL] = Journal(store, hub)
-    app[keys.STATUS] = StatusReporter(hub, store)
+    hub.prime(Topic.EVENTS, [e.model_dump(mode="json") for e in await store.events(limit)])
+    hub.prime(Topic.SYSTEMLOGS,
+              [s.model_dump(mode="json") for s in await store.systemlogs(limit)])
     yield
 
 
 async def _robots(app: web.Application) -> AsyncIterator[None]:
-    """The fleet, the restaurant's rules and the TCP server robots connect to."""
-    store, hub, journal = app[keys.STORE], app[keys.HUB], app[keys.JOURNAL]
-    fleet = Fleet(store, hub, journal)
+    """The fleet and the TCP server robots connect to."""
+    parts = app[PARTS]
+    fleet, server = parts.fleet, parts.robot_server
     await fleet.load()
-    restaurant = Restaurant(store, hub, journal, fleet)
-    server = RobotServer(app[keys.SETTINGS], fleet, journal, Notifier(store, hub, fleet),
-                         restaurant, app[keys.STATS])
     await server.start()
-    app[keys.FLEET], app[keys.RESTAURANT], app[keys.ROBOT_SERVER] = fleet, restaurant, server
-    app[keys.STATUS].publish_if_changed()
+    parts.health.ready = True
+    parts.status.publish_if_changed()
     tasks = [asyncio.create_task(fleet.persist_forever(), name="fleet-persist"),
              asyncio.create_task(server.watch(), name="robot-watch")]
     yield
@@ -86,7 +152,7 @@ async def _robots(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _log_bridge(app: web.Application) -> AsyncIterator[None]:
-    bridge = SystemlogBridge(app[keys.JOURNAL])
+    bridge = SystemlogBridge(app[PARTS].journal)
     logging.getLogger().addHandler(bridge)
     task = asyncio.create_task(bridge.run(), name="log-bridge")
     yield
@@ -96,14 +162,15 @@ async def _log_bridge(app: web.Application) -> AsyncIterator[None]:
 
 async def _demo_robots(app: web.Application) -> AsyncIterator[None]:
     """In demo mode, four simulated robots drive around over the real TCP port."""
-    if not app[keys.SETTINGS].demo:
+    parts = app[PARTS]
+    if not parts.settings.demo:
         yield
         return
-    from .simulator import run_fleet
-    token = demo.robot_token(app[keys.SETTINGS])
+    from .demo.simulator import run_fleet
+    token = seed.robot_token(parts.settings)
     stop = asyncio.Event()
     task = asyncio.create_task(
-        run_fleet("127.0.0.1", app[keys.ROBOT_SERVER].port, token, demo.ROBOTS, demo.ROBOT_HZ,
+        run_fleet("127.0.0.1", parts.robot_server.port, token, seed.ROBOTS, seed.ROBOT_HZ,
                   stop=stop), name="demo-robots")
     yield
     stop.set()
@@ -119,11 +186,11 @@ async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _background(name: str, run: Callable[[web.Application], Coroutine[Any, Any, None]]
+def _background(name: str, run: Callable[[Parts], Coroutine[Any, Any, None]]
                 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup_ctx entry that runs one task for the app's life and cancels it after."""
     async def entry(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(run(app), name=name)
+        task = asyncio.create_task(run(app[PARTS]), name=name)
         yield
         await _cancel([task])
     entry.__name__ = name
@@ -140,56 +207,23 @@ async def _every(seconds: float, work: Callable[[], Coroutine[Any, Any, Any]]) -
             log.warning("skipped a round of %s: %s", work.__name__, err)
 
 
-async def _run_polling(app: web.Application) -> None:
+async def _run_polling(parts: Parts) -> None:
     async def fallback_poll() -> None:
-        await poll_once(app[keys.STORE], app[keys.HUB], app[keys.STATUS], app[keys.FLEET])
-    await _every(app[keys.SETTINGS].polling.interval_s, fallback_poll)
+        await poll_once(parts.store, parts.hub, parts.status, parts.fleet)
+    await _every(parts.settings.polling.interval_s, fallback_poll)
 
 
-async def _run_retention(app: web.Application) -> None:
-    retention, store = app[keys.SETTINGS].retention, app[keys.STORE]
+async def _run_retention(parts: Parts) -> None:
+    retention, store = parts.settings.retention, parts.store
 
     async def prune_records() -> None:
-        await store.prune("events", retention.events)
-        await store.prune("systemlogs", retention.systemlogs)
+        for topic in LOG_TOPICS:
+            await store.prune(topic, getattr(retention, topic))
     await _every(RETENTION_EVERY_S, prune_records)
 
 
-async def _run_storage_watch(app: web.Application) -> None:
-    await app[keys.JOURNAL].watch_storage()
-
-
-async def _run_status(app: web.Application) -> None:
-    await app[keys.STATUS].run()
-
-
 async def _on_shutdown(app: web.Application) -> None:
-    await close_all(app)
-
-
-def create_app(settings: Settings) -> web.Application:
-    """The whole server as an aiohttp application; no side effects until it starts."""
-    app = web.Application(client_max_size=64 * 1024)
-    app[keys.SETTINGS] = settings
-    app[keys.CONNECTIONS] = set()
-    app[keys.SHUTTING_DOWN] = asyncio.Event()
-    app[keys.STATS] = Stats()
-    app[keys.METRICS] = registry_for(app)
-    app.cleanup_ctx.extend([
-        _store,
-        _hub,
-        _log_bridge,
-        _background("storage-watch", _run_storage_watch),
-        _robots,
-        _background("status", _run_status),
-        _background("watchdog", watchdog),
-        _background("polling", _run_polling),
-        _background("retention", _run_retention),
-        _demo_robots,
-    ])
-    app.on_shutdown.append(_on_shutdown)
-    setup_routes(app)
-    return app
+    await app[PARTS].websockets.close_all()
 
 
 def _with_tokens(settings: Settings) -> Settings:
@@ -217,7 +251,8 @@ def _with_tokens(settings: Settings) -> Settings:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = _with_tokens(load_settings(argv))
     except SettingsError as err:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -11,9 +12,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from .models import Role
+from .core.roles import Role
+from .wire.validation import first_problem
 
 DEFAULT_CONFIG = Path("config/robodyne.toml")
+# Beside the database: the tokens the first start made, and those the owner added.
+TOKENS_FILE = "tokens.toml"
 ENV_PREFIX = "ROBODYNE_"
 
 
@@ -123,10 +127,9 @@ def load_settings(
     try:
         return Settings.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
+        problem = first_problem(err)
         raise SettingsError(
-            f"invalid setting {key}: {first['msg']} (got {first.get('input')!r})"
+            f"invalid setting {problem.where}: {problem.message} (got {problem.value!r})"
         ) from err
 
 
@@ -166,3 +169,34 @@ def _merge(into: dict[str, Any], overrides: dict[str, Any]) -> None:
             continue  # `server = 5` in the file: keep it so validation names it, not mask it
         else:
             into[key] = value
+
+
+def load_or_create_tokens(db_path: Path) -> tuple[dict[str, Role], bool]:
+    """The tokens of tokens.toml beside the database, made on first start (mode 0600).
+
+    Returns the tokens and whether they were created just now. A file that cannot be used
+    is a SettingsError (one line, exit 2), never a server that nobody can log in to.
+    """
+    path = db_path.parent / TOKENS_FILE
+    if path.exists():
+        try:
+            with path.open("rb") as file:
+                stored = tomllib.load(file).get("tokens", {})
+            tokens = {str(token): Role(role) for token, role in stored.items()}
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError,
+                AttributeError) as err:
+            raise SettingsError(f"{path} cannot be used: {err}") from err
+        if not tokens:
+            raise SettingsError(f"{path} holds no [tokens]; delete it to generate new ones")
+        return tokens, False
+    tokens = {secrets.token_urlsafe(24): Role.ADMIN, secrets.token_urlsafe(24): Role.KITCHEN}
+    lines = ["# Generated on first start. Keep private: each token grants its role.", "[tokens]"]
+    lines += [f'"{token}" = "{role}"' for token, role in tokens.items()]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write("\n".join(lines) + "\n")
+    except OSError as err:
+        raise SettingsError(f"cannot create {path}: {err.strerror or err}") from err
+    return tokens, True

@@ -1,46 +1,18 @@
-"""A real server on a free port with a real SQLite file, per test."""
+"""Fixtures: a real server on a free port with a real SQLite file, per test."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import sqlite3
-
 import aiohttp
-import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
-from robodyne import keys
 from robodyne.app import create_app
-from robodyne.hub import Hub
-from robodyne.settings import Settings
-from robodyne.storage import Store
 
-TOKENS = {
-    "admin-token": "admin",
-    "kitchen-token": "kitchen",
-    "floor-token": "floor",
-    "maintenance-token": "maintenance",
-    "robot-token": "robot",
-}
-ADMIN = "admin-token"
-
-MakeServer = Callable[..., Awaitable[TestServer]]
-
-
-def make_settings(db_path: Path, **sections: dict[str, Any]) -> Settings:
-    raw: dict[str, Any] = {
-        "database": {"path": db_path},
-        "auth": {"tokens": TOKENS},
-        "server": {"port": 0},
-        "tcp": {"port": 0, "host": "127.0.0.1"},
-    }
-    for section, values in sections.items():
-        raw.setdefault(section, {}).update(values)
-    return Settings.model_validate(raw)
+from .support.api_client import Api
+from .support.server import MakeServer, make_settings
 
 
 @pytest.fixture
@@ -59,48 +31,6 @@ async def session() -> Any:
         yield client_session
 
 
-def ws_url(server: TestServer, topic: str, token: str | None = ADMIN, **query: Any) -> str:
-    params = {"token": token, **query} if token else query
-    url = server.make_url(f"/ws/{topic}")
-    return str(url.with_query({k: str(v) for k, v in params.items()}))
-
-
-async def receive_json(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5.0) -> dict[str, Any]:
-    msg = await ws.receive(timeout=timeout)
-    assert msg.type == aiohttp.WSMsgType.TEXT, f"expected a text frame, got {msg.type} {msg.data!r}"
-    decoded: dict[str, Any] = orjson.loads(msg.data)
-    return decoded
-
-
-async def receive_close(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5.0) -> int | None:
-    """Read past any data frames until the server's close; return its code."""
-    while True:
-        msg = await ws.receive(timeout=timeout)
-        if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
-            return ws.close_code
-        if msg.type is aiohttp.WSMsgType.ERROR:
-            return ws.close_code
-
-
-def hub_of(server: TestServer) -> Hub:
-    return server.app[keys.HUB]
-
-
-def store_of(server: TestServer) -> Store:
-    return server.app[keys.STORE]
-
-
-def db_rows(server: TestServer, sql: str, *params: Any) -> list[sqlite3.Row]:
-    """Read through a separate SQLite connection: only committed data is visible there."""
-    with sqlite3.connect(server.app[keys.SETTINGS].database.path) as other:
-        other.row_factory = sqlite3.Row
-        return other.execute(sql, params).fetchall()
-
-
-def events_of(server: TestServer, type_: str) -> list[sqlite3.Row]:
-    return db_rows(server, "SELECT * FROM events WHERE type = ? ORDER BY id", type_)
-
-
 @pytest.fixture
 async def server(make_server: MakeServer) -> TestServer:
     """One server for the test, for tests that need only one."""
@@ -108,7 +38,6 @@ async def server(make_server: MakeServer) -> TestServer:
 
 
 @pytest.fixture
-def api(session: aiohttp.ClientSession, server: TestServer) -> Any:
-    """The REST client of tests/api_client.py on that server."""
-    from .api_client import Api  # api_client imports this module's helpers
+def api(session: aiohttp.ClientSession, server: TestServer) -> Api:
+    """The REST client of tests/support/api_client.py on that server."""
     return Api(session, server)

@@ -1,0 +1,254 @@
+"""The data model (docs/api.md, `GET /api/{topic}`) as pydantic models and enums; no I/O here."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def iso(moment: datetime) -> str:
+    """A UTC moment as an ISO 8601 string with millisecond precision, as every record has it."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def utcnow() -> str:
+    """Now as an ISO 8601 UTC string with millisecond precision."""
+    return iso(datetime.now(timezone.utc))
+
+
+class RobotStatus(StrEnum):
+    OFFLINE = "offline"
+    IDLE = "idle"
+    DELIVERING = "delivering"
+    RETURNING = "returning"
+    CHARGING = "charging"
+    PAUSED = "paused"
+    ERROR = "error"
+    EMERGENCY_STOP = "emergency_stop"
+    MAINTENANCE = "maintenance"
+
+
+class TableStatus(StrEnum):
+    AVAILABLE = "available"
+    OCCUPIED = "occupied"
+    RESERVED = "reserved"
+    NEEDS_CLEANING = "needs_cleaning"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+class OrderStatus(StrEnum):
+    PLACED = "placed"
+    PREPARING = "preparing"
+    READY = "ready"
+    DELIVERING = "delivering"
+    SERVED = "served"
+    CANCELLED = "cancelled"
+
+
+class CustomerStatus(StrEnum):
+    WAITING = "waiting"
+    SEATED = "seated"
+    LEFT = "left"
+
+
+class StockStatus(StrEnum):
+    IN_STOCK = "in_stock"
+    LOW_STOCK = "low_stock"
+    OUT_OF_STOCK = "out_of_stock"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+    CRITICAL = "CRITICAL"
+
+
+class StreamStatus(StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    ERROR = "error"
+
+
+class Command(StrEnum):
+    """What the server may tell a robot to do."""
+
+    GO_TO = "go_to"
+    DELIVER = "deliver"
+    RETURN = "return"
+    CHARGE = "charge"
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
+
+
+class Item(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Pose(Item):
+    x: float
+    y: float
+    yaw: float = 0.0
+    map: str = "floor"
+
+
+class RobotIssue(Item):
+    category: str
+    detail: str = ""
+
+
+class Robot(Item):
+    id: str
+    name: str
+    model: str = ""
+    status: RobotStatus = RobotStatus.OFFLINE
+    battery: float | None = Field(None, ge=0, le=100)
+    pose: Pose | None = None
+    order_id: int | None = None
+    table_id: int | None = None
+    connected: bool = False
+    last_seen: str | None = None
+    issues: list[RobotIssue] = []
+
+
+class Table(Item):
+    id: int
+    label: str
+    seats: int = Field(ge=1)
+    status: TableStatus = TableStatus.AVAILABLE
+    customer_id: int | None = None
+    open_order_ids: list[int] = []
+    # Where the table stands on the floor map, in metres.
+    x: float | None = None
+    y: float | None = None
+    updated_at: str
+
+
+class OrderItem(Item):
+    name: str
+    qty: int = Field(1, ge=1)
+    note: str = ""
+    modifiers: list[str] = []
+    done: bool = False
+
+
+class Order(Item):
+    id: int
+    table_id: int
+    status: OrderStatus = OrderStatus.PLACED
+    items: list[OrderItem]
+    note: str = ""
+    robot_id: str | None = None
+    created_at: str
+    updated_at: str
+    ready_at: str | None = None
+    served_at: str | None = None
+
+
+class Customer(Item):
+    id: int
+    name: str
+    phone: str = ""
+    party_size: int = Field(1, ge=1)
+    status: CustomerStatus = CustomerStatus.WAITING
+    table_id: int | None = None
+    created_at: str
+
+
+class InventoryItem(Item):
+    id: int
+    sku: str
+    name: str
+    quantity: float = Field(ge=0)
+    unit: str = ""
+    low_threshold: float = Field(0, ge=0)
+    status: StockStatus = StockStatus.IN_STOCK
+
+
+def stock_status(quantity: float, low_threshold: float) -> StockStatus:
+    if quantity <= 0:
+        return StockStatus.OUT_OF_STOCK
+    if quantity <= low_threshold:
+        return StockStatus.LOW_STOCK
+    return StockStatus.IN_STOCK
+
+
+class Event(Item):
+    id: int
+    type: str
+    severity: Severity = Severity.INFO
+    source: str = "server"
+    message: str = ""
+    data: dict[str, Any] = {}
+    created_at: str
+    acknowledged_at: str | None = None
+
+
+class SystemLog(Item):
+    id: int
+    ts: str
+    level: LogLevel
+    source: str
+    message: str
+
+
+class VideoStream(Item):
+    id: int
+    name: str
+    robot_id: str | None = None
+    url: str
+    status: StreamStatus = StreamStatus.INACTIVE
+    updated_at: str
+
+
+# What a write may change of each entity: typed fields, so no rule names a column by string.
+class TableChanges(TypedDict, total=False):
+    label: str
+    seats: int
+    status: TableStatus
+    customer_id: int | None
+    x: float | None
+    y: float | None
+
+
+class OrderChanges(TypedDict, total=False):
+    status: OrderStatus
+    items: list[OrderItem]
+    note: str
+    robot_id: str | None
+    ready_at: str | None
+    served_at: str | None
+
+
+class CustomerChanges(TypedDict, total=False):
+    name: str
+    phone: str
+    party_size: int
+    status: CustomerStatus
+    table_id: int | None
+
+
+class InventoryChanges(TypedDict, total=False):
+    name: str
+    quantity: float
+    unit: str
+    low_threshold: float
+
+
+class VideoStreamChanges(TypedDict, total=False):
+    name: str
+    robot_id: str | None
+    url: str
+    status: StreamStatus

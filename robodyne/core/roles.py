@@ -1,0 +1,66 @@
+"""Roles and what each may read and write (docs/protocol.md, "Roles"); token to role in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Final
+
+from .topics import Topic
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    KITCHEN = "kitchen"
+    FLOOR = "floor"
+    MAINTENANCE = "maintenance"
+    ROBOT = "robot"
+
+
+class Scope(StrEnum):
+    """What a REST write changes; each role may write some of them."""
+
+    ORDERS = "orders"
+    TABLES = "tables"
+    CUSTOMERS = "customers"
+    INVENTORY = "inventory"
+    VIDEO_STREAMS = "video_streams"
+    EVENT_ACK = "event_ack"
+    ROBOT_COMMANDS = "robot_commands"
+
+
+T = Topic
+READABLE: Final[dict[Role, frozenset[Topic]]] = {
+    Role.ADMIN: frozenset(Topic),
+    Role.KITCHEN: frozenset({T.ORDERS, T.TABLES, T.INVENTORY, T.EVENTS, T.STATUS}),
+    Role.FLOOR: frozenset({T.ROBOTS, T.TABLES, T.ORDERS, T.CUSTOMERS, T.EVENTS, T.STATUS,
+                           T.VIDEO_STREAMS}),
+    Role.MAINTENANCE: frozenset({T.ROBOTS, T.EVENTS, T.STATUS, T.SYSTEMLOGS, T.VIDEO_STREAMS}),
+    Role.ROBOT: frozenset(),
+}
+S = Scope
+WRITABLE: Final[dict[Role, frozenset[Scope]]] = {
+    Role.ADMIN: frozenset(Scope),
+    Role.KITCHEN: frozenset({S.ORDERS, S.INVENTORY, S.EVENT_ACK}),
+    Role.FLOOR: frozenset({S.ORDERS, S.TABLES, S.CUSTOMERS, S.EVENT_ACK, S.ROBOT_COMMANDS}),
+    Role.MAINTENANCE: frozenset({S.VIDEO_STREAMS, S.EVENT_ACK}),
+    Role.ROBOT: frozenset(),
+}
+METRICS_ROLES: Final = frozenset({Role.ADMIN, Role.MAINTENANCE})
+# A robot session's hello may carry these roles: a robot, or an integration peer.
+ROBOT_SESSION_ROLES: Final = frozenset({Role.ROBOT, Role.ADMIN})
+
+
+def role_for(tokens: Mapping[str, Role], token: str | None) -> Role | None:
+    """The role a token grants, or None; no lookup ever matches an empty token."""
+    if not token:
+        return None
+    return tokens.get(token)
+
+
+def may_read(role: Role, topic: str) -> bool:
+    return topic in READABLE[role]
+
+
+def may_write(role: Role, scope: Scope) -> bool:
+    return scope in WRITABLE[role]

@@ -1,0 +1,1 @@
+"""The demo restaurant: seed rows, its floor, and simulated robots over real TCP."""

@@ -1,0 +1,1 @@
+"""The restaurant's rules: orders, the fleet, events and logs, status, polling."""

@@ -1,0 +1,124 @@
+"""Events and system logs: committed to the store, then appended to their topics."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import sqlite3
+from contextlib import suppress
+from typing import Any, Final
+
+from ..core.errors import StorageUnavailable
+from ..core.models import Event, LogLevel, Severity, SystemLog, utcnow
+from ..core.topics import Topic
+from ..live.hub import Hub
+from ..store.store import Store
+
+log = logging.getLogger(__name__)
+
+SERVER: Final = "server"
+# While the database refuses writes, storing storage_recovered is tried this often, so that
+# its recovery is noticed even when nobody else writes.
+PROBE_EVERY_S: Final = 1.0
+
+
+def _must_store(source: str, durable: bool | None) -> bool:
+    """Whether a record the store refused must be refused, rather than published from memory."""
+    return source != SERVER if durable is None else durable
+
+
+class Journal:
+    """The one way anything raises an event or records a system log.
+
+    When the database refuses a record, one the server raises itself is still published, from
+    memory, with a negative id (SQLite only assigns positive ones, so the two never collide);
+    it is gone after a restart. A record a robot sent is refused instead (StorageUnavailable):
+    its ack promises that it was stored. `durable` overrides that choice per call.
+    """
+
+    def __init__(self, store: Store, hub: Hub) -> None:
+        self._store = store
+        self._hub = hub
+        self._memory_ids = itertools.count(-1, -1)
+
+    async def event(self, type_: str, *, severity: Severity = Severity.INFO, source: str = SERVER,
+                    message: str = "", data: dict[str, Any] | None = None,
+                    durable: bool | None = None) -> Event:
+        try:
+            event = await self._store.add_event(type_, severity=severity, source=source,
+                                                message=message, data=data)
+        except StorageUnavailable:
+            if _must_store(source, durable):
+                raise
+            event = Event(
+                id=next(self._memory_ids), type=type_, severity=severity,
+                source=source, message=message, data=data or {}, created_at=utcnow())
+        self._hub.publish(Topic.EVENTS, "append", [event.model_dump(mode="json")])
+        return event
+
+    async def log(self, level: LogLevel, source: str, message: str, *,
+                  durable: bool | None = None) -> SystemLog:
+        try:
+            record = await self._store.add_systemlog(level, source, message)
+        except StorageUnavailable:
+            if _must_store(source, durable):
+                raise
+            record = SystemLog(
+                id=next(self._memory_ids), ts=utcnow(), level=level,
+                source=source, message=message)
+        self._hub.publish(Topic.SYSTEMLOGS, "append", [record.model_dump(mode="json")])
+        return record
+
+    async def watch_storage(self) -> None:
+        """Raise storage_failed when the store starts refusing writes, storage_recovered after."""
+        changed = asyncio.Event()
+
+        def flipped(healthy: bool) -> None:
+            changed.set()
+        self._store.on_health.append(flipped)
+        loop = asyncio.get_running_loop()
+        reported, failure, failed_at, down_since = True, "", "", 0.0
+        try:
+            while True:
+                changed.clear()
+                healthy = self._store.healthy
+                if reported and healthy:
+                    await changed.wait()
+                    continue
+                if reported:
+                    reported = False
+                    failure, failed_at = self._store.failure or "", utcnow()
+                    down_since = loop.time()
+                    await self._storage_failed(failure)
+                    continue
+                # Storing storage_recovered is itself the probe: a nearly full disk takes a
+                # one-page write and refuses the next, and the events must not flap with it.
+                if not healthy:
+                    with suppress(TimeoutError):  # a write got through, or it is time to try
+                        await asyncio.wait_for(changed.wait(), PROBE_EVERY_S)
+                try:
+                    await self._storage_recovered(failure, failed_at, loop.time() - down_since)
+                except (StorageUnavailable, sqlite3.Error):
+                    if self._store.healthy:  # an error that left health as it was: no spinning
+                        await asyncio.sleep(PROBE_EVERY_S)
+                    continue
+                reported = True
+        finally:
+            self._store.on_health.remove(flipped)
+
+    async def _storage_failed(self, failure: str) -> None:
+        # Logged here, in this task, not where the write failed: the systemlog bridge drops
+        # records logged inside its own writes, and this one must reach systemlogs.
+        log.critical("database write failed: %s; writes answer 503 and the topics carry on from"
+                     " memory until it recovers", failure)
+        await self.event("storage_failed", severity=Severity.CRITICAL,
+                         message=f"the database refuses writes: {failure}",
+                         data={"error": failure})
+
+    async def _storage_recovered(self, failure: str, failed_at: str, down_s: float) -> None:
+        await self.event("storage_recovered", durable=True,
+                         message=f"the database takes writes again after {down_s:.1f} s",
+                         data={"error": failure, "failed_at": failed_at,
+                               "down_s": round(down_s, 1)})
+        log.info("database writes succeed again after %.1f s", down_s)

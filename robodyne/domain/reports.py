@@ -1,0 +1,46 @@
+"""What a robot (or an integration peer) reports besides its state: events, logs, results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.models import LogLevel, Severity
+from .journal import Journal
+from .restaurant import Restaurant
+
+
+def source_of(robot_id: str | None) -> str:
+    """The source its records carry: `robot:<id>`, or `integration` for a peer without one."""
+    return f"robot:{robot_id}" if robot_id else "integration"
+
+
+class RobotReports:
+    """Turns a session's events, logs and command results into journal records and rules."""
+
+    def __init__(self, journal: Journal, restaurant: Restaurant) -> None:
+        self._journal = journal
+        self._restaurant = restaurant
+
+    async def event(self, robot_id: str | None, event: str, *, severity: Severity, message: str,
+                    data: dict[str, Any], order_id: int | None, table_id: int | None) -> None:
+        """Store the robot's event; `delivered` with an order serves that order."""
+        data = dict(data)
+        data.update({k: v for k, v in (("robot_id", robot_id), ("order_id", order_id),
+                                       ("table_id", table_id)) if v is not None})
+        await self._journal.event(event, severity=severity, source=source_of(robot_id),
+                                  message=message, data=data)
+        if event == "delivered" and order_id is not None:
+            await self._restaurant.delivered(order_id, robot_id)
+
+    async def log(self, robot_id: str | None, level: LogLevel, message: str) -> None:
+        await self._journal.log(level, source_of(robot_id), message)
+
+    async def command_result(self, robot_id: str | None, command_id: int | str, status: str,
+                             detail: str) -> None:
+        """Record a robot's answer to a command; a refusal or a failure is a warning."""
+        severity = Severity.WARNING if status in ("rejected", "failed") else Severity.INFO
+        await self._journal.event(
+            "command_result", severity=severity, source=source_of(robot_id),
+            message=f"command {command_id} {status}" + (f": {detail}" if detail else ""),
+            data={"robot_id": robot_id, "command_id": command_id, "status": status,
+                  "detail": detail})

@@ -1,0 +1,318 @@
+"""The restaurant's rules behind every staff write: commit, then broadcast, then raise events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import sqlite3
+from typing import Any, Final
+
+from ..core.errors import Conflict, Invalid, NotFound
+from ..core.models import (
+    Command,
+    Customer,
+    CustomerChanges,
+    CustomerStatus,
+    Event,
+    InventoryChanges,
+    InventoryItem,
+    Item,
+    Order,
+    OrderChanges,
+    OrderItem,
+    OrderStatus,
+    Severity,
+    StockStatus,
+    StreamStatus,
+    Table,
+    TableChanges,
+    TableStatus,
+    VideoStream,
+    VideoStreamChanges,
+    stock_status,
+    utcnow,
+)
+from ..core.orders import CLOSED_ORDER_STATUSES, TRANSITIONS
+from ..core.topics import Topic
+from ..live.hub import Hub
+from ..store.store import Store
+from .fleet import Fleet
+from .journal import Journal
+
+log = logging.getLogger(__name__)
+
+S = OrderStatus
+ORDER_EVENTS: Final = {S.READY: "order_ready", S.SERVED: "order_served"}
+
+
+class Restaurant:
+    """Orders, tables, customers, inventory, video streams, event acks and robot commands."""
+
+    def __init__(self, store: Store, hub: Hub, journal: Journal, fleet: Fleet) -> None:
+        self._store = store
+        self._hub = hub
+        self._journal = journal
+        self._fleet = fleet
+        # Each rule below reads a row, decides, then writes it, with awaits in between. Without
+        # these, two tablets bumping one order (or two deltas on one stock line) at the same
+        # moment would both decide on the same old row: a served order cancelled, a count lost.
+        self._orders_lock = asyncio.Lock()
+        self._inventory_lock = asyncio.Lock()
+        self._seating_lock = asyncio.Lock()
+
+    def _publish(self, topic: Topic, item: Item) -> None:
+        self._hub.publish(topic, "upsert", [item.model_dump(mode="json")])
+
+    async def _publish_table(self, table_id: int | None) -> None:
+        table = await self._store.table(table_id) if table_id is not None else None
+        if table is not None:
+            self._publish(Topic.TABLES, table)
+
+    async def _table(self, table_id: int, field: str = "table_id") -> Table:
+        table = await self._store.table(table_id)
+        if table is None:
+            raise Invalid(f"{field}: there is no table {table_id}")
+        return table
+
+    # ---- orders ----
+
+    async def place_order(self, table_id: int, items: list[OrderItem], note: str) -> Order:
+        table = await self._table(table_id)
+        order = await self._store.add_order(table_id, items, note)
+        self._publish(Topic.ORDERS, order)
+        await self._publish_table(table_id)
+        await self._journal.event(
+            "order_placed", message=f"order {order.id} for table {table.label}",
+            data={"order_id": order.id, "table_id": table_id})
+        return order
+
+    async def change_order(self, order_id: int, *, status: OrderStatus | None = None,
+                           items_done: list[tuple[int, bool]] | None = None,
+                           robot_id: str | None = None, set_robot: bool = False) -> Order:
+        async with self._orders_lock:
+            return await self._change_order(order_id, status=status, items_done=items_done,
+                                            robot_id=robot_id, set_robot=set_robot)
+
+    async def _change_order(self, order_id: int, *, status: OrderStatus | None,
+                            items_done: list[tuple[int, bool]] | None,
+                            robot_id: str | None, set_robot: bool) -> Order:
+        order = await self._store.order(order_id)
+        if order is None:
+            raise NotFound(f"order {order_id} not found")
+        if order.status in CLOSED_ORDER_STATUSES:
+            raise Conflict(f"order {order_id} is {order.status}: it can no longer change")
+        changes: OrderChanges = {}
+        moved = status is not None and status != order.status
+        if status is not None and moved:
+            if status not in TRANSITIONS[order.status]:
+                raise Conflict(f"order {order_id} cannot move from {order.status} to {status}")
+            changes["status"] = status
+            if status is S.READY:
+                changes["ready_at"] = utcnow()
+            elif status is S.PREPARING:
+                changes["ready_at"] = None  # recalled: no longer ready
+            elif status is S.SERVED:
+                changes["served_at"] = utcnow()
+        if items_done:
+            items = [item.model_copy() for item in order.items]
+            for index, done in items_done:
+                if not 0 <= index < len(items):
+                    raise Invalid(f"items.index: order {order_id} has no item {index}")
+                items[index].done = done
+            changes["items"] = items
+        if set_robot:
+            if robot_id is not None and robot_id not in self._fleet.robots:
+                raise Invalid(f"robot_id: there is no robot {robot_id}")
+            changes["robot_id"] = robot_id
+        updated = await self._store.update_order(order_id, changes)
+        assert updated is not None  # orders are never deleted
+        if changes:
+            self._publish(Topic.ORDERS, updated)
+        if moved and updated.status in CLOSED_ORDER_STATUSES:
+            await self._publish_table(updated.table_id)
+        if moved and updated.status in ORDER_EVENTS:
+            await self._journal.event(
+                ORDER_EVENTS[updated.status], message=f"order {order_id} is {updated.status}",
+                data={"order_id": order_id, "table_id": updated.table_id,
+                      "robot_id": updated.robot_id})
+        return updated
+
+    async def delivered(self, order_id: int, robot_id: str | None) -> None:
+        """A robot's delivered event closes its order, if the order was on its way."""
+        async with self._orders_lock:
+            order = await self._store.order(order_id)
+            if order is None or order.status not in (S.READY, S.DELIVERING):
+                log.warning("robot %s delivered order %s, which is %s: left as it is", robot_id,
+                            order_id, order.status if order else "unknown")
+                return
+            await self._change_order(order_id, status=S.SERVED, items_done=None,
+                                     robot_id=robot_id, set_robot=robot_id is not None)
+
+    # ---- tables and customers ----
+
+    async def add_table(self, label: str, seats: int, status: TableStatus,
+                        x: float | None, y: float | None) -> Table:
+        table = await self._store.add_table(label, seats, status.value, x, y)
+        self._publish(Topic.TABLES, table)
+        return table
+
+    async def change_table(self, table_id: int, changes: TableChanges) -> Table:
+        customer_id = changes.get("customer_id")
+        if customer_id is not None and not await self._store.customer(customer_id):
+            raise Invalid(f"customer_id: there is no customer {customer_id}")
+        table = await self._store.update_table(table_id, changes)
+        if table is None:
+            raise NotFound(f"table {table_id} not found")
+        self._publish(Topic.TABLES, table)
+        return table
+
+    async def add_customer(self, name: str, party_size: int, phone: str,
+                           status: CustomerStatus, table_id: int | None) -> Customer:
+        async with self._seating_lock:
+            if table_id is not None:
+                await self._table(table_id)
+            customer = await self._store.add_customer(name, party_size, phone, status, table_id)
+            self._publish(Topic.CUSTOMERS, customer)
+            await self._seat(customer)
+            return customer
+
+    async def change_customer(self, customer_id: int, changes: CustomerChanges) -> Customer:
+        async with self._seating_lock:
+            before = await self._store.customer(customer_id)
+            if before is None:
+                raise NotFound(f"customer {customer_id} not found")
+            table_id = changes.get("table_id")
+            if table_id is not None:
+                await self._table(table_id)
+            customer = await self._store.update_customer(customer_id, changes)
+            if customer is None:
+                raise NotFound(f"customer {customer_id} not found")
+            self._publish(Topic.CUSTOMERS, customer)
+            if before.status is CustomerStatus.SEATED and (
+                    customer.status is not CustomerStatus.SEATED
+                    or customer.table_id != before.table_id):
+                # Moved to another table, or no longer seated: the old table is free.
+                await self._seat(before.model_copy(update={"status": CustomerStatus.LEFT}))
+            await self._seat(customer)
+            return customer
+
+    async def remove_customer(self, customer_id: int) -> None:
+        async with self._seating_lock:
+            customer = await self._store.customer(customer_id)
+            if customer is None or not await self._store.delete_customer(customer_id):
+                raise NotFound(f"customer {customer_id} not found")
+            self._hub.publish(Topic.CUSTOMERS, "delete", [], ids=[customer_id])
+            await self._seat(customer.model_copy(update={"status": CustomerStatus.LEFT}))
+
+    async def _seat(self, customer: Customer) -> None:
+        """Keep the table in step: seated makes it occupied; leaving makes it need cleaning."""
+        if customer.table_id is None:
+            return
+        table = await self._store.table(customer.table_id)
+        if table is None:
+            return
+        if customer.status is CustomerStatus.SEATED and table.customer_id != customer.id:
+            await self.change_table(table.id, {"status": TableStatus.OCCUPIED,
+                                               "customer_id": customer.id})
+        elif customer.status is CustomerStatus.LEFT and table.customer_id == customer.id:
+            await self.change_table(table.id, {"status": TableStatus.NEEDS_CLEANING,
+                                               "customer_id": None})
+
+    # ---- inventory ----
+
+    async def add_inventory(self, sku: str, name: str, quantity: float, unit: str,
+                            low_threshold: float) -> InventoryItem:
+        try:
+            item = await self._store.add_inventory(sku, name, quantity, unit, low_threshold)
+        except sqlite3.IntegrityError as err:
+            raise Conflict(f"sku {sku!r} already exists") from err
+        self._publish(Topic.INVENTORY, item)
+        await self._stock_events(StockStatus.IN_STOCK, item)
+        return item
+
+    async def change_inventory(self, item_id: int, changes: InventoryChanges,
+                               delta: float | None = None) -> InventoryItem:
+        """Change a stock line; `delta` adds to its quantity (never below zero)."""
+        async with self._inventory_lock:
+            return await self._change_inventory(item_id, changes, delta)
+
+    async def _change_inventory(self, item_id: int, changes: InventoryChanges,
+                                delta: float | None) -> InventoryItem:
+        item = await self._store.inventory_item(item_id)
+        if item is None:
+            raise NotFound(f"inventory item {item_id} not found")
+        quantity = changes.get("quantity")
+        if quantity is not None and delta is not None:
+            raise Invalid("delta: give quantity or delta, not both")
+        if delta is not None:
+            quantity = item.quantity + delta
+            if not math.isfinite(quantity):
+                raise Invalid(f"delta: {item.quantity:g} + {delta:g} is too large")
+            if quantity < 0:
+                raise Conflict(f"only {item.quantity:g}{' ' + item.unit if item.unit else ''}"
+                               f" of {item.sku} left")
+            changes = changes.copy()
+            changes["quantity"] = quantity
+        updated = await self._store.update_inventory(item_id, changes)
+        if updated is None:
+            raise NotFound(f"inventory item {item_id} not found")
+        if changes:
+            self._publish(Topic.INVENTORY, updated)
+        await self._stock_events(item.status, updated)
+        return updated
+
+    async def _stock_events(self, before: StockStatus, item: InventoryItem) -> None:
+        """Raise inventory_low / inventory_out when the line is crossed, once per crossing."""
+        after = stock_status(item.quantity, item.low_threshold)
+        if after == before or after is StockStatus.IN_STOCK:
+            return
+        if after is StockStatus.OUT_OF_STOCK:
+            await self._journal.event(
+                "inventory_out", severity=Severity.ERROR, message=f"{item.name} is out of stock",
+                data={"inventory_id": item.id, "sku": item.sku})
+        elif before is StockStatus.IN_STOCK:
+            await self._journal.event(
+                "inventory_low", severity=Severity.WARNING,
+                message=f"{item.name} is low: {item.quantity:g} {item.unit} left",
+                data={"inventory_id": item.id, "sku": item.sku, "quantity": item.quantity})
+
+    # ---- video streams ----
+
+    async def add_video_stream(self, name: str, url: str, robot_id: str | None,
+                               status: StreamStatus) -> VideoStream:
+        stream = await self._store.add_video_stream(name, url, robot_id, status)
+        self._publish(Topic.VIDEO_STREAMS, stream)
+        return stream
+
+    async def change_video_stream(self, stream_id: int, changes: VideoStreamChanges
+                                  ) -> VideoStream:
+        stream = await self._store.update_video_stream(stream_id, changes)
+        if stream is None:
+            raise NotFound(f"video stream {stream_id} not found")
+        self._publish(Topic.VIDEO_STREAMS, stream)
+        return stream
+
+    async def remove_video_stream(self, stream_id: int) -> None:
+        if not await self._store.delete_video_stream(stream_id):
+            raise NotFound(f"video stream {stream_id} not found")
+        self._hub.publish(Topic.VIDEO_STREAMS, "delete", [], ids=[stream_id])
+
+    # ---- events and robots ----
+
+    async def acknowledge(self, event_id: int) -> Event:
+        event = await self._store.acknowledge_event(event_id)
+        if event is None:
+            raise NotFound(f"event {event_id} not found")
+        self._publish(Topic.EVENTS, event)
+        return event
+
+    async def command(self, robot_id: str, name: Command, table_id: int | None,
+                      order_id: int | None) -> str:
+        if robot_id not in self._fleet.robots:
+            raise NotFound(f"robot {robot_id} not found")
+        if table_id is not None:
+            await self._table(table_id)
+        if order_id is not None and await self._store.order(order_id) is None:
+            raise Invalid(f"order_id: there is no order {order_id}")
+        return self._fleet.send_command(robot_id, name, table_id=table_id, order_id=order_id)

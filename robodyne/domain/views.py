@@ -1,0 +1,29 @@
+"""What each topic's snapshot holds (docs/protocol.md, "Snapshot on subscribe"), as the views the hub is handed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..core.orders import closed_cutoff, expired
+from ..core.topics import LOG_TOPICS, Topic
+from ..live.views import ExpiringView, KeyedView, Record, RecentView, View
+
+
+def _closed_orders() -> Callable[[Record], bool]:
+    cutoff = closed_cutoff()
+    return lambda order: expired(order, cutoff)
+
+
+def topic_views(snapshot_limit: int) -> dict[str, View]:
+    """One fresh view per topic: logs keep their newest records, orders drop the long closed."""
+    views: dict[str, View] = {}
+    for topic in Topic:
+        if topic in LOG_TOPICS:
+            views[topic] = RecentView(snapshot_limit)
+        elif topic is Topic.ORDERS:
+            views[topic] = ExpiringView(_closed_orders)
+        elif topic is Topic.STATUS:
+            views[topic] = KeyedView(key=lambda item: "status")
+        else:
+            views[topic] = KeyedView()
+    return views

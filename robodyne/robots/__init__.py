@@ -1,0 +1,1 @@
+"""The robot TCP adapter: the listening server, and a session per connection."""

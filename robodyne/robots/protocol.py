@@ -1,0 +1,116 @@
+"""The robot session's state machine (docs/protocol.md, "Robot TCP protocol"), sans I/O: bytes and clock in,
+messages to carry out and lines to send out. Tested without sockets; robots/session.py is
+the thin asyncio adapter around it."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ..wire import robot as wire
+from ..wire.framing import LineFramer, LineTooLong
+
+HELLO_TIMEOUT_S: Final = 10.0
+MAX_BAD_LINES: Final = 100
+SILENT_HEARTBEATS: Final = 3
+
+
+class RobotProtocol:
+    """One connection from its first byte to its end: hello first, then messages.
+
+    The adapter feeds it bytes (`receive`), carries out each message it hands back, and tells
+    it how that went (`done`, `refuse`, `unavailable`); it owns the rules: hello first, an ack
+    only once the effect is committed, 100 bad lines in a row end the session, silence too.
+    """
+
+    def __init__(self, max_line_bytes: int, heartbeat_s: float, now: float) -> None:
+        self.heartbeat_s = heartbeat_s
+        self._framer = LineFramer(max_line_bytes)
+        self.robot_id: str | None = None
+        self.greeted = False
+        self.bad_in_row = 0
+        # Why the session ended (bye, replaced, silent, …), once it has.
+        self.ended: str | None = None
+        self.opened_at = self.last_heard = now
+        self._out: list[bytes] = []
+
+    # ---- input ----
+
+    def receive(self, data: bytes, now: float) -> list[bytes | LineTooLong]:
+        """Bytes from the socket: any of them is a sign of life. Returns the framed lines."""
+        self.last_heard = now
+        return self._framer.feed(data)
+
+    def parse(self, item: bytes | LineTooLong) -> wire.Message:
+        """One framed line as the message to carry out, or ProtocolError for `refuse`."""
+        if isinstance(item, LineTooLong):
+            raise wire.ProtocolError("line_too_long", f"line over {item.limit} bytes dropped")
+        message = wire.parse(item)
+        if not self.greeted and not isinstance(message, wire.Hello):
+            raise wire.ProtocolError("not_hello", "say hello first", message.id)
+        if self.greeted and isinstance(message, wire.Hello):
+            raise wire.ProtocolError("validation_error", "hello: already said", message.id)
+        if self.robot_id is None and isinstance(message, wire.State):
+            raise wire.ProtocolError("validation_error",
+                                     "state: say hello with a robot_id first", message.id)
+        return message
+
+    # ---- outcomes ----
+
+    def greet(self, robot_id: str | None) -> None:
+        """The hello was accepted: from now on messages are carried out."""
+        self.greeted = True
+        self.robot_id = robot_id
+        self._out.append(wire.welcome(robot_id, self.heartbeat_s))
+
+    def unauthorized(self, hello: wire.Hello) -> None:
+        """The hello's token grants no robot session: say so and end."""
+        self._out.append(wire.error("unauthorized", "unknown token or role", hello.id))
+        self.end("unauthorized")
+
+    def done(self, message: wire.Message) -> None:
+        """The message's effect is committed and visible: ack it if it asked."""
+        self.bad_in_row = 0
+        if message.id is not None and self.ended is None:
+            self._out.append(wire.ack(message.id))
+
+    def refuse(self, err: wire.ProtocolError) -> None:
+        """A bad line costs only itself, unless it is the 100th in a row."""
+        self._out.append(wire.error(err.code, err.detail, err.message_id))
+        self.bad_in_row += 1
+        if self.bad_in_row >= MAX_BAD_LINES:
+            self.end(f"{MAX_BAD_LINES} bad lines in a row")
+
+    def unavailable(self, message: wire.Message, detail: str) -> None:
+        """The store could not take it: not the robot's fault, so not a bad line, and no ack."""
+        self._out.append(wire.error("unavailable", detail, message.id))
+
+    def command(self, command_id: str, name: str, fields: dict[str, object]) -> None:
+        self._out.append(wire.command(command_id, name, fields))
+
+    # ---- the end ----
+
+    def end(self, reason: str) -> None:
+        """End the session; the robot is told why where the protocol says it is."""
+        if self.ended is not None:
+            return
+        self.ended = reason
+        final = {
+            "replaced": wire.error("replaced", "another connection took over this robot_id"),
+            "no hello": wire.error("not_hello", f"no hello within {HELLO_TIMEOUT_S:g} s"),
+            "shutdown": wire.SHUTDOWN,
+        }.get(reason)
+        if final is not None:
+            self._out.append(final)
+
+    def overdue(self, now: float) -> str | None:
+        """Why the session should end now for want of a hello or of any line, if it should."""
+        if not self.greeted and now - self.opened_at > HELLO_TIMEOUT_S:
+            return "no hello"
+        if self.greeted and now - self.last_heard > SILENT_HEARTBEATS * self.heartbeat_s:
+            return "silent"
+        return None
+
+    def data_to_send(self) -> bytes:
+        """Everything queued for the robot since the last call."""
+        out, self._out = b"".join(self._out), []
+        return out

@@ -1,0 +1,85 @@
+"""The robot TCP server: accepts connections, holds their sessions, watches for silence."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from ..core.roles import Role
+from ..core.stats import Stats
+from ..domain.fleet import Fleet
+from ..domain.notify import Notifier
+from ..domain.reports import RobotReports
+from ..settings import TcpSettings
+from .protocol import SILENT_HEARTBEATS, RobotProtocol
+from .session import READ_CHUNK, RobotSession
+
+log = logging.getLogger(__name__)
+
+
+class RobotServer:
+    """The asyncio TCP server robots connect to, and the sessions it holds."""
+
+    def __init__(self, settings: TcpSettings, tokens: Mapping[str, Role], fleet: Fleet,
+                 reports: RobotReports, notifier: Notifier, stats: Stats) -> None:
+        self.settings = settings
+        self._tokens = tokens
+        self._fleet = fleet
+        self._reports = reports
+        self._notifier = notifier
+        self._stats = stats
+        self.sessions: dict[RobotSession, asyncio.Task[Any]] = {}
+        self._server: asyncio.Server | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def start(self) -> None:
+        tcp = self.settings
+        self._server = await asyncio.start_server(self._accept, tcp.host, tcp.port,
+                                                  limit=READ_CHUNK)
+        log.info("robots connect on tcp://%s:%d", tcp.host, self.port)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        protocol = RobotProtocol(self.settings.max_line_bytes, self.settings.heartbeat_s,
+                                 asyncio.get_running_loop().time())
+        session = RobotSession(reader, writer, protocol=protocol, tokens=self._tokens,
+                               fleet=self._fleet, reports=self._reports,
+                               notifier=self._notifier, stats=self._stats)
+        task = asyncio.current_task()
+        assert task is not None
+        self.sessions[session] = task
+        try:
+            await session.run()
+        finally:
+            del self.sessions[session]
+
+    async def watch(self) -> None:
+        """End sessions that never said hello, or went silent for 3 heartbeats."""
+        silent_after = SILENT_HEARTBEATS * self.settings.heartbeat_s
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, silent_after / 6))
+            now = loop.time()
+            for session in list(self.sessions):
+                reason = session.protocol.overdue(now)
+                if reason is not None:
+                    session.end(reason)
+
+    async def stop(self) -> None:
+        """Stop listening, tell every robot we are going, and wait for the sessions to end."""
+        if self._server is not None:
+            self._server.close()
+        for session in list(self.sessions):
+            session.end("shutdown")
+        if self.sessions:
+            await asyncio.wait(list(self.sessions.values()), timeout=3)
+        for session in list(self.sessions):  # a robot that reads nothing: drop it under itself
+            session.abort()
+        if self.sessions:
+            await asyncio.wait(list(self.sessions.values()), timeout=1)

@@ -1,0 +1,162 @@
+"""One robot connection: the asyncio adapter around the sans-I/O RobotProtocol."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+
+from ..core.errors import StorageUnavailable
+from ..core.logprefix import PrefixedLog
+from ..core.models import Command
+from ..core.roles import ROBOT_SESSION_ROLES, Role, role_for
+from ..core.stats import Stats
+from ..domain.fleet import Fleet
+from ..domain.notify import Notifier
+from ..domain.reports import RobotReports
+from ..wire import robot as wire
+from ..wire.framing import LineTooLong
+from .protocol import RobotProtocol
+
+log = logging.getLogger(__name__)
+
+# A robot that reads nothing while this much waits for it is dropped; robots get little.
+MAX_WRITE_BUFFER: Final = 1 << 20
+READ_CHUNK: Final = 64 * 1024
+
+_ids = itertools.count(1)
+
+
+class RobotSession:
+    """Reads bytes into the protocol, carries out its messages on the domain, writes its lines.
+
+    It is also the fleet's Link to this robot: commands and the end of the session.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+                 protocol: RobotProtocol, tokens: Mapping[str, Role], fleet: Fleet,
+                 reports: RobotReports, notifier: Notifier, stats: Stats) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.protocol = protocol
+        self._tokens = tokens
+        self._fleet = fleet
+        self._reports = reports
+        self._notifier = notifier
+        self._stats = stats
+        peer = writer.get_extra_info("peername")
+        self.log = PrefixedLog(log, f"tcp#{next(_ids)} {peer[0] if peer else '?'}")
+
+    # ---- the Link the fleet drives ----
+
+    def command(self, command_id: str, name: Command, fields: dict[str, Any]) -> None:
+        self.protocol.command(command_id, name, fields)
+        self.flush()
+
+    def end(self, reason: str) -> None:
+        """Close from our side, after the protocol's last words; the read loop then sees EOF."""
+        self.protocol.end(reason)
+        self.flush()
+        if not self.writer.is_closing():
+            self.writer.close()
+
+    def abort(self) -> None:
+        """Drop a robot that reads nothing, under itself."""
+        self.writer.transport.abort()
+
+    def flush(self) -> None:
+        data = self.protocol.data_to_send()
+        if not data or self.writer.is_closing():
+            return
+        self.writer.write(data)
+        if self.writer.transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+            self.end("not reading")
+
+    # ---- the read loop ----
+
+    async def run(self) -> None:
+        self.log.info("open")
+        protocol, loop = self.protocol, asyncio.get_running_loop()
+        try:
+            while protocol.ended is None:
+                data = await self.reader.read(READ_CHUNK)
+                if not data:
+                    break
+                for item in protocol.receive(data, loop.time()):
+                    if protocol.ended is not None:
+                        break
+                    await self._handle(item)
+                    self.flush()
+        except ConnectionError as err:
+            self.log.debug("connection error: %s", err)
+        finally:
+            reason = protocol.ended or "lost"
+            if protocol.robot_id is not None:
+                await self._fleet.disconnect(protocol.robot_id, self, reason)
+            self.writer.close()
+            self.log.info("closed (%s)", reason)
+
+    async def _handle(self, item: bytes | LineTooLong) -> None:
+        protocol = self.protocol
+        try:
+            message = protocol.parse(item)
+        except wire.ProtocolError as err:
+            self._stats.tcp_errors[err.code] += 1
+            protocol.refuse(err)
+            return
+        self._stats.tcp_lines[message.type] += 1
+        try:
+            if isinstance(message, wire.Hello):
+                await self._hello(message)
+            else:
+                await self._carry_out(message)
+        except wire.ProtocolError as err:
+            self._stats.tcp_errors[err.code] += 1
+            protocol.refuse(err)
+        except StorageUnavailable as err:
+            self._stats.tcp_errors["unavailable"] += 1
+            protocol.unavailable(message, str(err))
+        else:
+            protocol.done(message)
+
+    async def _hello(self, hello: wire.Hello) -> None:
+        role = role_for(self._tokens, hello.token)
+        if role not in ROBOT_SESSION_ROLES:
+            self.protocol.unauthorized(hello)
+            self.end("unauthorized")
+            return
+        if role is Role.ROBOT and not hello.robot_id:
+            raise wire.ProtocolError("validation_error", "robot_id: required for a robot", hello.id)
+        self.protocol.greet(hello.robot_id)
+        if hello.robot_id:
+            self.log.prefix = f"{self.log.prefix} {hello.robot_id}"
+            await self._fleet.connect(hello.robot_id, hello.name, hello.model, self)
+
+    async def _carry_out(self, message: wire.Message) -> None:
+        """Carry out one message on the domain; when it returns, its effect is committed."""
+        robot_id = self.protocol.robot_id
+        if robot_id is not None:
+            self._fleet.touch(robot_id)
+        match message:
+            case wire.State():
+                assert robot_id is not None  # the protocol refuses state before a robot_id
+                await self._fleet.apply_state(robot_id, message.changes())
+                if message.id is not None:
+                    await self._fleet.commit(robot_id)
+            case wire.RobotEvent():
+                await self._reports.event(
+                    robot_id, message.event, severity=message.severity, message=message.message,
+                    data=message.data, order_id=message.order_id, table_id=message.table_id)
+            case wire.Log():
+                await self._reports.log(robot_id, message.level, message.message)
+            case wire.CommandResult():
+                await self._reports.command_result(robot_id, message.command_id, message.status,
+                                                   message.detail)
+            case wire.Notify():
+                await self._notifier.notify(message.entity, message.entity_id)
+            case wire.Bye():
+                self.end("bye")
+            case wire.Heartbeat():
+                pass

@@ -1,0 +1,476 @@
+"""The aiosqlite store: one connection, WAL, migrations, and one typed method per read and
+write of each entity."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import aiosqlite
+import orjson
+
+from ..core.errors import StorageUnavailable
+from ..core.models import (
+    Customer,
+    CustomerChanges,
+    CustomerStatus,
+    Event,
+    InventoryChanges,
+    InventoryItem,
+    Item,
+    LogLevel,
+    Order,
+    OrderChanges,
+    OrderItem,
+    Robot,
+    Severity,
+    StreamStatus,
+    SystemLog,
+    Table,
+    TableChanges,
+    TableStatus,
+    VideoStream,
+    VideoStreamChanges,
+    stock_status,
+    utcnow,
+)
+from ..core.orders import CLOSED_ORDER_STATUSES, closed_cutoff
+from ..core.topics import Topic
+from .schema import MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=Item)
+
+JSON_COLUMNS = frozenset({"pose", "issues", "items", "data", "open_order_ids"})
+
+# The closed statuses as an SQL list, from the one place that says which they are.
+CLOSED_SQL: Final = ", ".join(f"'{status}'" for status in sorted(CLOSED_ORDER_STATUSES))
+TABLES_SQL = f"""
+    SELECT t.*, (
+        SELECT json_group_array(o.id) FROM orders o
+        WHERE o.table_id = t.id AND o.status NOT IN ({CLOSED_SQL})
+    ) AS open_order_ids
+    FROM dining_tables t
+"""
+INVENTORY_SQL = "SELECT * FROM inventory"
+
+# The columns a PATCH may change, per table; anything else never reaches SQL.
+UPDATABLE = {
+    "dining_tables": frozenset({"label", "seats", "status", "customer_id", "x", "y"}),
+    "orders": frozenset({"status", "items", "note", "robot_id", "ready_at", "served_at"}),
+    "customers": frozenset({"name", "phone", "party_size", "status", "table_id"}),
+    "inventory": frozenset({"name", "quantity", "unit", "low_threshold"}),
+    "video_streams": frozenset({"name", "robot_id", "url", "status"}),
+}
+STAMPED = frozenset({"dining_tables", "orders", "video_streams"})
+RETAINED = frozenset({Topic.EVENTS, Topic.SYSTEMLOGS})
+
+# How long a write waits for another connection's lock before the database counts as failing.
+BUSY_TIMEOUT_MS: Final = 5000
+# Once it is failing, each write waits only this long: requests answer 503 at once instead of
+# queueing behind one another for BUSY_TIMEOUT_MS each.
+DEGRADED_BUSY_TIMEOUT_MS: Final = 100
+
+
+def _decode(row: aiosqlite.Row) -> dict[str, Any]:
+    record = dict(row)
+    for key in JSON_COLUMNS.intersection(record):
+        if record[key] is not None:
+            record[key] = orjson.loads(record[key])
+    return record
+
+
+def _inventory(record: dict[str, Any]) -> InventoryItem:
+    record["status"] = stock_status(record["quantity"], record["low_threshold"])
+    return InventoryItem.model_validate(record)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+class Store:
+    """Every read and write of the SQLite file goes through here."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db_connection: aiosqlite.Connection | None = None
+        # One connection means one transaction at a time: writers queue here so that one
+        # coroutine's commit never carries another's half-done statements.
+        self._write_lock = asyncio.Lock()
+        self.healthy = True
+        # Why the last write failed, while it is failing.
+        self.failure: str | None = None
+        # Seconds each committed transaction took, for /metrics; read and cleared by its collector.
+        self.on_commit: list[Any] = []
+        # Called with the new health each time it flips; the journal raises the events.
+        self.on_health: list[Callable[[bool], None]] = []
+
+    @property
+    def _db(self) -> aiosqlite.Connection:
+        if self._db_connection is None:
+            raise RuntimeError("the store is not open")
+        return self._db_connection
+
+    async def open(self) -> None:
+        """Connect, configure and migrate the database file, creating it if need be."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db_connection = await aiosqlite.connect(self.path)
+        self._db.row_factory = aiosqlite.Row
+        await self._configure()
+
+    async def close(self) -> None:
+        async with self._write_lock:
+            await self._db.close()
+
+    async def _configure(self) -> None:
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        # WAL with synchronous=NORMAL is durable across a process crash (kill -9); only an
+        # OS crash or power loss can lose the last transactions.
+        await self._db.execute("PRAGMA synchronous=NORMAL")
+        await self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await self._migrate()
+
+    async def _migrate(self) -> None:
+        await self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+        async with self._db.execute("SELECT max(version) FROM schema_version") as cur:
+            row = await cur.fetchone()
+        current = (row[0] if row else None) or 0
+        for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            await self._db.executescript(
+                f"BEGIN; {script}; INSERT INTO schema_version VALUES ({version}); COMMIT;"
+            )
+            log.info("database migrated to schema version %d", version)
+
+    async def schema_version(self) -> int:
+        async with self._db.execute("SELECT max(version) FROM schema_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One committed-or-rolled-back unit of writes.
+
+        A database that refuses writes (locked, read-only, disk full) raises StorageUnavailable
+        and marks the store unhealthy until a later transaction commits.
+        """
+        async with self._write_lock:
+            started = time.perf_counter()
+            try:
+                yield self._db
+                await self._db.commit()
+            except sqlite3.OperationalError as err:
+                await self._rollback()
+                await self._set_health(False, err)
+                raise StorageUnavailable(
+                    f"storage unavailable: the database refused the write ({err});"
+                    " nothing was saved, try again shortly") from err
+            except BaseException:
+                await self._rollback()
+                raise
+            await self._set_health(True)
+            for observe in self.on_commit:
+                observe(time.perf_counter() - started)
+
+    async def _rollback(self) -> None:
+        try:
+            await self._db.rollback()
+        except sqlite3.Error:
+            pass  # nothing to undo when the failed statement never began a transaction
+
+    async def _set_health(self, healthy: bool, err: Exception | None = None) -> None:
+        if healthy == self.healthy:
+            return
+        self.healthy = healthy
+        self.failure = None if healthy else str(err)
+        timeout = BUSY_TIMEOUT_MS if healthy else DEGRADED_BUSY_TIMEOUT_MS
+        await self._db.execute(f"PRAGMA busy_timeout={timeout}")
+        # Logged by the journal's storage watch, in its own task: a failure first met by the
+        # systemlog bridge's own write would otherwise log where the bridge ignores records.
+        for callback in self.on_health:
+            callback(healthy)
+
+    async def _fetch(self, sql: str, params: Iterable[Any], build: Callable[[dict[str, Any]], M]) -> list[M]:
+        async with self._db.execute(sql, tuple(params)) as cur:
+            rows = await cur.fetchall()
+        return [build(_decode(row)) for row in rows]
+
+    async def _fetch_one(self, sql: str, params: Iterable[Any], build: Callable[[dict[str, Any]], M]) -> M | None:
+        found = await self._fetch(sql, params, build)
+        return found[0] if found else None
+
+    # ---- reads: each returns what its topic's snapshot holds (docs/protocol.md, "Snapshot on subscribe") ----
+
+    async def robots(self) -> list[Robot]:
+        return await self._fetch("SELECT * FROM robots ORDER BY id", (), Robot.model_validate)
+
+    async def robot(self, robot_id: str) -> Robot | None:
+        return await self._fetch_one("SELECT * FROM robots WHERE id = ?", (robot_id,), Robot.model_validate)
+
+    async def tables(self) -> list[Table]:
+        return await self._fetch(TABLES_SQL + " ORDER BY t.id", (), Table.model_validate)
+
+    async def table(self, table_id: int) -> Table | None:
+        return await self._fetch_one(TABLES_SQL + " WHERE t.id = ?", (table_id,), Table.model_validate)
+
+    async def orders(self) -> list[Order]:
+        """Open orders and those closed within the window (core.orders.closed_cutoff)."""
+        return await self._fetch(
+            f"SELECT * FROM orders WHERE status NOT IN ({CLOSED_SQL}) OR updated_at >= ?"
+            " ORDER BY id",
+            (closed_cutoff(),),
+            Order.model_validate,
+        )
+
+    async def order(self, order_id: int) -> Order | None:
+        return await self._fetch_one("SELECT * FROM orders WHERE id = ?", (order_id,), Order.model_validate)
+
+    async def customers(self) -> list[Customer]:
+        return await self._fetch("SELECT * FROM customers ORDER BY id", (), Customer.model_validate)
+
+    async def customer(self, customer_id: int) -> Customer | None:
+        return await self._fetch_one("SELECT * FROM customers WHERE id = ?", (customer_id,), Customer.model_validate)
+
+    async def inventory(self) -> list[InventoryItem]:
+        return await self._fetch(INVENTORY_SQL + " ORDER BY id", (), _inventory)
+
+    async def inventory_item(self, item_id: int) -> InventoryItem | None:
+        return await self._fetch_one(INVENTORY_SQL + " WHERE id = ?", (item_id,), _inventory)
+
+    async def video_streams(self) -> list[VideoStream]:
+        return await self._fetch("SELECT * FROM video_streams ORDER BY id", (), VideoStream.model_validate)
+
+    async def video_stream(self, stream_id: int) -> VideoStream | None:
+        return await self._fetch_one("SELECT * FROM video_streams WHERE id = ?", (stream_id,), VideoStream.model_validate)
+
+    async def events(self, limit: int) -> list[Event]:
+        """The newest `limit` events, oldest first."""
+        return await self._fetch(
+            "SELECT * FROM (SELECT * FROM events ORDER BY id DESC LIMIT ?) ORDER BY id",
+            (limit,),
+            Event.model_validate,
+        )
+
+    async def systemlogs(self, limit: int) -> list[SystemLog]:
+        """The newest `limit` log records, oldest first."""
+        return await self._fetch(
+            "SELECT * FROM (SELECT * FROM systemlogs ORDER BY id DESC LIMIT ?) ORDER BY id",
+            (limit,),
+            SystemLog.model_validate,
+        )
+
+    async def state(self, topic: Topic) -> list[Item]:
+        """Everything a state topic's snapshot holds, as the database has it now."""
+        readers: dict[Topic, Callable[[], Awaitable[list[Any]]]] = {
+            Topic.ROBOTS: self.robots,
+            Topic.TABLES: self.tables,
+            Topic.ORDERS: self.orders,
+            Topic.CUSTOMERS: self.customers,
+            Topic.INVENTORY: self.inventory,
+            Topic.VIDEO_STREAMS: self.video_streams,
+        }
+        items: list[Item] = await readers[topic]()
+        return items
+
+    async def one(self, topic: Topic, row_id: int) -> Item | None:
+        """One item of a state topic by its integer id (robots aside), as the database has it."""
+        readers: dict[Topic, Callable[[int], Awaitable[Any]]] = {
+            Topic.TABLES: self.table, Topic.ORDERS: self.order, Topic.CUSTOMERS: self.customer,
+            Topic.INVENTORY: self.inventory_item, Topic.VIDEO_STREAMS: self.video_stream,
+        }
+        found: Item | None = await readers[topic](row_id)
+        return found
+
+    # ---- writes: each commits before it returns ----
+
+    async def save_robots(self, robots: Iterable[dict[str, Any]]) -> None:
+        """Upsert robots given as topic records, all in one transaction."""
+        rows = [
+            (r["id"], r["name"], r["model"], r["status"], r["battery"], _json(r["pose"]),
+             r["order_id"], r["table_id"], int(r["connected"]), r["last_seen"], _json(r["issues"]))
+            for r in robots
+        ]
+        async with self.transaction() as db:
+            await db.executemany(
+                "INSERT OR REPLACE INTO robots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    async def add_table(self, label: str, seats: int, status: TableStatus = TableStatus.AVAILABLE,
+                        x: float | None = None, y: float | None = None) -> Table:
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO dining_tables (label, seats, status, x, y, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (label, seats, status, x, y, utcnow()),
+            )
+            table_id = cur.lastrowid
+        return await self._require(self.table(table_id or 0))
+
+    async def add_order(self, table_id: int, items: list[OrderItem], note: str = "") -> Order:
+        now = utcnow()
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO orders (table_id, items, note, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (table_id, _json([item.model_dump() for item in items]), note, now, now),
+            )
+            order_id = cur.lastrowid
+        return await self._require(self.order(order_id or 0))
+
+    async def add_customer(self, name: str, party_size: int, phone: str = "",
+                           status: CustomerStatus = CustomerStatus.WAITING,
+                           table_id: int | None = None) -> Customer:
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO customers (name, phone, party_size, status, table_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (name, phone, party_size, status, table_id, utcnow()),
+            )
+            customer_id = cur.lastrowid
+        return await self._require(self.customer(customer_id or 0))
+
+    async def add_inventory(
+        self, sku: str, name: str, quantity: float, unit: str = "", low_threshold: float = 0
+    ) -> InventoryItem:
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO inventory (sku, name, quantity, unit, low_threshold)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (sku, name, quantity, unit, low_threshold),
+            )
+            item_id = cur.lastrowid
+        return await self._require(self.inventory_item(item_id or 0))
+
+    async def add_video_stream(
+        self, name: str, url: str, robot_id: str | None = None,
+        status: StreamStatus = StreamStatus.INACTIVE,
+    ) -> VideoStream:
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO video_streams (name, robot_id, url, status, updated_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (name, robot_id, url, status, utcnow()),
+            )
+            stream_id = cur.lastrowid
+        return await self._require(self.video_stream(stream_id or 0))
+
+    async def add_event(
+        self,
+        type_: str,
+        *,
+        severity: Severity = Severity.INFO,
+        source: str = "server",
+        message: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> Event:
+        now = utcnow()
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO events (type, severity, source, message, data, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (type_, severity, source, message, _json(data or {}), now),
+            )
+            event_id = cur.lastrowid or 0
+        return Event(
+            id=event_id, type=type_, severity=severity, source=source,
+            message=message, data=data or {}, created_at=now,
+        )
+
+    async def add_systemlog(self, level: LogLevel, source: str, message: str) -> SystemLog:
+        now = utcnow()
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO systemlogs (ts, level, source, message) VALUES (?, ?, ?, ?)",
+                (now, level, source, message),
+            )
+            log_id = cur.lastrowid or 0
+        return SystemLog(id=log_id, ts=now, level=level, source=source, message=message)
+
+    # ---- changes: one method per entity; each returns the row as it now is, or None ----
+
+    async def update_table(self, table_id: int, changes: TableChanges) -> Table | None:
+        return await self._update_then("dining_tables", table_id, changes, self.table)
+
+    async def update_order(self, order_id: int, changes: OrderChanges) -> Order | None:
+        values: dict[str, Any] = dict(changes)
+        if "items" in changes:
+            values["items"] = [item.model_dump() for item in changes["items"]]
+        return await self._update_then("orders", order_id, values, self.order)
+
+    async def update_customer(self, customer_id: int, changes: CustomerChanges
+                              ) -> Customer | None:
+        return await self._update_then("customers", customer_id, changes, self.customer)
+
+    async def update_inventory(self, item_id: int, changes: InventoryChanges
+                               ) -> InventoryItem | None:
+        return await self._update_then("inventory", item_id, changes, self.inventory_item)
+
+    async def update_video_stream(self, stream_id: int, changes: VideoStreamChanges
+                                  ) -> VideoStream | None:
+        return await self._update_then("video_streams", stream_id, changes, self.video_stream)
+
+    async def delete_customer(self, customer_id: int) -> bool:
+        return await self._delete("customers", customer_id)
+
+    async def delete_video_stream(self, stream_id: int) -> bool:
+        return await self._delete("video_streams", stream_id)
+
+    async def _update_then(self, table: str, row_id: int, changes: Mapping[str, Any],
+                           read: Callable[[int], Awaitable[M | None]]) -> M | None:
+        """Change the given columns of one row, then read it back; None when it is not there."""
+        if changes and not await self._update(table, row_id, changes):
+            return None
+        return await read(row_id)
+
+    async def _update(self, table: str, row_id: int, changes: Mapping[str, Any]) -> bool:
+        unknown = set(changes) - UPDATABLE[table]
+        if unknown:
+            raise ValueError(f"{table} has no updatable column {sorted(unknown)}")
+        values = {key: _json(value) if key in JSON_COLUMNS else value
+                  for key, value in changes.items()}
+        if table in STAMPED:
+            values["updated_at"] = utcnow()
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        async with self.transaction() as db:
+            cur = await db.execute(f"UPDATE {table} SET {assignments} WHERE id = ?",
+                                   (*values.values(), row_id))
+        return cur.rowcount > 0
+
+    async def _delete(self, table: str, row_id: int) -> bool:
+        async with self.transaction() as db:
+            cur = await db.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
+        return cur.rowcount > 0
+
+    async def event(self, event_id: int) -> Event | None:
+        return await self._fetch_one("SELECT * FROM events WHERE id = ?", (event_id,), Event.model_validate)
+
+    async def acknowledge_event(self, event_id: int) -> Event | None:
+        """Stamp acknowledged_at once; acknowledging again keeps the first stamp."""
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE events SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL",
+                (utcnow(), event_id))
+        return await self.event(event_id)
+
+    async def prune(self, table: Topic, keep: int) -> int:
+        """Delete all but the newest `keep` rows of events or systemlogs."""
+        if table not in RETAINED:
+            raise ValueError(f"{table} is not pruned")
+        async with self.transaction() as db:
+            cur = await db.execute(
+                f"DELETE FROM {table} WHERE id <= (SELECT id FROM {table} ORDER BY id DESC"
+                " LIMIT 1 OFFSET ?)", (keep,))
+        return cur.rowcount
+
+    @staticmethod
+    async def _require(pending: Awaitable[M | None]) -> M:
+        found = await pending
+        if found is None:
+            raise LookupError("row vanished right after it was written")
+        return found

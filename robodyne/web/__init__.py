@@ -1,0 +1,1 @@
+"""The aiohttp adapter: routes, auth, the REST API, WebSocket topics, pages, metrics."""

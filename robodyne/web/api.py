@@ -1,0 +1,222 @@
+"""The REST API (docs/api.md): thin handlers that read a body, check the role and call the
+domain; domain errors become HTTP errors in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel
+
+from ..core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    StorageUnavailable,
+    Unauthorized,
+)
+from ..core.models import OrderItem
+from ..core.roles import READABLE, WRITABLE, Scope
+from ..core.topics import TOPIC_NAMES
+from ..domain.restaurant import Restaurant
+from ..live.hub import Hub
+from ..wire.robot import SQLITE_MAX_INT
+from .auth import Auth
+from .bodies import (
+    CommandIn,
+    CustomerIn,
+    CustomerPatch,
+    InventoryIn,
+    InventoryPatch,
+    OrderIn,
+    OrderPatch,
+    TableIn,
+    TablePatch,
+    VideoStreamIn,
+    VideoStreamPatch,
+    read_body,
+)
+
+ERRORS: Final[dict[type[DomainError], tuple[int, str]]] = {
+    Invalid: (400, "validation_error"),
+    Unauthorized: (401, "unauthorized"),
+    Forbidden: (403, "forbidden"),
+    NotFound: (404, "not_found"),
+    Conflict: (409, "conflict"),
+    StorageUnavailable: (503, "unavailable"),
+}
+HTTP_CODES: Final = {400: "validation_error", 404: "not_found", 405: "method_not_allowed",
+                     413: "too_large", 415: "unsupported_media_type"}
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status,
+                             dumps=_dumps)
+
+
+@web.middleware
+async def api_errors(request: web.Request,
+                     handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                     ) -> web.StreamResponse:
+    """Every API error, domain or HTTP, leaves as {"error": {"code", "message"}}."""
+    try:
+        return await handler(request)
+    except DomainError as err:
+        status, code = next(v for k, v in ERRORS.items() if isinstance(err, k))
+        return error_response(status, code, str(err))
+    except web.HTTPException as err:
+        if not request.path.startswith("/api/") or err.status not in HTTP_CODES:
+            raise
+        return error_response(err.status, HTTP_CODES[err.status], err.reason)
+
+
+def _id(request: web.Request) -> int:
+    try:
+        row_id = int(request.match_info["id"])
+    except ValueError:
+        raise NotFound(f"no {request.match_info['id']!r} here") from None
+    if not -SQLITE_MAX_INT - 1 <= row_id <= SQLITE_MAX_INT:
+        raise NotFound(f"no {request.match_info['id']!r} here")
+    return row_id
+
+
+def _json(item: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
+    body = item.model_dump(mode="json") if isinstance(item, BaseModel) else item
+    return web.json_response(body, status=status, dumps=_dumps)
+
+
+class Api:
+    """The REST handlers, given the restaurant, the hub and the auth they use."""
+
+    def __init__(self, restaurant: Restaurant, hub: Hub, auth: Auth) -> None:
+        self._restaurant = restaurant
+        self._hub = hub
+        self._auth = auth
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/api/me", self.whoami),
+            web.get("/api/{topic}", self.read_topic),
+            web.post("/api/orders", self.create_order),
+            web.patch("/api/orders/{id}", self.update_order),
+            web.post("/api/tables", self.create_table),
+            web.patch("/api/tables/{id}", self.update_table),
+            web.post("/api/customers", self.create_customer),
+            web.patch("/api/customers/{id}", self.update_customer),
+            web.delete("/api/customers/{id}", self.delete_customer),
+            web.post("/api/inventory", self.create_inventory),
+            web.patch("/api/inventory/{id}", self.update_inventory),
+            web.post("/api/video_streams", self.create_video_stream),
+            web.patch("/api/video_streams/{id}", self.update_video_stream),
+            web.delete("/api/video_streams/{id}", self.delete_video_stream),
+            web.post("/api/events/{id}/ack", self.acknowledge_event),
+            web.post("/api/robots/{id}/commands", self.robot_command),
+        ]
+
+    async def whoami(self, request: web.Request) -> web.Response:
+        """The caller's role and what it may do, so a page shows only the controls that work."""
+        role = self._auth.require_role(request)
+        return _json({"role": role, "may_read": sorted(READABLE[role]),
+                      "may_write": sorted(WRITABLE[role])})
+
+    async def read_topic(self, request: web.Request) -> web.Response:
+        topic = request.match_info["topic"]
+        if topic not in TOPIC_NAMES:
+            raise NotFound(f"unknown topic {topic!r}")
+        self._auth.require_read(request, topic)
+        items, seq = self._hub.snapshot(topic)
+        return _json({"items": items, "seq": seq, "epoch": self._hub.epoch})
+
+    async def create_order(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.ORDERS)
+        body = await read_body(request, OrderIn)
+        items = [OrderItem(**item.model_dump()) for item in body.items]
+        return _json(await self._restaurant.place_order(body.table_id, items, body.note), 201)
+
+    async def update_order(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.ORDERS)
+        body = await read_body(request, OrderPatch)
+        order = await self._restaurant.change_order(
+            _id(request), status=body.status,
+            items_done=[(item.index, item.done) for item in body.items] if body.items else None,
+            robot_id=body.robot_id, set_robot="robot_id" in body.model_fields_set)
+        return _json(order)
+
+    async def create_table(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.TABLES)
+        body = await read_body(request, TableIn)
+        table = await self._restaurant.add_table(body.label, body.seats, body.status,
+                                                 body.x, body.y)
+        return _json(table, 201)
+
+    async def update_table(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.TABLES)
+        body = await read_body(request, TablePatch)
+        return _json(await self._restaurant.change_table(_id(request), body.changes()))
+
+    async def create_customer(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.CUSTOMERS)
+        body = await read_body(request, CustomerIn)
+        customer = await self._restaurant.add_customer(body.name, body.party_size, body.phone,
+                                                       body.status, body.table_id)
+        return _json(customer, 201)
+
+    async def update_customer(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.CUSTOMERS)
+        body = await read_body(request, CustomerPatch)
+        return _json(await self._restaurant.change_customer(_id(request), body.changes()))
+
+    async def delete_customer(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.CUSTOMERS)
+        await self._restaurant.remove_customer(_id(request))
+        return web.Response(status=204)
+
+    async def create_inventory(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.INVENTORY)
+        body = await read_body(request, InventoryIn)
+        item = await self._restaurant.add_inventory(
+            body.sku, body.name, body.quantity, body.unit, body.low_threshold)
+        return _json(item, 201)
+
+    async def update_inventory(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.INVENTORY)
+        body = await read_body(request, InventoryPatch)
+        changes = body.changes()
+        delta = changes.pop("delta", None)
+        return _json(await self._restaurant.change_inventory(_id(request), changes, delta))
+
+    async def create_video_stream(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.VIDEO_STREAMS)
+        body = await read_body(request, VideoStreamIn)
+        stream = await self._restaurant.add_video_stream(body.name, body.url, body.robot_id,
+                                                         body.status)
+        return _json(stream, 201)
+
+    async def update_video_stream(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.VIDEO_STREAMS)
+        body = await read_body(request, VideoStreamPatch)
+        return _json(await self._restaurant.change_video_stream(_id(request), body.changes()))
+
+    async def delete_video_stream(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.VIDEO_STREAMS)
+        await self._restaurant.remove_video_stream(_id(request))
+        return web.Response(status=204)
+
+    async def acknowledge_event(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.EVENT_ACK)
+        return _json(await self._restaurant.acknowledge(_id(request)))
+
+    async def robot_command(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.ROBOT_COMMANDS)
+        body = await read_body(request, CommandIn)
+        command_id = await self._restaurant.command(
+            request.match_info["id"], body.command, body.table_id, body.order_id)
+        return _json({"id": command_id}, 202)

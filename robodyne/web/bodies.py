@@ -1,0 +1,161 @@
+"""A pydantic model per REST body (docs/api.md), and reading one from a request."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Final, TypeVar
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..core.errors import Invalid
+from ..core.models import Command, CustomerStatus, OrderStatus, StreamStatus, TableStatus
+from ..wire.robot import SQLITE_MAX_INT
+from ..wire.validation import first_problem
+
+MAX_BODY_BYTES: Final = 64 * 1024
+# SQLite stores integers in 64 signed bits; a larger id names no row, and must not reach SQL
+# (the driver raises OverflowError there, which would be a 500).
+RowId = Annotated[int, Field(ge=-SQLITE_MAX_INT - 1, le=SQLITE_MAX_INT)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Patch(Body):
+    """A PATCH body: every field optional; an explicit null only where it clears a value."""
+
+    # The fields a PATCH may set to null (to clear them); any other null is refused.
+    clearable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if value is None and key in cls.model_fields and key not in cls.clearable:
+                    raise ValueError(f"{key} may be left out, but not null")
+        return data
+
+    def changes(self) -> Any:
+        """The fields this PATCH actually sent, as the typed changes of its entity."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+B = TypeVar("B", bound=Body)
+
+
+async def read_body(request: web.Request, model: type[B]) -> B:
+    """The JSON body as `model`: 415 if not JSON, 413 over 64 KiB, 400 naming the bad field."""
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(reason="send the body as application/json")
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY_BYTES,
+                                            actual_size=request.content_length or 0)
+    raw = await request.read()
+    try:
+        decoded = orjson.loads(raw or b"null")
+    except orjson.JSONDecodeError as err:
+        raise Invalid(f"body: not valid JSON ({err})") from err
+    try:
+        return model.model_validate(decoded)
+    except ValidationError as err:
+        raise Invalid(str(first_problem(err, whole="body"))) from err
+
+
+class OrderItemIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    qty: int = Field(1, ge=1, le=999)
+    note: str = Field("", max_length=500)
+    modifiers: list[str] = Field([], max_length=20)
+
+
+class OrderIn(Body):
+    table_id: RowId
+    items: list[OrderItemIn] = Field(min_length=1, max_length=100)
+    note: str = Field("", max_length=1000)
+
+
+class ItemDone(Body):
+    index: int
+    done: bool
+
+
+class OrderPatch(Patch):
+    clearable = frozenset({"robot_id"})
+    status: OrderStatus | None = None
+    items: list[ItemDone] | None = Field(None, max_length=100)
+    robot_id: str | None = None
+
+
+class TableIn(Body):
+    label: str = Field(min_length=1, max_length=50)
+    seats: int = Field(ge=1, le=100)
+    status: TableStatus = TableStatus.AVAILABLE
+    x: float | None = None
+    y: float | None = None
+
+
+class TablePatch(Patch):
+    clearable = frozenset({"customer_id", "x", "y"})
+    label: str | None = Field(None, min_length=1, max_length=50)
+    seats: int | None = Field(None, ge=1, le=100)
+    status: TableStatus | None = None
+    customer_id: RowId | None = None
+    x: float | None = None
+    y: float | None = None
+
+
+class CustomerIn(Body):
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = Field("", max_length=40)
+    party_size: int = Field(1, ge=1, le=100)
+    status: CustomerStatus = CustomerStatus.WAITING
+    table_id: RowId | None = None
+
+
+class CustomerPatch(Patch):
+    clearable = frozenset({"table_id"})
+    name: str | None = Field(None, min_length=1, max_length=100)
+    phone: str | None = Field(None, max_length=40)
+    party_size: int | None = Field(None, ge=1, le=100)
+    status: CustomerStatus | None = None
+    table_id: RowId | None = None
+
+
+class InventoryIn(Body):
+    sku: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=100)
+    quantity: float = Field(ge=0)
+    unit: str = Field("", max_length=20)
+    low_threshold: float = Field(0, ge=0)
+
+
+class InventoryPatch(Patch):
+    quantity: float | None = Field(None, ge=0)
+    delta: float | None = None
+    low_threshold: float | None = Field(None, ge=0)
+    name: str | None = Field(None, min_length=1, max_length=100)
+    unit: str | None = Field(None, max_length=20)
+
+
+class VideoStreamIn(Body):
+    name: str = Field(min_length=1, max_length=100)
+    url: str = Field(min_length=1, max_length=2000)
+    robot_id: str | None = None
+    status: StreamStatus = StreamStatus.INACTIVE
+
+
+class VideoStreamPatch(Patch):
+    clearable = frozenset({"robot_id"})
+    name: str | None = Field(None, min_length=1, max_length=100)
+    url: str | None = Field(None, min_length=1, max_length=2000)
+    robot_id: str | None = None
+    status: StreamStatus | None = None
+
+
+class CommandIn(Body):
+    command: Command
+    table_id: RowId | None = None
+    order_id: RowId | None = None

@@ -1,0 +1,75 @@
+"""The three pages and the index: plain HTML, CSS and JS modules from web/static."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Final
+
+import orjson
+from aiohttp import web
+
+from ..core import floor
+from ..core.orders import KITCHEN_BACK, KITCHEN_NEXT
+from ..settings import KitchenSettings
+from .auth import TOKEN_COOKIE, Auth
+
+STATIC_ROOT: Final = Path(__file__).parent / "static"
+PAGES: Final = ("kitchen", "dashboard", "console")
+COOKIE_MAX_AGE_S: Final = 365 * 24 * 3600
+
+
+def _attribute_json(value: object) -> str:
+    return html.escape(orjson.dumps(value).decode())
+
+
+def _values(kitchen: KitchenSettings) -> dict[str, str]:
+    """What a page needs to draw itself, said once on the server; never a secret."""
+    return {
+        "amber_after_s": f"{kitchen.amber_after_s:g}",
+        "red_after_s": f"{kitchen.red_after_s:g}",
+        # The kitchen's bump and recall moves, as JSON for a data attribute.
+        "order_next": _attribute_json({str(k): str(v) for k, v in KITCHEN_NEXT.items()}),
+        "order_back": _attribute_json({str(k): str(v) for k, v in KITCHEN_BACK.items()}),
+        "map_width": f"{floor.WIDTH_M:g}",
+        "map_height": f"{floor.HEIGHT_M:g}",
+        "map_dock_x": f"{floor.DOCK[0]:g}",
+        "map_dock_y": f"{floor.DOCK[1]:g}",
+    }
+
+
+class Pages:
+    """The page templates, filled in once so that no request handler touches the disk."""
+
+    def __init__(self, kitchen: KitchenSettings, auth: Auth) -> None:
+        self._auth = auth
+        self._templates: dict[str, str] = {}
+        values = _values(kitchen)
+        for name in ("index", *PAGES):
+            text = (STATIC_ROOT / f"{name}.html").read_text(encoding="utf-8")
+            for key, value in values.items():
+                text = text.replace("{" + key + "}", value)
+            self._templates[name] = text
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [
+            web.get("/", self.page),
+            *(web.get(f"/{{page:{name}}}", self.page) for name in PAGES),
+            web.static("/static", STATIC_ROOT, append_version=False),
+        ]
+
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        """Serve a page; ?token=… becomes an HttpOnly cookie and leaves the address bar."""
+        name = request.match_info.get("page", "index")
+        token = request.query.get("token")
+        if token is not None:
+            kept = {key: value for key, value in request.query.items() if key != "token"}
+            response = web.HTTPSeeOther(request.rel_url.with_query(kept))
+            if self._auth.known(token):
+                response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict",
+                                    max_age=COOKIE_MAX_AGE_S, path="/",
+                                    secure=request.secure)
+            raise response
+        return web.Response(text=self._templates[name], content_type="text/html",
+                            headers={"Cache-Control": "no-cache",
+                                     "Referrer-Policy": "no-referrer"})

@@ -1,0 +1,141 @@
+"""/ws/{topic} (docs/protocol.md, "WebSocket topics"): the handshake checks, one Connection
+per client, the watchdog for pings and stalls, and closing everyone at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Final
+
+from aiohttp import web
+
+from ..core.roles import may_read
+from ..core.stats import Stats
+from ..core.topics import TOPIC_NAMES
+from ..live.hub import Hub
+from ..settings import WebsocketSettings
+from ..wire import frames
+from ..wire.frames import Close
+from .auth import Auth
+from .connection import CLOSE_TIMEOUT_S, Connection, count_close
+
+log = logging.getLogger(__name__)
+
+# Clients are told to wait this long, plus jitter, before reconnecting after a shutdown.
+RECONNECT_AFTER_MS: Final = (1000, 5000)
+
+
+def _resume_point(request: web.Request) -> tuple[int | None, str | None]:
+    try:
+        since = int(request.query["since"]) if "since" in request.query else None
+    except ValueError:
+        since = None  # an unusable resume point just means a fresh snapshot
+    return since, request.query.get("epoch")
+
+
+class WebSockets:
+    """Every WebSocket client: accepted, watched, and closed at shutdown."""
+
+    def __init__(self, settings: WebsocketSettings, auth: Auth, hub: Hub, stats: Stats) -> None:
+        self._settings = settings
+        self._auth = auth
+        self._hub = hub
+        self._stats = stats
+        self.connections: set[Connection] = set()
+        self.shutting_down = False
+
+    def _refusal(self, request: web.Request, topic: str) -> tuple[Close, str] | None:
+        """The first handshake check this one fails, in the order of docs/protocol.md."""
+        if topic not in TOPIC_NAMES:
+            return Close.UNSUPPORTED, f"unknown topic {topic!r}"
+        role = self._auth.role(request)
+        if role is None:
+            return Close.UNAUTHORIZED, "missing or unknown token"
+        if not may_read(role, topic):
+            return Close.FORBIDDEN, f"role {role} may not read {topic}"
+        if self.shutting_down:
+            return Close.GOING_AWAY, "server is shutting down"
+        limit = self._settings.max_connections_per_topic
+        if len(self._hub.topics[topic].subscribers) >= limit:
+            return Close.POLICY, f"topic {topic} is full ({limit} clients)"
+        return None
+
+    async def handler(self, request: web.Request) -> web.StreamResponse:
+        if not self._auth.origin_allowed(request):
+            raise web.HTTPForbidden(text="origin not allowed")
+        ws = web.WebSocketResponse(
+            autoping=False,
+            max_msg_size=self._settings.max_message_bytes,
+            timeout=CLOSE_TIMEOUT_S,
+            # Compressing per client would undo serialise-once; updates are small anyway.
+            compress=False,
+            # A larger drain threshold keeps small stalls from blocking the writer (HA's lesson).
+            writer_limit=1 << 20,
+        )
+        await ws.prepare(request)
+        topic = request.match_info["topic"]
+        refusal = self._refusal(request, topic)
+        if refusal is not None:
+            code, reason = refusal
+            count_close(self._stats, code)
+            await ws.close(code=code, message=reason.encode())
+            return ws
+
+        hub = self._hub
+        conn = Connection(ws, request, topic, hub=hub, stats=self._stats)
+        since, epoch = _resume_point(request)
+        with hub.subscription(topic, lambda: conn.close(Close.SLOW, "send queue full"),
+                              since=since, epoch=epoch) as subscriber:
+            conn.start(subscriber)
+            self.connections.add(conn)
+            conn.log.info("open (%d on topic)", len(hub.topics[topic].subscribers))
+            try:
+                await conn.read_loop()
+            finally:
+                self.connections.discard(conn)
+                await conn.finish()
+                conn.log.info("closed %s (%s)", conn.close_code or ws.close_code,
+                              conn.close_reason)
+        return ws
+
+    async def watchdog(self) -> None:
+        """Pings, pong timeouts (4000) and send timeouts (4008) for every connection, once a tick."""
+        settings = self._settings
+        tick = min(1.0, settings.pong_timeout_s / 4, settings.send_timeout_s / 4,
+                   settings.ping_interval_s / 2)
+        loop = asyncio.get_running_loop()
+        while True:
+            asleep_at = loop.time()
+            await asyncio.sleep(tick)
+            now = loop.time()
+            # How late the loop woke us: the event-loop lag every other task suffers too.
+            self._stats.loop_lag = max(0.0, now - asleep_at - tick)
+            pings: dict[str, bytes] = {}
+            for conn in list(self.connections):
+                if conn.stalled_for(now) > settings.send_timeout_s:
+                    conn.close(Close.SLOW, "socket accepted nothing for send_timeout_s")
+                    continue
+                if conn.ping_sent_at is not None:
+                    if conn.last_heard >= conn.ping_sent_at:
+                        conn.ping_sent_at = None
+                    elif now - conn.ping_sent_at > settings.pong_timeout_s:
+                        conn.close(Close.PONG_TIMEOUT, "no pong within pong_timeout_s")
+                        continue
+                if conn.ping_sent_at is None and now - conn.last_ping >= settings.ping_interval_s:
+                    if conn.topic not in pings:
+                        pings[conn.topic] = frames.ping(conn.topic, loop.time())
+                    conn.ping_sent_at = conn.last_ping = now
+                    conn.ping_due = True  # the writer follows the JSON ping with a protocol ping
+                    conn.send(pings[conn.topic])
+
+    async def close_all(self) -> None:
+        """Refuse new handshakes, tell every client and close it with 1001."""
+        self.shutting_down = True
+        connections = list(self.connections)
+        for conn in connections:
+            conn.close(Close.GOING_AWAY, "server shutting down",
+                       frames.shutdown(conn.topic, random.randint(*RECONNECT_AFTER_MS)))
+        if connections:
+            log.info("closing %d WebSocket clients", len(connections))
+        await asyncio.gather(*(conn.finish() for conn in connections), return_exceptions=True)

@@ -1,0 +1,1 @@
+"""Sans-I/O codecs: NDJSON framing, robot lines, WebSocket frames, validation messages."""

@@ -1,0 +1,1 @@
+"""Helpers the tests share: real clients, real server processes, the browser."""

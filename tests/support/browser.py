@@ -1,0 +1,159 @@
+"""Headless Chromium for the page tests: Debian's /usr/bin/chromium driven by playwright.
+
+One browser per test: pytest-aiohttp's event loop is function-scoped, and a launch costs ~0.5 s.
+Every page a test opens is screenshotted into test-artifacts/ when the test ends, pass or fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from playwright.async_api import (Browser, BrowserContext, Dialog, Page, ViewportSize, WebSocket,
+                                  async_playwright)
+
+from .server import parts_of
+from robodyne.app import create_app
+
+from .server import ADMIN, make_settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def _need_chromium() -> None:
+    """CI installs chromium, so there a missing one is a failure; on a laptop it is a skip."""
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium")
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium); set CI=1 to make this fail")
+
+
+@dataclass
+class Tab:
+    """A page plus what it did: dialogs, script errors and the WebSockets it opened."""
+
+    page: Page
+    dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    websockets: list[str] = field(default_factory=list)
+
+
+class Pages:
+    """Opens each page in a fresh browser context (its own cookie jar); screenshots them all
+    when the test ends."""
+
+    def __init__(self, browser: Browser, test_name: str) -> None:
+        self.browser = browser
+        self.test_name = re.sub(r"[^\w.-]+", "_", test_name)
+        self.tabs: list[Tab] = []
+        self.contexts: list[BrowserContext] = []
+        self.shot = False
+
+    async def open(self, url: str) -> Tab:
+        context = await self.browser.new_context(viewport=VIEWPORT)
+        self.contexts.append(context)
+        page = await context.new_page()
+        tab = Tab(page)
+
+        def on_dialog(dialog: Dialog) -> None:
+            tab.dialogs.append(f"{dialog.type}: {dialog.message}")
+            asyncio.ensure_future(dialog.dismiss())
+
+        def on_websocket(ws: WebSocket) -> None:
+            tab.websockets.append(ws.url)
+
+        page.on("dialog", on_dialog)
+        page.on("pageerror", lambda err: tab.errors.append(str(err)))
+        page.on("websocket", on_websocket)
+        self.tabs.append(tab)
+        await page.goto(url)
+        return tab
+
+    async def screenshot_all(self) -> None:
+        """Once per test: a test that tears its server down early calls this before it does."""
+        if self.shot:
+            return
+        self.shot = True
+        ARTIFACTS.mkdir(exist_ok=True)
+        for n, tab in enumerate(self.tabs):
+            suffix = f"-{n}" if len(self.tabs) > 1 else ""
+            try:
+                await tab.page.screenshot(path=ARTIFACTS / f"{self.test_name}{suffix}.png")
+            except Exception as err:  # a closed page must not hide the test's own result
+                print(f"no screenshot of {tab.page.url}: {err}")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    _need_chromium()
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                    args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def pages(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Pages]:
+    opened = Pages(browser, request.node.name)
+    try:
+        yield opened
+    finally:
+        await opened.screenshot_all()
+        for context in opened.contexts:
+            await context.close()
+
+
+async def rest(session: aiohttp.ClientSession, server: TestServer, method: str, path: str,
+               body: Any = None, token: str = ADMIN, expect: int | None = None) -> Any:
+    """One REST call as an integration would make it; asserts the status when `expect` is given."""
+    async with session.request(method, server.make_url(path), json=body,
+                               headers={"Authorization": f"Bearer {token}"}) as response:
+        payload = await response.json()
+        if expect is not None:
+            assert response.status == expect, (response.status, payload)
+        return payload
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 2.0,
+                     interval: float = 0.05) -> Any:
+    """Poll `check` until it returns something truthy; fail with its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout} s; last value {result!r}")
+        await asyncio.sleep(interval)
+
+
+async def restart_on_same_port(server: TestServer) -> Callable[[], Awaitable[TestServer]]:
+    """Stop `server`; return a coroutine function that starts a fresh app on the same port and
+    database (a new hub, so a new epoch), as a real process restart would."""
+    port = server.port
+    assert port is not None
+    db_path = parts_of(server).settings.database.path
+    await server.close()
+
+    async def start() -> TestServer:
+        fresh = TestServer(create_app(make_settings(db_path)), host="127.0.0.1", port=port)
+        await fresh.start_server()
+        return fresh
+    return start

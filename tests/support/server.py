@@ -1,0 +1,86 @@
+"""A real server's settings, URLs and frames, and reads of its SQLite file from outside."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp.test_utils import TestServer
+
+from robodyne.app import PARTS, Parts
+from robodyne.live.hub import Hub
+from robodyne.settings import Settings
+from robodyne.store.store import Store
+
+TOKENS = {
+    "admin-token": "admin",
+    "kitchen-token": "kitchen",
+    "floor-token": "floor",
+    "maintenance-token": "maintenance",
+    "robot-token": "robot",
+}
+ADMIN = "admin-token"
+
+MakeServer = Callable[..., Awaitable[TestServer]]
+
+
+def make_settings(db_path: Path, **sections: dict[str, Any]) -> Settings:
+    raw: dict[str, Any] = {
+        "database": {"path": db_path},
+        "auth": {"tokens": TOKENS},
+        "server": {"port": 0},
+        "tcp": {"port": 0, "host": "127.0.0.1"},
+    }
+    for section, values in sections.items():
+        raw.setdefault(section, {}).update(values)
+    return Settings.model_validate(raw)
+
+
+def ws_url(server: TestServer, topic: str, token: str | None = ADMIN, **query: Any) -> str:
+    params = {"token": token, **query} if token else query
+    url = server.make_url(f"/ws/{topic}")
+    return str(url.with_query({k: str(v) for k, v in params.items()}))
+
+
+async def receive_json(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5.0) -> dict[str, Any]:
+    msg = await ws.receive(timeout=timeout)
+    assert msg.type == aiohttp.WSMsgType.TEXT, f"expected a text frame, got {msg.type} {msg.data!r}"
+    decoded: dict[str, Any] = orjson.loads(msg.data)
+    return decoded
+
+
+async def receive_close(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5.0) -> int | None:
+    """Read past any data frames until the server's close; return its code."""
+    while True:
+        msg = await ws.receive(timeout=timeout)
+        if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
+            return ws.close_code
+        if msg.type is aiohttp.WSMsgType.ERROR:
+            return ws.close_code
+
+
+def parts_of(server: TestServer) -> Parts:
+    return server.app[PARTS]
+
+
+def hub_of(server: TestServer) -> Hub:
+    return parts_of(server).hub
+
+
+def store_of(server: TestServer) -> Store:
+    return parts_of(server).store
+
+
+def db_rows(server: TestServer, sql: str, *params: Any) -> list[sqlite3.Row]:
+    """Read through a separate SQLite connection: only committed data is visible there."""
+    with sqlite3.connect(parts_of(server).settings.database.path) as other:
+        other.row_factory = sqlite3.Row
+        return other.execute(sql, params).fetchall()
+
+
+def events_of(server: TestServer, type_: str) -> list[sqlite3.Row]:
+    return db_rows(server, "SELECT * FROM events WHERE type = ? ORDER BY id", type_)

@@ -11,6 +11,7 @@ import aiohttp
 import orjson
 import pytest
 
+from robodyne.domain import fleet as fleet_module
 from robodyne.robots import protocol as tcp
 from robodyne.core.errors import RobotOffline
 
@@ -337,3 +338,32 @@ async def _until(condition: Any, timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition never held"
         await asyncio.sleep(0.02)
+
+
+async def test_an_acked_state_line_is_already_in_get_api_robots_and_on_the_topic(
+    make_server: MakeServer, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Crack 1: the ack means committed and visible, even inside an open publish window.
+
+    The window is widened to a second so that, without the flush before the ack, the second
+    line's change would sit unpublished while the robot already holds its ack.
+    """
+    monkeypatch.setattr(fleet_module, "MIN_WINDOW_S", 1.0)
+    server = await make_server()
+    async with session.ws_connect(ws_url(server, "robots")) as tablet:
+        assert (await receive_json(tablet))["data"]["kind"] == "snapshot"
+        robot = await RobotClient.hello(server, "a")
+        for n, battery in enumerate([50, 61]):
+            await robot.send({"type": "state", "battery": battery, "id": f"s{n}"})
+            assert await robot.receive() == {"type": "ack", "id": f"s{n}"}
+            async with session.get(server.make_url("/api/robots"),
+                                   headers={"Authorization": "Bearer admin-token"}) as response:
+                [listed] = (await response.json())["items"]
+            assert listed["battery"] == battery
+            [row] = db_rows(server, "SELECT battery FROM robots WHERE id = 'a'")
+            assert row["battery"] == battery
+        seen: list[Any] = []
+        while not seen or seen[-1] != 61:  # and a subscriber has it on the topic
+            update = await receive_json(tablet, timeout=0.5)
+            seen += [item["battery"] for item in update["data"]["items"]]
+        await robot.close()

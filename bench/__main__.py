@@ -93,7 +93,8 @@ def machine() -> dict[str, Any]:
                    Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return {"cores": psutil.cpu_count(), "cpu": cpu, "memory_gb": round(psutil.virtual_memory().total / 2**30),
+    return {"cores": psutil.cpu_count(), "cpu": cpu,
+            "memory_gb": round(psutil.virtual_memory().total / 2**30),
             "python": platform.python_version(), "platform": platform.platform(),
             "aiohttp": aiohttp.__version__, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 

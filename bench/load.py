@@ -90,11 +90,13 @@ async def run_subscribers(spec: dict[str, Any]) -> dict[str, Any]:
     async with aiohttp.ClientSession(connector=connector) as session:
         async def connect(topic: str) -> aiohttp.ClientWebSocketResponse:
             url = f"{spec['url']}/ws/{topic}?token={spec['token']}"
-            return await session.ws_connect(url, max_msg_size=0, timeout=aiohttp.ClientWSTimeout(ws_close=5))
+            return await session.ws_connect(url, max_msg_size=0,
+                                            timeout=aiohttp.ClientWSTimeout(ws_close=5))
 
         plan = [topic for topic, count in spec["topics"].items() for _ in range(count)]
         connect_started = time.perf_counter()
-        for start in range(0, len(plan), 200):  # in batches: a burst of 10,000 handshakes is its own test
+        # in batches: a burst of 10,000 handshakes is its own test
+        for start in range(0, len(plan), 200):
             sockets = await asyncio.gather(*(connect(t) for t in plan[start:start + 200]))
             clients += [(Subscriber(t, histograms[t], probe=(start + n) % PROBE_EVERY == 0), ws)
                         for n, (t, ws) in enumerate(zip(plan[start:start + 200], sockets))]
@@ -164,8 +166,8 @@ async def run_robots(spec: dict[str, Any]) -> dict[str, Any]:
 
     async def robot(n: int) -> None:
         reader, writer = await asyncio.open_connection(spec["host"], spec["port"], limit=1 << 20)
-        writer.write(orjson.dumps({"type": "hello", "token": spec["token"], "robot_id": f"bench-{n}",
-                                   "name": f"Bench {n}"}) + b"\n")
+        writer.write(orjson.dumps({"type": "hello", "token": spec["token"],
+                                   "robot_id": f"bench-{n}", "name": f"Bench {n}"}) + b"\n")
         await reader.readline()  # welcome
         ready[0] += 1
         if ready[0] == spec["robots"]:

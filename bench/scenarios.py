@@ -62,7 +62,8 @@ def _robots(server: Server, robots: int, hz: float, duration: float,
 
 
 def _split(subscribers: int) -> dict[str, int]:
-    """Most tablets watch robots; the rest watch status (SPEC §2: status carries robot poses)."""
+    """Most tablets watch robots; the rest watch status, which carries robot poses too
+    (docs/protocol.md, "The status item")."""
     robots = max(1, round(subscribers * 0.8))
     return {"robots": robots, "status": subscribers - robots}
 

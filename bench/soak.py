@@ -47,7 +47,8 @@ async def tablet(url: str, stop: asyncio.Event, rng: random.Random, counts: dict
                             break
                         message = json.loads(msg.data)
                         if message["type"] == "ping":
-                            await ws.send_json({"type": "pong", "topic": topic, "data": message["data"]})
+                            await ws.send_json({"type": "pong", "topic": topic,
+                                                "data": message["data"]})
                         elif message["type"] == "update":
                             counts["updates"] += 1
                             epoch = message["data"].get("epoch", since.get("epoch"))
@@ -58,7 +59,8 @@ async def tablet(url: str, stop: asyncio.Event, rng: random.Random, counts: dict
 
 
 # One order every 3 s is 1,200 an hour, a very busy restaurant. Served orders stay in the
-# orders snapshot for an hour (SPEC §3.3), so memory rises with them for the first hour.
+# orders snapshot for an hour (docs/protocol.md, "Snapshot on subscribe"), so memory rises
+# with them for the first hour.
 ORDER_EVERY_S = 3.0
 
 
@@ -139,6 +141,7 @@ def verdict(samples: list[dict[str, float]]) -> dict[str, float]:
         return {}
     third = max(1, len(steady) // 3)
     first, last = steady[:third], steady[-third:]
+
     def mean(rows: list[dict[str, float]], key: str) -> float:
         return sum(r[key] for r in rows) / len(rows)
     return {

@@ -1,4 +1,5 @@
-"""`python -m robodyne.simulator`: simulated robots (robodyne/demo/simulator.py) against any server."""
+"""`python -m robodyne.simulator`: simulated robots (robodyne/demo/simulator.py) against any
+server."""
 
 from .demo.simulator import main
 

@@ -7,7 +7,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 
-class PrefixedLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+class PrefixedLog(logging.LoggerAdapter[logging.Logger]):
     def __init__(self, logger: logging.Logger, prefix: str) -> None:
         super().__init__(logger, {"prefix": prefix})
 

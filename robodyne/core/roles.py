@@ -1,4 +1,5 @@
-"""Roles and what each may read and write (docs/protocol.md, "Roles"); token to role in one place."""
+"""Roles and what each may read and write (docs/protocol.md, "Roles"); token to role in one
+place."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from ..core.models import OrderItem, TableStatus
+from ..core.models import OrderItem, StreamStatus, TableStatus
 from ..core.roles import Role
 from ..settings import Settings
 from ..store.store import Store
@@ -39,8 +39,10 @@ async def seed(store: Store) -> None:
     for sku, name, quantity, unit, low in INVENTORY:
         await store.add_inventory(sku, name, quantity, unit, low)
     await store.add_customer("Garcia", party_size=4, phone="555-0101")
-    await store.add_video_stream("Dining room", "rtsp://camera-1.local/stream", status="active")
-    await store.add_video_stream("Kitchen pass", "rtsp://camera-2.local/stream", status="active")
+    await store.add_video_stream("Dining room", "rtsp://camera-1.local/stream",
+                                 status=StreamStatus.ACTIVE)
+    await store.add_video_stream("Kitchen pass", "rtsp://camera-2.local/stream",
+                                 status=StreamStatus.ACTIVE)
     log.info("demo restaurant seeded: %d tables, 6 orders, %d inventory items",
              len(tables), len(INVENTORY))
 

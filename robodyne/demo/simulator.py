@@ -1,4 +1,5 @@
-"""Simulated serving robots that speak the robot TCP protocol (docs/protocol.md, "Robot TCP protocol") over real sockets.
+"""Simulated serving robots that speak the robot TCP protocol (docs/protocol.md, "Robot TCP
+protocol") over real sockets.
 
 `SimRobot` is the pure model (motion, battery, tasks, commands; no I/O), `RobotClient` the thin
 asyncio adapter that connects one robot to the server, and `run_fleet` runs many on one loop.

@@ -9,7 +9,7 @@ import time
 from typing import Any, Final, Protocol
 
 from ..core.errors import RobotOffline, StorageUnavailable
-from ..core.models import Command, Robot, RobotStatus, utcnow
+from ..core.models import Command, Robot, RobotStatus, Severity, utcnow
 from ..core.topics import Topic
 from ..live.hub import Hub
 from ..store.store import Store
@@ -100,10 +100,11 @@ class Fleet:
             await self._event("robot_disconnected", robot_id, f"{record['name']} disconnected")
         elif reason != "shutdown":
             await self._event("robot_offline", robot_id,
-                              f"{record['name']} went offline ({reason})", "warning",
+                              f"{record['name']} went offline ({reason})", Severity.WARNING,
                               reason=reason)
 
-    async def _event(self, type_: str, robot_id: str, message: str, severity: str = "info",
+    async def _event(self, type_: str, robot_id: str, message: str,
+                     severity: Severity = Severity.INFO,
                      **data: Any) -> None:
         """An event the server raises about a robot: published even while the DB refuses it."""
         await self._journal.event(type_, severity=severity, source=f"robot:{robot_id}",
@@ -121,13 +122,13 @@ class Fleet:
         # Into error or emergency_stop, or from one to the other: each is news to the floor.
         if record["status"] in ERROR_STATUSES and record["status"] != before_status:
             await self._event("robot_error", robot_id,
-                              f"{record['name']} reports {record['status']}", "error",
+                              f"{record['name']} reports {record['status']}", Severity.ERROR,
                               status=record["status"], issues=record["issues"])
         battery = record["battery"]
         if battery is not None and battery < LOW_BATTERY and (
                 before_battery is None or before_battery >= LOW_BATTERY):
             await self._event("low_battery", robot_id,
-                              f"{record['name']} battery at {battery:.0f}%", "warning",
+                              f"{record['name']} battery at {battery:.0f}%", Severity.WARNING,
                               battery=battery)
 
     def touch(self, robot_id: str) -> None:

@@ -21,7 +21,7 @@ def _by_id(items: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
 
 async def poll_once(store: Store, hub: Hub, status: StatusReporter, fleet: Fleet) -> list[str]:
     """Compare each state topic with the database; return the topics republished."""
-    republished = []
+    republished: list[str] = []
     # Connected robots' live telemetry is newer than the database (write-behind), so the
     # fleet reconciles robots itself: only robots without a session take the database's word.
     await fleet.reload(None)

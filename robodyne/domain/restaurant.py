@@ -6,7 +6,7 @@ import asyncio
 import logging
 import math
 import sqlite3
-from typing import Any, Final
+from typing import Final
 
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.models import (
@@ -153,7 +153,7 @@ class Restaurant:
 
     async def add_table(self, label: str, seats: int, status: TableStatus,
                         x: float | None, y: float | None) -> Table:
-        table = await self._store.add_table(label, seats, status.value, x, y)
+        table = await self._store.add_table(label, seats, status, x, y)
         self._publish(Topic.TABLES, table)
         return table
 

@@ -48,7 +48,8 @@ class StatusReporter:
         hub = self._hub
         robots, _ = hub.snapshot(Topic.ROBOTS)
         orders, _ = hub.snapshot(Topic.ORDERS)
-        open_orders = Counter(o["status"] for o in orders if o["status"] not in CLOSED_ORDER_STATUSES)
+        open_orders = Counter(o["status"] for o in orders
+                              if o["status"] not in CLOSED_ORDER_STATUSES)
         return {
             "health": self.health,
             "uptime_s": int(time.monotonic() - self._started_at),

@@ -1,4 +1,5 @@
-"""What each topic's snapshot holds (docs/protocol.md, "Snapshot on subscribe"), as the views the hub is handed."""
+"""What each topic's snapshot holds (docs/protocol.md, "Snapshot on subscribe"), as the views the
+hub is handed."""
 
 from __future__ import annotations
 

@@ -126,7 +126,7 @@ class Hub:
         state.seq += 1
         state.view.apply(kind, items, ids)
         frame = frames.update(state.name, state.seq, kind, items, ids,
-                                epoch=self.epoch if kind == "snapshot" else None)
+                              epoch=self.epoch if kind == "snapshot" else None)
         state.history.append(frame)
         entry = (frame, self._time())
         for subscriber in state.subscribers:

@@ -13,7 +13,8 @@ Record = dict[str, Any]
 
 
 def _by_id(item: Record) -> Hashable:
-    return item["id"]  # type: ignore[no-any-return]
+    key: Hashable = item["id"]
+    return key
 
 
 class KeyedView:

@@ -1,6 +1,6 @@
-"""The robot session's state machine (docs/protocol.md, "Robot TCP protocol"), sans I/O: bytes and clock in,
-messages to carry out and lines to send out. Tested without sockets; robots/session.py is
-the thin asyncio adapter around it."""
+"""The robot session's state machine (docs/protocol.md, "Robot TCP protocol"), sans I/O: bytes and
+clock in, messages to carry out and lines to send out. Tested without sockets; robots/session.py
+is the thin asyncio adapter around it."""
 
 from __future__ import annotations
 
@@ -32,6 +32,11 @@ class RobotProtocol:
         self.ended: str | None = None
         self.opened_at = self.last_heard = now
         self._out: list[bytes] = []
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for an unfinished line (bounded by max_line_bytes)."""
+        return self._framer.buffered
 
     # ---- input ----
 

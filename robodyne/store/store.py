@@ -197,28 +197,37 @@ class Store:
         for callback in self.on_health:
             callback(healthy)
 
-    async def _fetch(self, sql: str, params: Iterable[Any], build: Callable[[dict[str, Any]], M]) -> list[M]:
+    async def _fetch(
+        self, sql: str, params: Iterable[Any], build: Callable[[dict[str, Any]], M]
+    ) -> list[M]:
         async with self._db.execute(sql, tuple(params)) as cur:
             rows = await cur.fetchall()
         return [build(_decode(row)) for row in rows]
 
-    async def _fetch_one(self, sql: str, params: Iterable[Any], build: Callable[[dict[str, Any]], M]) -> M | None:
+    async def _fetch_one(
+        self, sql: str, params: Iterable[Any], build: Callable[[dict[str, Any]], M]
+    ) -> M | None:
         found = await self._fetch(sql, params, build)
         return found[0] if found else None
 
-    # ---- reads: each returns what its topic's snapshot holds (docs/protocol.md, "Snapshot on subscribe") ----
+    # ---- reads: each returns what its topic's snapshot holds
+    # (docs/protocol.md, "Snapshot on subscribe") ----
 
     async def robots(self) -> list[Robot]:
         return await self._fetch("SELECT * FROM robots ORDER BY id", (), Robot.model_validate)
 
     async def robot(self, robot_id: str) -> Robot | None:
-        return await self._fetch_one("SELECT * FROM robots WHERE id = ?", (robot_id,), Robot.model_validate)
+        return await self._fetch_one(
+            "SELECT * FROM robots WHERE id = ?", (robot_id,), Robot.model_validate
+        )
 
     async def tables(self) -> list[Table]:
         return await self._fetch(TABLES_SQL + " ORDER BY t.id", (), Table.model_validate)
 
     async def table(self, table_id: int) -> Table | None:
-        return await self._fetch_one(TABLES_SQL + " WHERE t.id = ?", (table_id,), Table.model_validate)
+        return await self._fetch_one(
+            TABLES_SQL + " WHERE t.id = ?", (table_id,), Table.model_validate
+        )
 
     async def orders(self) -> list[Order]:
         """Open orders and those closed within the window (core.orders.closed_cutoff)."""
@@ -230,13 +239,17 @@ class Store:
         )
 
     async def order(self, order_id: int) -> Order | None:
-        return await self._fetch_one("SELECT * FROM orders WHERE id = ?", (order_id,), Order.model_validate)
+        return await self._fetch_one(
+            "SELECT * FROM orders WHERE id = ?", (order_id,), Order.model_validate
+        )
 
     async def customers(self) -> list[Customer]:
         return await self._fetch("SELECT * FROM customers ORDER BY id", (), Customer.model_validate)
 
     async def customer(self, customer_id: int) -> Customer | None:
-        return await self._fetch_one("SELECT * FROM customers WHERE id = ?", (customer_id,), Customer.model_validate)
+        return await self._fetch_one(
+            "SELECT * FROM customers WHERE id = ?", (customer_id,), Customer.model_validate
+        )
 
     async def inventory(self) -> list[InventoryItem]:
         return await self._fetch(INVENTORY_SQL + " ORDER BY id", (), _inventory)
@@ -245,10 +258,14 @@ class Store:
         return await self._fetch_one(INVENTORY_SQL + " WHERE id = ?", (item_id,), _inventory)
 
     async def video_streams(self) -> list[VideoStream]:
-        return await self._fetch("SELECT * FROM video_streams ORDER BY id", (), VideoStream.model_validate)
+        return await self._fetch(
+            "SELECT * FROM video_streams ORDER BY id", (), VideoStream.model_validate
+        )
 
     async def video_stream(self, stream_id: int) -> VideoStream | None:
-        return await self._fetch_one("SELECT * FROM video_streams WHERE id = ?", (stream_id,), VideoStream.model_validate)
+        return await self._fetch_one(
+            "SELECT * FROM video_streams WHERE id = ?", (stream_id,), VideoStream.model_validate
+        )
 
     async def events(self, limit: int) -> list[Event]:
         """The newest `limit` events, oldest first."""
@@ -448,7 +465,9 @@ class Store:
         return cur.rowcount > 0
 
     async def event(self, event_id: int) -> Event | None:
-        return await self._fetch_one("SELECT * FROM events WHERE id = ?", (event_id,), Event.model_validate)
+        return await self._fetch_one(
+            "SELECT * FROM events WHERE id = ?", (event_id,), Event.model_validate
+        )
 
     async def acknowledge_event(self, event_id: int) -> Event | None:
         """Stamp acknowledged_at once; acknowledging again keeps the first stamp."""

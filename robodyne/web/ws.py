@@ -100,7 +100,8 @@ class WebSockets:
         return ws
 
     async def watchdog(self) -> None:
-        """Pings, pong timeouts (4000) and send timeouts (4008) for every connection, once a tick."""
+        """Pings, pong timeouts (4000) and send timeouts (4008) for every connection, once a
+        tick."""
         settings = self._settings
         tick = min(1.0, settings.pong_timeout_s / 4, settings.send_timeout_s / 4,
                    settings.ping_interval_s / 2)

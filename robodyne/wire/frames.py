@@ -1,5 +1,5 @@
-"""WebSocket frames (docs/protocol.md, "Frames" to "Shutdown"): every one the server sends, built and serialised
-here once; the one model of what a client may send; the close codes."""
+"""WebSocket frames (docs/protocol.md, "Frames" to "Shutdown"): every one the server sends, built
+and serialised here once; the one model of what a client may send; the close codes."""
 
 from __future__ import annotations
 
@@ -60,8 +60,8 @@ def _dump(message: dict[str, Any]) -> bytes:
     return orjson.dumps(message)
 
 
-def update(topic: str, seq: int, kind: Kind, items: list[dict[str, Any]], ids: list[Any] | None = None,
-           epoch: str | None = None) -> bytes:
+def update(topic: str, seq: int, kind: Kind, items: list[dict[str, Any]],
+           ids: list[Any] | None = None, epoch: str | None = None) -> bytes:
     data: dict[str, Any] = {"kind": kind, "items": items}
     if ids is not None:
         data["ids"] = ids

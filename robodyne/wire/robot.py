@@ -1,5 +1,5 @@
-"""The robot TCP protocol (docs/protocol.md, "Robot TCP protocol") on the wire: a pydantic model per inbound
-line, and every outbound line."""
+"""The robot TCP protocol (docs/protocol.md, "Robot TCP protocol") on the wire: a pydantic model per
+inbound line, and every outbound line."""
 
 from __future__ import annotations
 
@@ -158,7 +158,8 @@ class Bye(Inbound):
 
 Message = Hello | State | RobotEvent | Log | Heartbeat | CommandResult | Notify | Bye
 _message: TypeAdapter[Message] = TypeAdapter(Annotated[Message, Field(discriminator="type")])
-TYPES = frozenset({"hello", "state", "event", "log", "heartbeat", "command_result", "notify", "bye"})
+TYPES = frozenset({"hello", "state", "event", "log", "heartbeat", "command_result", "notify",
+                   "bye"})
 
 
 class ProtocolError(Exception):

@@ -1,4 +1,4 @@
-"""SPEC §2 and §5 through the real REST API, real WebSocket subscribers and real robots over TCP.
+"""docs/api.md through the real REST API, real WebSocket subscribers and real robots over TCP.
 
 Every write is checked where a client would see it: the HTTP answer, the topic's WebSocket
 stream (already in flight when the answer arrives) and the SQLite file, read through a
@@ -21,7 +21,7 @@ from ..support.api_client import (Api, already_sent, assert_error, robot_offline
 from ..support.server import db_rows, events_of, receive_json, ws_url
 from ..support.robot_client import RobotClient
 
-# ---- committed and broadcast before the response (SPEC §5, last line) ----
+# ---- committed and broadcast before the response (docs/api.md, "Conventions") ----
 
 
 async def test_order_writes_are_committed_and_broadcast_before_the_response(
@@ -237,7 +237,7 @@ async def test_a_bad_order_is_refused_naming_the_field_and_nothing_is_written(
     assert events_of(api.server, "order_placed") == []
 
 
-# ---- the order lifecycle (SPEC §2) ----
+# ---- the order lifecycle (docs/api.md, "The order state machine") ----
 
 ALLOWED = {
     "placed": {"preparing", "cancelled"},

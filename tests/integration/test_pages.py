@@ -1,5 +1,6 @@
-"""SPEC §7 in a real browser: the kitchen display, the dashboard and the console against a real
-server, with orders made through REST and robots speaking TCP. Headless Debian Chromium."""
+"""The pages (docs/pages.md) in a real browser: the kitchen display, the dashboard and the
+console against a real server, with orders made through REST and robots speaking TCP.
+Headless Debian Chromium."""
 
 from __future__ import annotations
 

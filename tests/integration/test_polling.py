@@ -1,4 +1,5 @@
-"""SPEC §3.8: another program writes the database; the server notices, and is quiet otherwise."""
+"""Fallback polling (docs/protocol.md): another program writes the database; the server
+notices, and is quiet otherwise."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""SPEC §1 and §3.7 at the process level: the real `python run.py`, real sockets, real signals."""
+"""Running and stopping (docs/operations.md, docs/protocol.md "Shutdown") at the process level:
+the real `python run.py`, real sockets, real signals."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ ping_interval_s = 300
 [auth.tokens]
 "{ADMIN}" = "admin"
 """
-# The whole shutdown must fit in SPEC §3.7's budget, measured from the signal to the exit.
+# The whole shutdown must fit in the budget of docs/protocol.md, "Shutdown", measured from the
+# signal to the exit.
 SHUTDOWN_BUDGET_S = 10.0
 
 
@@ -56,7 +58,7 @@ async def ws_session() -> AsyncIterator[aiohttp.ClientSession]:
 
 async def open_subscribed(session: aiohttp.ClientSession, url: str,
                           topic: str) -> aiohttp.ClientWebSocketResponse:
-    """A WebSocket client that has received its topic's snapshot (SPEC §3.3)."""
+    """A WebSocket client that has received its topic's snapshot."""
     ws = await session.ws_connect(url, autoping=True, heartbeat=None,
                                   timeout=aiohttp.ClientWSTimeout(ws_close=10))
     msg = await ws.receive(timeout=30)
@@ -95,7 +97,8 @@ async def shutdown_then_1001(topic: str, ws: aiohttp.ClientWebSocketResponse) ->
 
 
 def assert_shutdown_frame(frame: dict, topic: str) -> None:
-    """SPEC §3.7: {"type":"shutdown","topic":T,"data":{"reason":…,"reconnect_after_ms":n}}."""
+    """The shutdown frame: {"type": "shutdown", "topic": T,
+    "data": {"reason": …, "reconnect_after_ms": n}}."""
     assert frame["type"] == "shutdown"
     assert frame["topic"] == topic
     data = frame["data"]
@@ -197,7 +200,7 @@ async def test_first_start_creates_tokens_once_and_reuses_them(servers, ws_sessi
         for topic, role in (("robots", "admin"), ("orders", "kitchen")):
             ws = await open_subscribed(ws_session, second.ws_url(topic, by_role[role]), topic)
             await ws.close()
-        # …and a kitchen token is still only a kitchen token (SPEC §6).
+        # …and a kitchen token is still only a kitchen token (docs/protocol.md, "Roles").
         ws = await ws_session.ws_connect(second.ws_url("systemlogs", by_role["kitchen"]))
         closing = await ws.receive(timeout=10)
         assert (closing.type, closing.data) == (WSMsgType.CLOSE, 4403)
@@ -256,7 +259,8 @@ async def test_new_handshake_during_shutdown_is_refused(servers, ws_session) -> 
     listener before on_shutdown runs). We then try a fresh handshake and check the process was
     still running afterwards, so the refusal came from a live, shutting-down server and not
     from a dead port. (Measured: the attempt takes <1 ms, the process lives ~60 ms more.)
-    SPEC §3.7 says new handshakes get 1001; with the listener already closed they are refused
+    docs/protocol.md ("Shutdown") says new handshakes get 1001; with the listener already
+    closed they are refused
     at connect, which we accept as the stronger form of "stops accepting".
     """
     server = servers(CONFIG_WITH_ADMIN)

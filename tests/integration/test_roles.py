@@ -1,7 +1,7 @@
-"""SPEC §6: which role may read which topic and make which write, over REST and WebSockets.
+"""Which role may read which topic and make which write, over REST and WebSockets.
 
-The expectations are written out here from the SPEC's table, not imported from robodyne: a
-change to robodyne/auth.py that drifts from the SPEC fails these tests.
+The expectations are written out here from the Roles table of docs/protocol.md, not imported
+from robodyne: a change to robodyne/core/roles.py that drifts from that table fails these tests.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ TOKEN = {role: f"{role}-token" for role in ROLES}
 TOPICS = ["robots", "tables", "orders", "customers", "inventory", "video_streams", "events",
           "systemlogs", "status"]
 
-# SPEC §6, "may read topics".
+# docs/protocol.md, "Roles", "may read topics".
 READS = {
     "admin": set(TOPICS),
     "kitchen": {"orders", "tables", "inventory", "events", "status"},
@@ -30,7 +30,7 @@ READS = {
     "maintenance": {"robots", "events", "status", "systemlogs", "video_streams"},
     "robot": set(),
 }
-# SPEC §6, "may write".
+# docs/protocol.md, "Roles", "may write".
 WRITES = {
     "admin": {"orders", "tables", "customers", "inventory", "video_streams", "event_ack",
               "robot_commands"},

@@ -1,4 +1,5 @@
-"""SPEC §4 through real TCP connections to a real server: every message type and error code."""
+"""The robot TCP protocol (docs/protocol.md) through real TCP connections to a real server:
+every message type and error code."""
 
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ from robodyne.core.errors import RobotOffline
 
 from ..support.server import MakeServer, receive_json, ws_url, db_rows, events_of, parts_of
 from ..support.robot_client import RobotClient
-
-
 
 
 async def test_hello_gets_welcome_and_the_robot_comes_online(make_server: MakeServer) -> None:
@@ -126,7 +125,9 @@ async def test_one_hundred_bad_lines_in_a_row_close_the_connection(make_server: 
     assert len(errors) == 100 and {e["code"] for e in errors} == {"invalid_json"}
 
 
-async def test_no_hello_in_time_closes(make_server: MakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_no_hello_in_time_closes(
+    make_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(tcp, "HELLO_TIMEOUT_S", 0.3)
     server = await make_server()
     robot = await RobotClient.connect(server)
@@ -207,8 +208,8 @@ async def test_low_battery_and_robot_error_are_raised_once_per_transition(
     server = await make_server()
     robot = await RobotClient.hello(server)
     lines = [{"battery": 50}, {"battery": 19}, {"battery": 18}, {"battery": 17}, {"battery": 40},
-             {"battery": 10}, {"status": "error"}, {"status": "error"}, {"status": "emergency_stop"},
-             {"status": "idle"}, {"status": "emergency_stop"}]
+             {"battery": 10}, {"status": "error"}, {"status": "error"},
+             {"status": "emergency_stop"}, {"status": "idle"}, {"status": "emergency_stop"}]
     for n, line in enumerate(lines):
         await robot.send({"type": "state", "id": n, **line})
         assert await robot.receive() == {"type": "ack", "id": n}

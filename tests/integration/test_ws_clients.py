@@ -21,7 +21,9 @@ from ..support.server import MakeServer, hub_of, parts_of, receive_close, receiv
 SLOW_OR_ABORTED = (4008, 1006)
 
 
-async def _subscribed(session: aiohttp.ClientSession, url: str, **kwargs: Any) -> aiohttp.ClientWebSocketResponse:
+async def _subscribed(
+    session: aiohttp.ClientSession, url: str, **kwargs: Any
+) -> aiohttp.ClientWebSocketResponse:
     ws = await session.ws_connect(url, **kwargs)
     assert (await receive_json(ws))["data"]["kind"] == "snapshot"
     return ws
@@ -51,7 +53,9 @@ async def test_bad_frames_get_an_error_and_the_connection_stays(
     await ws.close()
 
 
-async def test_oversize_frame_closes_1009(make_server: MakeServer, session: aiohttp.ClientSession) -> None:
+async def test_oversize_frame_closes_1009(
+    make_server: MakeServer, session: aiohttp.ClientSession
+) -> None:
     server = await make_server(websocket={"max_message_bytes": 1024})
     ws = await _subscribed(session, ws_url(server, "orders"))
     await ws.send_str('{"type": "ping", "data": "' + "x" * 900 + '"}')  # just under: fine
@@ -60,7 +64,9 @@ async def test_oversize_frame_closes_1009(make_server: MakeServer, session: aioh
     assert await receive_close(ws) == 1009
 
 
-async def test_sustained_flood_closes_1008(make_server: MakeServer, session: aiohttp.ClientSession) -> None:
+async def test_sustained_flood_closes_1008(
+    make_server: MakeServer, session: aiohttp.ClientSession
+) -> None:
     server = await make_server()
     ws = await _subscribed(session, ws_url(server, "orders"))
     for _ in range(60):  # a burst is fine
@@ -158,13 +164,15 @@ async def test_frozen_client_is_closed_4008_while_a_healthy_one_keeps_up(
     frozen_closed_at = None
     started = time.perf_counter()
     for n in range(3000):
-        hub.publish("robots", "upsert", [{"id": f"r{n % 5}", "sent": time.perf_counter(), "pad": padding}])
+        hub.publish("robots", "upsert",
+                    [{"id": f"r{n % 5}", "sent": time.perf_counter(), "pad": padding}])
         await asyncio.sleep(0.002)
         if frozen_closed_at is None and len(hub.topics["robots"].subscribers) == 1:
             frozen_closed_at = time.perf_counter() - started
             break
     for n in range(100):  # the healthy client goes on after the frozen one is gone
-        hub.publish("robots", "upsert", [{"id": f"r{n % 5}", "sent": time.perf_counter(), "pad": padding}])
+        hub.publish("robots", "upsert",
+                    [{"id": f"r{n % 5}", "sent": time.perf_counter(), "pad": padding}])
         await asyncio.sleep(0.002)
     hub.publish("robots", "upsert", [{"id": "last", "sent": time.perf_counter()}])
     await asyncio.wait_for(reader, 10)

@@ -1,4 +1,4 @@
-"""SPEC §3.1: the handshake checks, each close code in its own test, tokens and Origin."""
+"""The handshake checks (docs/protocol.md): each close code in its own test, tokens and Origin."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import pytest
 from ..support.server import MakeServer, receive_close, receive_json, ws_url, parts_of
 
 
-async def test_unknown_topic_closes_1003(make_server: MakeServer, session: aiohttp.ClientSession) -> None:
+async def test_unknown_topic_closes_1003(
+    make_server: MakeServer, session: aiohttp.ClientSession
+) -> None:
     server = await make_server()
     async with session.ws_connect(ws_url(server, "menus")) as ws:
         assert await receive_close(ws) == 1003
@@ -47,7 +49,9 @@ async def test_role_that_may_not_read_closes_4403(
         assert await receive_close(ws) == 4403
 
 
-async def test_shutting_down_closes_1001(make_server: MakeServer, session: aiohttp.ClientSession) -> None:
+async def test_shutting_down_closes_1001(
+    make_server: MakeServer, session: aiohttp.ClientSession
+) -> None:
     server = await make_server()
     parts_of(server).websockets.shutting_down = True
     async with session.ws_connect(ws_url(server, "orders")) as ws:

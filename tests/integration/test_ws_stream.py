@@ -1,4 +1,4 @@
-"""SPEC §3.2–§3.4: snapshot, contiguous seqs under concurrent publishing, and resume."""
+"""Snapshot, contiguous seqs under concurrent publishing, and resume (docs/protocol.md)."""
 
 from __future__ import annotations
 
@@ -108,7 +108,8 @@ async def test_resume_returns_exactly_the_missed_updates(
         replayed = [await receive_json(ws) for _ in range(5)]
         assert [m["seq"] for m in replayed] == list(range(since + 1, since + 6))
         assert [m["data"]["kind"] for m in replayed] == ["append"] * 5
-        assert [m["data"]["items"][0]["message"] for m in replayed] == [f"missed {n}" for n in range(5)]
+        assert [m["data"]["items"][0]["message"] for m in replayed] == [
+            f"missed {n}" for n in range(5)]
         # and nothing else: the next frame is the next live update
         record = await store_of(server).add_systemlog("WARNING", "test", "live")
         hub.publish("systemlogs", "append", [record.model_dump(mode="json")])
@@ -125,7 +126,8 @@ async def test_resume_at_the_current_seq_sends_nothing_until_the_next_update(
     async with session.ws_connect(ws_url(server, "orders", since=seq, epoch=hub.epoch)) as ws:
         hub.publish("orders", "delete", [], ids=[12345])
         message = await receive_json(ws)
-        assert message["seq"] == seq + 1 and message["data"] == {"kind": "delete", "items": [], "ids": [12345]}
+        assert message["seq"] == seq + 1 and message["data"] == {
+            "kind": "delete", "items": [], "ids": [12345]}
 
 
 async def test_resume_gets_a_snapshot_when_the_epoch_differs(

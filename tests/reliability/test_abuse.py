@@ -288,7 +288,7 @@ async def test_a_dribbling_tcp_peer_neither_grows_a_buffer_nor_slows_another_rob
         nonlocal max_buffered
         while True:
             for session in robot_server.sessions:
-                max_buffered = max(max_buffered, session.framer.buffered)
+                max_buffered = max(max_buffered, session.protocol.buffered)
             await asyncio.sleep(0.005)
 
     async def heartbeats() -> None:
@@ -343,7 +343,7 @@ async def test_an_endless_line_costs_one_error_and_bounded_memory(make_server: M
     for _ in range(total // len(block)):
         await robot.send_raw(block)
         for session in robot_server.sessions:
-            max_buffered = max(max_buffered, session.framer.buffered)
+            max_buffered = max(max_buffered, session.protocol.buffered)
     # Someone else is served meanwhile.
     await other.send({"type": "heartbeat", "id": 1})
     assert await other.receive() == {"type": "ack", "id": 1}

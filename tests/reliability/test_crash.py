@@ -1,8 +1,9 @@
 """Crash safety: kill -9 the real server mid-write; whatever it acknowledged is in the database.
 
-A 201 and a robot's ack both promise a committed transaction (SPEC §4, §5). With WAL and
-synchronous=NORMAL a commit survives the process dying at any instruction, so after a restart
-on the same file every acknowledged row must be there, unchanged, and the file must be sound.
+A 201 and a robot's ack both promise a committed transaction (docs/api.md; docs/protocol.md,
+"Robot TCP protocol"). With WAL and synchronous=NORMAL a commit survives the process dying at
+any instruction, so after a restart on the same file every acknowledged row must be there,
+unchanged, and the file must be sound.
 """
 
 from __future__ import annotations

@@ -36,23 +36,25 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from robodyne.wire import robot as wire
+from robodyne.core.topics import Topic
 from robodyne.robots import protocol as tcp
-from robodyne.wire.robot import SQLITE_MAX_INT
-from robodyne.core.topics import TOPIC_NAMES as TOPICS
-from robodyne.wire.framing import LineFramer, LineTooLong
+from robodyne.wire import robot as wire
 from robodyne.wire.frames import ClientMessage
+from robodyne.wire.framing import LineFramer, LineTooLong
+from robodyne.wire.robot import SQLITE_MAX_INT
 
-from ..support.server import ADMIN, MakeServer, receive_json, ws_url
 from ..support.hypothesis import fuzz_settings
 from ..support.robot_client import RobotClient
+from ..support.server import ADMIN, MakeServer, receive_json, ws_url
 
-# SPEC §4: the codes an error line may carry.
+TOPICS = tuple(Topic)
+
+# docs/protocol.md, "Robot TCP protocol": the codes an error line may carry.
 TCP_CODES = {"invalid_json", "unknown_type", "validation_error", "line_too_long", "not_hello",
              "unauthorized"}
 # What parse itself may raise; the other codes come from the session.
 PARSE_CODES = {"invalid_json", "unknown_type", "validation_error"}
-# SPEC §5: every status the fuzzed endpoints may answer, and each error status' code.
+# docs/api.md: every status the fuzzed endpoints may answer, and each error status' code.
 REST_ERRORS = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                409: "conflict", 413: "too_large", 415: "unsupported_media_type"}
 REST_STATUSES = {200, 201, 204, *REST_ERRORS}
@@ -233,7 +235,7 @@ def test_framer_memory_stays_bounded_on_an_endless_line(chunk: int, size: int, l
 # ---- the parser ----
 
 def check_parse(line: bytes) -> wire.Message | wire.ProtocolError:
-    """parse() gives a message or a ProtocolError with a SPEC code, and nothing else."""
+    """parse() gives a message or a ProtocolError with a documented code, and nothing else."""
     try:
         message = wire.parse(line)
     except wire.ProtocolError as err:

@@ -335,7 +335,7 @@ async def test_a_robot_line_that_cannot_be_stored_gets_unavailable_and_the_sessi
         assert orjson.loads(await asyncio.wait_for(reader.readline(), 10)) == {
             "type": "ack", "id": 2}
         assert [r["message"] for r in db_rows(server.db, "SELECT message FROM systemlogs "
-                                               "WHERE source = 'robot:r2'")] == ["kept"]
+                                                         "WHERE source = 'robot:r2'")] == ["kept"]
         writer.close()
     finally:
         await place.close()

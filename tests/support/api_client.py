@@ -17,7 +17,6 @@ from .server import ADMIN, db_rows, events_of, receive_json, ws_url
 from .robot_client import RobotClient
 
 
-
 @dataclass
 class Reply:
     status: int
@@ -73,7 +72,7 @@ class Api:
 
 
 def assert_error(reply: Reply, status: int, code: str, names: str | None = None) -> str:
-    """The SPEC §5 error shape, exactly; returns the message. `names`: what it must mention."""
+    """The docs/api.md error shape, exactly; returns the message. `names`: what it must mention."""
     assert reply.status == status, reply
     assert reply.content_type == "application/json", reply
     assert isinstance(reply.body, dict) and set(reply.body) == {"error"}, reply.body
@@ -85,8 +84,6 @@ def assert_error(reply: Reply, status: int, code: str, names: str | None = None)
         assert names in error["message"], error
     message: str = error["message"]
     return message
-
-
 
 
 @asynccontextmanager

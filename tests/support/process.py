@@ -98,10 +98,12 @@ class ServerProcess:
                 return
             assert self.proc is not None
             log = self.stderr()
-            if self.proc.poll() is not None and "address already in use" in log.lower() and attempt < 2:
+            if (self.proc.poll() is not None and "address already in use" in log.lower()
+                    and attempt < 2):
                 continue  # another process took the free port between our check and the bind
             self.kill()
-            raise AssertionError(f"server did not become ready (exit {self.proc.returncode}):\n{log}")
+            raise AssertionError(f"server did not become ready (exit {self.proc.returncode}):"
+                                 f"\n{log}")
 
     async def _wait_ready(self, timeout: float) -> bool:
         assert self.proc is not None

@@ -88,7 +88,7 @@ class TopicMirror:
     """What a client holds of a topic: the snapshot plus every update applied in seq order."""
 
     def __init__(self, topic: str) -> None:
-        # The status topic's one item has no id (SPEC §2).
+        # The status topic's one item has no id (docs/api.md, "The order state machine").
         self.key: Callable[[dict[str, Any]], Any] = (
             (lambda item: "status") if topic == "status" else (lambda item: item["id"]))
         self.items: dict[Any, dict[str, Any]] = {}

@@ -57,7 +57,8 @@ async def receive_close(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5.
     """Read past any data frames until the server's close; return its code."""
     while True:
         msg = await ws.receive(timeout=timeout)
-        if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
+        if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                        aiohttp.WSMsgType.CLOSING):
             return ws.close_code
         if msg.type is aiohttp.WSMsgType.ERROR:
             return ws.close_code

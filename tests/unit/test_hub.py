@@ -35,7 +35,8 @@ async def test_each_publish_is_serialised_once_and_shared() -> None:
     frames = [subscriber.queue[0][0] for subscriber in subscribers]
     assert frames[0] is frames[1] is frames[2]
     assert orjson.loads(frames[0]) == {"type": "update", "topic": "tables", "seq": 1,
-                                       "data": {"kind": "upsert", "items": [{"id": 1, "label": "T1"}]}}
+                                       "data": {"kind": "upsert",
+                                                "items": [{"id": 1, "label": "T1"}]}}
 
 
 async def test_unsubscribed_clients_get_nothing_more() -> None:

@@ -1,4 +1,4 @@
-"""SPEC §1: settings = built-in defaults < TOML file < ROBODYNE_<SECTION>__<KEY> < flags.
+"""Settings = built-in defaults < TOML file < ROBODYNE_<SECTION>__<KEY> < flags.
 
 Unit level: robodyne.settings.load_settings(argv, environ) with a real TOML file in tmp_path.
 """
@@ -11,7 +11,7 @@ import pytest
 
 from robodyne.settings import SettingsError, load_settings
 
-# SPEC §1, "these keys and defaults are part of the contract" — written out, not imported.
+# The product contract's keys and defaults (config/robodyne.toml) — written out, not imported.
 SPEC_DEFAULTS = {
     "server": {"host": "0.0.0.0", "port": 8000},
     "tcp": {"host": "0.0.0.0", "port": 8001, "heartbeat_s": 5, "max_line_bytes": 65536},
@@ -30,7 +30,7 @@ SPEC_DEFAULTS = {
     "auth": {"allowed_origins": [], "tokens": {}},
     "demo": False,
 }
-# Ours, beyond the SPEC (documented in config/robodyne.toml and docs/operations.md).
+# Ours, beyond the product contract (documented in config/robodyne.toml and docs/operations.md).
 EXTRA_DEFAULTS = {
     "retention": {"events": 100_000, "systemlogs": 100_000},
     "kitchen": {"amber_after_s": 600, "red_after_s": 1200},

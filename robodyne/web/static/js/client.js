@@ -1,4 +1,4 @@
-// The one WebSocket client every page uses (SPEC §3): snapshot + updates into a local store,
+// The one WebSocket client every page uses (docs/protocol.md, "WebSocket topics"): snapshot + updates into a local store,
 // seq gap detection, resume with since/epoch, full-jitter backoff, and a visible state.
 
 const TERMINAL = new Set([1003, 4401, 4403]); // never retried: unknown topic, no token, role

@@ -2,12 +2,15 @@
 import { Topic, api, watchConnection } from "./client.js";
 import { age, h, replace } from "./dom.js";
 
-const SHOWN = ["placed", "preparing", "ready"];
-const NEXT = { placed: "preparing", preparing: "ready", ready: "served" };
-const BACK = { preparing: "placed", ready: "preparing" };
+// The moves and the timer thresholds come from the server (core/orders.py, [kitchen]),
+// written into the page's data attributes; nothing here restates them.
+const settings = document.body.dataset;
+const NEXT = JSON.parse(settings.orderNext);
+const BACK = JSON.parse(settings.orderBack);
+const SHOWN = Object.keys(NEXT);
 const BUMP_LABEL = { placed: "Start", preparing: "Ready", ready: "Served" };
-const amberAfter = Number(document.body.dataset.amberAfterS) || 600;
-const redAfter = Number(document.body.dataset.redAfterS) || 1200;
+const amberAfter = Number(settings.amberAfterS);
+const redAfter = Number(settings.redAfterS);
 
 const ticketsEl = document.getElementById("tickets");
 const emptyEl = document.getElementById("empty");

@@ -1,0 +1,65 @@
+"""The domain on a real SQLite file and a real hub, with no HTTP and no TCP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from robodyne.core.models import Command
+from robodyne.domain.fleet import Fleet
+from robodyne.domain.journal import Journal
+from robodyne.domain.restaurant import Restaurant
+from robodyne.domain.views import topic_views
+from robodyne.live.hub import Hub
+from robodyne.store.store import Store
+
+
+@dataclass
+class Domain:
+    store: Store
+    hub: Hub
+    journal: Journal
+    fleet: Fleet
+    restaurant: Restaurant
+
+    def events(self, type_: str) -> list[dict[str, Any]]:
+        """The events of that type the hub has published, oldest first."""
+        items, _ = self.hub.snapshot("events")
+        return [event for event in items if event["type"] == type_]
+
+    def item(self, topic: str, item_id: Any) -> dict[str, Any]:
+        """An item as subscribers of its topic hold it now."""
+        items, _ = self.hub.snapshot(topic)
+        [found] = [item for item in items if item["id"] == item_id]
+        return found
+
+
+@asynccontextmanager
+async def open_domain(tmp_path: Path) -> AsyncIterator[Domain]:
+    store = Store(tmp_path / "domain.db")
+    await store.open()
+    hub = Hub(topic_views(snapshot_limit=100), history_size=100, queue_max=1000)
+    journal = Journal(store, hub)
+    fleet = Fleet(store, hub, journal)
+    await fleet.load()
+    try:
+        yield Domain(store, hub, journal, fleet, Restaurant(store, hub, journal, fleet))
+    finally:
+        await store.close()
+
+
+@dataclass
+class RecordingLink:
+    """A robot's session as the fleet sees it: what it was told, and whether it ended."""
+
+    commands: list[tuple[str, Command, dict[str, Any]]] = field(default_factory=list)
+    ended: str | None = None
+
+    def command(self, command_id: str, name: Command, fields: dict[str, Any]) -> None:
+        self.commands.append((command_id, name, fields))
+
+    def end(self, reason: str) -> None:
+        self.ended = reason

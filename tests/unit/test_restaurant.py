@@ -1,0 +1,131 @@
+"""The restaurant's rules on a real SQLite file and hub, without HTTP: the order lifecycle,
+stock events and seating."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from robodyne.core.errors import Conflict, Invalid, NotFound
+from robodyne.core.models import CustomerStatus, OrderItem, OrderStatus, TableStatus
+from robodyne.core.orders import TRANSITIONS
+
+from ..support.domain import Domain, open_domain
+
+S = OrderStatus
+
+
+@pytest.fixture
+async def domain(tmp_path: Path) -> AsyncIterator[Domain]:
+    async with open_domain(tmp_path) as opened:
+        yield opened
+
+
+async def _order(domain: Domain) -> int:
+    table = await domain.restaurant.add_table("T1", 4, TableStatus.AVAILABLE, 6.0, 2.5)
+    order = await domain.restaurant.place_order(
+        table.id, [OrderItem(name="Bibimbap", qty=2), OrderItem(name="Kimchi")], "")
+    return order.id
+
+
+async def test_a_placed_order_is_stored_published_and_announced(domain: Domain) -> None:
+    order_id = await _order(domain)
+    assert (await domain.store.order(order_id)).status is S.PLACED  # type: ignore[union-attr]
+    assert domain.item("orders", order_id)["status"] == "placed"
+    assert domain.item("tables", 1)["open_order_ids"] == [order_id]
+    [placed] = domain.events("order_placed")
+    assert placed["data"] == {"order_id": order_id, "table_id": 1}
+
+
+async def test_an_order_walks_placed_to_served_stamping_ready_and_served(domain: Domain) -> None:
+    order_id = await _order(domain)
+    for status in (S.PREPARING, S.READY, S.DELIVERING, S.SERVED):
+        order = await domain.restaurant.change_order(order_id, status=status)
+        assert order.status is status
+    assert order.ready_at is not None and order.served_at is not None
+    assert [e["data"]["order_id"] for e in domain.events("order_ready")] == [order_id]
+    assert [e["data"]["order_id"] for e in domain.events("order_served")] == [order_id]
+    assert domain.item("tables", 1)["open_order_ids"] == []
+
+
+async def test_every_move_not_in_the_table_is_refused_and_changes_nothing(
+    domain: Domain
+) -> None:
+    for start, allowed in TRANSITIONS.items():
+        for target in set(S) - allowed - {start}:
+            order_id = await _order(domain)
+            path = {S.PLACED: [], S.PREPARING: [S.PREPARING], S.READY: [S.PREPARING, S.READY],
+                    S.DELIVERING: [S.PREPARING, S.READY, S.DELIVERING],
+                    S.SERVED: [S.PREPARING, S.READY, S.SERVED],
+                    S.CANCELLED: [S.CANCELLED]}[start]
+            for status in path:
+                await domain.restaurant.change_order(order_id, status=status)
+            with pytest.raises(Conflict):
+                await domain.restaurant.change_order(order_id, status=target)
+            assert (await domain.store.order(order_id)).status is start  # type: ignore[union-attr]
+
+
+async def test_a_recalled_ready_order_is_no_longer_ready(domain: Domain) -> None:
+    order_id = await _order(domain)
+    await domain.restaurant.change_order(order_id, status=S.PREPARING)
+    await domain.restaurant.change_order(order_id, status=S.READY)
+    recalled = await domain.restaurant.change_order(order_id, status=S.PREPARING)
+    assert recalled.ready_at is None
+
+
+async def test_items_are_crossed_off_by_index_and_a_bad_index_or_robot_is_refused(
+    domain: Domain
+) -> None:
+    order_id = await _order(domain)
+    order = await domain.restaurant.change_order(order_id, items_done=[(1, True)])
+    assert [item.done for item in order.items] == [False, True]
+    assert domain.item("orders", order_id)["items"][1]["done"] is True
+    with pytest.raises(Invalid):
+        await domain.restaurant.change_order(order_id, items_done=[(2, True)])
+    with pytest.raises(Invalid):
+        await domain.restaurant.change_order(order_id, robot_id="nobody", set_robot=True)
+    with pytest.raises(NotFound):
+        await domain.restaurant.change_order(999, status=S.PREPARING)
+
+
+async def test_a_robot_delivers_only_an_order_on_its_way(domain: Domain) -> None:
+    order_id = await _order(domain)
+    await domain.restaurant.delivered(order_id, None)  # still placed: left as it is
+    assert (await domain.store.order(order_id)).status is S.PLACED  # type: ignore[union-attr]
+    await domain.restaurant.change_order(order_id, status=S.PREPARING)
+    await domain.restaurant.change_order(order_id, status=S.READY)
+    await domain.restaurant.delivered(order_id, None)
+    assert (await domain.store.order(order_id)).status is S.SERVED  # type: ignore[union-attr]
+
+
+async def test_stock_events_fire_once_per_crossing(domain: Domain) -> None:
+    item = await domain.restaurant.add_inventory("GOCHU", "Gochujang", 10, "kg", 4)
+    for delta in (-3, -3, -1, -2):  # 7, 4 (low), 3 (still low), 1
+        await domain.restaurant.change_inventory(item.id, {}, delta)
+    assert len(domain.events("inventory_low")) == 1
+    await domain.restaurant.change_inventory(item.id, {}, -1)  # 0: out
+    [out] = domain.events("inventory_out")
+    assert out["severity"] == "error" and out["data"]["sku"] == "GOCHU"
+    with pytest.raises(Conflict):
+        await domain.restaurant.change_inventory(item.id, {}, -1)
+    await domain.restaurant.change_inventory(item.id, {"quantity": 20})
+    await domain.restaurant.change_inventory(item.id, {}, -17)  # 3: low again
+    assert len(domain.events("inventory_low")) == 2
+    assert domain.item("inventory", item.id)["status"] == "low_stock"
+    with pytest.raises(Invalid):
+        await domain.restaurant.change_inventory(item.id, {"quantity": 5}, 1)
+
+
+async def test_seating_a_customer_occupies_the_table_and_leaving_needs_cleaning(
+    domain: Domain
+) -> None:
+    table = await domain.restaurant.add_table("T2", 2, TableStatus.AVAILABLE, None, None)
+    customer = await domain.restaurant.add_customer("Kim", 2, "", CustomerStatus.SEATED,
+                                                    table.id)
+    assert domain.item("tables", table.id)["status"] == "occupied"
+    assert domain.item("tables", table.id)["customer_id"] == customer.id
+    await domain.restaurant.remove_customer(customer.id)
+    assert domain.item("tables", table.id)["status"] == "needs_cleaning"
+    assert domain.item("tables", table.id)["customer_id"] is None

@@ -49,6 +49,8 @@ class Fleet:
         self._unpublished: set[str] = set()
         self._unpersisted: set[str] = set()
         self._publish_handle: asyncio.TimerHandle | None = None
+        # Acks waiting for the next publish of the robots they report on.
+        self._publish_waiters: list[asyncio.Future[None]] = []
         self._last_publish = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -145,14 +147,18 @@ class Fleet:
             self._publish_handle = loop.call_at(when, self._publish_now)
 
     async def commit(self, robot_id: str) -> None:
-        """Make what the robot reported durable and visible now: its line is about to be acked.
+        """Make what the robot reported durable and visible: its line is about to be acked.
 
         The ack promises the change is committed and on the robots topic (and so in
-        GET /api/robots), so the robot's pending publish goes out first, then it is written.
+        GET /api/robots). It is written now, then waits for the window's publish rather than
+        cutting the window short: an ack waits at most one window, and a flood of acked lines
+        still costs the tablets one frame per window, not one per line.
         """
-        if robot_id in self._unpublished:
-            self._publish_now()
         await self.persist(robot_id)
+        if robot_id in self._unpublished:
+            published = (self._loop or asyncio.get_running_loop()).create_future()
+            self._publish_waiters.append(published)
+            await published
 
     def window(self) -> float:
         """Seconds between robots updates: wider as more clients need each frame."""
@@ -173,6 +179,13 @@ class Fleet:
         self._last_publish = time.monotonic()
         # Copies: the hub keeps what it published, and memory keeps changing under it.
         self._hub.publish(Topic.ROBOTS, "upsert", [dict(record) for record in changed])
+        self._release_waiters()
+
+    def _release_waiters(self) -> None:
+        waiters, self._publish_waiters = self._publish_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def persist(self, robot_id: str | None = None) -> None:
         """Write robots to SQLite now: one (for an ack), or every one changed since last time."""
@@ -234,6 +247,7 @@ class Fleet:
 
     async def close(self) -> None:
         """Final flush: every robot offline, nothing left unwritten."""
+        self._publish_now()
         for record in self.robots.values():
             record.update(connected=False, status=RobotStatus.OFFLINE.value)
         self.links.clear()

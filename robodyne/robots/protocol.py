@@ -117,5 +117,7 @@ class RobotProtocol:
 
     def data_to_send(self) -> bytes:
         """Everything queued for the robot since the last call."""
+        if not self._out:  # the common case, once per line: nothing to say
+            return b""
         out, self._out = b"".join(self._out), []
         return out

@@ -18,6 +18,7 @@ from .core.errors import StorageUnavailable
 from .core.stats import Stats
 from .core.topics import LOG_TOPICS, STATE_TOPICS, Topic
 from .demo import seed
+from .domain.dispatch import Dispatcher
 from .domain.fleet import Fleet
 from .domain.journal import Journal
 from .domain.logbridge import SystemlogBridge
@@ -58,6 +59,7 @@ class Parts:
     status: StatusReporter
     fleet: Fleet
     restaurant: Restaurant
+    dispatcher: Dispatcher
     robot_server: RobotServer
     websockets: WebSockets
     health: Health
@@ -79,11 +81,14 @@ def build(settings: Settings) -> Parts:
     status = StatusReporter(hub, store)
     fleet = Fleet(store, hub, journal)
     restaurant = Restaurant(store, hub, journal, fleet)
-    robot_server = RobotServer(settings.tcp, tokens, fleet, RobotReports(journal, restaurant),
+    dispatcher = Dispatcher(store, hub, journal, fleet, restaurant, settings.dispatch, stats)
+    robot_server = RobotServer(settings.tcp, tokens, fleet,
+                               RobotReports(journal, restaurant, dispatcher),
                                Notifier(store, hub, fleet), stats)
     auth = Auth(tokens, settings.auth.allowed_origins)
     return Parts(settings=settings, auth=auth, stats=stats, store=store, hub=hub, journal=journal,
-                 status=status, fleet=fleet, restaurant=restaurant, robot_server=robot_server,
+                 status=status, fleet=fleet, restaurant=restaurant, dispatcher=dispatcher,
+                 robot_server=robot_server,
                  websockets=WebSockets(ws, auth, hub, stats), health=Health(status))
 
 
@@ -96,7 +101,8 @@ def create_app(settings: Settings) -> web.Application:
     setup_routes(
         app, health=parts.health,
         metrics=Metrics(Collector(parts.stats, parts.hub, parts.fleet), auth),
-        websockets=parts.websockets, api=Api(parts.restaurant, parts.hub, auth),
+        websockets=parts.websockets,
+        api=Api(parts.restaurant, parts.dispatcher, parts.hub, auth),
         pages=Pages(settings.kitchen, auth))
     app.cleanup_ctx.extend([
         _store,
@@ -136,15 +142,18 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _robots(app: web.Application) -> AsyncIterator[None]:
-    """The fleet and the TCP server robots connect to."""
+    """The fleet, its unfinished tasks and the TCP server robots connect to."""
     parts = app[PARTS]
     fleet, server = parts.fleet, parts.robot_server
     await fleet.load()
+    await parts.dispatcher.load()
     await server.start()
     parts.health.ready = True
     parts.status.publish_if_changed()
     tasks = [asyncio.create_task(fleet.persist_forever(), name="fleet-persist"),
-             asyncio.create_task(server.watch(), name="robot-watch")]
+             asyncio.create_task(server.watch(), name="robot-watch"),
+             asyncio.create_task(parts.dispatcher.recover(parts.settings.tcp.heartbeat_s),
+                                 name="task-recovery")]
     yield
     await server.stop()
     await _cancel(tasks)

@@ -75,6 +75,26 @@ class KitchenSettings(Section):
     red_after_s: float = Field(1200, gt=0)
 
 
+class DispatchSettings(Section):
+    """How the server hands robots their work (docs/protocol.md, "Dispatch")."""
+
+    auto_deliver: bool = True
+    max_stops: int = Field(3, ge=1, le=20)
+    min_battery: float = Field(30, ge=0, le=100)
+    charge_below: float = Field(25, ge=0, le=100)
+    resume_battery: float = Field(80, ge=0, le=100)
+    return_when_idle: bool = True
+
+
+class SimulationSettings(Section):
+    """The demo restaurant's life (`--demo`): guests, cooks and simulated robots."""
+
+    robots: int = Field(4, ge=0, le=50)
+    order_every_s: float = Field(8, gt=0)
+    cook_s: float = Field(12, gt=0)
+    fail_rate: float = Field(0.0, ge=0, le=1)
+
+
 class AuthSettings(Section):
     allowed_origins: list[str] = []
     tokens: dict[str, Role] = {}
@@ -89,6 +109,8 @@ class Settings(Section):
     auth: AuthSettings = AuthSettings()
     retention: RetentionSettings = RetentionSettings()
     kitchen: KitchenSettings = KitchenSettings()
+    dispatch: DispatchSettings = DispatchSettings()
+    simulation: SimulationSettings = SimulationSettings()
     demo: bool = False
 
 

@@ -86,6 +86,8 @@ class Command(StrEnum):
 
     GO_TO = "go_to"
     DELIVER = "deliver"
+    BUS = "bus"
+    SUMMON = "summon"
     RETURN = "return"
     CHARGE = "charge"
     PAUSE = "pause"
@@ -151,6 +153,7 @@ class Order(Item):
     items: list[OrderItem]
     note: str = ""
     robot_id: str | None = None
+    task_id: int | None = None
     created_at: str
     updated_at: str
     ready_at: str | None = None
@@ -213,6 +216,65 @@ class VideoStream(Item):
     updated_at: str
 
 
+class TaskKind(StrEnum):
+    """One job for one robot (docs/protocol.md, "Dispatch"); each is also the command sent."""
+
+    DELIVER = "deliver"
+    BUS = "bus"
+    SUMMON = "summon"
+    GO_TO = "go_to"
+    RETURN = "return"
+    CHARGE = "charge"
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    UNDERWAY = "underway"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class StopStatus(StrEnum):
+    PENDING = "pending"
+    ARRIVED = "arrived"
+    DONE = "done"
+    SKIPPED = "skipped"
+
+
+class TaskSource(StrEnum):
+    AUTO = "auto"
+    STAFF = "staff"
+    INTEGRATION = "integration"
+
+
+class TaskStop(Item):
+    table_id: int
+    order_ids: list[int] = []
+    status: StopStatus = StopStatus.PENDING
+
+
+class Task(Item):
+    id: int
+    kind: TaskKind
+    status: TaskStatus = TaskStatus.QUEUED
+    priority: int = 0
+    robot_id: str | None = None
+    pinned: bool = False
+    stops: list[TaskStop] = []
+    source: TaskSource = TaskSource.STAFF
+    detail: str = ""
+    # The command that carries it to its robot (its command_result names it), and the
+    # robots that refused it, which it is never offered again.
+    command_id: str | None = None
+    rejected_by: list[str] = []
+    created_at: str
+    assigned_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
 # What a write may change of each entity: typed fields, so no rule names a column by string.
 class TableChanges(TypedDict, total=False):
     label: str
@@ -228,6 +290,7 @@ class OrderChanges(TypedDict, total=False):
     items: list[OrderItem]
     note: str
     robot_id: str | None
+    task_id: int | None
     ready_at: str | None
     served_at: str | None
 
@@ -252,3 +315,17 @@ class VideoStreamChanges(TypedDict, total=False):
     robot_id: str | None
     url: str
     status: StreamStatus
+
+
+class TaskChanges(TypedDict, total=False):
+    status: TaskStatus
+    priority: int
+    robot_id: str | None
+    pinned: bool
+    stops: list[TaskStop]
+    detail: str
+    command_id: str | None
+    rejected_by: list[str]
+    assigned_at: str | None
+    started_at: str | None
+    finished_at: str | None

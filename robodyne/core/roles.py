@@ -28,22 +28,25 @@ class Scope(StrEnum):
     VIDEO_STREAMS = "video_streams"
     EVENT_ACK = "event_ack"
     ROBOT_COMMANDS = "robot_commands"
+    TASKS = "tasks"
 
 
 T = Topic
 READABLE: Final[dict[Role, frozenset[Topic]]] = {
     Role.ADMIN: frozenset(Topic),
-    Role.KITCHEN: frozenset({T.ORDERS, T.TABLES, T.INVENTORY, T.EVENTS, T.STATUS}),
+    Role.KITCHEN: frozenset({T.ORDERS, T.TABLES, T.INVENTORY, T.EVENTS, T.STATUS, T.TASKS}),
     Role.FLOOR: frozenset({T.ROBOTS, T.TABLES, T.ORDERS, T.CUSTOMERS, T.EVENTS, T.STATUS,
-                           T.VIDEO_STREAMS}),
-    Role.MAINTENANCE: frozenset({T.ROBOTS, T.EVENTS, T.STATUS, T.SYSTEMLOGS, T.VIDEO_STREAMS}),
+                           T.VIDEO_STREAMS, T.TASKS}),
+    Role.MAINTENANCE: frozenset({T.ROBOTS, T.EVENTS, T.STATUS, T.SYSTEMLOGS, T.VIDEO_STREAMS,
+                                 T.TASKS}),
     Role.ROBOT: frozenset(),
 }
 S = Scope
 WRITABLE: Final[dict[Role, frozenset[Scope]]] = {
     Role.ADMIN: frozenset(Scope),
     Role.KITCHEN: frozenset({S.ORDERS, S.INVENTORY, S.EVENT_ACK}),
-    Role.FLOOR: frozenset({S.ORDERS, S.TABLES, S.CUSTOMERS, S.EVENT_ACK, S.ROBOT_COMMANDS}),
+    Role.FLOOR: frozenset({S.ORDERS, S.TABLES, S.CUSTOMERS, S.EVENT_ACK, S.ROBOT_COMMANDS,
+                           S.TASKS}),
     Role.MAINTENANCE: frozenset({S.VIDEO_STREAMS, S.EVENT_ACK}),
     Role.ROBOT: frozenset(),
 }

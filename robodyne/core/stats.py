@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter
+from datetime import datetime
 from typing import Final
 
 LATENCY_BOUNDS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
                          2.5, 5.0)
+
+
+# Seconds from an order ready to it served by a robot: a trip takes tens of seconds.
+DELIVERY_BOUNDS: Final = (5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0,
+                          1200.0)
+# Seconds the dispatcher takes to choose robots for the queue, once.
+DECISION_BOUNDS: Final = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05)
 
 
 class Buckets:
@@ -35,3 +43,12 @@ class Stats:
         self.db_write = Buckets()
         self.publish_to_socket = Buckets()
         self.loop_lag = 0.0
+        self.ready_to_served = Buckets(DELIVERY_BOUNDS)
+        self.dispatch_decisions = Buckets(DECISION_BOUNDS)
+        # Finished tasks by (kind, final status).
+        self.tasks_finished: Counter[tuple[str, str]] = Counter()
+
+    def observe_delivery(self, ready_at: str, served_at: str) -> None:
+        """One order a robot delivered: the seconds from ready to served."""
+        self.ready_to_served.observe((datetime.fromisoformat(served_at)
+                                      - datetime.fromisoformat(ready_at)).total_seconds())

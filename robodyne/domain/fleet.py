@@ -6,6 +6,8 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from ..core.errors import RobotOffline, StorageUnavailable
@@ -30,6 +32,26 @@ LOW_BATTERY: Final = 20
 ERROR_STATUSES: Final = frozenset({RobotStatus.ERROR, RobotStatus.EMERGENCY_STOP})
 
 
+def new_command_id() -> str:
+    """An id for a command, unguessable enough that no robot answers another's."""
+    return secrets.token_hex(6)
+
+
+@dataclass(frozen=True)
+class RobotChange:
+    """A change a watcher of the fleet hears of: a session began or ended, the status moved,
+    or the battery crossed one of the watcher's marks."""
+
+    robot_id: str
+    was_connected: bool
+    before_status: str
+    before_battery: float | None
+    record: dict[str, Any]
+
+
+Watcher = Callable[[RobotChange], Awaitable[None]]
+
+
 class Link(Protocol):
     """What the fleet needs of a robot's session: to carry a command, and to end it."""
 
@@ -49,6 +71,8 @@ class Fleet:
         self._unpublished: set[str] = set()
         self._unpersisted: set[str] = set()
         self._publish_handle: asyncio.TimerHandle | None = None
+        self._watchers: list[Watcher] = []
+        self._marks: tuple[float, ...] = ()
         # Acks waiting for the next publish of the robots they report on.
         self._publish_waiters: list[asyncio.Future[None]] = []
         self._last_publish = 0.0
@@ -64,6 +88,26 @@ class Fleet:
         await self._store.save_robots(self.robots.values())
         self._hub.prime(Topic.ROBOTS, list(self.robots.values()))
 
+    def watch(self, watcher: Watcher, battery_marks: tuple[float, ...] = ()) -> None:
+        """Tell `watcher` of sessions, status changes and battery crossing `battery_marks`.
+
+        Not of every telemetry line: a pose or a battery drifting between marks is not news.
+        """
+        self._watchers.append(watcher)
+        self._marks = tuple(sorted({*self._marks, *battery_marks}))
+
+    def _crossed(self, before: float | None, after: float | None) -> bool:
+        if after is None or before == after:
+            return False
+        return before is None or any((before < mark) != (after < mark) for mark in self._marks)
+
+    async def _tell(self, robot_id: str, was_connected: bool, before_status: str,
+                    before_battery: float | None) -> None:
+        change = RobotChange(robot_id, was_connected, before_status, before_battery,
+                             self.robots[robot_id])
+        for watcher in self._watchers:
+            await watcher(change)
+
     # ---- sessions ----
 
     async def connect(self, robot_id: str, name: str | None, model: str | None, link: Link) -> None:
@@ -74,6 +118,7 @@ class Fleet:
             old.end("replaced")
         record = self.robots.get(robot_id) or Robot(id=robot_id, name=name or robot_id).model_dump(
             mode="json")
+        before_status = record["status"]
         record.update(connected=True, last_seen=utcnow())
         if name:
             record["name"] = name
@@ -87,6 +132,8 @@ class Fleet:
         await self._persist_or_retry(robot_id)
         await self._event("robot_connected", robot_id, f"{record['name']} connected",
                           replaced_session=old is not None)
+        await self._tell(robot_id, old is not None, before_status,
+                         record["battery"])
 
     async def disconnect(self, robot_id: str, link: Link, reason: str) -> None:
         """A session ended. `reason` is bye, lost, silent or shutdown."""
@@ -94,6 +141,7 @@ class Fleet:
             return  # a newer session took over: this one's end changes nothing
         del self.links[robot_id]
         record = self.robots[robot_id]
+        before_status = record["status"]
         record.update(connected=False, status=RobotStatus.OFFLINE.value, last_seen=utcnow())
         self._unpublished.add(robot_id)
         self._publish_now()
@@ -104,6 +152,8 @@ class Fleet:
             await self._event("robot_offline", robot_id,
                               f"{record['name']} went offline ({reason})", Severity.WARNING,
                               reason=reason)
+        if reason != "shutdown":
+            await self._tell(robot_id, True, before_status, record["battery"])
 
     async def _event(self, type_: str, robot_id: str, message: str,
                      severity: Severity = Severity.INFO,
@@ -132,6 +182,9 @@ class Fleet:
             await self._event("low_battery", robot_id,
                               f"{record['name']} battery at {battery:.0f}%", Severity.WARNING,
                               battery=battery)
+        if self._watchers and (record["status"] != before_status
+                               or self._crossed(before_battery, battery)):
+            await self._tell(robot_id, True, before_status, before_battery)
 
     def touch(self, robot_id: str) -> None:
         """Any line is a sign of life: note it, to be persisted and published in a window.
@@ -219,12 +272,13 @@ class Fleet:
 
     # ---- commands ----
 
-    def send_command(self, robot_id: str, name: Command, **fields: Any) -> str:
+    def send_command(self, robot_id: str, name: Command, *, command_id: str | None = None,
+                     **fields: Any) -> str:
         """Send a command to a connected robot; its id comes back in command_result."""
         link = self.links.get(robot_id)
         if link is None:
             raise RobotOffline(f"robot {robot_id} is not connected")
-        command_id = secrets.token_hex(6)
+        command_id = command_id or new_command_id()
         link.command(command_id, name, fields)
         return command_id
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.models import LogLevel, Severity
+from .dispatch import Dispatcher
 from .journal import Journal
 from .restaurant import Restaurant
+
+# The events by which a robot carries out a task (docs/protocol.md, "Dispatch").
+TASK_EVENTS = frozenset({"arrived", "delivered", "failed"})
 
 
 def source_of(robot_id: str | None) -> str:
@@ -17,18 +21,26 @@ def source_of(robot_id: str | None) -> str:
 class RobotReports:
     """Turns a session's events, logs and command results into journal records and rules."""
 
-    def __init__(self, journal: Journal, restaurant: Restaurant) -> None:
+    def __init__(self, journal: Journal, restaurant: Restaurant, dispatcher: Dispatcher) -> None:
         self._journal = journal
         self._restaurant = restaurant
+        self._dispatcher = dispatcher
 
     async def event(self, robot_id: str | None, event: str, *, severity: Severity, message: str,
-                    data: dict[str, Any], order_id: int | None, table_id: int | None) -> None:
-        """Store the robot's event; `delivered` with an order serves that order."""
+                    data: dict[str, Any], order_id: int | None, table_id: int | None,
+                    task_id: int | None = None) -> None:
+        """Store the robot's event; those of a task drive it, and `delivered` with an order
+        on no task of this robot serves that order if it was on its way."""
         data = dict(data)
         data.update({k: v for k, v in (("robot_id", robot_id), ("order_id", order_id),
-                                       ("table_id", table_id)) if v is not None})
+                                       ("table_id", table_id), ("task_id", task_id))
+                     if v is not None})
         await self._journal.event(event, severity=severity, source=source_of(robot_id),
                                   message=message, data=data)
+        if event in TASK_EVENTS and robot_id is not None and await self._dispatcher.robot_event(
+                robot_id, event, task_id=task_id, table_id=table_id, order_id=order_id,
+                message=message):
+            return
         if event == "delivered" and order_id is not None:
             await self._restaurant.delivered(order_id, robot_id)
 
@@ -44,3 +56,5 @@ class RobotReports:
             message=f"command {command_id} {status}" + (f": {detail}" if detail else ""),
             data={"robot_id": robot_id, "command_id": command_id, "status": status,
                   "detail": detail})
+        if robot_id is not None:
+            await self._dispatcher.command_result(robot_id, command_id, status, detail)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Awaitable, Callable
 import sqlite3
 from typing import Final
 
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 
 S = OrderStatus
 ORDER_EVENTS: Final = {S.READY: "order_ready", S.SERVED: "order_served"}
+# Told of every order that moved: its status before, the order now, and whether the move
+# was the dispatcher's own (a task carrying it) rather than a person's or a robot's.
+OrderWatcher = Callable[[OrderStatus, Order, bool], Awaitable[None]]
 
 
 class Restaurant:
@@ -60,6 +64,7 @@ class Restaurant:
         self._orders_lock = asyncio.Lock()
         self._inventory_lock = asyncio.Lock()
         self._seating_lock = asyncio.Lock()
+        self.order_watchers: list[OrderWatcher] = []
 
     def _publish(self, topic: Topic, item: Item) -> None:
         self._hub.publish(topic, "upsert", [item.model_dump(mode="json")])
@@ -89,14 +94,26 @@ class Restaurant:
 
     async def change_order(self, order_id: int, *, status: OrderStatus | None = None,
                            items_done: list[tuple[int, bool]] | None = None,
-                           robot_id: str | None = None, set_robot: bool = False) -> Order:
+                           robot_id: str | None = None, set_robot: bool = False,
+                           task_id: int | None = None, set_task: bool = False,
+                           by_dispatch: bool = False) -> Order:
+        """Move or change an order; its watchers hear of a move once the lock is let go (the
+        dispatcher, told, may move orders itself)."""
         async with self._orders_lock:
-            return await self._change_order(order_id, status=status, items_done=items_done,
-                                            robot_id=robot_id, set_robot=set_robot)
+            before, updated = await self._change_order(
+                order_id, status=status, items_done=items_done, robot_id=robot_id,
+                set_robot=set_robot, task_id=task_id, set_task=set_task)
+        if updated.status != before and self.order_watchers:
+            for watcher in self.order_watchers:
+                await watcher(before, updated, by_dispatch)
+            # A watcher may have put it on a task: answer with the order as it now is.
+            updated = await self._store.order(order_id) or updated
+        return updated
 
     async def _change_order(self, order_id: int, *, status: OrderStatus | None,
                             items_done: list[tuple[int, bool]] | None,
-                            robot_id: str | None, set_robot: bool) -> Order:
+                            robot_id: str | None, set_robot: bool, task_id: int | None = None,
+                            set_task: bool = False) -> tuple[OrderStatus, Order]:
         order = await self._store.order(order_id)
         if order is None:
             raise NotFound(f"order {order_id} not found")
@@ -108,7 +125,8 @@ class Restaurant:
             if status not in TRANSITIONS[order.status]:
                 raise Conflict(f"order {order_id} cannot move from {order.status} to {status}")
             changes["status"] = status
-            if status is S.READY:
+            if status is S.READY and order.status is not S.DELIVERING:
+                # Back from a robot that did not deliver it, it has been ready all along.
                 changes["ready_at"] = utcnow()
             elif status is S.PREPARING:
                 changes["ready_at"] = None  # recalled: no longer ready
@@ -125,6 +143,8 @@ class Restaurant:
             if robot_id is not None and robot_id not in self._fleet.robots:
                 raise Invalid(f"robot_id: there is no robot {robot_id}")
             changes["robot_id"] = robot_id
+        if set_task:
+            changes["task_id"] = task_id
         updated = await self._store.update_order(order_id, changes)
         assert updated is not None  # orders are never deleted
         if changes:
@@ -136,7 +156,7 @@ class Restaurant:
                 ORDER_EVENTS[updated.status], message=f"order {order_id} is {updated.status}",
                 data={"order_id": order_id, "table_id": updated.table_id,
                       "robot_id": updated.robot_id})
-        return updated
+        return order.status, updated
 
     async def delivered(self, order_id: int, robot_id: str | None) -> None:
         """A robot's delivered event closes its order, if the order was on its way."""
@@ -146,8 +166,11 @@ class Restaurant:
                 log.warning("robot %s delivered order %s, which is %s: left as it is", robot_id,
                             order_id, order.status if order else "unknown")
                 return
-            await self._change_order(order_id, status=S.SERVED, items_done=None,
-                                     robot_id=robot_id, set_robot=robot_id is not None)
+            before, updated = await self._change_order(
+                order_id, status=S.SERVED, items_done=None, robot_id=robot_id,
+                set_robot=robot_id is not None)
+        for watcher in self.order_watchers:
+            await watcher(before, updated, False)
 
     # ---- tables and customers ----
 

@@ -1,4 +1,4 @@
-"""The status topic's one item: health, uptime, connections, robots and open orders."""
+"""The status topic's one item: health, uptime, connections, robots, open orders, tasks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from contextlib import suppress
 from typing import Any, Final
 
 from .. import __version__
+from ..core.models import TaskStatus
 from ..core.orders import CLOSED_ORDER_STATUSES
+from ..core.tasks import ACTIVE
 from ..core.topics import Topic
 from ..live.hub import Hub
 from ..store.store import Store
@@ -48,6 +50,7 @@ class StatusReporter:
         hub = self._hub
         robots, _ = hub.snapshot(Topic.ROBOTS)
         orders, _ = hub.snapshot(Topic.ORDERS)
+        tasks, _ = hub.snapshot(Topic.TASKS)
         open_orders = Counter(o["status"] for o in orders
                               if o["status"] not in CLOSED_ORDER_STATUSES)
         return {
@@ -65,6 +68,8 @@ class StatusReporter:
                 ],
             },
             "orders": {"open": sum(open_orders.values()), "by_status": dict(open_orders)},
+            "tasks": {"queued": sum(1 for t in tasks if t["status"] == TaskStatus.QUEUED),
+                      "active": sum(1 for t in tasks if t["status"] in ACTIVE)},
         }
 
     def publish_if_changed(self) -> None:

@@ -5,24 +5,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..core.orders import closed_cutoff, expired
+from ..core import orders, tasks
 from ..core.topics import LOG_TOPICS, Topic
 from ..live.views import ExpiringView, KeyedView, Record, RecentView, View
 
 
 def _closed_orders() -> Callable[[Record], bool]:
-    cutoff = closed_cutoff()
-    return lambda order: expired(order, cutoff)
+    cutoff = orders.closed_cutoff()
+    return lambda order: orders.expired(order, cutoff)
+
+
+def _finished_tasks() -> Callable[[Record], bool]:
+    cutoff = tasks.finished_cutoff()
+    return lambda task: tasks.expired(task, cutoff)
 
 
 def topic_views(snapshot_limit: int) -> dict[str, View]:
-    """One fresh view per topic: logs keep their newest records, orders drop the long closed."""
+    """One fresh view per topic: logs keep their newest records, orders and tasks drop those
+    long closed or finished."""
     views: dict[str, View] = {}
     for topic in Topic:
         if topic in LOG_TOPICS:
             views[topic] = RecentView(snapshot_limit)
         elif topic is Topic.ORDERS:
             views[topic] = ExpiringView(_closed_orders)
+        elif topic is Topic.TASKS:
+            views[topic] = ExpiringView(_finished_tasks)
         elif topic is Topic.STATUS:
             views[topic] = KeyedView(key=lambda item: "status")
         else:

@@ -148,7 +148,8 @@ class RobotSession:
             case wire.RobotEvent():
                 await self._reports.event(
                     robot_id, message.event, severity=message.severity, message=message.message,
-                    data=message.data, order_id=message.order_id, table_id=message.table_id)
+                    data=message.data, order_id=message.order_id, table_id=message.table_id,
+                    task_id=message.task_id)
             case wire.Log():
                 await self._reports.log(robot_id, message.level, message.message)
             case wire.CommandResult():

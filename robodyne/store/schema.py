@@ -85,4 +85,25 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         updated_at TEXT NOT NULL
     );
     """,
+    """
+    ALTER TABLE orders ADD COLUMN task_id INTEGER;
+    CREATE TABLE tasks (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'queued',
+        priority INTEGER NOT NULL DEFAULT 0,
+        robot_id TEXT,
+        pinned INTEGER NOT NULL DEFAULT 0,
+        stops TEXT NOT NULL DEFAULT '[]',
+        source TEXT NOT NULL DEFAULT 'staff',
+        detail TEXT NOT NULL DEFAULT '',
+        command_id TEXT,
+        rejected_by TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        assigned_at TEXT,
+        started_at TEXT,
+        finished_at TEXT
+    );
+    CREATE INDEX tasks_by_status ON tasks (status, finished_at);
+    """,
 )

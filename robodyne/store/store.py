@@ -30,6 +30,11 @@ from ..core.models import (
     OrderItem,
     Robot,
     Severity,
+    Task,
+    TaskChanges,
+    TaskKind,
+    TaskSource,
+    TaskStop,
     StreamStatus,
     SystemLog,
     Table,
@@ -41,6 +46,7 @@ from ..core.models import (
     utcnow,
 )
 from ..core.orders import CLOSED_ORDER_STATUSES, closed_cutoff
+from ..core.tasks import FINISHED, finished_cutoff
 from ..core.topics import Topic
 from .schema import MIGRATIONS
 
@@ -48,10 +54,12 @@ log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=Item)
 
-JSON_COLUMNS = frozenset({"pose", "issues", "items", "data", "open_order_ids"})
+JSON_COLUMNS = frozenset({"pose", "issues", "items", "data", "open_order_ids", "stops",
+                          "rejected_by"})
 
-# The closed statuses as an SQL list, from the one place that says which they are.
+# The closed and finished statuses as SQL lists, from the one place that says which they are.
 CLOSED_SQL: Final = ", ".join(f"'{status}'" for status in sorted(CLOSED_ORDER_STATUSES))
+FINISHED_SQL: Final = ", ".join(f"'{status}'" for status in sorted(FINISHED))
 TABLES_SQL = f"""
     SELECT t.*, (
         SELECT json_group_array(o.id) FROM orders o
@@ -64,7 +72,11 @@ INVENTORY_SQL = "SELECT * FROM inventory"
 # The columns a PATCH may change, per table; anything else never reaches SQL.
 UPDATABLE = {
     "dining_tables": frozenset({"label", "seats", "status", "customer_id", "x", "y"}),
-    "orders": frozenset({"status", "items", "note", "robot_id", "ready_at", "served_at"}),
+    "orders": frozenset({"status", "items", "note", "robot_id", "task_id", "ready_at",
+                         "served_at"}),
+    "tasks": frozenset({"status", "priority", "robot_id", "pinned", "stops", "detail",
+                        "command_id", "rejected_by", "assigned_at", "started_at",
+                        "finished_at"}),
     "customers": frozenset({"name", "phone", "party_size", "status", "table_id"}),
     "inventory": frozenset({"name", "quantity", "unit", "low_threshold"}),
     "video_streams": frozenset({"name", "robot_id", "url", "status"}),
@@ -267,6 +279,21 @@ class Store:
             "SELECT * FROM video_streams WHERE id = ?", (stream_id,), VideoStream.model_validate
         )
 
+    async def tasks(self) -> list[Task]:
+        """Unfinished tasks and those finished within the window (core.tasks.finished_cutoff)."""
+        return await self._fetch(
+            f"SELECT * FROM tasks WHERE status NOT IN ({FINISHED_SQL}) OR finished_at >= ?"
+            " ORDER BY id", (finished_cutoff(),), Task.model_validate)
+
+    async def unfinished_tasks(self) -> list[Task]:
+        return await self._fetch(
+            f"SELECT * FROM tasks WHERE status NOT IN ({FINISHED_SQL}) ORDER BY id", (),
+            Task.model_validate)
+
+    async def task(self, task_id: int) -> Task | None:
+        return await self._fetch_one("SELECT * FROM tasks WHERE id = ?", (task_id,),
+                                     Task.model_validate)
+
     async def events(self, limit: int) -> list[Event]:
         """The newest `limit` events, oldest first."""
         return await self._fetch(
@@ -292,6 +319,7 @@ class Store:
             Topic.CUSTOMERS: self.customers,
             Topic.INVENTORY: self.inventory,
             Topic.VIDEO_STREAMS: self.video_streams,
+            Topic.TASKS: self.tasks,
         }
         items: list[Item] = await readers[topic]()
         return items
@@ -301,6 +329,7 @@ class Store:
         readers: dict[Topic, Callable[[int], Awaitable[Any]]] = {
             Topic.TABLES: self.table, Topic.ORDERS: self.order, Topic.CUSTOMERS: self.customer,
             Topic.INVENTORY: self.inventory_item, Topic.VIDEO_STREAMS: self.video_stream,
+            Topic.TASKS: self.task,
         }
         found: Item | None = await readers[topic](row_id)
         return found
@@ -339,6 +368,19 @@ class Store:
             )
             order_id = cur.lastrowid
         return await self._require(self.order(order_id or 0))
+
+    async def add_task(self, kind: TaskKind, stops: list[TaskStop], *, priority: int = 0,
+                       robot_id: str | None = None, source: TaskSource = TaskSource.STAFF,
+                       detail: str = "") -> Task:
+        """A new queued task; one given a robot is pinned to it."""
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO tasks (kind, priority, robot_id, pinned, stops, source, detail,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (kind, priority, robot_id, int(robot_id is not None),
+                 _json([stop.model_dump() for stop in stops]), source, detail, utcnow()))
+            task_id = cur.lastrowid
+        return await self._require(self.task(task_id or 0))
 
     async def add_customer(self, name: str, party_size: int, phone: str = "",
                            status: CustomerStatus = CustomerStatus.WAITING,
@@ -431,6 +473,14 @@ class Store:
     async def update_video_stream(self, stream_id: int, changes: VideoStreamChanges
                                   ) -> VideoStream | None:
         return await self._update_then("video_streams", stream_id, changes, self.video_stream)
+
+    async def update_task(self, task_id: int, changes: TaskChanges) -> Task | None:
+        values: dict[str, Any] = dict(changes)
+        if "stops" in changes:
+            values["stops"] = [stop.model_dump() for stop in changes["stops"]]
+        if "pinned" in changes:
+            values["pinned"] = int(changes["pinned"])
+        return await self._update_then("tasks", task_id, values, self.task)
 
     async def delete_customer(self, customer_id: int) -> bool:
         return await self._delete("customers", customer_id)

@@ -22,6 +22,7 @@ from ..core.errors import (
 from ..core.models import OrderItem
 from ..core.roles import READABLE, WRITABLE, Scope
 from ..core.topics import TOPIC_NAMES
+from ..domain.dispatch import Dispatcher
 from ..domain.restaurant import Restaurant
 from ..live.hub import Hub
 from ..wire.robot import SQLITE_MAX_INT
@@ -36,6 +37,8 @@ from .bodies import (
     OrderPatch,
     TableIn,
     TablePatch,
+    TaskIn,
+    TaskPatch,
     VideoStreamIn,
     VideoStreamPatch,
     read_body,
@@ -94,10 +97,12 @@ def _json(item: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
 
 
 class Api:
-    """The REST handlers, given the restaurant, the hub and the auth they use."""
+    """The REST handlers, given the restaurant, the dispatcher, the hub and the auth they use."""
 
-    def __init__(self, restaurant: Restaurant, hub: Hub, auth: Auth) -> None:
+    def __init__(self, restaurant: Restaurant, dispatcher: Dispatcher, hub: Hub,
+                 auth: Auth) -> None:
         self._restaurant = restaurant
+        self._dispatcher = dispatcher
         self._hub = hub
         self._auth = auth
 
@@ -119,6 +124,9 @@ class Api:
             web.delete("/api/video_streams/{id}", self.delete_video_stream),
             web.post("/api/events/{id}/ack", self.acknowledge_event),
             web.post("/api/robots/{id}/commands", self.robot_command),
+            web.post("/api/tasks", self.create_task),
+            web.patch("/api/tasks/{id}", self.update_task),
+            web.post("/api/tasks/{id}/cancel", self.cancel_task),
         ]
 
     async def whoami(self, request: web.Request) -> web.Response:
@@ -220,3 +228,23 @@ class Api:
         command_id = await self._restaurant.command(
             request.match_info["id"], body.command, body.table_id, body.order_id)
         return _json({"id": command_id}, 202)
+
+    async def create_task(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.TASKS)
+        body = await read_body(request, TaskIn)
+        task = await self._dispatcher.create(
+            body.kind, table_id=body.table_id, order_ids=body.order_ids,
+            robot_id=body.robot_id, priority=body.priority)
+        return _json(task, 201)
+
+    async def update_task(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.TASKS)
+        body = await read_body(request, TaskPatch)
+        task = await self._dispatcher.change(
+            _id(request), priority=body.priority, robot_id=body.robot_id,
+            set_robot="robot_id" in body.model_fields_set)
+        return _json(task)
+
+    async def cancel_task(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.TASKS)
+        return _json(await self._dispatcher.cancel(_id(request)))

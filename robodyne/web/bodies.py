@@ -9,7 +9,14 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..core.errors import Invalid
-from ..core.models import Command, CustomerStatus, OrderStatus, StreamStatus, TableStatus
+from ..core.models import (
+    Command,
+    CustomerStatus,
+    OrderStatus,
+    StreamStatus,
+    TableStatus,
+    TaskKind,
+)
 from ..wire.robot import SQLITE_MAX_INT
 from ..wire.validation import first_problem
 
@@ -159,3 +166,17 @@ class CommandIn(Body):
     command: Command
     table_id: RowId | None = None
     order_id: RowId | None = None
+
+
+class TaskIn(Body):
+    kind: TaskKind
+    table_id: RowId | None = None
+    order_ids: list[RowId] = Field([], max_length=100)
+    robot_id: str | None = Field(None, min_length=1, max_length=64)
+    priority: int = Field(0, ge=-1000, le=1000)
+
+
+class TaskPatch(Patch):
+    clearable = frozenset({"robot_id"})
+    priority: int | None = Field(None, ge=-1000, le=1000)
+    robot_id: str | None = Field(None, min_length=1, max_length=64)

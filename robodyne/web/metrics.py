@@ -79,6 +79,18 @@ class Collector:
             errors.add_metric([code], value)
         yield errors
         yield histogram(stats.db_write, "robodyne_db_write_seconds", "SQLite transaction latency")
+        yield histogram(stats.ready_to_served, "robodyne_order_ready_to_served_seconds",
+                        "Time from an order ready to served, per order a robot delivered")
+        yield histogram(stats.dispatch_decisions, "robodyne_dispatch_decision_seconds",
+                        "Time the dispatcher takes to match the queue to the free robots")
+        finished = CounterMetricFamily("robodyne_tasks_finished", "Robot tasks by final status",
+                                       labels=["kind", "status"])
+        for (kind, status), value in stats.tasks_finished.items():
+            finished.add_metric([kind, status], value)
+        yield finished
+        queued = sum(1 for task in hub.snapshot("tasks")[0] if task["status"] == "queued")
+        yield GaugeMetricFamily("robodyne_tasks_queued", "Robot tasks waiting for a robot",
+                                value=queued)
         yield histogram(stats.publish_to_socket, "robodyne_publish_to_socket_seconds",
                         "Time from publish to the frame written to a socket")
 

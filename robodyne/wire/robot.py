@@ -111,6 +111,7 @@ class RobotEvent(Inbound):
     data: dict[str, Any] = {}
     order_id: RowId | None = None
     table_id: RowId | None = None
+    task_id: RowId | None = None
 
     @field_validator("data")
     @classmethod

@@ -34,6 +34,8 @@ def make_settings(db_path: Path, **sections: dict[str, Any]) -> Settings:
         "auth": {"tokens": TOKENS},
         "server": {"port": 0},
         "tcp": {"port": 0, "host": "127.0.0.1"},
+        # Tests of the order API move orders by hand; the dispatch tests turn it on.
+        "dispatch": {"auto_deliver": False},
     }
     for section, values in sections.items():
         raw.setdefault(section, {}).update(values)

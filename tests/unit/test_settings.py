@@ -27,6 +27,8 @@ SPEC_DEFAULTS = {
         "snapshot_limit": 100,
     },
     "polling": {"interval_s": 10},
+    "dispatch": {"auto_deliver": True, "max_stops": 3, "min_battery": 30, "charge_below": 25,
+                 "resume_battery": 80, "return_when_idle": True},
     "auth": {"allowed_origins": [], "tokens": {}},
     "demo": False,
 }
@@ -34,6 +36,7 @@ SPEC_DEFAULTS = {
 EXTRA_DEFAULTS = {
     "retention": {"events": 100_000, "systemlogs": 100_000},
     "kitchen": {"amber_after_s": 600, "red_after_s": 1200},
+    "simulation": {"robots": 4, "order_every_s": 8, "cook_s": 12, "fail_rate": 0.0},
 }
 ALL_DEFAULTS = {**SPEC_DEFAULTS, **EXTRA_DEFAULTS}
 
@@ -94,6 +97,13 @@ history_size = 8
 snapshot_limit = 9
 [polling]
 interval_s = 0.5
+[dispatch]
+auto_deliver = false
+max_stops = 2
+min_battery = 35
+charge_below = 20
+resume_battery = 90
+return_when_idle = false
 [auth]
 allowed_origins = ["http://tablet.local:8080"]
 [auth.tokens]
@@ -109,6 +119,8 @@ allowed_origins = ["http://tablet.local:8080"]
                       "send_queue_max": 5, "send_timeout_s": 6, "max_message_bytes": 1024,
                       "history_size": 8, "snapshot_limit": 9},
         "polling": {"interval_s": 0.5},
+        "dispatch": {"auto_deliver": False, "max_stops": 2, "min_battery": 35,
+                     "charge_below": 20, "resume_battery": 90, "return_when_idle": False},
         "auth": {"allowed_origins": ["http://tablet.local:8080"],
                  "tokens": {"secret-admin": "admin", "secret-floor": "floor"}},
         "demo": False,

@@ -170,21 +170,28 @@ async def _log_bridge(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _demo_robots(app: web.Application) -> AsyncIterator[None]:
-    """In demo mode, four simulated robots drive around over the real TCP port."""
+    """In demo mode, simulated robots drive over the real TCP port, and guests and cooks
+    keep the restaurant busy."""
     parts = app[PARTS]
     if not parts.settings.demo:
         yield
         return
+    from .demo.life import DemoLife
     from .demo.simulator import run_fleet
+    simulation = parts.settings.simulation
     token = seed.robot_token(parts.settings)
     stop = asyncio.Event()
-    task = asyncio.create_task(
-        run_fleet("127.0.0.1", parts.robot_server.port, token, seed.ROBOTS, seed.ROBOT_HZ,
-                  stop=stop), name="demo-robots")
+    robots = asyncio.create_task(
+        run_fleet("127.0.0.1", parts.robot_server.port, token, simulation.robots,
+                  seed.ROBOT_HZ, stop=stop, fail_rate=simulation.fail_rate),
+        name="demo-robots")
+    life = asyncio.create_task(DemoLife(parts.restaurant, parts.hub, simulation).run(),
+                               name="demo-life")
     yield
+    await _cancel([life])
     stop.set()
     try:
-        await asyncio.wait_for(task, timeout=3)
+        await asyncio.wait_for(robots, timeout=3)
     except TimeoutError:
         pass
 

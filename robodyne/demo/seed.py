@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from ..core.models import OrderItem, StreamStatus, TableStatus
+from ..core.models import OrderItem, OrderStatus, StreamStatus, TableStatus, utcnow
 from ..core.roles import Role
 from ..settings import Settings
 from ..store.store import Store
@@ -13,8 +13,9 @@ from .floor import TABLES
 
 log = logging.getLogger(__name__)
 
-ROBOTS = 4
 ROBOT_HZ = 5.0
+# Which of the six seeded orders are ready when the demo starts.
+READY_AT_START = (1, 4)
 MENU = [("Margherita pizza", ["extra basil"]), ("Caesar salad", ["no croutons"]),
         ("Spaghetti carbonara", []), ("Tomato soup", []), ("Tiramisu", []),
         ("Lemonade", ["no ice"]), ("Grilled salmon", ["sauce on the side"])]
@@ -32,10 +33,13 @@ async def seed(store: Store) -> None:
         await store.update_table(table.id, {"status": TableStatus.OCCUPIED})
         name, modifiers = MENU[n % len(MENU)]
         second, _ = MENU[(n + 3) % len(MENU)]
-        await store.add_order(table.id, [
+        order = await store.add_order(table.id, [
             OrderItem(name=name, qty=1 + n % 2, modifiers=modifiers),
             OrderItem(name=second, qty=1, note="allergy: nuts" if n == 2 else ""),
         ])
+        if n in READY_AT_START:  # robots have something to carry from the first second
+            await store.update_order(order.id, {"status": OrderStatus.READY,
+                                                "ready_at": utcnow()})
     for sku, name, quantity, unit, low in INVENTORY:
         await store.add_inventory(sku, name, quantity, unit, low)
     await store.add_customer("Garcia", party_size=4, phone="555-0101")

@@ -3,6 +3,13 @@ protocol") over real sockets.
 
 `SimRobot` is the pure model (motion, battery, tasks, commands; no I/O), `RobotClient` the thin
 asyncio adapter that connects one robot to the server, and `run_fleet` runs many on one loop.
+
+A robot moves only when told to (SPEC §8: the server, not the robot, decides who does what). It
+carries out one task at a time as a real robot would: a deliver/bus/summon/go_to is accepted
+when it is idle (at the dock or parked at a table) or charging, refused when it is busy or its
+battery is low; it drives to each stop, reports `arrived`, one `delivered` per order at a deliver
+stop, then `done`. It charges only when told `charge`. With a fail rate, some trips break down on
+the way (a `failed` event, then `failed`), so the server's recovery can be watched.
 """
 
 from __future__ import annotations
@@ -16,14 +23,15 @@ import random
 import signal
 from collections.abc import Coroutine, Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any, Final, NoReturn, TypeVar
 
 import orjson
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StrictInt, ValidationError
 
 from ..core.floor import DOCK, MAP_NAME
 from ..core.logprefix import PrefixedLog
-from .floor import TABLES
+from .floor import table_position
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +44,22 @@ SPEED_M_S: Final = 0.8
 DRAIN_MOVING: Final = 0.5
 DRAIN_IDLE: Final = 0.05
 CHARGE_RATE: Final = 3.0
+# Below this a robot refuses new trips: it might not make it there and back.
 LOW_BATTERY: Final = 25.0
+# Below this a robot on its way out gives the trip up and drives home, as real robots keep a
+# reserve to reach the dock; it still charges only when told to.
+CRITICAL_BATTERY: Final = 10.0
 CHARGED: Final = 95.0
-# (min, max) seconds, drawn uniformly per occurrence.
-DOCK_WAIT_S: Final = (1.0, 4.0)
+# (min, max) seconds, drawn uniformly per occurrence: guests taking the food, or the dishes.
 TABLE_WAIT_S: Final = (2.0, 5.0)
+# After a delivery a robot waits this long at its last table for its next command (the server
+# normally sends one at once: more work, or `return`) before it drives home by itself.
+HOME_AFTER_S: Final = 5.0
 CHATTER_EVERY_S: Final = (30.0, 60.0)
 # The first event and log come sooner, so a fresh demo's console is not empty for a minute.
 FIRST_CHATTER_S: Final = (3.0, 10.0)
+# A failing trip breaks down somewhere between these fractions of one of its legs.
+FAIL_AT: Final = (0.2, 0.8)
 
 HELLO_TIMEOUT_S: Final = 10.0
 DEFAULT_HEARTBEAT_S: Final = 5.0
@@ -52,7 +68,12 @@ BACKOFF_MAX_S: Final = 20.0
 READ_LIMIT: Final = 1 << 20
 CLOSE_TIMEOUT_S: Final = 2.0
 
-COMMANDS: Final = frozenset({"go_to", "deliver", "return", "charge", "pause", "resume", "cancel"})
+# Trips take the robot out to tables, so only an idle robot with charge to spare takes one; the
+# rest steer the robot itself and are always accepted.
+TRIPS: Final = frozenset({"deliver", "bus", "summon", "go_to"})
+COMMANDS: Final = TRIPS | {"return", "charge", "pause", "resume", "cancel"}
+# Statuses in which a robot takes a trip: nothing to do, or only charging.
+AVAILABLE: Final = frozenset({"idle", "charging"})
 # (event, severity, message) and (level, message template) for the occasional chatter.
 _EVENTS: Final = (
     ("obstacle_detected", "info", "Obstacle in the path, rerouting"),
@@ -65,16 +86,31 @@ _LOGS: Final = (
     ("WARNING", "Wheel slip detected, speed reduced"),
     ("WARNING", "Noisy lidar scan, rescanning"),
 )
+# Why a trip breaks down under --fail-rate.
+_FAILURES: Final = (
+    "Path blocked for too long, giving up",
+    "Lost localisation, cannot go on",
+    "Tray sensor tripped, load may have shifted",
+    "Drive motor overheating, stopping",
+)
 
 
 class Phase(enum.Enum):
-    """Where a robot is in its trip cycle; `paused` is a flag on top of any phase."""
+    """Where a robot is; `paused` is a flag on top of any phase."""
 
-    DOCKED = "docked"
-    OUTBOUND = "outbound"
-    AT_TABLE = "at_table"
-    INBOUND = "inbound"
+    DOCKED = "docked"  # at the dock, nothing to do
+    OUTBOUND = "outbound"  # driving to its task's current stop
+    AT_TABLE = "at_table"  # at a stop, guests taking the food or handing over dishes
+    PARKED = "parked"  # at a table with no task: after summon/go_to, or just after a delivery
+    INBOUND = "inbound"  # driving to the dock
     CHARGING = "charging"
+
+
+class Stop(BaseModel):
+    """One table of a task and the orders for it."""
+
+    table_id: StrictInt
+    order_ids: list[StrictInt] = Field(default_factory=list)
 
 
 class Command(BaseModel):
@@ -82,8 +118,19 @@ class Command(BaseModel):
 
     id: int | str | None = None
     command: str
-    table_id: int | None = Field(default=None, strict=True)
-    order_id: int | None = Field(default=None, strict=True)
+    task_id: StrictInt | None = None
+    table_id: StrictInt | None = None
+    order_id: StrictInt | None = None
+    stops: list[Stop] | None = None
+
+    def trip_stops(self) -> list[Stop]:
+        """The stops to visit: `stops`, else a single command's table_id/order_id as one stop."""
+        if self.stops:
+            return self.stops
+        if self.table_id is None:
+            return []
+        orders = [] if self.order_id is None else [self.order_id]
+        return [Stop(table_id=self.table_id, order_ids=orders)]
 
 
 def command_result(command_id: int | str | None, status: str, detail: str | None = None) -> Message:
@@ -94,12 +141,37 @@ def command_result(command_id: int | str | None, status: str, detail: str | None
     return message
 
 
+@dataclass
+class Job:
+    """The command a robot is carrying out, and how far it has got."""
+
+    command: Command
+    stops: list[Stop]
+    leg: int = 0
+    # Under --fail-rate: the leg on which this trip breaks down, how far along it, and once that
+    # leg has started, the spot itself (motion is a straight line, so a point on it).
+    fail_leg: int | None = None
+    fail_fraction: float = 0.0
+    fail_at: tuple[float, float] | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.command.command
+
+    @property
+    def stop(self) -> Stop:
+        return self.stops[self.leg]
+
+
 class SimRobot:
     """One robot's pose, battery and task, advanced by `step(dt)`; every method is pure (no I/O)."""
 
-    def __init__(self, robot_id: str, rng: random.Random) -> None:
+    def __init__(self, robot_id: str, rng: random.Random, *, fail_rate: float = 0.0) -> None:
+        if not 0.0 <= fail_rate <= 1.0:
+            raise ValueError(f"fail_rate must be within 0..1, got {fail_rate}")
         self.robot_id = robot_id
         self.rng = rng
+        self.fail_rate = fail_rate
         self.x, self.y = DOCK
         self.yaw = 0.0
         self.battery = rng.uniform(60.0, 100.0)
@@ -107,12 +179,11 @@ class SimRobot:
         self.speed = SPEED_M_S * rng.uniform(0.9, 1.1)
         self.phase = Phase.DOCKED
         self.paused = False
-        self.table_id: int | None = None
-        self.order_id: int | None = None
-        self._wait_s = rng.uniform(*DOCK_WAIT_S)
-        self._wants_charge = False
-        self._handing_over = False
-        self._command: Command | None = None
+        self._job: Job | None = None
+        # The table a PARKED robot stands at.
+        self._parked_at: int | None = None
+        # Seconds left at a table: the guests (AT_TABLE), or before driving home (PARKED).
+        self._wait_s = 0.0
         self._chatter_s = rng.uniform(*FIRST_CHATTER_S)
         self._last_id = 0
         self._reported: Message = {}
@@ -123,16 +194,39 @@ class SimRobot:
         if self.paused:
             return "paused"
         match self.phase:
-            case Phase.DOCKED:
+            case Phase.DOCKED | Phase.PARKED:
                 return "idle"
-            case Phase.OUTBOUND:
+            case Phase.OUTBOUND | Phase.AT_TABLE:
                 return "delivering"
-            case Phase.AT_TABLE:
-                return "delivering" if self._handing_over else "idle"
             case Phase.INBOUND:
-                return "returning"
+                # Bringing dishes back is still the bus task; anything else is just going home.
+                bussing = self._job is not None and self._job.kind == "bus"
+                return "delivering" if bussing else "returning"
             case Phase.CHARGING:
                 return "charging"
+
+    @property
+    def task_id(self) -> int | None:
+        """The task the robot is working on, if its command named one."""
+        return None if self._job is None else self._job.command.task_id
+
+    @property
+    def table_id(self) -> int | None:
+        """The table of the current stop, or the one the robot is parked at; else None."""
+        if self.phase is Phase.PARKED:
+            return self._parked_at
+        if self._job is not None and self.phase in (Phase.OUTBOUND, Phase.AT_TABLE):
+            return self._job.stop.table_id
+        return None
+
+    @property
+    def order_id(self) -> int | None:
+        """The (first) order of the current deliver stop; else None."""
+        job = self._job
+        on_the_way = self.phase in (Phase.OUTBOUND, Phase.AT_TABLE)
+        if job is None or job.kind != "deliver" or not on_the_way:
+            return None
+        return job.stop.order_ids[0] if job.stop.order_ids else None
 
     # ---- state lines ----
 
@@ -182,47 +276,75 @@ class SimRobot:
                 self.paused = cmd.command == "pause"
                 out.append(command_result(cmd.id, "done"))
             case "cancel":
-                self._fail_command(f"cancelled by command {cmd.id}", out)
-                self._wants_charge = self.battery < LOW_BATTERY
-                if self.phase is not Phase.DOCKED:
-                    self._head_home()
-                out.append(command_result(cmd.id, "done"))
-            case "go_to" | "deliver":
-                self._fail_command(f"superseded by command {cmd.id}", out)
-                self._command = cmd
-                assert cmd.table_id is not None  # _refusal checked it
-                self._start_trip(cmd.table_id, cmd.order_id, handing_over=cmd.command == "deliver")
+                out.append(self._cancel(cmd))
             case "return":
-                self._fail_command(f"superseded by command {cmd.id}", out)
-                self._command = cmd
+                self._drop_job(cmd, out)
+                self._job = Job(cmd, [])
                 self._head_home()
             case "charge":
-                self._fail_command(f"superseded by command {cmd.id}", out)
-                self._command = cmd
-                self._wants_charge = True
+                self._drop_job(cmd, out)
+                self._job = Job(cmd, [])
                 if self.phase is not Phase.CHARGING:
                     self._head_home()
+            case _:  # a trip; _refusal let it through, so the robot was idle or charging
+                self._drop_job(cmd, out)
+                job = Job(cmd, cmd.trip_stops())
+                # Only drawn with a fail rate, so a run without one is the same as before it.
+                if self.fail_rate > 0 and self.rng.random() < self.fail_rate:
+                    job.fail_leg = self.rng.randrange(len(job.stops))
+                    job.fail_fraction = self.rng.uniform(*FAIL_AT)
+                self._job = job
+                self._start_leg()
         return out
 
     def _refusal(self, cmd: Command) -> str | None:
         if cmd.command not in COMMANDS:
             return f"unknown command {cmd.command!r}"
-        if cmd.command in ("go_to", "deliver"):
-            if cmd.table_id is None or not 1 <= cmd.table_id <= len(TABLES):
-                return f"unknown table_id {cmd.table_id}"
-            if self.battery < LOW_BATTERY:
-                return f"battery {self.battery:.0f}% is below {LOW_BATTERY:.0f}%"
+        if cmd.command not in TRIPS:
+            return None
+        stops = cmd.trip_stops()
+        if not stops:
+            return f"{cmd.command} needs stops or a table_id"
+        if cmd.command != "deliver" and len(stops) > 1:
+            return f"{cmd.command} takes one stop, got {len(stops)}"
+        for stop in stops:
+            if table_position(stop.table_id) is None:
+                return f"unknown table_id {stop.table_id}"
+        if self.status not in AVAILABLE:
+            on_task = f" on task {self.task_id}" if self.task_id is not None else ""
+            return f"busy: {self.status}{on_task}"
+        if self.battery < LOW_BATTERY:
+            return f"battery {self.battery:.0f}% is below {LOW_BATTERY:.0f}%"
         return None
 
-    def _fail_command(self, detail: str, out: list[Message]) -> None:
-        if self._command is not None:
-            out.append(command_result(self._command.id, "failed", detail))
-            self._command = None
+    def _drop_job(self, cmd: Command, out: list[Message]) -> None:
+        """Give up the current job for `cmd`, answering the dropped job's command."""
+        job, self._job = self._job, None
+        if job is None:
+            return
+        if job.kind == "charge":
+            # Charging is interrupted, not failed: whoever sent `cmd` judged the battery enough.
+            out.append(command_result(job.command.id, "done",
+                                      f"charged to {self.battery:.0f}%, then command {cmd.id}"))
+        else:
+            out.append(command_result(job.command.id, "failed", f"superseded by command {cmd.id}"))
 
-    def _finish_command(self, kind: str, out: list[Message]) -> None:
-        if self._command is not None and self._command.command == kind:
-            out.append(command_result(self._command.id, "done"))
-            self._command = None
+    def _cancel(self, cmd: Command) -> Message:
+        """Drop the cancelled task (or, without a task_id, whatever the robot is doing)."""
+        if cmd.task_id is not None and cmd.task_id != self.task_id:
+            return command_result(cmd.id, "done", f"not on task {cmd.task_id}")
+        # The cancelled command gets no answer of its own: its task is over on the server.
+        self._job = None
+        if self.phase is Phase.CHARGING:
+            self.phase = Phase.DOCKED
+        elif self.phase is not Phase.DOCKED:
+            self._head_home()
+        return command_result(cmd.id, "done")
+
+    def _finish(self, out: list[Message]) -> None:
+        assert self._job is not None
+        out.append(command_result(self._job.command.id, "done"))
+        self._job = None
 
     # ---- motion ----
 
@@ -233,71 +355,112 @@ class SimRobot:
         if self.paused:
             self._use_battery(DRAIN_IDLE, dt)
             return out
-        if (self.battery < LOW_BATTERY and not self._wants_charge
-                and self.phase is not Phase.CHARGING):
-            if self._command is not None and self._command.command in ("go_to", "deliver"):
-                self._fail_command(f"battery below {LOW_BATTERY:.0f}%", out)
-            self._wants_charge = True
-            self._head_home()
+        # Checked on the way out only: a robot already at a table finishes the handover first.
+        if self.battery < CRITICAL_BATTERY and self.phase is Phase.OUTBOUND:
+            self._fail(f"Battery below {CRITICAL_BATTERY:.0f}%, heading back to the dock", out)
         match self.phase:
             case Phase.DOCKED:
                 self._use_battery(DRAIN_IDLE, dt)
-                self._wait_s -= dt
-                if self._wait_s <= 0:
-                    self._start_trip(self.rng.randrange(len(TABLES)) + 1, None, handing_over=True)
             case Phase.OUTBOUND:
-                assert self.table_id is not None
-                _, _, x, y = TABLES[self.table_id - 1]
-                if self._move_towards(x, y, dt):
-                    self.phase = Phase.AT_TABLE
-                    self._wait_s = self.rng.uniform(*TABLE_WAIT_S)
-                    self._finish_command("go_to", out)
+                self._drive_out(dt, out)
             case Phase.AT_TABLE:
                 self._use_battery(DRAIN_IDLE, dt)
                 self._wait_s -= dt
                 if self._wait_s <= 0:
-                    self._leave_table(out)
+                    self._leave_stop(out)
+            case Phase.PARKED:
+                self._use_battery(DRAIN_IDLE, dt)
+                self._wait_s -= dt
+                if self._wait_s <= 0:
+                    self._head_home()
             case Phase.INBOUND:
                 if self._move_towards(*DOCK, dt):
-                    self._finish_command("return", out)
-                    if self._wants_charge:
-                        self.phase = Phase.CHARGING
-                    else:
-                        self._dock()
+                    self._reach_dock(out)
             case Phase.CHARGING:
                 self.battery = min(100.0, self.battery + CHARGE_RATE * dt)
                 if self.battery >= CHARGED:
-                    self._wants_charge = False
-                    self._finish_command("charge", out)
-                    self._dock()
+                    self._finish(out)
+                    self.phase = Phase.DOCKED
         return out
 
-    def _start_trip(self, table_id: int, order_id: int | None, *, handing_over: bool) -> None:
+    def _start_leg(self) -> None:
+        job = self._job
+        assert job is not None
         self.phase = Phase.OUTBOUND
-        self.table_id, self.order_id = table_id, order_id
-        self._handing_over = handing_over
-        self._wants_charge = False
+        self._parked_at = None
+        if job.leg == job.fail_leg:
+            x, y = self._table_xy(job.stop.table_id)
+            f = job.fail_fraction
+            job.fail_at = (self.x + (x - self.x) * f, self.y + (y - self.y) * f)
 
-    def _leave_table(self, out: list[Message]) -> None:
-        if self._command is not None and self._command.command == "deliver":
-            assert self.table_id is not None
-            delivered: Message = {"type": "event", "id": self._next_id(), "event": "delivered",
-                                  "severity": "info", "table_id": self.table_id,
-                                  "message": f"Delivered to {TABLES[self.table_id - 1][0]}"}
-            if self.order_id is not None:
-                delivered["order_id"] = self.order_id
-            out.append(delivered)
-            # Done once the food is handed over: the trip home is the robot's own business.
-            self._finish_command("deliver", out)
+    def _drive_out(self, dt: float, out: list[Message]) -> None:
+        job = self._job
+        assert job is not None
+        if not self._move_towards(*(job.fail_at or self._table_xy(job.stop.table_id)), dt):
+            return
+        if job.fail_at is not None:
+            self._fail(self.rng.choice(_FAILURES), out)
+            return
+        table_id = job.stop.table_id
+        out.append(self._event("arrived", f"Arrived at table {table_id}", table_id=table_id))
+        if job.kind in ("deliver", "bus"):
+            self.phase = Phase.AT_TABLE
+            self._wait_s = self.rng.uniform(*TABLE_WAIT_S)
+        else:
+            # summon, go_to: done on arrival, and it stays until told otherwise.
+            self._finish(out)
+            self._park(table_id, math.inf)
+
+    def _leave_stop(self, out: list[Message]) -> None:
+        job = self._job
+        assert job is not None
+        if job.kind == "bus":
+            self.phase = Phase.INBOUND  # the dishes ride home; done at the dock
+            return
+        table_id = job.stop.table_id
+        for order_id in job.stop.order_ids:
+            out.append(self._event("delivered", f"Delivered order {order_id} to table {table_id}",
+                                   table_id=table_id, order_id=order_id))
+        if job.leg + 1 < len(job.stops):
+            job.leg += 1
+            self._start_leg()
+            return
+        self._finish(out)
+        self._park(table_id, HOME_AFTER_S)
+
+    def _fail(self, reason: str, out: list[Message]) -> None:
+        """The trip breaks down: say so, answer its command `failed`, and drive home."""
+        job = self._job
+        assert job is not None
+        out.append(self._event("failed", reason, severity="warning",
+                               table_id=job.stop.table_id))
+        out.append(command_result(job.command.id, "failed", reason))
+        self._job = None
         self._head_home()
+
+    def _reach_dock(self, out: list[Message]) -> None:
+        job = self._job
+        if job is not None and job.kind == "charge":
+            self.phase = Phase.CHARGING
+            return
+        if job is not None:  # return, or a bus home with the dishes
+            self._finish(out)
+        self.phase = Phase.DOCKED
+
+    def _park(self, table_id: int, wait_s: float) -> None:
+        self.phase = Phase.PARKED
+        self._parked_at = table_id
+        self._wait_s = wait_s
 
     def _head_home(self) -> None:
         self.phase = Phase.INBOUND
-        self.table_id = self.order_id = None
+        self._parked_at = None
 
-    def _dock(self) -> None:
-        self.phase = Phase.DOCKED
-        self._wait_s = self.rng.uniform(*DOCK_WAIT_S)
+    @staticmethod
+    def _table_xy(table_id: int) -> tuple[float, float]:
+        position = table_position(table_id)
+        assert position is not None  # _refusal turned unknown tables away
+        return position
 
     def _move_towards(self, x: float, y: float, dt: float) -> bool:
         """Drive straight at (x, y); True once there."""
@@ -307,7 +470,9 @@ class SimRobot:
         self._use_battery(DRAIN_MOVING, min(dt, distance / self.speed))
         if distance > 0:
             self.yaw = math.atan2(dy, dx)
-        if reach >= distance:
+        # Within a nanometre counts as there: rounding could otherwise land exactly on (x, y)
+        # one step early, a step that did not say it arrived.
+        if reach >= distance - 1e-9:
             self.x, self.y = x, y
             return True
         self.x += dx / distance * reach
@@ -316,6 +481,16 @@ class SimRobot:
 
     def _use_battery(self, rate: float, dt: float) -> None:
         self.battery = max(0.0, self.battery - rate * dt)
+
+    def _event(self, name: str, message: str, *, severity: str = "info",
+               **fields: Any) -> Message:
+        """An event line about the current task (task_id when its command named one)."""
+        event: Message = {"type": "event", "id": self._next_id(), "event": name,
+                          "severity": severity, "message": message}
+        if self.task_id is not None:
+            event["task_id"] = self.task_id
+        event.update(fields)
+        return event
 
     def _chatter(self, dt: float, out: list[Message]) -> None:
         """Now and then, an event and a log line like a real robot's."""
@@ -553,13 +728,19 @@ class RobotClient:
 
 
 async def run_fleet(host: str, port: int, token: str, robots: int, hz: float, *,
-                    stop: asyncio.Event, seed: int | None = None, prefix: str = "sim") -> None:
-    """Run `robots` simulated robots against host:port until `stop` is set; then bye and close."""
-    if robots < 0 or hz <= 0:
-        raise ValueError(f"need robots >= 0 and hz > 0, got {robots} and {hz}")
+                    stop: asyncio.Event, seed: int | None = None, prefix: str = "sim",
+                    fail_rate: float = 0.0) -> None:
+    """Run `robots` simulated robots against host:port until `stop` is set; then bye and close.
+
+    `fail_rate` (0..1) is the chance that each trip breaks down on the way.
+    """
+    if robots < 0 or hz <= 0 or not 0.0 <= fail_rate <= 1.0:
+        raise ValueError(f"need robots >= 0, hz > 0 and fail_rate in 0..1, "
+                         f"got {robots}, {hz} and {fail_rate}")
     seeds = random.Random(seed)
     clients = [
-        RobotClient(SimRobot(f"{prefix}-{n}", random.Random(seeds.getrandbits(64))), f"Robo {n}",
+        RobotClient(SimRobot(f"{prefix}-{n}", random.Random(seeds.getrandbits(64)),
+                             fail_rate=fail_rate), f"Robo {n}",
                     host=host, port=port, token=token, hz=hz, stop=stop,
                     rng=random.Random(seeds.getrandbits(64)))
         for n in range(1, robots + 1)
@@ -582,6 +763,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=None, help="seed for a reproducible run")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     parser.add_argument("--prefix", default="sim", help="robot ids are <prefix>-<n> (default sim)")
+    parser.add_argument("--fail-rate", type=float, default=0.0, metavar="P",
+                        help="chance (0..1) that a trip breaks down on the way, to watch the "
+                             "server recover (default 0)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG")
     return parser
 
@@ -595,7 +779,7 @@ async def _run(args: argparse.Namespace) -> int:
     if args.duration is not None:
         loop.call_later(args.duration, stop.set)
     await run_fleet(args.host, args.port, args.token, args.robots, args.hz, stop=stop,
-                    seed=args.seed, prefix=args.prefix)
+                    seed=args.seed, prefix=args.prefix, fail_rate=args.fail_rate)
     return 0 if stop.is_set() else 1
 
 
@@ -605,6 +789,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.robots < 1 or args.hz <= 0:
         parser.error("--robots must be at least 1 and --hz above 0")
+    if not 0.0 <= args.fail_rate <= 1.0:
+        parser.error("--fail-rate must be within 0..1")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     code = asyncio.run(_run(args))

@@ -73,8 +73,16 @@ class Dispatcher:
                                          settings.resume_battery))
 
     async def load(self) -> None:
-        """The unfinished tasks of the database: a restart forgets none of them."""
+        """The unfinished tasks of the database: a restart forgets none of them. Orders that
+        are ready on no task (made ready while auto_deliver was off, or by another program)
+        are put on one, as if they had just become ready."""
         self.tasks = {task.id: task for task in await self._store.unfinished_tasks()}
+        if not self._settings.auto_deliver:
+            return
+        async with self._lock:
+            for order in await self._store.orders():
+                if order.status is S.READY:
+                    await self._auto_deliver(order)
 
     async def recover(self, heartbeat_s: float) -> None:
         """After a restart: fail the active tasks whose robot is not back within the grace."""

@@ -274,9 +274,11 @@ async def test_status_and_metrics_count_the_tasks(floor: Any, session: aiohttp.C
                                                   ) -> None:
     server, api, tables = await floor()
     await _ready(api, tables[0])
-    await until(lambda: hub_of(server).snapshot("status")[0]
-                and hub_of(server).snapshot("status")[0][0]["tasks"] == {"queued": 1,
-                                                                        "active": 0})
+
+    def counted() -> bool:
+        status = hub_of(server).snapshot("status")[0]
+        return bool(status) and status[0]["tasks"] == {"queued": 1, "active": 0}
+    await until(counted)
     robot = await floor.join(server, "r1")
     await robot.deliver(await robot.command())
     async with session.get(server.make_url("/metrics"),

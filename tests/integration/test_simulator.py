@@ -1,28 +1,37 @@
-"""The simulator against a real server: real TCP robots, a real WebSocket subscriber."""
+"""The simulator against a real server: real TCP robots, a real WebSocket subscriber, and the
+REST API to send them driving (they move only when told to)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from typing import Any
 
 import aiohttp
 import pytest
 
+from robodyne.core.floor import DOCK
 from robodyne.demo.simulator import run_fleet
 
+from ..support.api_client import Api
 from ..support.server import MakeServer, receive_json, ws_url, parts_of
 
+ROBOTS = {f"sim-{n}" for n in range(1, 11)}
 
-async def test_ten_robots_for_five_seconds_reach_subscribers_without_errors(
+
+async def test_ten_robots_sent_driving_reach_subscribers_without_errors(
     make_server: MakeServer, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
     server = await make_server()
+    api = Api(session, server)
+    tables = [(await api.table(f"T{n}"))["id"] for n in range(1, 4)]
     stop = asyncio.Event()
     seen: dict[str, dict[str, Any]] = {}
     updates = 0
+    commanded_at: float | None = None
     async with session.ws_connect(ws_url(server, "robots")) as ws:
         await receive_json(ws)
         fleet = asyncio.create_task(run_fleet(
@@ -39,14 +48,65 @@ async def test_ten_robots_for_five_seconds_reach_subscribers_without_errors(
             updates += 1
             for item in update["data"]["items"]:
                 seen[item["id"]] = item
+            if commanded_at is None and set(seen) == ROBOTS and all(
+                    item["connected"] for item in seen.values()):
+                # All docked and still: only a command sets them moving.
+                assert all(item["status"] == "idle" for item in seen.values())
+                for n, robot_id in enumerate(sorted(ROBOTS)):
+                    await api.ok("POST", f"/api/robots/{robot_id}/commands",
+                                 {"command": "go_to", "table_id": tables[n % len(tables)]}, 202)
+                commanded_at = time.monotonic()
         stop.set()
         await asyncio.wait_for(fleet, 5)
-    assert sorted(seen) == sorted(f"sim-{n}" for n in range(1, 11))
-    assert all(item["pose"] is not None for item in seen.values())
+    assert commanded_at is not None and time.monotonic() - commanded_at > 2
+    assert sorted(seen) == sorted(ROBOTS)
+    for item in seen.values():
+        assert item["status"] == "delivering", item
+        assert math.dist((item["pose"]["x"], item["pose"]["y"]), DOCK) > 1.0, item
     print(f"10 robots x 10 Hz for 5 s: {updates} coalesced robots updates reached the subscriber")
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
     await _until_offline(server)
+
+
+async def test_a_robot_with_a_fail_rate_of_one_reports_its_failed_trip(
+    make_server: MakeServer, session: aiohttp.ClientSession
+) -> None:
+    server = await make_server()
+    api = Api(session, server)
+    table = await api.table("T1")
+    stop = asyncio.Event()
+    fleet = asyncio.create_task(run_fleet(
+        "127.0.0.1", parts_of(server).robot_server.port, "robot-token", 1, 10.0,
+        stop=stop, seed=3, fail_rate=1.0))
+    try:
+        await _until(lambda: "sim-1" in parts_of(server).fleet.links, "sim-1 connected")
+        command_id = (await api.ok("POST", "/api/robots/sim-1/commands",
+                                   {"command": "go_to", "table_id": table["id"]}, 202))["id"]
+        # T1 is 5.7 m from the dock; the trip breaks down within 80 % of it (~6 s).
+        for _ in range(200):
+            events = (await api.ok("GET", "/api/events"))["items"]
+            failed = [e for e in events if e["type"] == "failed"]
+            answers = [e["data"]["status"] for e in events if e["type"] == "command_result"
+                       and e["data"]["command_id"] == command_id]
+            if failed and "failed" in answers:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"no failed trip among {events}")
+        assert sorted(answers) == ["accepted", "failed"]
+        assert failed[0]["severity"] == "warning"
+    finally:
+        stop.set()
+        await asyncio.wait_for(fleet, 5)
+
+
+async def _until(condition: Any, what: str) -> None:
+    for _ in range(100):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def _until_offline(server: Any) -> None:

@@ -1,4 +1,4 @@
-"""The simulator's pure robot model: motion, battery, commands; no sockets."""
+"""The simulator's pure robot model, driven by commands and `step(dt)` only: no sockets."""
 
 from __future__ import annotations
 
@@ -9,15 +9,23 @@ from typing import Any
 
 import pytest
 
-from robodyne.core.floor import DOCK
-from robodyne.demo.floor import TABLES
-from robodyne.demo.simulator import SimRobot
+from robodyne.core.floor import DOCK, HEIGHT_M, WIDTH_M
+from robodyne.demo.floor import TABLES, grid_tables, table_position
+from robodyne.demo.simulator import (
+    CHARGED,
+    CRITICAL_BATTERY,
+    HOME_AFTER_S,
+    LOW_BATTERY,
+    TABLE_WAIT_S,
+    SimRobot,
+)
 
 DT = 0.1
+TASK_EVENTS = ("arrived", "delivered", "failed")
 
 
-def make_robot(battery: float = 80.0) -> SimRobot:
-    robot = SimRobot("sim-1", random.Random(7))
+def make_robot(battery: float = 80.0, fail_rate: float = 0.0, seed: int = 7) -> SimRobot:
+    robot = SimRobot("sim-1", random.Random(seed), fail_rate=fail_rate)
     robot.battery = battery
     return robot
 
@@ -26,9 +34,28 @@ def command(robot: SimRobot, name: str, command_id: Any = 1, **fields: Any) -> l
     return robot.command({"type": "command", "id": command_id, "command": name, **fields})
 
 
+def accepted(command_id: Any) -> dict[str, Any]:
+    return {"type": "command_result", "command_id": command_id, "status": "accepted"}
+
+
+def done(command_id: Any) -> dict[str, Any]:
+    return {"type": "command_result", "command_id": command_id, "status": "done"}
+
+
 def results(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The command results among a robot's lines, without its occasional events and logs."""
     return [line for line in lines if line["type"] == "command_result"]
+
+
+def task_lines(lines: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The task's events and results, in order, as (event, table, order) or (result, id)."""
+    picked: list[tuple[Any, ...]] = []
+    for line in lines:
+        if line["type"] == "command_result":
+            picked.append((line["status"], line["command_id"]))
+        elif line["type"] == "event" and line["event"] in TASK_EVENTS:
+            picked.append((line["event"], line.get("table_id"), line.get("order_id")))
+    return picked
 
 
 def run(robot: SimRobot, seconds: float) -> list[dict[str, Any]]:
@@ -39,13 +66,13 @@ def run(robot: SimRobot, seconds: float) -> list[dict[str, Any]]:
     return out
 
 
-def run_until(robot: SimRobot, done: Callable[[SimRobot], bool],
+def run_until(robot: SimRobot, finished: Callable[[SimRobot], bool],
               limit_s: float = 120) -> list[dict[str, Any]]:
-    """Step the robot until `done(robot)`, returning the lines it produced; fail after limit_s."""
+    """Step the robot until `finished(robot)`, returning its lines; fail after limit_s."""
     out: list[dict[str, Any]] = []
     for _ in range(round(limit_s / DT)):
         out += robot.step(DT)
-        if done(robot):
+        if finished(robot):
             return out
     raise AssertionError(f"still {robot.status} at ({robot.x:.2f}, {robot.y:.2f}) "
                          f"after {limit_s} s")
@@ -55,50 +82,76 @@ def at_dock(robot: SimRobot) -> bool:
     return (robot.x, robot.y) == DOCK
 
 
-def table_xy(table_id: int) -> tuple[float, float]:
-    _, _, x, y = TABLES[table_id - 1]
-    return x, y
+def at_table(table_id: int) -> Callable[[SimRobot], bool]:
+    return lambda robot: (robot.x, robot.y) == table_position(table_id)
 
 
-def test_deliver_reaches_the_table_then_returns_to_the_dock() -> None:
+def idle_at_dock(robot: SimRobot) -> bool:
+    return at_dock(robot) and robot.status == "idle"
+
+
+# ---- taking work, or not ----
+
+
+def test_an_idle_robot_at_the_dock_accepts_a_trip() -> None:
     robot = make_robot()
-    assert command(robot, "deliver", table_id=12, order_id=5) == [
-        {"type": "command_result", "command_id": 1, "status": "accepted"}]
-    run_until(robot, lambda r: (r.x, r.y) == table_xy(12))
-    assert (robot.status, robot.table_id, robot.order_id) == ("delivering", 12, 5)
-    run_until(robot, at_dock)
-    assert robot.table_id is None and robot.order_id is None
-
-
-def test_yaw_points_along_the_motion() -> None:
-    robot = make_robot()
-    command(robot, "go_to", table_id=1)  # T1 is right of and above the dock
+    assert command(robot, "deliver", "d", task_id=4,
+                   stops=[{"table_id": 12, "order_ids": [5]}]) == [accepted("d")]
     robot.step(DT)
-    x, y = table_xy(1)
-    assert robot.yaw == pytest.approx(math.atan2(y - DOCK[1], x - DOCK[0]))
+    assert (robot.status, robot.task_id, robot.table_id, robot.order_id) == (
+        "delivering", 4, 12, 5)
 
 
-def test_deliver_ends_with_a_delivered_event_for_its_order_then_done() -> None:
+def test_a_robot_on_a_task_rejects_another_trip_and_carries_on() -> None:
     robot = make_robot()
-    command(robot, "deliver", command_id="c1", table_id=3, order_id=42)
-    lines = [line for line in run(robot, 40) if line["type"] in ("event", "command_result")]
-    delivered = [line for line in lines if line.get("event") == "delivered"]
-    assert len(delivered) == 1
-    assert delivered[0]["order_id"] == 42 and delivered[0]["table_id"] == 3
-    assert isinstance(delivered[0]["id"], int)
-    done = {"type": "command_result", "command_id": "c1", "status": "done"}
-    assert lines.index(done) > lines.index(delivered[0])
+    command(robot, "deliver", "d", task_id=4, stops=[{"table_id": 12, "order_ids": [5]}])
+    run(robot, 2)
+    for name in ("deliver", "bus", "summon", "go_to"):
+        [reply] = command(robot, name, "x", task_id=5, table_id=3)
+        assert reply["status"] == "rejected" and reply["command_id"] == "x"
+        assert "busy" in reply["detail"] and "task 4" in reply["detail"]
+    assert robot.task_id == 4 and robot.table_id == 12
+    assert ("done", "d") in task_lines(run_until(robot, idle_at_dock))
 
 
-@pytest.mark.parametrize("fields", [{"table_id": 99}, {"table_id": 0}, {}, {"table_id": "3"}])
-@pytest.mark.parametrize("name", ["go_to", "deliver"])
-def test_an_unknown_table_is_rejected(name: str, fields: dict[str, Any]) -> None:
+def test_a_robot_driving_home_rejects_a_trip() -> None:
+    robot = make_robot()
+    command(robot, "go_to", "g", table_id=12)
+    run_until(robot, at_table(12))
+    command(robot, "return", "r")
+    robot.step(DT)
+    assert robot.status == "returning"
+    [reply] = command(robot, "go_to", "g2", table_id=1)
+    assert reply["status"] == "rejected" and "returning" in reply["detail"]
+
+
+def test_a_low_battery_rejects_a_trip() -> None:
+    robot = make_robot(battery=LOW_BATTERY - 1)
+    for name in ("deliver", "bus", "summon", "go_to"):
+        [reply] = command(robot, name, "x", table_id=2, order_id=1)
+        assert reply["status"] == "rejected" and "battery" in reply["detail"]
+    run(robot, 1)
+    assert idle_at_dock(robot)
+
+
+@pytest.mark.parametrize("fields", [
+    {"table_id": 0}, {"table_id": -3}, {}, {"table_id": "3"}, {"stops": []},
+    {"stops": [{"table_id": 2, "order_ids": [1]}, {"table_id": 0, "order_ids": [2]}]},
+    {"stops": [{"table_id": 2, "order_ids": ["1"]}]},
+])
+@pytest.mark.parametrize("name", ["go_to", "deliver", "bus", "summon"])
+def test_an_unknown_or_missing_table_is_rejected(name: str, fields: dict[str, Any]) -> None:
     robot = make_robot()
     [reply] = command(robot, name, command_id=9, **fields)
     assert reply["command_id"] == 9 and reply["status"] == "rejected" and reply["detail"]
-    assert robot.status == "idle"
     run(robot, 0.5)
-    assert (robot.x, robot.y) == DOCK
+    assert idle_at_dock(robot)
+
+
+@pytest.mark.parametrize("name", ["go_to", "bus", "summon"])
+def test_only_a_deliver_takes_several_stops(name: str) -> None:
+    [reply] = command(make_robot(), name, stops=[{"table_id": 1}, {"table_id": 2}])
+    assert reply["status"] == "rejected" and "one stop" in reply["detail"]
 
 
 def test_an_unknown_command_is_rejected() -> None:
@@ -106,12 +159,154 @@ def test_an_unknown_command_is_rejected() -> None:
     assert reply["status"] == "rejected"
 
 
+@pytest.mark.parametrize("name", ["return", "charge", "cancel", "pause", "resume"])
+def test_steering_commands_are_accepted_even_when_busy_or_low(name: str) -> None:
+    robot = make_robot(battery=LOW_BATTERY + 1)
+    command(robot, "go_to", "g", task_id=1, table_id=12)
+    run(robot, 4)  # now below LOW_BATTERY, still on its way
+    assert robot.battery < LOW_BATTERY and robot.status == "delivering"
+    assert command(robot, name, "s", task_id=1)[0] == accepted("s")
+
+
+# ---- carrying tasks out ----
+
+
+def test_a_two_stop_deliver_reports_each_stop_and_order_in_turn_then_done() -> None:
+    robot = make_robot()
+    stops = [{"table_id": 3, "order_ids": [11, 12]}, {"table_id": 10, "order_ids": [13]}]
+    command(robot, "deliver", "d", task_id=7, stops=stops)
+    lines = run_until(robot, lambda r: r.status != "delivering")
+    assert task_lines(lines) == [
+        ("arrived", 3, None), ("delivered", 3, 11), ("delivered", 3, 12),
+        ("arrived", 10, None), ("delivered", 10, 13),
+        ("done", "d"),
+    ]
+    events = [line for line in lines if line.get("event") in TASK_EVENTS]
+    assert all(e["task_id"] == 7 and isinstance(e["id"], int) for e in events)
+    assert (robot.x, robot.y) == table_position(10)
+
+
+def test_the_state_shows_the_current_stop_and_its_order() -> None:
+    robot = make_robot()
+    command(robot, "deliver", "d", task_id=7,
+            stops=[{"table_id": 3, "order_ids": [11]}, {"table_id": 10, "order_ids": [13]}])
+    robot.step(DT)
+    assert (robot.table_id, robot.order_id) == (3, 11)
+    run_until(robot, lambda r: r.table_id == 10)
+    assert robot.order_id == 13
+    update = robot.state_update()
+    assert update is not None and (update["table_id"], update["order_id"]) == (10, 13)
+
+
+def test_the_robot_waits_at_each_stop_for_the_guests() -> None:
+    robot = make_robot()
+    command(robot, "deliver", "d", stops=[{"table_id": 1, "order_ids": [2]}])
+    lines = run_until(robot, at_table(1))
+    lines += run(robot, TABLE_WAIT_S[0] - 0.5)
+    assert [t[0] for t in task_lines(lines)] == ["arrived"]
+    assert robot.status == "delivering"
+
+
+def test_a_single_deliver_command_without_stops_is_one_stop() -> None:
+    robot = make_robot()
+    command(robot, "deliver", "c1", table_id=3, order_id=42)
+    assert task_lines(run(robot, 40)) == [
+        ("arrived", 3, None), ("delivered", 3, 42), ("done", "c1")]
+
+
+def test_after_a_delivery_it_waits_then_drives_home_by_itself() -> None:
+    robot = make_robot()
+    command(robot, "deliver", "d", stops=[{"table_id": 6, "order_ids": [1]}])
+    run_until(robot, lambda r: r.status == "idle")
+    assert (robot.x, robot.y) == table_position(6) and robot.table_id == 6
+    run(robot, HOME_AFTER_S - 1)
+    assert robot.status == "idle" and (robot.x, robot.y) == table_position(6)
+    run(robot, 1.5)
+    assert robot.status == "returning" and robot.table_id is None
+    assert results(run_until(robot, at_dock)) == []
+    assert robot.status == "idle"
+
+
+def test_return_is_accepted_while_driving_home_and_done_at_the_dock() -> None:
+    robot = make_robot()
+    command(robot, "deliver", "d", stops=[{"table_id": 12, "order_ids": [1]}])
+    run_until(robot, lambda r: r.status == "idle")
+    run(robot, HOME_AFTER_S + 1)
+    assert robot.status == "returning"
+    assert command(robot, "return", "r", task_id=8) == [accepted("r")]
+    assert results(run_until(robot, at_dock)) == [done("r")]
+    assert robot.status == "idle"
+
+
+def test_a_new_trip_from_the_last_table_starts_from_there() -> None:
+    robot = make_robot()
+    command(robot, "deliver", "d", stops=[{"table_id": 12, "order_ids": [1]}])
+    run_until(robot, lambda r: r.status == "idle")
+    assert command(robot, "go_to", "g", table_id=11) == [accepted("g")]
+    lines = run_until(robot, at_table(11), limit_s=10)
+    assert results(lines) == [done("g")]
+
+
+def test_bus_waits_for_the_dishes_and_is_done_back_at_the_dock() -> None:
+    robot = make_robot()
+    command(robot, "bus", "b", task_id=3, table_id=8)
+    lines = run_until(robot, at_table(8))
+    assert task_lines(lines) == [("arrived", 8, None)]
+    lines = run_until(robot, lambda r: r.status == "delivering" and not at_table(8)(r))
+    assert results(lines) == []  # dishes aboard, on the way back: still the bus task
+    lines = run_until(robot, at_dock)
+    assert task_lines(lines) == [("done", "b")]
+    assert robot.status == "idle"
+
+
+@pytest.mark.parametrize("name", ["summon", "go_to"])
+def test_summon_and_go_to_are_done_on_arrival_and_stay(name: str) -> None:
+    robot = make_robot()
+    command(robot, name, "s", task_id=2, stops=[{"table_id": 5, "order_ids": []}])
+    lines = run_until(robot, at_table(5))
+    assert task_lines(lines) == [("arrived", 5, None), ("done", "s")]
+    assert (robot.status, robot.table_id) == ("idle", 5)
+    run(robot, 60)
+    assert (robot.x, robot.y) == table_position(5) and robot.status == "idle"
+
+
+def test_return_drives_to_the_dock_and_is_done_there() -> None:
+    robot = make_robot()
+    command(robot, "go_to", "g", table_id=1)
+    run_until(robot, at_table(1))
+    command(robot, "return", "r")
+    robot.step(DT)
+    assert robot.status == "returning"
+    assert results(run_until(robot, at_dock)) == [done("r")]
+
+
+def test_return_during_a_trip_fails_the_trip() -> None:
+    robot = make_robot()
+    command(robot, "go_to", "g", table_id=12)
+    run(robot, 2)
+    assert command(robot, "return", "r") == [
+        accepted("r"),
+        {"type": "command_result", "command_id": "g", "status": "failed",
+         "detail": "superseded by command r"},
+    ]
+    assert results(run_until(robot, at_dock)) == [done("r")]
+
+
+def test_yaw_points_along_the_motion() -> None:
+    robot = make_robot()
+    command(robot, "go_to", table_id=1)  # T1 is right of and above the dock
+    robot.step(DT)
+    position = table_position(1)
+    assert position is not None
+    x, y = position
+    assert robot.yaw == pytest.approx(math.atan2(y - DOCK[1], x - DOCK[0]))
+
+
 def test_pause_stops_motion_and_resume_continues() -> None:
     robot = make_robot()
     command(robot, "go_to", table_id=12)
     run(robot, 2)
-    assert command(robot, "pause", command_id=2)[-1] == {
-        "type": "command_result", "command_id": 2, "status": "done"}
+    assert command(robot, "pause", command_id=2)[-1] == done(2)
     where = (robot.x, robot.y)
     run(robot, 5)
     assert (robot.x, robot.y) == where
@@ -122,83 +317,159 @@ def test_pause_stops_motion_and_resume_continues() -> None:
     assert robot.status == "delivering"
 
 
-def test_battery_drains_while_moving_faster_than_idle() -> None:
+# ---- battery ----
+
+
+def test_battery_drains_while_driving_faster_than_idle() -> None:
     robot = make_robot(battery=80.0)
     command(robot, "go_to", table_id=12)
     run(robot, 10)
     moving_drain = 80.0 - robot.battery
     assert 4.0 <= moving_drain <= 6.0  # ~0.5 %/s
     idle = make_robot(battery=80.0)
-    idle.step(0.5)  # still waiting at the dock
-    assert 0 < 80.0 - idle.battery < 0.5 * 0.5
+    run(idle, 10)
+    assert 0 < 80.0 - idle.battery < moving_drain / 5
 
 
-def test_low_battery_sends_the_robot_to_charge_above_90() -> None:
-    robot = make_robot(battery=27.0)
-    command(robot, "go_to", command_id="g", table_id=12)
-    lines = run_until(robot, lambda r: r.status == "returning")
-    assert robot.battery < 25
-    assert {"type": "command_result", "command_id": "g", "status": "failed",
-            "detail": "battery below 25%"} in lines
-    run_until(robot, lambda r: r.status == "charging")
-    assert at_dock(robot)
-    run_until(robot, lambda r: r.status != "charging")
-    assert robot.battery > 90 and robot.status == "idle"
-
-
-def test_charge_command_is_done_once_charged() -> None:
+def test_charge_drives_to_the_dock_charges_to_full_then_is_done() -> None:
     robot = make_robot(battery=50.0)
-    command(robot, "charge", command_id="ch")
-    lines = run_until(robot, lambda r: r.status == "charging", 1)
-    lines += run_until(robot, lambda r: r.status != "charging")
-    assert robot.battery >= 95
-    assert results(lines) == [{"type": "command_result", "command_id": "ch", "status": "done"}]
+    command(robot, "go_to", "g", table_id=4)
+    run_until(robot, at_table(4))
+    assert command(robot, "charge", "ch", task_id=9) == [accepted("ch")]
+    robot.step(DT)
+    assert robot.status == "returning"
+    lines = run_until(robot, lambda r: r.status == "charging")
+    assert at_dock(robot) and results(lines) == []
+    lines = run_until(robot, lambda r: r.status != "charging")
+    assert robot.battery >= CHARGED
+    assert results(lines) == [done("ch")]
+    assert idle_at_dock(robot)
 
 
-def test_a_low_battery_refuses_new_trips() -> None:
-    [reply] = command(make_robot(battery=10.0), "deliver", table_id=2, order_id=1)
-    assert reply["status"] == "rejected"
+def test_a_low_robot_does_not_charge_by_itself() -> None:
+    robot = make_robot(battery=LOW_BATTERY - 5)
+    run(robot, 60)
+    assert robot.status == "idle" and robot.battery < LOW_BATTERY - 5
 
 
-def test_cancel_fails_the_current_task_and_returns() -> None:
+def test_a_trip_taken_while_charging_ends_the_charge_as_done() -> None:
+    robot = make_robot(battery=40.0)
+    command(robot, "charge", "ch", task_id=1)
+    run_until(robot, lambda r: r.status == "charging")
+    run(robot, 5)
+    lines = command(robot, "go_to", "g", task_id=2, table_id=3)
+    assert lines[0] == accepted("g")
+    assert lines[1]["command_id"] == "ch" and lines[1]["status"] == "done"
+    robot.step(DT)
+    assert robot.status == "delivering"
+
+
+def test_a_trip_below_the_critical_battery_is_given_up_and_the_robot_heads_home() -> None:
+    robot = make_robot(battery=LOW_BATTERY)
+    command(robot, "deliver", "d", task_id=6, stops=[
+        {"table_id": 12, "order_ids": [1]}, {"table_id": 4, "order_ids": [2]},
+        {"table_id": 9, "order_ids": [3]}, {"table_id": 1, "order_ids": [4]}])
+    lines = run_until(robot, lambda r: r.status == "returning", limit_s=200)
+    assert robot.battery < CRITICAL_BATTERY
+    seen = task_lines(lines)
+    assert seen[-1] == ("failed", "d") and seen[-2][0] == "failed"
+    assert ("delivered", 12, 1) in seen
+    run_until(robot, at_dock)
+    assert robot.status == "idle"
+
+
+# ---- cancel ----
+
+
+def test_cancel_drops_the_task_without_answering_it_and_heads_home() -> None:
     robot = make_robot()
-    command(robot, "deliver", command_id="d", table_id=12, order_id=8)
+    command(robot, "deliver", "d", task_id=5, stops=[{"table_id": 12, "order_ids": [8]}])
     run(robot, 3)
-    assert command(robot, "cancel", command_id="x") == [
-        {"type": "command_result", "command_id": "x", "status": "accepted"},
-        {"type": "command_result", "command_id": "d", "status": "failed",
-         "detail": "cancelled by command x"},
-        {"type": "command_result", "command_id": "x", "status": "done"},
-    ]
-    assert robot.status == "returning" and robot.order_id is None
+    assert command(robot, "cancel", "x", task_id=5) == [accepted("x"), done("x")]
+    assert robot.status == "returning" and robot.order_id is None and robot.task_id is None
     lines = run_until(robot, at_dock)
-    assert not [line for line in lines if line.get("event") == "delivered"]
+    assert task_lines(lines) == []
+    assert robot.status == "idle"
 
 
-def test_go_to_is_done_on_arrival_and_return_at_the_dock() -> None:
+def test_cancel_without_a_task_id_drops_whatever_the_robot_does() -> None:
     robot = make_robot()
-    command(robot, "go_to", command_id="g", table_id=1)
-    lines = run_until(robot, lambda r: (r.x, r.y) == table_xy(1))
-    assert results(lines) == [{"type": "command_result", "command_id": "g", "status": "done"}]
-    assert robot.status == "idle"  # waiting at the table, nothing to hand over
-    command(robot, "go_to", command_id="g2", table_id=12)
-    run(robot, 2)
-    lines = command(robot, "return", command_id="r") + run_until(robot, at_dock)
-    assert lines == [
-        {"type": "command_result", "command_id": "r", "status": "accepted"},
-        {"type": "command_result", "command_id": "g2", "status": "failed",
-         "detail": "superseded by command r"},
-        {"type": "command_result", "command_id": "r", "status": "done"},
-    ]
+    command(robot, "summon", "s", table_id=2)
+    run_until(robot, at_table(2))
+    assert command(robot, "cancel", "x") == [accepted("x"), done("x")]
+    assert robot.status == "returning"
+    run_until(robot, idle_at_dock)
 
 
-def test_idle_robots_wander_between_dock_and_tables_on_their_own() -> None:
+def test_cancel_for_another_task_changes_nothing() -> None:
     robot = make_robot()
-    statuses = set()
-    for _ in range(600):
-        robot.step(DT)
-        statuses.add(robot.status)
-    assert {"idle", "delivering", "returning"} <= statuses
+    command(robot, "deliver", "d", task_id=5, stops=[{"table_id": 12, "order_ids": [8]}])
+    run(robot, 3)
+    [ok, finished] = command(robot, "cancel", "x", task_id=6)
+    assert ok == accepted("x") and finished["status"] == "done" and "6" in finished["detail"]
+    assert robot.task_id == 5 and robot.status == "delivering"
+
+
+def test_cancel_while_charging_stops_the_charge() -> None:
+    robot = make_robot(battery=40.0)
+    command(robot, "charge", "ch", task_id=1)
+    run_until(robot, lambda r: r.status == "charging")
+    assert command(robot, "cancel", "x", task_id=1) == [accepted("x"), done("x")]
+    charge = robot.battery
+    assert results(run(robot, 5)) == []
+    assert idle_at_dock(robot) and robot.battery < charge
+
+
+# ---- failures ----
+
+
+def test_a_fail_rate_of_one_makes_the_trip_fail_on_the_way() -> None:
+    robot = make_robot(fail_rate=1.0)
+    command(robot, "go_to", "g", task_id=3, table_id=12)
+    lines = run_until(robot, lambda r: r.status != "delivering")
+    assert task_lines(lines) == [("failed", 12, None), ("failed", "g")]
+    [event] = [line for line in lines if line.get("event") == "failed"]
+    assert event["severity"] == "warning" and event["task_id"] == 3 and event["message"]
+    assert isinstance(event["id"], int)
+    [result] = results(lines)
+    assert result["detail"] == event["message"]
+    assert (robot.x, robot.y) != table_position(12) and robot.status == "returning"
+    run_until(robot, idle_at_dock)
+
+
+def test_a_failing_deliver_breaks_down_between_stops_it_has_not_reached() -> None:
+    for seed in range(10):
+        robot = make_robot(fail_rate=1.0, seed=seed)
+        stops = [{"table_id": t, "order_ids": [t * 10]} for t in (3, 7, 12)]
+        command(robot, "deliver", "d", task_id=1, stops=stops)
+        seen = task_lines(run_until(robot, idle_at_dock))
+        assert seen[-2:] == [("failed", seen[-2][1], None), ("failed", "d")]
+        reached = [t for t in (3, 7, 12) if ("arrived", t, None) in seen]
+        assert seen[:-2] == [line for t in reached
+                             for line in (("arrived", t, None), ("delivered", t, t * 10))]
+        assert seen[-2][1] == (3, 7, 12)[len(reached)]
+
+
+def test_a_fail_rate_of_zero_never_fails() -> None:
+    for seed in range(10):
+        robot = make_robot(seed=seed)
+        command(robot, "go_to", "g", table_id=12)
+        assert task_lines(run_until(robot, at_table(12))) == [("arrived", 12, None), ("done", "g")]
+
+
+def test_the_fail_rate_must_be_a_probability() -> None:
+    with pytest.raises(ValueError):
+        SimRobot("sim-1", random.Random(1), fail_rate=1.5)
+
+
+# ---- on its own ----
+
+
+def test_a_docked_robot_with_no_command_stays_put() -> None:
+    robot = make_robot()
+    lines = run(robot, 60)
+    assert idle_at_dock(robot)
+    assert task_lines(lines) == []
 
 
 def test_state_updates_carry_only_changes_plus_pose() -> None:
@@ -220,7 +491,7 @@ def test_chatter_sends_numbered_events_and_logs() -> None:
     robot = make_robot()
     lines = run(robot, 130)
     chatter = [line for line in lines
-               if line["type"] == "log" or line.get("event") not in (None, "delivered")]
+               if line["type"] == "log" or line.get("event") not in (None, *TASK_EVENTS)]
     assert len(chatter) >= 4
     ids = [line["id"] for line in chatter]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
@@ -228,6 +499,36 @@ def test_chatter_sends_numbered_events_and_logs() -> None:
 
 
 def test_the_same_seed_gives_the_same_run() -> None:
-    a, b = SimRobot("sim-1", random.Random(3)), SimRobot("sim-1", random.Random(3))
-    assert run(a, 120) == run(b, 120)
-    assert (a.x, a.y, a.battery) == (b.x, b.y, b.battery)
+    def one_run() -> tuple[list[dict[str, Any]], tuple[float, float, float]]:
+        robot = SimRobot("sim-1", random.Random(3), fail_rate=0.5)
+        lines: list[dict[str, Any]] = []
+        for n, table_id in enumerate((2, 9, 12, 5)):
+            lines += command(robot, "go_to", n, table_id=table_id) + run(robot, 30)
+        return lines, (robot.x, robot.y, robot.battery)
+    assert one_run() == one_run()
+
+
+# ---- the floor ----
+
+
+def test_table_positions_one_to_twelve_are_the_demo_tables() -> None:
+    assert [table_position(n) for n in range(1, 13)] == [(x, y) for _, _, x, y in TABLES]
+    assert table_position(0) is None and table_position(-1) is None
+
+
+def test_grid_tables_fill_the_map_and_match_table_position() -> None:
+    tables = grid_tables(60)
+    assert tables[:12] == TABLES
+    assert [(x, y) for _, _, x, y in tables] == [table_position(n) for n in range(1, 61)]
+    assert len({(x, y) for _, _, x, y in tables}) == 60
+    assert len({label for label, _, _, _ in tables}) == 60
+    for _, seats, x, y in tables:
+        assert 0 < x < WIDTH_M and 0 < y < HEIGHT_M and seats > 0
+        assert math.dist((x, y), DOCK) > 1.0
+    xs, ys = [x for _, _, x, _ in tables], [y for _, _, _, y in tables]
+    assert max(xs) - min(xs) > WIDTH_M / 2 and max(ys) - min(ys) > HEIGHT_M / 2
+    for n in (61, 200, 10_000):
+        position = table_position(n)
+        assert position is not None
+        assert 0 < position[0] < WIDTH_M and 0 < position[1] < HEIGHT_M
+    assert grid_tables(5) == TABLES[:5] and grid_tables(0) == []

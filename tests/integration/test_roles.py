@@ -19,28 +19,29 @@ from ..support.api_client import Api, assert_error
 
 ROLES = ["admin", "kitchen", "floor", "maintenance", "robot"]
 TOKEN = {role: f"{role}-token" for role in ROLES}
-TOPICS = ["robots", "tables", "orders", "customers", "inventory", "video_streams", "events",
-          "systemlogs", "status"]
+TOPICS = ["robots", "tables", "orders", "customers", "inventory", "video_streams", "tasks",
+          "events", "systemlogs", "status"]
 
 # docs/protocol.md, "Roles", "may read topics".
 READS = {
     "admin": set(TOPICS),
-    "kitchen": {"orders", "tables", "inventory", "events", "status"},
-    "floor": {"robots", "tables", "orders", "customers", "events", "status", "video_streams"},
-    "maintenance": {"robots", "events", "status", "systemlogs", "video_streams"},
+    "kitchen": {"orders", "tables", "inventory", "events", "status", "tasks"},
+    "floor": {"robots", "tables", "orders", "customers", "events", "status", "video_streams",
+              "tasks"},
+    "maintenance": {"robots", "events", "status", "systemlogs", "video_streams", "tasks"},
     "robot": set(),
 }
 # docs/protocol.md, "Roles", "may write".
 WRITES = {
     "admin": {"orders", "tables", "customers", "inventory", "video_streams", "event_ack",
-              "robot_commands"},
+              "robot_commands", "tasks"},
     "kitchen": {"orders", "inventory", "event_ack"},
-    "floor": {"orders", "tables", "customers", "event_ack", "robot_commands"},
+    "floor": {"orders", "tables", "customers", "event_ack", "robot_commands", "tasks"},
     "maintenance": {"video_streams", "event_ack"},
     "robot": set(),
 }
 SCOPES = ["orders", "tables", "customers", "inventory", "video_streams", "event_ack",
-          "robot_commands"]
+          "robot_commands", "tasks"]
 
 # One representative write per scope: (method, path, body, success status); {table} and
 # {event} are ids made before each test, "r1" a connected robot.
@@ -52,6 +53,7 @@ WRITE_CALLS: dict[str, tuple[str, str, Any, int]] = {
     "video_streams": ("POST", "/api/video_streams", {"name": "Cam", "url": "rtsp://c"}, 201),
     "event_ack": ("POST", "/api/events/{event}/ack", None, 200),
     "robot_commands": ("POST", "/api/robots/r1/commands", {"command": "pause"}, 202),
+    "tasks": ("POST", "/api/tasks", {"kind": "summon", "table_id": "{table}"}, 201),
 }
 # What a refused write must leave untouched, read from the SQLite file.
 WITNESS = {
@@ -62,6 +64,7 @@ WITNESS = {
     "video_streams": "SELECT count(*) FROM video_streams",
     "event_ack": "SELECT count(*) FROM events WHERE acknowledged_at IS NOT NULL",
     "robot_commands": "SELECT count(*) FROM events WHERE type = 'command_result'",
+    "tasks": "SELECT count(*) FROM tasks",
 }
 READ_CASES = [(role, topic) for role in ROLES for topic in TOPICS]
 WRITE_CASES = [(role, scope) for role in ROLES for scope in SCOPES]
@@ -71,7 +74,7 @@ def test_the_tables_here_cover_every_role_topic_and_scope() -> None:
     assert set(READS) == set(WRITES) == set(ROLES)
     assert all(READS[role] <= set(TOPICS) and WRITES[role] <= set(SCOPES) for role in ROLES)
     assert set(WRITE_CALLS) == set(WITNESS) == set(SCOPES)
-    assert len(READ_CASES) == 45 and len(WRITE_CASES) == 35
+    assert len(READ_CASES) == 50 and len(WRITE_CASES) == 40
 
 
 @pytest.mark.parametrize("role,topic", READ_CASES, ids=[f"{r}-{t}" for r, t in READ_CASES])

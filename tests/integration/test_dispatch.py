@@ -21,7 +21,7 @@ from ..support.server import ws_url
 
 # Three tables across the floor: T1 near the dock, T3 far from it.
 TABLES = [("T1", 4.0, 6.0), ("T2", 10.0, 6.0), ("T3", 18.0, 6.0)]
-DISPATCH = {"auto_deliver": True, "return_when_idle": False}
+DISPATCH = {"auto_deliver": True, "return_when_idle": False, "charge_below": 25}
 
 
 @pytest.fixture
@@ -378,7 +378,7 @@ async def test_who_may_create_tasks(floor: Any, token: str, allowed: bool) -> No
 async def test_after_a_restart_a_robot_not_back_fails_its_task_and_its_order_rides_again(
     aiohttp_server: Any, tmp_path: Path, session: aiohttp.ClientSession
 ) -> None:
-    settings = make_settings(tmp_path / "robodyne.db", tcp={"heartbeat_s": 0.2},
+    settings = make_settings(tmp_path / "robodyne.db", tcp={"heartbeat_s": 0.5},
                              dispatch=DISPATCH)
     server = await aiohttp_server(create_app(settings))
     api = Api(session, server)

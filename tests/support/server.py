@@ -34,8 +34,9 @@ def make_settings(db_path: Path, **sections: dict[str, Any]) -> Settings:
         "auth": {"tokens": TOKENS},
         "server": {"port": 0},
         "tcp": {"port": 0, "host": "127.0.0.1"},
-        # Tests of the order API move orders by hand; the dispatch tests turn it on.
-        "dispatch": {"auto_deliver": False},
+        # Tests of the order API move orders by hand, and robots of the protocol tests report
+        # any battery without being sent to charge; the dispatch tests turn both back on.
+        "dispatch": {"auto_deliver": False, "charge_below": 0},
     }
     for section, values in sections.items():
         raw.setdefault(section, {}).update(values)

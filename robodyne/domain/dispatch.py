@@ -45,10 +45,13 @@ S = OrderStatus
 T = TaskStatus
 # Kinds that go to a table, and so take a stop with the table (and for deliver, orders).
 TABLE_KINDS: Final = frozenset({TaskKind.DELIVER, TaskKind.BUS, TaskKind.SUMMON, TaskKind.GO_TO})
-# Kinds a robot is sent on for itself: to the dock, to charge.
-OWN_KINDS: Final = frozenset({TaskKind.RETURN, TaskKind.CHARGE})
 # After a restart, a robot on an unfinished task has this many heartbeats to come back.
 RESTART_GRACE_HEARTBEATS: Final = 3
+
+
+def _position(record: dict[str, Any]) -> tuple[float, float] | None:
+    pose = record["pose"]
+    return None if pose is None else (float(pose["x"]), float(pose["y"]))
 
 
 class Dispatcher:
@@ -229,10 +232,15 @@ class Dispatcher:
 
     # ---- choosing robots ----
 
-    def _available(self, record: dict[str, Any]) -> bool:
+    def _busy(self) -> set[str]:
+        """The robots on an unfinished task."""
+        return {t.robot_id for t in self.tasks.values() if t.status in ACTIVE and t.robot_id}
+
+    def _available(self, record: dict[str, Any], busy: set[str] | None = None) -> bool:
         """Connected, idle (or charged enough), battery enough, and on no unfinished task."""
         battery = record["battery"]
-        if record["id"] not in self._fleet.links or self._task_of(record["id"]) is not None:
+        if record["id"] not in self._fleet.links or record["id"] in (
+                self._busy() if busy is None else busy):
             return False
         if battery is not None and battery < self._settings.min_battery:
             return False
@@ -246,36 +254,31 @@ class Dispatcher:
                 and record["status"] in (RobotStatus.IDLE, RobotStatus.RETURNING))
 
     async def _dispatch(self) -> None:
-        """Offer every queued task, best first, to the robots free right now."""
+        """Offer every queued task, best first, to the robots free right now.
+
+        The decision (who is free, where everything is, the plan) is timed for /metrics.
+        """
+        started = time.perf_counter()
         queued = [task for task in self.tasks.values() if task.status is T.QUEUED]
         if not queued:
             return
-        free = [Candidate(robot_id, self._position(record), self._free_since.get(robot_id, 0.0))
-                for robot_id, record in self._fleet.robots.items() if self._available(record)]
+        busy = self._busy()
+        free = [Candidate(robot_id, _position(record), self._free_since.get(robot_id, 0.0))
+                for robot_id, record in self._fleet.robots.items()
+                if self._available(record, busy)]
         if not free:
             return
-        started = time.perf_counter()
-        pairs = plan((self._job(task) for task in queued), free)
+        tables = {table["id"]: (float(table["x"]), float(table["y"]))
+                  for table in self._hub.snapshot(Topic.TABLES)[0]
+                  if table["x"] is not None and table["y"] is not None}
+        jobs = [Job(task.id, task.priority, task.created_at,
+                    target=tables.get(task.stops[0].table_id) if task.stops else None,
+                    pinned_to=task.robot_id if task.pinned else None,
+                    rejected_by=frozenset(task.rejected_by)) for task in queued]
+        pairs = plan(jobs, free)
         self._stats.dispatch_decisions.observe(time.perf_counter() - started)
         for task_id, robot_id in pairs:
             await self._assign(self.tasks[task_id], robot_id)
-
-    def _job(self, task: Task) -> Job:
-        return Job(task.id, task.priority, task.created_at,
-                   target=self._table_position(task.stops[0].table_id) if task.stops else None,
-                   pinned_to=task.robot_id if task.pinned else None,
-                   rejected_by=frozenset(task.rejected_by))
-
-    def _position(self, record: dict[str, Any]) -> tuple[float, float] | None:
-        pose = record["pose"]
-        return None if pose is None else (float(pose["x"]), float(pose["y"]))
-
-    def _table_position(self, table_id: int) -> tuple[float, float] | None:
-        for table in self._hub.snapshot(Topic.TABLES)[0]:
-            if table["id"] == table_id:
-                x, y = table["x"], table["y"]
-                return None if x is None or y is None else (float(x), float(y))
-        return None
 
     # ---- moving a task along ----
 
@@ -374,13 +377,13 @@ class Dispatcher:
         task = await self._save(task, {"status": T.COMPLETED, "finished_at": utcnow(),
                                        "detail": detail, "stops": stops})
         robot_id = task.robot_id
-        if robot_id is None or robot_id not in self._fleet.links or task.kind in OWN_KINDS:
+        if robot_id is None or robot_id not in self._fleet.links or task.kind is TaskKind.CHARGE:
             return
         battery = self._fleet.robots[robot_id]["battery"]
         if battery is not None and battery < self._settings.charge_below:
             await self._send_own(robot_id, TaskKind.CHARGE,
                                  f"battery {battery:.0f}% after its task")
-        elif self._settings.return_when_idle and not any(
+        elif task.kind is not TaskKind.RETURN and self._settings.return_when_idle and not any(
                 t.status is T.QUEUED for t in self.tasks.values()):
             await self._send_own(robot_id, TaskKind.RETURN, "nothing queued")
 

@@ -270,6 +270,25 @@ async def test_a_low_robot_is_sent_to_charge_and_works_again_once_charged(floor:
     assert deliver["command"] == "deliver" and deliver["order_id"] == order["id"]
 
 
+async def test_a_robot_low_after_its_trip_or_its_way_home_is_sent_to_charge(floor: Any) -> None:
+    server, api, tables = await floor(return_when_idle=True)
+    robot = await floor.join(server, "r1", battery=60)
+    await _ready(api, tables[0])
+    deliver = await robot.command()
+    await robot.answer(deliver, "accepted")
+    await robot.report(status="delivering", battery=40)
+    await robot.deliver(deliver)
+    home = await robot.command()  # 40% is fine: home
+    assert home["command"] == "return"
+    await robot.answer(home, "accepted")
+    await robot.report(status="returning", battery=24)  # drained on the way: on a task, so
+    await robot.no_command(within=0.3)                   # not interrupted
+    await robot.answer(home, "done")
+    charge = await robot.command()
+    assert charge["command"] == "charge"
+    assert _task(server, charge["task_id"])["source"] == "auto"
+
+
 async def test_status_and_metrics_count_the_tasks(floor: Any, session: aiohttp.ClientSession
                                                   ) -> None:
     server, api, tables = await floor()

@@ -11,6 +11,10 @@ from .models import TaskStatus, iso
 FINISHED: Final = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED})
 # A task holding a robot: it was sent its command and has not finished.
 ACTIVE: Final = frozenset({TaskStatus.ASSIGNED, TaskStatus.UNDERWAY})
+# What staff may still change: the priority of a task waiting in the queue; the robot of one
+# no robot has started (an assigned task's robot is told to cancel).
+REPRIORITISABLE: Final = frozenset({TaskStatus.QUEUED})
+REPINNABLE: Final = frozenset({TaskStatus.QUEUED, TaskStatus.ASSIGNED})
 # Finished tasks stay in the tasks snapshot this long, as closed orders do in theirs.
 FINISHED_TASK_WINDOW_S: Final = 3600
 

@@ -29,7 +29,7 @@ from ..core.models import (
 )
 from ..core.orders import CLOSED_ORDER_STATUSES
 from ..core.stats import Stats
-from ..core.tasks import ACTIVE, FINISHED
+from ..core.tasks import ACTIVE, FINISHED, REPINNABLE, REPRIORITISABLE
 from ..core.topics import Topic
 from ..live.hub import Hub
 from ..settings import DispatchSettings
@@ -122,14 +122,14 @@ class Dispatcher:
             task = await self._unfinished(task_id)
             changes: TaskChanges = {}
             if priority is not None:
-                if task.status is not T.QUEUED:
+                if task.status not in REPRIORITISABLE:
                     raise Conflict(f"task {task_id} is {task.status}: only a queued task's"
                                    " priority changes")
                 changes["priority"] = priority
             if set_robot:
                 if robot_id is not None and robot_id not in self._fleet.robots:
                     raise Invalid(f"robot_id: there is no robot {robot_id}")
-                if task.status is T.UNDERWAY:
+                if task.status not in REPINNABLE:
                     raise Conflict(f"task {task_id} is underway on {task.robot_id}: cancel it"
                                    " instead")
                 if task.status is T.ASSIGNED and task.robot_id != robot_id:

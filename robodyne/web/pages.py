@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ..core import floor
 from ..core.orders import KITCHEN_BACK, KITCHEN_NEXT
+from ..core.tasks import ACTIVE, FINISHED, REPINNABLE, REPRIORITISABLE
 from ..settings import KitchenSettings
 from .auth import TOKEN_COOKIE, Auth
 
@@ -35,6 +36,12 @@ def _values(kitchen: KitchenSettings) -> dict[str, str]:
         "map_height": f"{floor.HEIGHT_M:g}",
         "map_dock_x": f"{floor.DOCK[0]:g}",
         "map_dock_y": f"{floor.DOCK[1]:g}",
+        # The dashboard's task queue: which statuses hold a robot and which are final, and
+        # which tasks staff may still re-prioritise or pin (core/tasks.py, as the dispatcher).
+        "task_active": _attribute_json(sorted(ACTIVE)),
+        "task_finished": _attribute_json(sorted(FINISHED)),
+        "task_changes": _attribute_json({"priority": sorted(REPRIORITISABLE),
+                                         "pin": sorted(REPINNABLE)}),
     }
 
 

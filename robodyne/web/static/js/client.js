@@ -155,3 +155,11 @@ export async function api(method, path, body) {
   }
   return response.status === 204 ? null : response.json();
 }
+
+// A button's REST call: disabled while it runs; a refusal is shown to whoever pressed it.
+export async function act(button, method, path, body) {
+  button.disabled = true;
+  try { return await api(method, path, body); }
+  catch (err) { alert(err.message); return null; }
+  finally { button.disabled = false; }
+}

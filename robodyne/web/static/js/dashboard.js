@@ -1,7 +1,11 @@
-// The admin dashboard: live floor map, robots with commands, tables, events and system status.
-import { Topic, api, watchConnection } from "./client.js";
+// The admin dashboard: live floor map, the task queue, robots with commands, tables, events and
+// system status.
+import { Topic, act, api, watchConnection } from "./client.js";
 import { renderEvents } from "./feed.js";
 import { h, replace, svg } from "./dom.js";
+import { layoutLabels, leaderEnd } from "./maplabels.js";
+import { TableMenu } from "./tablemenu.js";
+import { KIND_LABEL, TaskPanel, destination, isActive, taskOfRobot } from "./tasks.js";
 
 const body = document.body.dataset;
 const W = Number(body.mapWidth) || 20;
@@ -17,40 +21,101 @@ map.append(
   tableLayer, robotLayer);
 
 let may = new Set();
-api("GET", "/api/me").then((me) => { may = new Set(me.may_write); renderRobots(); }).catch(() => {});
+api("GET", "/api/me").then((me) => {
+  may = new Set(me.may_write);
+  document.body.dataset.role = me.role;
+  panel.canWrite = may.has("tasks");
+  renderRobots(); drawTables(); panel.render();
+}).catch(() => {});
 
-const robots = new Topic("robots", { onChange: () => { drawRobots(); renderRobots(); } });
-const tables = new Topic("tables", {
-  onChange: () => { drawTables(); renderTables(); for (const card of cards.values()) fillTablePick(card.pick); },
+const tableLabel = (id) => tables.items.get(id)?.label ?? `Table ${id}`;
+const robotName = (id) => robots.items.get(id)?.name ?? id;
+const byName = (a, b) => a.name.localeCompare(b.name, undefined, { numeric: true });
+const panel = new TaskPanel({
+  list: document.getElementById("tasks"), empty: document.getElementById("no-tasks"),
+  count: document.getElementById("task-count"), tableLabel, robotName,
+  robots: () => robots.list().sort(byName),
 });
+const menu = new TableMenu(document.getElementById("table-menu"), document.getElementById("table-menu-title"));
+
+const robots = new Topic("robots", { onChange: () => { drawRobots(); renderRobots(); panel.refreshPicks(); } });
+const tables = new Topic("tables", {
+  onChange: () => {
+    drawTables(); renderTables(); panel.render(); drawRobots(); renderRobots();
+    for (const card of cards.values()) fillTablePick(card.pick);
+  },
+});
+const tasks = new Topic("tasks", { onChange: () => { panel.render(tasks.list()); drawRobots(); renderRobots(); } });
 const events = new Topic("events", { onChange: () => renderEvents(document.getElementById("events"), events.list(), { canAck: may.has("event_ack") }) });
 const status = new Topic("status", { onChange: renderStatus });
-watchConnection([robots, tables, events, status], document.getElementById("conn"), document.getElementById("banner"));
+watchConnection([robots, tables, tasks, events, status], document.getElementById("conn"), document.getElementById("banner"));
 
+// Table markers are kept and updated in place, so a focused table keeps its focus and its menu.
+const tableMarks = new Map();
 function drawTables() {
-  replace(tableLayer, tables.list().filter((t) => t.x !== null && t.y !== null).map((t) => {
+  const seen = new Set();
+  for (const t of tables.list()) {
+    if (t.x === null || t.y === null) continue;
+    seen.add(t.id);
+    let mark = tableMarks.get(t.id);
+    if (!mark) {
+      mark = { g: svg("g", { class: "table", "data-table-id": t.id }), rect: svg("rect"), text: svg("text") };
+      mark.g.append(mark.rect, mark.text);
+      tableLayer.append(mark.g);
+      tableMarks.set(t.id, mark);
+    }
     const size = 0.6 + Math.min(t.seats, 8) * 0.12;
-    return svg("g", { class: "table", transform: `translate(${t.x} ${t.y})`, "data-table-id": t.id },
-      svg("rect", { class: `t-${t.status}`, x: -size, y: -size * 0.7, width: size * 2, height: size * 1.4 }),
-      svg("text", {}, t.label));
-  }));
+    mark.g.setAttribute("transform", `translate(${t.x} ${t.y})`);
+    mark.g.dataset.label = t.label;
+    for (const [key, value] of Object.entries({ class: `t-${t.status}`, x: -size, y: -size * 0.7, width: size * 2, height: size * 1.4 })) {
+      mark.rect.setAttribute(key, String(value));
+    }
+    mark.text.textContent = t.label;
+    // A role that may write tasks summons or buses a robot from the table itself.
+    if (may.has("tasks") && !mark.menu) {
+      mark.menu = true;
+      mark.g.setAttribute("tabindex", "0");
+      mark.g.setAttribute("role", "button");
+      mark.g.classList.add("actionable");
+      menu.attach(mark.g, t);
+    } else if (mark.menu) {
+      menu.label(mark.g, t);
+    }
+  }
+  for (const [id, mark] of tableMarks) {
+    if (!seen.has(id)) { menu.forget(mark.g); mark.g.remove(); tableMarks.delete(id); }
+  }
 }
 
+// What a robot is doing, in a few words: "deliver → T3", or "next: summon → T5" when a task
+// waits pinned to it.
+function robotTask(robot) {
+  const task = taskOfRobot(tasks.list(), robot.id);
+  if (!task) return "";
+  const what = `${KIND_LABEL[task.kind] ?? task.kind} → ${destination(task, tableLabel)}`;
+  return isActive(task) ? what : `next: ${what}`;
+}
+
+const RADIUS = 0.38;
 const markers = new Map();
 function drawRobots() {
   const seen = new Set();
-  for (const robot of robots.list()) {
+  for (const robot of robots.list().sort(byName)) {
     if (!robot.pose) continue;
     seen.add(robot.id);
     let marker = markers.get(robot.id);
     if (!marker) {
       marker = {
         g: svg("g", { class: "robot", "data-robot-id": robot.id }),
-        body: svg("circle", { r: 0.38 }),
-        heading: svg("line", { x1: 0, y1: 0, x2: 0.38, y2: 0 }),
-        label: svg("text", { y: -0.55 }),
+        body: svg("circle", { r: RADIUS }),
+        heading: svg("line", { x1: 0, y1: 0, x2: RADIUS, y2: 0 }),
+        leader: svg("line", { class: "leader none" }),
+        label: svg("g", { class: "robot-label", "data-robot-id": robot.id }),
+        name: svg("text", { class: "name", y: 0 }),
+        task: svg("text", { class: "doing none", y: 0.4 }),
       };
-      marker.g.append(marker.body, marker.heading, marker.label);
+      marker.label.append(marker.name, marker.task);
+      marker.g.append(marker.leader, marker.body, marker.heading, marker.label);
       robotLayer.append(marker.g);
       markers.set(robot.id, marker);
     }
@@ -58,22 +123,57 @@ function drawRobots() {
     marker.g.setAttribute("transform", `translate(${x} ${y})`);
     marker.g.classList.toggle("offline", !robot.connected);
     marker.body.setAttribute("class", `r-${robot.status}`);
-    marker.heading.setAttribute("x2", String(Math.cos(yaw) * 0.38));
-    marker.heading.setAttribute("y2", String(Math.sin(yaw) * 0.38));
-    marker.label.textContent = `${robot.name} ${robot.battery === null ? "" : Math.round(robot.battery) + "%"}`;
+    marker.heading.setAttribute("x2", String(Math.cos(yaw) * RADIUS));
+    marker.heading.setAttribute("y2", String(Math.sin(yaw) * RADIUS));
+    marker.name.textContent = `${robot.name} ${robot.battery === null ? "" : Math.round(robot.battery) + "%"}`;
+    const doing = robotTask(robot);
+    marker.task.textContent = doing;
+    marker.task.classList.toggle("none", !doing);
     marker.g.dataset.x = x;
     marker.g.dataset.y = y;
+    marker.x = x;
+    marker.y = y;
   }
   for (const [id, marker] of markers) {
     if (!seen.has(id)) { marker.g.remove(); markers.delete(id); }
   }
+  placeLabels();
 }
 
-async function command(button, robotId, body) {
-  button.disabled = true;
-  try { await api("POST", `/api/robots/${encodeURIComponent(robotId)}/commands`, body); }
-  catch (err) { alert(err.message); }
-  finally { button.disabled = false; }
+// Lay the labels out so none overlaps another (maplabels.js): each label is drawn inside its
+// robot's marker, offset from it, so it rides along with the marker's transition.
+function placeLabels() {
+  const placed = [...markers.entries()].map(([id, m]) => {
+    const box = m.label.getBBox();
+    // Not rendered (a hidden tab): a fair guess of the text's size.
+    const w = box.width || m.name.textContent.length * 0.2;
+    const h = box.height || (m.task.textContent ? 0.8 : 0.4);
+    return { id, x: m.x, y: m.y, w, h };
+  });
+  const layout = layoutLabels(placed, { width: W, height: H, radius: RADIUS });
+  for (const [id, m] of markers) {
+    const at = layout.get(id);
+    for (const text of [m.name, m.task]) text.setAttribute("text-anchor", at.align);
+    const box = m.label.getBBox(); // again: the alignment moved the text
+    const bx = box.width ? box.x : { middle: -at.w / 2, start: 0, end: -at.w }[at.align];
+    const by = box.height ? box.y : -0.3;
+    m.label.setAttribute("transform", `translate(${at.x - m.x - bx} ${at.y - m.y - by})`);
+    m.leader.classList.toggle("none", !at.leader);
+    if (at.leader) {
+      // From the rim of the robot to the near edge of its label, at the label's middle.
+      const end = leaderEnd(at);
+      const dx = end.x - m.x;
+      const dy = end.y - m.y;
+      const length = Math.hypot(dx, dy) || 1;
+      for (const [key, value] of Object.entries({ x1: (dx / length) * RADIUS, y1: (dy / length) * RADIUS, x2: dx, y2: dy })) {
+        m.leader.setAttribute(key, String(value));
+      }
+    }
+  }
+}
+
+function command(button, robotId, body) {
+  return act(button, "POST", `/api/robots/${encodeURIComponent(robotId)}/commands`, body);
 }
 
 const ROBOT_COLOURS = {
@@ -97,11 +197,12 @@ function robotCard(robot) {
     root: h("div", { class: "robot-card", dataset: { robotId: robot.id } }),
     dot: h("span", { class: "dot" }), name: h("span", { class: "name" }),
     state: h("span", { class: "state" }), battery: h("span", { class: "battery" }),
+    task: h("div", { class: "muted doing" }),
     issues: h("div", { class: "sev-warning issues" }), pick,
     commands: h("div", { class: "commands" }, pick, go, back, charge),
   };
   card.root.append(h("div", { class: "line" }, card.dot, card.name, card.state, card.battery),
-    card.issues, card.commands);
+    card.task, card.issues, card.commands);
   fillTablePick(pick);
   return card;
 }
@@ -114,7 +215,7 @@ function fillTablePick(pick) {
 
 function renderRobots() {
   const list = document.getElementById("robots");
-  const sorted = robots.list().sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+  const sorted = robots.list().sort(byName);
   for (const robot of sorted) {
     let card = cards.get(robot.id);
     if (!card) { card = robotCard(robot); cards.set(robot.id, card); }
@@ -123,6 +224,7 @@ function renderRobots() {
     card.state.textContent = robot.connected ? robot.status : "offline";
     card.battery.textContent = robot.battery === null ? "—" : `${Math.round(robot.battery)}%`;
     card.battery.classList.toggle("low", robot.battery !== null && robot.battery < 20);
+    card.task.textContent = robotTask(robot);
     card.issues.textContent = robot.issues.map((i) => `${i.category}: ${i.detail}`).join("; ");
     card.commands.hidden = !(may.has("robot_commands") && robot.connected);
     list.append(card.root); // re-appending keeps the sorted order without rebuilding
@@ -132,10 +234,9 @@ function renderRobots() {
   }
 }
 
-const TABLE_COLOURS = { available: "#3ddc84", occupied: "#ffb020", reserved: "#4fb3ff", needs_cleaning: "#b48cff", out_of_service: "#6b7785" };
 function renderTables() {
   replace(document.getElementById("tables"), tables.list().map((t) => h("div", {
-    class: "table-card", style: `background: ${TABLE_COLOURS[t.status] ?? "#6b7785"}`, dataset: { tableId: t.id },
+    class: `table-card tc-${t.status}`, dataset: { tableId: t.id },
   }, t.label, h("small", {}, `${t.status.replace("_", " ")} · ${t.seats} seats`),
   h("small", {}, t.open_order_ids.length ? `${t.open_order_ids.length} open order(s)` : ""))));
 }

@@ -362,7 +362,7 @@ async def test_demo_screenshots(aiohttp_server: Any, tmp_path: Path,
     update = bool(os.environ.get("ROBODYNE_UPDATE_SCREENSHOTS"))
     settings = make_settings(tmp_path / "demo.db", dispatch={"auto_deliver": True,
                                                              "charge_below": 25},
-                             simulation={"order_every_s": 4, "cook_s": 6})
+                             simulation={"order_every_s": 3, "cook_s": 20})
     server = await aiohttp_server(create_app(settings.model_copy(update={"demo": True})))
     opened = {}
     for name, token in [("kitchen", "kitchen-token"), ("dashboard", "admin-token"),

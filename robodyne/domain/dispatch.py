@@ -529,6 +529,11 @@ class Dispatcher:
     def _order_ids(task: Task) -> list[int]:
         return [order_id for stop in task.stops for order_id in stop.order_ids]
 
+    def carrier(self, order_id: int) -> str | None:
+        """The robot an unfinished task has given this order to, if any."""
+        task = self._holder(order_id)
+        return task.robot_id if task is not None and task.status in ACTIVE else None
+
     def _holder(self, order_id: int) -> Task | None:
         """The unfinished task that carries this order, if any."""
         return next((t for t in self.tasks.values() if order_id in self._order_ids(t)), None)

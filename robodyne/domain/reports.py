@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.errors import Forbidden
 from ..core.models import LogLevel, Severity
 from .dispatch import Dispatcher
 from .journal import Journal
@@ -42,6 +43,9 @@ class RobotReports:
                 message=message):
             return
         if event == "delivered" and order_id is not None:
+            carrier = self._dispatcher.carrier(order_id)
+            if carrier is not None and carrier != robot_id:
+                raise Forbidden(f"order {order_id} is on {carrier}, not on this robot")
             await self._restaurant.delivered(order_id, robot_id)
 
     async def log(self, robot_id: str | None, level: LogLevel, message: str) -> None:

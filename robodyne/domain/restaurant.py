@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import sqlite3
 from typing import Final
 
-from ..core.errors import Conflict, Invalid, NotFound
+from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..core.models import (
     Command,
     Customer,
@@ -166,6 +166,8 @@ class Restaurant:
                 log.warning("robot %s delivered order %s, which is %s: left as it is", robot_id,
                             order_id, order.status if order else "unknown")
                 return
+            if order.robot_id is not None and order.robot_id != robot_id:
+                raise Forbidden(f"order {order_id} is on {order.robot_id}, not on this robot")
             before, updated = await self._change_order(
                 order_id, status=S.SERVED, items_done=None, robot_id=robot_id,
                 set_robot=robot_id is not None)

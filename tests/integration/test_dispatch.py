@@ -420,3 +420,19 @@ async def test_after_a_restart_a_robot_not_back_fails_its_task_and_its_order_rid
     await back.deliver(retry)
     assert _order(server, order["id"])["status"] == "served"
     await back.close()
+
+
+async def test_a_robot_cannot_deliver_an_order_another_robot_carries(floor: Any) -> None:
+    server, api, tables = await floor()
+    carrier = await floor.join(server, "carrier", x=5.0, y=6.0)
+    stranger = await floor.join(server, "stranger", status="charging", battery=40)
+    order = await _ready(api, tables[0])
+    command = await carrier.command()
+    await carrier.answer(command, "accepted")
+    await stranger.client.send({"type": "event", "event": "delivered", "order_id": order["id"],
+                                "id": "mine?"})
+    reply = await stranger.client.receive()
+    assert (reply["type"], reply["code"], reply["id"]) == ("error", "forbidden", "mine?")
+    assert _order(server, order["id"])["status"] == "delivering"
+    await carrier.deliver(command)
+    assert _order(server, order["id"])["status"] == "served"

@@ -22,6 +22,7 @@ from .domain.dispatch import Dispatcher
 from .domain.fleet import Fleet
 from .domain.journal import Journal
 from .domain.logbridge import SystemlogBridge
+from .domain.menu import Menu
 from .domain.notify import Notifier
 from .domain.polling import poll_once
 from .domain.reports import RobotReports
@@ -59,6 +60,7 @@ class Parts:
     status: StatusReporter
     fleet: Fleet
     restaurant: Restaurant
+    menu: Menu
     dispatcher: Dispatcher
     robot_server: RobotServer
     websockets: WebSockets
@@ -70,6 +72,8 @@ PARTS = web.AppKey("parts", Parts)
 
 def build(settings: Settings) -> Parts:
     """Every part, each given what it needs in its constructor; nothing runs yet."""
+    if settings.demo:
+        settings = seed.with_demo_kitchen(settings)
     ws = settings.websocket
     tokens = settings.auth.tokens
     stats = Stats()
@@ -80,14 +84,16 @@ def build(settings: Settings) -> Parts:
     journal = Journal(store, hub)
     status = StatusReporter(hub, store)
     fleet = Fleet(store, hub, journal)
-    restaurant = Restaurant(store, hub, journal, fleet)
+    menu = Menu(store, hub, journal, settings.kitchen)
+    restaurant = Restaurant(store, hub, journal, fleet, menu)
     dispatcher = Dispatcher(store, hub, journal, fleet, restaurant, settings.dispatch, stats)
     robot_server = RobotServer(settings.tcp, tokens, fleet,
                                RobotReports(journal, restaurant, dispatcher),
                                Notifier(store, hub, fleet), stats)
     auth = Auth(tokens, settings.auth.allowed_origins)
     return Parts(settings=settings, auth=auth, stats=stats, store=store, hub=hub, journal=journal,
-                 status=status, fleet=fleet, restaurant=restaurant, dispatcher=dispatcher,
+                 status=status, fleet=fleet, restaurant=restaurant, menu=menu,
+                 dispatcher=dispatcher,
                  robot_server=robot_server,
                  websockets=WebSockets(ws, auth, hub, stats), health=Health(status))
 
@@ -102,8 +108,8 @@ def create_app(settings: Settings) -> web.Application:
         app, health=parts.health,
         metrics=Metrics(Collector(parts.stats, parts.hub, parts.fleet), auth),
         websockets=parts.websockets,
-        api=Api(parts.restaurant, parts.dispatcher, parts.hub, auth),
-        pages=Pages(settings.kitchen, auth))
+        api=Api(parts.restaurant, parts.menu, parts.dispatcher, parts.hub, auth),
+        pages=Pages(parts.settings.kitchen, auth))
     app.cleanup_ctx.extend([
         _store,
         _hub,

@@ -10,7 +10,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .core.roles import Role
 from .wire.validation import first_problem
@@ -19,6 +27,8 @@ DEFAULT_CONFIG = Path("config/robodyne.toml")
 # Beside the database: the tokens the first start made, and those the owner added.
 TOKENS_FILE = "tokens.toml"
 ENV_PREFIX = "ROBODYNE_"
+# Keys whose environment value is a comma-separated list.
+LIST_KEYS = frozenset({"allowed_origins", "stations"})
 
 
 class Section(BaseModel):
@@ -71,8 +81,19 @@ class RetentionSettings(Section):
 
 
 class KitchenSettings(Section):
+    stations: list[str] = Field(["kitchen"], min_length=1)
+    default_station: str = "kitchen"
     amber_after_s: float = Field(600, gt=0)
     red_after_s: float = Field(1200, gt=0)
+
+    @model_validator(mode="after")
+    def _default_is_a_station(self) -> KitchenSettings:
+        if self.default_station not in self.stations:
+            raise ValueError(f"default_station {self.default_station!r} is not one of"
+                             f" the stations {self.stations}")
+        if "expo" in self.stations:
+            raise ValueError("'expo' is the expo screen, not a station")
+        return self
 
 
 class DispatchSettings(Section):
@@ -176,7 +197,7 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
-        if key == "allowed_origins":
+        if key in LIST_KEYS:
             found.setdefault(section, {})[key] = [v for v in value.split(",") if v]
         else:
             found.setdefault(section, {})[key] = value

@@ -138,18 +138,26 @@ class Table(Item):
     updated_at: str
 
 
+class OrderPriority(StrEnum):
+    NORMAL = "normal"
+    RUSH = "rush"
+
+
 class OrderItem(Item):
     name: str
     qty: int = Field(1, ge=1)
     note: str = ""
     modifiers: list[str] = []
     done: bool = False
+    # The kitchen station that cooks it, taken from the menu when the order was placed.
+    station: str = ""
 
 
 class Order(Item):
     id: int
     table_id: int
     status: OrderStatus = OrderStatus.PLACED
+    priority: OrderPriority = OrderPriority.NORMAL
     items: list[OrderItem]
     note: str = ""
     robot_id: str | None = None
@@ -214,6 +222,15 @@ class VideoStream(Item):
     url: str
     status: StreamStatus = StreamStatus.INACTIVE
     updated_at: str
+
+
+class MenuItem(Item):
+    id: int
+    name: str
+    category: str = ""
+    station: str | None = None
+    prep_target_s: float | None = Field(None, gt=0)
+    available: bool = True
 
 
 class TaskKind(StrEnum):
@@ -287,6 +304,7 @@ class TableChanges(TypedDict, total=False):
 
 class OrderChanges(TypedDict, total=False):
     status: OrderStatus
+    priority: OrderPriority
     items: list[OrderItem]
     note: str
     robot_id: str | None
@@ -329,3 +347,11 @@ class TaskChanges(TypedDict, total=False):
     assigned_at: str | None
     started_at: str | None
     finished_at: str | None
+
+
+class MenuChanges(TypedDict, total=False):
+    name: str
+    category: str
+    station: str | None
+    prep_target_s: float | None
+    available: bool

@@ -29,14 +29,18 @@ class Scope(StrEnum):
     EVENT_ACK = "event_ack"
     ROBOT_COMMANDS = "robot_commands"
     TASKS = "tasks"
+    MENU = "menu"
+    # Only whether a dish is available ("86" it): what the kitchen may change of the menu.
+    MENU_AVAILABLE = "menu_available"
 
 
 T = Topic
 READABLE: Final[dict[Role, frozenset[Topic]]] = {
     Role.ADMIN: frozenset(Topic),
-    Role.KITCHEN: frozenset({T.ORDERS, T.TABLES, T.INVENTORY, T.EVENTS, T.STATUS, T.TASKS}),
+    Role.KITCHEN: frozenset({T.ORDERS, T.TABLES, T.INVENTORY, T.EVENTS, T.STATUS, T.TASKS,
+                             T.MENU}),
     Role.FLOOR: frozenset({T.ROBOTS, T.TABLES, T.ORDERS, T.CUSTOMERS, T.EVENTS, T.STATUS,
-                           T.VIDEO_STREAMS, T.TASKS}),
+                           T.VIDEO_STREAMS, T.TASKS, T.MENU}),
     Role.MAINTENANCE: frozenset({T.ROBOTS, T.EVENTS, T.STATUS, T.SYSTEMLOGS, T.VIDEO_STREAMS,
                                  T.TASKS}),
     Role.ROBOT: frozenset(),
@@ -44,7 +48,7 @@ READABLE: Final[dict[Role, frozenset[Topic]]] = {
 S = Scope
 WRITABLE: Final[dict[Role, frozenset[Scope]]] = {
     Role.ADMIN: frozenset(Scope),
-    Role.KITCHEN: frozenset({S.ORDERS, S.INVENTORY, S.EVENT_ACK}),
+    Role.KITCHEN: frozenset({S.ORDERS, S.INVENTORY, S.EVENT_ACK, S.MENU_AVAILABLE}),
     Role.FLOOR: frozenset({S.ORDERS, S.TABLES, S.CUSTOMERS, S.EVENT_ACK, S.ROBOT_COMMANDS,
                            S.TASKS}),
     Role.MAINTENANCE: frozenset({S.VIDEO_STREAMS, S.EVENT_ACK}),

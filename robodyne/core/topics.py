@@ -12,6 +12,7 @@ class Topic(StrEnum):
     INVENTORY = "inventory"
     VIDEO_STREAMS = "video_streams"
     TASKS = "tasks"
+    MENU = "menu"
     EVENTS = "events"
     SYSTEMLOGS = "systemlogs"
     STATUS = "status"
@@ -19,7 +20,7 @@ class Topic(StrEnum):
 
 # Topics whose snapshot is every item (orders: the open ones and the recently closed).
 STATE_TOPICS: Final = (Topic.ROBOTS, Topic.TABLES, Topic.ORDERS, Topic.CUSTOMERS,
-                       Topic.INVENTORY, Topic.VIDEO_STREAMS, Topic.TASKS)
+                       Topic.INVENTORY, Topic.VIDEO_STREAMS, Topic.TASKS, Topic.MENU)
 # Topics that append records; their snapshot is the newest snapshot_limit of them.
 LOG_TOPICS: Final = (Topic.EVENTS, Topic.SYSTEMLOGS)
 # Every topic's name, for checking a name from a URL (`in` on the enum needs a member).

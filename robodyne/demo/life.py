@@ -121,8 +121,8 @@ class DemoLife:
         party = self._rng.randint(1, table["seats"])
         await self._restaurant.add_customer(self._rng.choice(NAMES), party, "",
                                             CustomerStatus.SEATED, table["id"])
-        dishes = self._rng.sample(MENU, k=min(len(MENU), self._rng.randint(1, 3)))
+        dishes = self._rng.sample(MENU, k=min(len(MENU), self._rng.randint(1, 4)))
         items = [OrderItem(name=name, qty=self._rng.randint(1, 2),
                            modifiers=[m for m in modifiers if self._rng.random() < 0.5])
-                 for name, modifiers in dishes]
+                 for name, _, _, _, modifiers in dishes]
         await self._restaurant.place_order(table["id"], items, "")

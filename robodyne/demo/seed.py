@@ -7,7 +7,7 @@ import secrets
 
 from ..core.models import OrderItem, OrderStatus, StreamStatus, TableStatus, utcnow
 from ..core.roles import Role
-from ..settings import Settings
+from ..settings import KitchenSettings, Settings
 from ..store.store import Store
 from .floor import TABLES
 
@@ -16,9 +16,25 @@ log = logging.getLogger(__name__)
 ROBOT_HZ = 5.0
 # Which of the six seeded orders are ready when the demo starts.
 READY_AT_START = (1, 4)
-MENU = [("Margherita pizza", ["extra basil"]), ("Caesar salad", ["no croutons"]),
-        ("Spaghetti carbonara", []), ("Tomato soup", []), ("Tiramisu", []),
-        ("Lemonade", ["no ice"]), ("Grilled salmon", ["sauce on the side"])]
+# The demo kitchen's stations, used when the configuration names none of its own.
+STATIONS = ["grill", "fry", "cold", "bar"]
+# (name, category, station, prep target in seconds, modifiers guests ask for): Korean and
+# Western dishes, so a newcomer sees orders split across the stations at once.
+MENU = [
+    ("Bulgogi 불고기", "mains", "grill", 480, ["extra garlic"]),
+    ("Galbi 갈비", "mains", "grill", 600, []),
+    ("Cheeseburger", "mains", "grill", 420, ["no onions", "medium rare"]),
+    ("Grilled salmon", "mains", "grill", 540, ["sauce on the side"]),
+    ("Yangnyeom chicken 양념치킨", "mains", "fry", 600, ["extra spicy"]),
+    ("Kimchi fries", "sides", "fry", 300, []),
+    ("Fish and chips", "mains", "fry", 480, ["no vinegar"]),
+    ("Naengmyeon 냉면", "mains", "cold", 300, ["no egg"]),
+    ("Caesar salad", "starters", "cold", 240, ["no croutons"]),
+    ("Kimchi 김치", "sides", "cold", 60, []),
+    ("Soju 소주", "drinks", "bar", 60, []),
+    ("Sikhye 식혜", "drinks", "bar", 60, []),
+    ("Lemonade", "drinks", "bar", 90, ["no ice"]),
+]
 INVENTORY = [("FLOUR-25", "Flour", 40, "kg", 10), ("TOM-CAN", "Canned tomatoes", 24, "can", 8),
              ("MOZZ", "Mozzarella", 6, "kg", 5), ("SALMON", "Salmon fillet", 0, "pc", 4),
              ("LEMON", "Lemons", 60, "pc", 20), ("EGG", "Eggs", 90, "pc", 30)]
@@ -29,13 +45,16 @@ async def seed(store: Store) -> None:
     if await store.tables():
         return
     tables = [await store.add_table(label, seats, x=x, y=y) for label, seats, x, y in TABLES]
+    for name, category, station, prep_target_s, _ in MENU:
+        await store.add_menu_item(name, category, station, prep_target_s)
     for n, table in enumerate(tables[:6]):
         await store.update_table(table.id, {"status": TableStatus.OCCUPIED})
-        name, modifiers = MENU[n % len(MENU)]
-        second, _ = MENU[(n + 3) % len(MENU)]
+        name, _, station, _, modifiers = MENU[(n * 4) % len(MENU)]
+        second, _, second_station, _, _ = MENU[(n * 4 + 7) % len(MENU)]
         order = await store.add_order(table.id, [
-            OrderItem(name=name, qty=1 + n % 2, modifiers=modifiers),
-            OrderItem(name=second, qty=1, note="allergy: nuts" if n == 2 else ""),
+            OrderItem(name=name, qty=1 + n % 2, modifiers=modifiers[:1], station=station),
+            OrderItem(name=second, qty=1, note="allergy: nuts" if n == 2 else "",
+                      station=second_station),
         ])
         if n in READY_AT_START:  # robots have something to carry from the first second
             await store.update_order(order.id, {"status": OrderStatus.READY,
@@ -47,8 +66,17 @@ async def seed(store: Store) -> None:
                                  status=StreamStatus.ACTIVE)
     await store.add_video_stream("Kitchen pass", "rtsp://camera-2.local/stream",
                                  status=StreamStatus.ACTIVE)
-    log.info("demo restaurant seeded: %d tables, 6 orders, %d inventory items",
-             len(tables), len(INVENTORY))
+    log.info("demo restaurant seeded: %d tables, %d dishes, 6 orders, %d inventory items",
+             len(tables), len(MENU), len(INVENTORY))
+
+
+def with_demo_kitchen(settings: Settings) -> Settings:
+    """The demo's stations, unless the configuration names stations of its own."""
+    if settings.kitchen.stations != KitchenSettings().stations:
+        return settings
+    kitchen = settings.kitchen.model_copy(update={"stations": STATIONS,
+                                                  "default_station": STATIONS[0]})
+    return settings.model_copy(update={"kitchen": kitchen})
 
 
 def robot_token(settings: Settings) -> str:

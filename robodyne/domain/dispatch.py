@@ -15,6 +15,7 @@ from ..core.errors import Conflict, Invalid, NotFound, RobotOffline
 from ..core.models import (
     Command,
     Order,
+    OrderPriority,
     OrderStatus,
     RobotStatus,
     Severity,
@@ -45,6 +46,8 @@ S = OrderStatus
 T = TaskStatus
 # Kinds that go to a table, and so take a stop with the table (and for deliver, orders).
 TABLE_KINDS: Final = frozenset({TaskKind.DELIVER, TaskKind.BUS, TaskKind.SUMMON, TaskKind.GO_TO})
+# The priority of a deliver task carrying a rush order.
+RUSH_PRIORITY: Final = 10
 # After a restart, a robot on an unfinished task has this many heartbeats to come back.
 RESTART_GRACE_HEARTBEATS: Final = 3
 
@@ -455,10 +458,12 @@ class Dispatcher:
             for task in self.tasks.values()
             if task.kind is TaskKind.DELIVER and task.status is T.QUEUED and not task.pinned]
         joined = delivery_for(order.table_id, open_deliveries, self._settings.max_stops)
+        # A rush order rides first: its trip is raised above every normal one.
+        priority = RUSH_PRIORITY if order.priority is OrderPriority.RUSH else 0
         if joined is None:
             task = await self._create(TaskKind.DELIVER, [TaskStop(table_id=order.table_id,
                                                                   order_ids=[order.id])],
-                                      source=TaskSource.AUTO)
+                                      priority=priority, source=TaskSource.AUTO)
         else:
             task = self.tasks[joined]
             stops = [stop.model_copy(deep=True) for stop in task.stops]
@@ -467,7 +472,8 @@ class Dispatcher:
                 stops.append(TaskStop(table_id=order.table_id, order_ids=[order.id]))
             else:
                 stop.order_ids.append(order.id)
-            task = await self._save(task, {"stops": stops})
+            task = await self._save(task, {"stops": stops,
+                                           "priority": max(task.priority, priority)})
         await self._restaurant.change_order(order.id, task_id=task.id, set_task=True,
                                             by_dispatch=True)
 

@@ -22,6 +22,7 @@ from ..core.models import (
     Order,
     OrderChanges,
     OrderItem,
+    OrderPriority,
     OrderStatus,
     Severity,
     StockStatus,
@@ -40,6 +41,7 @@ from ..live.hub import Hub
 from ..store.store import Store
 from .fleet import Fleet
 from .journal import Journal
+from .menu import Menu
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +55,13 @@ OrderWatcher = Callable[[OrderStatus, Order, bool], Awaitable[None]]
 class Restaurant:
     """Orders, tables, customers, inventory, video streams, event acks and robot commands."""
 
-    def __init__(self, store: Store, hub: Hub, journal: Journal, fleet: Fleet) -> None:
+    def __init__(self, store: Store, hub: Hub, journal: Journal, fleet: Fleet,
+                 menu: Menu) -> None:
         self._store = store
         self._hub = hub
         self._journal = journal
         self._fleet = fleet
+        self._menu = menu
         # Each rule below reads a row, decides, then writes it, with awaits in between. Without
         # these, two tablets bumping one order (or two deltas on one stock line) at the same
         # moment would both decide on the same old row: a served order cancelled, a count lost.
@@ -82,9 +86,12 @@ class Restaurant:
 
     # ---- orders ----
 
-    async def place_order(self, table_id: int, items: list[OrderItem], note: str) -> Order:
+    async def place_order(self, table_id: int, items: list[OrderItem], note: str,
+                          priority: OrderPriority = OrderPriority.NORMAL) -> Order:
+        """A new order, each item routed to its station; a dish that is 86 refuses it (409)."""
         table = await self._table(table_id)
-        order = await self._store.add_order(table_id, items, note)
+        routed = await self._menu.route(items)
+        order = await self._store.add_order(table_id, routed, note, priority)
         self._publish(Topic.ORDERS, order)
         await self._publish_table(table_id)
         await self._journal.event(
@@ -96,13 +103,14 @@ class Restaurant:
                            items_done: list[tuple[int, bool]] | None = None,
                            robot_id: str | None = None, set_robot: bool = False,
                            task_id: int | None = None, set_task: bool = False,
+                           priority: OrderPriority | None = None,
                            by_dispatch: bool = False) -> Order:
         """Move or change an order; its watchers hear of a move once the lock is let go (the
         dispatcher, told, may move orders itself)."""
         async with self._orders_lock:
             before, updated = await self._change_order(
                 order_id, status=status, items_done=items_done, robot_id=robot_id,
-                set_robot=set_robot, task_id=task_id, set_task=set_task)
+                set_robot=set_robot, task_id=task_id, set_task=set_task, priority=priority)
         if updated.status != before and self.order_watchers:
             for watcher in self.order_watchers:
                 await watcher(before, updated, by_dispatch)
@@ -113,7 +121,8 @@ class Restaurant:
     async def _change_order(self, order_id: int, *, status: OrderStatus | None,
                             items_done: list[tuple[int, bool]] | None,
                             robot_id: str | None, set_robot: bool, task_id: int | None = None,
-                            set_task: bool = False) -> tuple[OrderStatus, Order]:
+                            set_task: bool = False, priority: OrderPriority | None = None
+                            ) -> tuple[OrderStatus, Order]:
         order = await self._store.order(order_id)
         if order is None:
             raise NotFound(f"order {order_id} not found")
@@ -145,6 +154,8 @@ class Restaurant:
             changes["robot_id"] = robot_id
         if set_task:
             changes["task_id"] = task_id
+        if priority is not None and priority is not order.priority:
+            changes["priority"] = priority
         updated = await self._store.update_order(order_id, changes)
         assert updated is not None  # orders are never deleted
         if changes:

@@ -106,4 +106,15 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX tasks_by_status ON tasks (status, finished_at);
     """,
+    """
+    ALTER TABLE orders ADD COLUMN priority TEXT NOT NULL DEFAULT 'normal';
+    CREATE TABLE menu (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL COLLATE NOCASE UNIQUE,
+        category TEXT NOT NULL DEFAULT '',
+        station TEXT,
+        prep_target_s REAL,
+        available INTEGER NOT NULL DEFAULT 1
+    );
+    """,
 )

@@ -24,10 +24,13 @@ from ..core.models import (
     InventoryChanges,
     InventoryItem,
     Item,
+    MenuChanges,
+    MenuItem,
     LogLevel,
     Order,
     OrderChanges,
     OrderItem,
+    OrderPriority,
     Robot,
     Severity,
     Task,
@@ -72,8 +75,9 @@ INVENTORY_SQL = "SELECT * FROM inventory"
 # The columns a PATCH may change, per table; anything else never reaches SQL.
 UPDATABLE = {
     "dining_tables": frozenset({"label", "seats", "status", "customer_id", "x", "y"}),
-    "orders": frozenset({"status", "items", "note", "robot_id", "task_id", "ready_at",
-                         "served_at"}),
+    "orders": frozenset({"status", "priority", "items", "note", "robot_id", "task_id",
+                         "ready_at", "served_at"}),
+    "menu": frozenset({"name", "category", "station", "prep_target_s", "available"}),
     "tasks": frozenset({"status", "priority", "robot_id", "pinned", "stops", "detail",
                         "command_id", "rejected_by", "assigned_at", "started_at",
                         "finished_at"}),
@@ -279,6 +283,19 @@ class Store:
             "SELECT * FROM video_streams WHERE id = ?", (stream_id,), VideoStream.model_validate
         )
 
+    async def menu(self) -> list[MenuItem]:
+        return await self._fetch("SELECT * FROM menu ORDER BY category, name", (),
+                                 MenuItem.model_validate)
+
+    async def menu_item(self, item_id: int) -> MenuItem | None:
+        return await self._fetch_one("SELECT * FROM menu WHERE id = ?", (item_id,),
+                                     MenuItem.model_validate)
+
+    async def menu_item_named(self, name: str) -> MenuItem | None:
+        """The dish of that name, whatever its case (the column is COLLATE NOCASE)."""
+        return await self._fetch_one("SELECT * FROM menu WHERE name = ?", (name,),
+                                     MenuItem.model_validate)
+
     async def tasks(self) -> list[Task]:
         """Unfinished tasks and those finished within the window (core.tasks.finished_cutoff)."""
         return await self._fetch(
@@ -320,6 +337,7 @@ class Store:
             Topic.INVENTORY: self.inventory,
             Topic.VIDEO_STREAMS: self.video_streams,
             Topic.TASKS: self.tasks,
+            Topic.MENU: self.menu,
         }
         items: list[Item] = await readers[topic]()
         return items
@@ -330,6 +348,7 @@ class Store:
             Topic.TABLES: self.table, Topic.ORDERS: self.order, Topic.CUSTOMERS: self.customer,
             Topic.INVENTORY: self.inventory_item, Topic.VIDEO_STREAMS: self.video_stream,
             Topic.TASKS: self.task,
+            Topic.MENU: self.menu_item,
         }
         found: Item | None = await readers[topic](row_id)
         return found
@@ -358,16 +377,38 @@ class Store:
             table_id = cur.lastrowid
         return await self._require(self.table(table_id or 0))
 
-    async def add_order(self, table_id: int, items: list[OrderItem], note: str = "") -> Order:
+    async def add_order(self, table_id: int, items: list[OrderItem], note: str = "",
+                        priority: OrderPriority = OrderPriority.NORMAL) -> Order:
         now = utcnow()
         async with self.transaction() as db:
             cur = await db.execute(
-                "INSERT INTO orders (table_id, items, note, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (table_id, _json([item.model_dump() for item in items]), note, now, now),
+                "INSERT INTO orders (table_id, priority, items, note, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (table_id, priority, _json([item.model_dump() for item in items]), note, now,
+                 now),
             )
             order_id = cur.lastrowid
         return await self._require(self.order(order_id or 0))
+
+    async def add_menu_item(self, name: str, category: str = "", station: str | None = None,
+                            prep_target_s: float | None = None,
+                            available: bool = True) -> MenuItem:
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO menu (name, category, station, prep_target_s, available)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (name, category, station, prep_target_s, int(available)))
+            item_id = cur.lastrowid
+        return await self._require(self.menu_item(item_id or 0))
+
+    async def update_menu_item(self, item_id: int, changes: MenuChanges) -> MenuItem | None:
+        values: dict[str, Any] = dict(changes)
+        if "available" in changes:
+            values["available"] = int(changes["available"])
+        return await self._update_then("menu", item_id, values, self.menu_item)
+
+    async def delete_menu_item(self, item_id: int) -> bool:
+        return await self._delete("menu", item_id)
 
     async def add_task(self, kind: TaskKind, stops: list[TaskStop], *, priority: int = 0,
                        robot_id: str | None = None, source: TaskSource = TaskSource.STAFF,

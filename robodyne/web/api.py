@@ -23,6 +23,7 @@ from ..core.models import OrderItem
 from ..core.roles import READABLE, WRITABLE, Scope
 from ..core.topics import TOPIC_NAMES
 from ..domain.dispatch import Dispatcher
+from ..domain.menu import Menu
 from ..domain.restaurant import Restaurant
 from ..live.hub import Hub
 from ..wire.robot import SQLITE_MAX_INT
@@ -33,6 +34,8 @@ from .bodies import (
     CustomerPatch,
     InventoryIn,
     InventoryPatch,
+    MenuItemIn,
+    MenuItemPatch,
     OrderIn,
     OrderPatch,
     TableIn,
@@ -99,9 +102,10 @@ def _json(item: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
 class Api:
     """The REST handlers, given the restaurant, the dispatcher, the hub and the auth they use."""
 
-    def __init__(self, restaurant: Restaurant, dispatcher: Dispatcher, hub: Hub,
+    def __init__(self, restaurant: Restaurant, menu: Menu, dispatcher: Dispatcher, hub: Hub,
                  auth: Auth) -> None:
         self._restaurant = restaurant
+        self._menu = menu
         self._dispatcher = dispatcher
         self._hub = hub
         self._auth = auth
@@ -124,6 +128,9 @@ class Api:
             web.delete("/api/video_streams/{id}", self.delete_video_stream),
             web.post("/api/events/{id}/ack", self.acknowledge_event),
             web.post("/api/robots/{id}/commands", self.robot_command),
+            web.post("/api/menu", self.create_menu_item),
+            web.patch("/api/menu/{id}", self.update_menu_item),
+            web.delete("/api/menu/{id}", self.delete_menu_item),
             web.post("/api/tasks", self.create_task),
             web.patch("/api/tasks/{id}", self.update_task),
             web.post("/api/tasks/{id}/cancel", self.cancel_task),
@@ -147,7 +154,9 @@ class Api:
         self._auth.require_write(request, Scope.ORDERS)
         body = await read_body(request, OrderIn)
         items = [OrderItem(**item.model_dump()) for item in body.items]
-        return _json(await self._restaurant.place_order(body.table_id, items, body.note), 201)
+        order = await self._restaurant.place_order(body.table_id, items, body.note,
+                                                   body.priority)
+        return _json(order, 201)
 
     async def update_order(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.ORDERS)
@@ -155,7 +164,8 @@ class Api:
         order = await self._restaurant.change_order(
             _id(request), status=body.status,
             items_done=[(item.index, item.done) for item in body.items] if body.items else None,
-            robot_id=body.robot_id, set_robot="robot_id" in body.model_fields_set)
+            robot_id=body.robot_id, set_robot="robot_id" in body.model_fields_set,
+            priority=body.priority)
         return _json(order)
 
     async def create_table(self, request: web.Request) -> web.Response:
@@ -248,3 +258,24 @@ class Api:
     async def cancel_task(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.TASKS)
         return _json(await self._dispatcher.cancel(_id(request)))
+
+    async def create_menu_item(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.MENU)
+        body = await read_body(request, MenuItemIn)
+        dish = await self._menu.add(body.name, body.category, body.station, body.prep_target_s,
+                                    body.available)
+        return _json(dish, 201)
+
+    async def update_menu_item(self, request: web.Request) -> web.Response:
+        # The kitchen may 86 a dish (or bring it back), and change nothing else of it.
+        self._auth.require_write(request, Scope.MENU_AVAILABLE)
+        body = await read_body(request, MenuItemPatch)
+        changes = body.changes()
+        if set(changes) - {"available"}:
+            self._auth.require_write(request, Scope.MENU)
+        return _json(await self._menu.change(_id(request), changes))
+
+    async def delete_menu_item(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.MENU)
+        await self._menu.remove(_id(request))
+        return web.Response(status=204)

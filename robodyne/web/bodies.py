@@ -12,6 +12,7 @@ from ..core.errors import Invalid
 from ..core.models import (
     Command,
     CustomerStatus,
+    OrderPriority,
     OrderStatus,
     StreamStatus,
     TableStatus,
@@ -82,6 +83,7 @@ class OrderIn(Body):
     table_id: RowId
     items: list[OrderItemIn] = Field(min_length=1, max_length=100)
     note: str = Field("", max_length=1000)
+    priority: OrderPriority = OrderPriority.NORMAL
 
 
 class ItemDone(Body):
@@ -92,6 +94,7 @@ class ItemDone(Body):
 class OrderPatch(Patch):
     clearable = frozenset({"robot_id"})
     status: OrderStatus | None = None
+    priority: OrderPriority | None = None
     items: list[ItemDone] | None = Field(None, max_length=100)
     robot_id: str | None = None
 
@@ -180,3 +183,20 @@ class TaskPatch(Patch):
     clearable = frozenset({"robot_id"})
     priority: int | None = Field(None, ge=-1000, le=1000)
     robot_id: str | None = Field(None, min_length=1, max_length=64)
+
+
+class MenuItemIn(Body):
+    name: str = Field(min_length=1, max_length=100)
+    category: str = Field("", max_length=50)
+    station: str | None = Field(None, min_length=1, max_length=50)
+    prep_target_s: float | None = Field(None, gt=0, le=24 * 3600)
+    available: bool = True
+
+
+class MenuItemPatch(Patch):
+    clearable = frozenset({"station", "prep_target_s"})
+    name: str | None = Field(None, min_length=1, max_length=100)
+    category: str | None = Field(None, max_length=50)
+    station: str | None = Field(None, min_length=1, max_length=50)
+    prep_target_s: float | None = Field(None, gt=0, le=24 * 3600)
+    available: bool | None = None

@@ -40,7 +40,8 @@ async def test_order_writes_are_committed_and_broadcast_before_the_response(
         assert (row["status"], row["table_id"], row["note"]) == ("placed", table["id"],
                                                                  "window seat")
         assert orjson.loads(row["items"]) == [{"name": "Pizza", "qty": 2, "note": "well done",
-                                               "modifiers": ["basil"], "done": False}]
+                                               "modifiers": ["basil"], "done": False,
+                                               "station": "kitchen"}]
         [table_now] = (await already_sent(tables))["data"]["items"]
         assert table_now["open_order_ids"] == [order["id"]]
         [placed] = (await already_sent(events))["data"]["items"]

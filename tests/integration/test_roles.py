@@ -20,31 +20,31 @@ from ..support.api_client import Api, assert_error
 ROLES = ["admin", "kitchen", "floor", "maintenance", "robot"]
 TOKEN = {role: f"{role}-token" for role in ROLES}
 TOPICS = ["robots", "tables", "orders", "customers", "inventory", "video_streams", "tasks",
-          "events", "systemlogs", "status"]
+          "menu", "events", "systemlogs", "status"]
 
 # docs/protocol.md, "Roles", "may read topics".
 READS = {
     "admin": set(TOPICS),
-    "kitchen": {"orders", "tables", "inventory", "events", "status", "tasks"},
+    "kitchen": {"orders", "tables", "inventory", "events", "status", "tasks", "menu"},
     "floor": {"robots", "tables", "orders", "customers", "events", "status", "video_streams",
-              "tasks"},
+              "tasks", "menu"},
     "maintenance": {"robots", "events", "status", "systemlogs", "video_streams", "tasks"},
     "robot": set(),
 }
 # docs/protocol.md, "Roles", "may write".
 WRITES = {
     "admin": {"orders", "tables", "customers", "inventory", "video_streams", "event_ack",
-              "robot_commands", "tasks"},
-    "kitchen": {"orders", "inventory", "event_ack"},
+              "robot_commands", "tasks", "menu", "menu_available"},
+    "kitchen": {"orders", "inventory", "event_ack", "menu_available"},
     "floor": {"orders", "tables", "customers", "event_ack", "robot_commands", "tasks"},
     "maintenance": {"video_streams", "event_ack"},
     "robot": set(),
 }
 SCOPES = ["orders", "tables", "customers", "inventory", "video_streams", "event_ack",
-          "robot_commands", "tasks"]
+          "robot_commands", "tasks", "menu", "menu_available"]
 
-# One representative write per scope: (method, path, body, success status); {table} and
-# {event} are ids made before each test, "r1" a connected robot.
+# One representative write per scope: (method, path, body, success status); {table},
+# {event} and {dish} are ids made before each test, "r1" a connected robot.
 WRITE_CALLS: dict[str, tuple[str, str, Any, int]] = {
     "orders": ("POST", "/api/orders", {"table_id": "{table}", "items": [{"name": "Soup"}]}, 201),
     "tables": ("POST", "/api/tables", {"label": "New", "seats": 2}, 201),
@@ -54,6 +54,8 @@ WRITE_CALLS: dict[str, tuple[str, str, Any, int]] = {
     "event_ack": ("POST", "/api/events/{event}/ack", None, 200),
     "robot_commands": ("POST", "/api/robots/r1/commands", {"command": "pause"}, 202),
     "tasks": ("POST", "/api/tasks", {"kind": "summon", "table_id": "{table}"}, 201),
+    "menu": ("POST", "/api/menu", {"name": "Japchae", "station": "kitchen"}, 201),
+    "menu_available": ("PATCH", "/api/menu/{dish}", {"available": False}, 200),
 }
 # What a refused write must leave untouched, read from the SQLite file.
 WITNESS = {
@@ -65,6 +67,8 @@ WITNESS = {
     "event_ack": "SELECT count(*) FROM events WHERE acknowledged_at IS NOT NULL",
     "robot_commands": "SELECT count(*) FROM events WHERE type = 'command_result'",
     "tasks": "SELECT count(*) FROM tasks",
+    "menu": "SELECT count(*) FROM menu",
+    "menu_available": "SELECT count(*) FROM menu WHERE available = 0",
 }
 READ_CASES = [(role, topic) for role in ROLES for topic in TOPICS]
 WRITE_CASES = [(role, scope) for role in ROLES for scope in SCOPES]
@@ -74,7 +78,7 @@ def test_the_tables_here_cover_every_role_topic_and_scope() -> None:
     assert set(READS) == set(WRITES) == set(ROLES)
     assert all(READS[role] <= set(TOPICS) and WRITES[role] <= set(SCOPES) for role in ROLES)
     assert set(WRITE_CALLS) == set(WITNESS) == set(SCOPES)
-    assert len(READ_CASES) == 50 and len(WRITE_CASES) == 40
+    assert len(READ_CASES) == 55 and len(WRITE_CASES) == 50
 
 
 @pytest.mark.parametrize("role,topic", READ_CASES, ids=[f"{r}-{t}" for r, t in READ_CASES])
@@ -110,7 +114,8 @@ async def test_write_is_allowed_exactly_as_the_role_table_says(
     table = await api.table()
     await api.order(table["id"])
     [event] = db_rows(server, "SELECT id FROM events WHERE type = 'order_placed'")
-    ids = {"table": table["id"], "event": event["id"]}
+    dish = await api.ok("POST", "/api/menu", {"name": "Kimchi"}, 201)
+    ids = {"table": table["id"], "event": event["id"], "dish": dish["id"]}
     method, path, body, success = WRITE_CALLS[scope]
     path = path.format(**ids)
     if body is not None:

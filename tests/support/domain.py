@@ -11,9 +11,11 @@ from typing import Any
 from robodyne.core.models import Command
 from robodyne.domain.fleet import Fleet
 from robodyne.domain.journal import Journal
+from robodyne.domain.menu import Menu
 from robodyne.domain.restaurant import Restaurant
 from robodyne.domain.views import topic_views
 from robodyne.live.hub import Hub
+from robodyne.settings import KitchenSettings
 from robodyne.store.store import Store
 
 
@@ -24,6 +26,7 @@ class Domain:
     journal: Journal
     fleet: Fleet
     restaurant: Restaurant
+    menu: Menu
 
     def events(self, type_: str) -> list[dict[str, Any]]:
         """The events of that type the hub has published, oldest first."""
@@ -38,7 +41,8 @@ class Domain:
 
 
 @asynccontextmanager
-async def open_domain(tmp_path: Path) -> AsyncIterator[Domain]:
+async def open_domain(tmp_path: Path, kitchen: KitchenSettings | None = None
+                      ) -> AsyncIterator[Domain]:
     store = Store(tmp_path / "domain.db")
     await store.open()
     hub = Hub(topic_views(snapshot_limit=100), history_size=100, queue_max=1000)
@@ -46,7 +50,9 @@ async def open_domain(tmp_path: Path) -> AsyncIterator[Domain]:
     fleet = Fleet(store, hub, journal)
     await fleet.load()
     try:
-        yield Domain(store, hub, journal, fleet, Restaurant(store, hub, journal, fleet))
+        menu = Menu(store, hub, journal, kitchen or KitchenSettings())
+        yield Domain(store, hub, journal, fleet, Restaurant(store, hub, journal, fleet, menu),
+                     menu)
     finally:
         await store.close()
 

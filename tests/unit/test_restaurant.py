@@ -11,6 +11,7 @@ import pytest
 from robodyne.core.errors import Conflict, Invalid, NotFound
 from robodyne.core.models import CustomerStatus, OrderItem, OrderStatus, TableStatus
 from robodyne.core.orders import TRANSITIONS
+from robodyne.settings import KitchenSettings
 
 from ..support.domain import Domain, open_domain
 
@@ -129,3 +130,21 @@ async def test_seating_a_customer_occupies_the_table_and_leaving_needs_cleaning(
     await domain.restaurant.remove_customer(customer.id)
     assert domain.item("tables", table.id)["status"] == "needs_cleaning"
     assert domain.item("tables", table.id)["customer_id"] is None
+
+
+async def test_items_are_routed_to_their_menu_station_and_an_86_dish_refuses_the_order(
+    tmp_path: Path
+) -> None:
+    kitchen = KitchenSettings(stations=["grill", "bar"], default_station="grill")
+    async with open_domain(tmp_path, kitchen) as domain:
+        soju = await domain.menu.add("Soju", "drinks", "bar", 60, True)
+        table = await domain.restaurant.add_table("T1", 2, TableStatus.AVAILABLE, None, None)
+        order = await domain.restaurant.place_order(
+            table.id, [OrderItem(name="SOJU"), OrderItem(name="Mystery stew")], "")
+        assert [item.station for item in order.items] == ["bar", "grill"]
+        await domain.menu.change(soju.id, {"available": False})
+        assert domain.events("menu_item_unavailable")[0]["data"]["name"] == "Soju"
+        with pytest.raises(Conflict, match="Soju"):
+            await domain.restaurant.place_order(table.id, [OrderItem(name="soju")], "")
+        with pytest.raises(Invalid, match="wok"):
+            await domain.menu.add("Pad thai", "", "wok", None, True)

@@ -35,7 +35,8 @@ SPEC_DEFAULTS = {
 # Ours, beyond the product contract (documented in config/robodyne.toml and docs/operations.md).
 EXTRA_DEFAULTS = {
     "retention": {"events": 100_000, "systemlogs": 100_000},
-    "kitchen": {"amber_after_s": 600, "red_after_s": 1200},
+    "kitchen": {"stations": ["kitchen"], "default_station": "kitchen", "amber_after_s": 600,
+                "red_after_s": 1200},
     "simulation": {"robots": 4, "order_every_s": 8, "cook_s": 12, "fail_rate": 0.0},
 }
 ALL_DEFAULTS = {**SPEC_DEFAULTS, **EXTRA_DEFAULTS}

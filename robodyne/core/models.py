@@ -151,6 +151,8 @@ class OrderItem(Item):
     done: bool = False
     # The kitchen station that cooks it, taken from the menu when the order was placed.
     station: str = ""
+    # When it was crossed off: a station's time is from placed until its last item's.
+    done_at: str | None = None
 
 
 class Order(Item):

@@ -129,6 +129,9 @@ class Restaurant:
         if order.status in CLOSED_ORDER_STATUSES:
             raise Conflict(f"order {order_id} is {order.status}: it can no longer change")
         changes: OrderChanges = {}
+        if status is None and order.status is S.PLACED and any(done for _, done in
+                                                               items_done or ()):
+            status = S.PREPARING  # the first item crossed off starts the ticket
         moved = status is not None and status != order.status
         if status is not None and moved:
             if status not in TRANSITIONS[order.status]:
@@ -143,10 +146,13 @@ class Restaurant:
                 changes["served_at"] = utcnow()
         if items_done:
             items = [item.model_copy() for item in order.items]
+            now = utcnow()
             for index, done in items_done:
                 if not 0 <= index < len(items):
                     raise Invalid(f"items.index: order {order_id} has no item {index}")
-                items[index].done = done
+                if items[index].done != done:
+                    items[index].done = done
+                    items[index].done_at = now if done else None
             changes["items"] = items
         if set_robot:
             if robot_id is not None and robot_id not in self._fleet.robots:

@@ -41,7 +41,7 @@ async def test_order_writes_are_committed_and_broadcast_before_the_response(
                                                                  "window seat")
         assert orjson.loads(row["items"]) == [{"name": "Pizza", "qty": 2, "note": "well done",
                                                "modifiers": ["basil"], "done": False,
-                                               "station": "kitchen"}]
+                                               "station": "kitchen", "done_at": None}]
         [table_now] = (await already_sent(tables))["data"]["items"]
         assert table_now["open_order_ids"] == [order["id"]]
         [placed] = (await already_sent(events))["data"]["items"]
@@ -351,9 +351,12 @@ async def test_items_are_marked_done_one_by_one(api: Api) -> None:
     marked = await api.ok("PATCH", path, {"items": [{"index": 0, "done": True},
                                                     {"index": 2, "done": True}]})
     assert [item["done"] for item in marked["items"]] == [True, False, True]
-    assert marked["status"] == "placed"
+    assert marked["status"] == "preparing"  # the first item done starts the ticket
+    stamps = [item["done_at"] for item in marked["items"]]
+    assert stamps[0] is not None and stamps[0] == stamps[2] and stamps[1] is None
     unmarked = await api.ok("PATCH", path, {"items": [{"index": 0, "done": False}]})
     assert [item["done"] for item in unmarked["items"]] == [False, False, True]
+    assert unmarked["items"][0]["done_at"] is None and unmarked["status"] == "preparing"
     assert_error(await api.call("PATCH", path, {"items": [{"index": 3, "done": True}]}), 400,
                  "validation_error", names="items")
     assert_error(await api.call("PATCH", path, {"items": [{"index": 0}]}), 400,

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, Final
 
-from ..core.errors import Conflict, Invalid, NotFound, RobotOffline
+from ..core.errors import Conflict, Forbidden, Invalid, NotFound, RobotOffline
 from ..core.models import (
     Command,
     Order,
@@ -83,11 +83,18 @@ class Dispatcher:
         are ready on no task (made ready while auto_deliver was off, or by another program)
         are put on one, as if they had just become ready."""
         self.tasks = {task.id: task for task in await self._store.unfinished_tasks()}
-        if not self._settings.auto_deliver:
-            return
         async with self._lock:
             for order in await self._store.orders():
-                if order.status is S.READY:
+                if self._holder(order.id) is not None:
+                    continue
+                if order.status is S.DELIVERING:
+                    # Its task finished, but the server stopped before the order was released.
+                    order = await self._move(order.id, status=S.READY, robot_id=None,
+                                             set_robot=True, task_id=None,
+                                             set_task=True) or order
+                if (order.status is S.READY and order.task_id is None
+                        and self._settings.auto_deliver):
+                    # A ready order staff took off a task keeps that task's id, and stays.
                     await self._auto_deliver(order)
 
     async def recover(self, heartbeat_s: float) -> None:
@@ -136,22 +143,24 @@ class Dispatcher:
                     raise Conflict(f"task {task_id} is underway on {task.robot_id}: cancel it"
                                    " instead")
                 if task.status is T.ASSIGNED and task.robot_id != robot_id:
-                    self._tell_cancel(task)
                     changes.update({"status": T.QUEUED, "assigned_at": None,
                                     "command_id": None})
                 changes.update({"robot_id": robot_id, "pinned": robot_id is not None})
             if changes:
+                before = task
                 task = await self._save(task, changes)
+                if before.status is T.ASSIGNED and task.status is T.QUEUED:
+                    self._tell_cancel(before)  # committed first: then the robot is told
                 await self._dispatch()
             return self.tasks.get(task.id) or task
 
     async def cancel(self, task_id: int, reason: str = "cancelled by staff") -> Task:
         """Staff take it over: the robot is told, its orders go back to ready and stay there."""
         async with self._lock:
-            task = await self._unfinished(task_id)
-            self._tell_cancel(task)
-            task = await self._save(task, {"status": T.CANCELLED, "finished_at": utcnow(),
-                                           "detail": reason})
+            before = await self._unfinished(task_id)
+            task = await self._save(before, {"status": T.CANCELLED, "finished_at": utcnow(),
+                                             "detail": reason})
+            self._tell_cancel(before)
             await self._release_orders(task, redeliver=False)
             await self._dispatch()
             return task
@@ -177,7 +186,11 @@ class Dispatcher:
             record, robot_id = change.record, change.robot_id
             task = self._task_of(robot_id)
             battery = record["battery"]
-            if not record["connected"]:
+            if change.session == "began" and task is not None and task.status is T.ASSIGNED:
+                # Back (or a takeover) before it accepted: its command may have gone to the
+                # dead connection, so the new one is sent it again, under the same id.
+                self._send(task, robot_id)
+            elif not record["connected"]:
                 if task is not None:
                     await self._robot_lost(task, "robot went offline")
             elif record["status"] in ERROR_STATUSES and change.before_status != record["status"]:
@@ -291,11 +304,18 @@ class Dispatcher:
         task = await self._save(task, {"status": T.ASSIGNED, "robot_id": robot_id,
                                        "assigned_at": utcnow(), "command_id": command_id})
         self._free_since.pop(robot_id, None)
+        if not self._send(task, robot_id):
+            await self._robot_lost(task, f"robot {robot_id} went offline")
+
+    def _send(self, task: Task, robot_id: str) -> bool:
+        """The task's command to its robot; False when the robot has no session now."""
+        assert task.command_id is not None
         try:
-            self._fleet.send_command(robot_id, Command(task.kind), command_id=command_id,
+            self._fleet.send_command(robot_id, Command(task.kind), command_id=task.command_id,
                                      **self._command_fields(task))
         except RobotOffline:
-            await self._requeue(task, rejected=False, detail=f"robot {robot_id} went offline")
+            return False
+        return True
 
     @staticmethod
     def _command_fields(task: Task) -> dict[str, Any]:
@@ -315,12 +335,17 @@ class Dispatcher:
         for order_id in self._order_ids(task):
             order = await self._store.order(order_id)
             if order is not None and order.status is S.READY:
-                await self._restaurant.change_order(order_id, status=S.DELIVERING,
-                                                    robot_id=task.robot_id, set_robot=True,
-                                                    by_dispatch=True)
+                await self._move(order_id, status=S.DELIVERING, robot_id=task.robot_id,
+                                 set_robot=True)
 
     async def _requeue(self, task: Task, *, rejected: bool, detail: str) -> None:
-        """Back in the queue for another robot (never the one that refused it)."""
+        """Back in the queue for another robot (never the one that refused it). A robot's own
+        errand (to charge, to go home) is for no other robot: it ends instead, and the robot
+        gets a fresh one when it needs one."""
+        if task.kind not in TABLE_KINDS:
+            await self._save(task, {"status": T.CANCELLED, "finished_at": utcnow(),
+                                    "detail": detail})
+            return
         changes: TaskChanges = {"status": T.QUEUED, "assigned_at": None, "command_id": None,
                                 "detail": detail}
         if rejected and task.robot_id is not None:
@@ -348,13 +373,15 @@ class Dispatcher:
             await self._save(task, {"stops": stops})
 
     async def _delivered(self, task: Task, robot_id: str, order_id: int) -> None:
+        if order_id not in self._order_ids(task):
+            raise Forbidden(f"order {order_id} is not on task {task.id}")
         order = await self._store.order(order_id)
         if order is None or order.status not in (S.READY, S.DELIVERING):
             return
-        served = await self._restaurant.change_order(order_id, status=S.SERVED,
-                                                     robot_id=robot_id, set_robot=True,
-                                                     by_dispatch=True)
-        self._observe_delivery(served)
+        served = await self._move(order_id, status=S.SERVED, robot_id=robot_id,
+                                  set_robot=True)
+        if served is not None:
+            self._observe_delivery(served)
         stops = [stop.model_copy() for stop in task.stops]
         for stop in stops:
             if order_id in stop.order_ids and await self._all_served(stop.order_ids):
@@ -363,23 +390,29 @@ class Dispatcher:
         if all(stop.status in (StopStatus.DONE, StopStatus.SKIPPED) for stop in stops):
             await self._complete(task, "every stop done")
 
-    async def _complete(self, task: Task, detail: str) -> None:
+    async def _complete(self, task: Task, detail: str, *, tell_cancel: bool = False) -> None:
         """Finished: a deliver's remaining orders are served (the robot says it handed them
-        over), and the robot is sent to charge or home when that is what it needs next."""
+        over), and the robot is sent to charge or home when that is what it needs next.
+        `tell_cancel`: the robot did not finish it itself, so it is told to stop first."""
         if task.status in FINISHED:
             return
+        before = task
         for order_id in self._order_ids(task):
             order = await self._store.order(order_id)
             if order is not None and order.status in (S.READY, S.DELIVERING):
-                served = await self._restaurant.change_order(
-                    order_id, status=S.SERVED, robot_id=task.robot_id, set_robot=True,
-                    by_dispatch=True)
-                self._observe_delivery(served)
+                served = await self._move(order_id, status=S.SERVED, robot_id=task.robot_id,
+                                          set_robot=True)
+                if served is not None:
+                    self._observe_delivery(served)
         stops = [stop.model_copy(update={"status": StopStatus.DONE})
                  if stop.status is not StopStatus.SKIPPED else stop for stop in task.stops]
         task = await self._save(task, {"status": T.COMPLETED, "finished_at": utcnow(),
                                        "detail": detail, "stops": stops})
+        if tell_cancel:
+            self._tell_cancel(before)
         robot_id = task.robot_id
+        if robot_id is not None:
+            self._free_since[robot_id] = time.monotonic()
         if robot_id is None or robot_id not in self._fleet.links or task.kind is TaskKind.CHARGE:
             return
         battery = self._fleet.robots[robot_id]["battery"]
@@ -387,8 +420,9 @@ class Dispatcher:
             await self._send_own(robot_id, TaskKind.CHARGE,
                                  f"battery {battery:.0f}% after its task")
         elif task.kind is not TaskKind.RETURN and self._settings.return_when_idle and not any(
-                t.status is T.QUEUED for t in self.tasks.values()):
-            await self._send_own(robot_id, TaskKind.RETURN, "nothing queued")
+                t.status is T.QUEUED and robot_id not in t.rejected_by
+                and (not t.pinned or t.robot_id == robot_id) for t in self.tasks.values()):
+            await self._send_own(robot_id, TaskKind.RETURN, "nothing queued for it")
 
     async def _fail(self, task: Task, reason: str) -> None:
         """Failed: task_failed is raised, and its undelivered orders go back to ready (and,
@@ -474,13 +508,11 @@ class Dispatcher:
                 stop.order_ids.append(order.id)
             task = await self._save(task, {"stops": stops,
                                            "priority": max(task.priority, priority)})
-        await self._restaurant.change_order(order.id, task_id=task.id, set_task=True,
-                                            by_dispatch=True)
+        await self._move(order.id, task_id=task.id, set_task=True)
 
     async def _claim_orders(self, task: Task) -> None:
         for order_id in self._order_ids(task):
-            await self._restaurant.change_order(order_id, task_id=task.id, set_task=True,
-                                                by_dispatch=True)
+            await self._move(order_id, task_id=task.id, set_task=True)
 
     async def _leave_task(self, order: Order) -> None:
         """An order moved by hand off ready or delivering: its stop drops it; a stop left
@@ -494,15 +526,24 @@ class Dispatcher:
                 stop.order_ids.remove(order.id)
                 if not stop.order_ids and stop.status is not StopStatus.DONE:
                     stop.status = StopStatus.SKIPPED
+        for stop in stops:
+            if stop.order_ids and stop.status is not StopStatus.DONE \
+                    and await self._all_served(stop.order_ids):
+                stop.status = StopStatus.DONE  # what is left of it was delivered already
         task = await self._save(task, {"stops": stops})
         if order.status not in CLOSED_ORDER_STATUSES:
-            await self._restaurant.change_order(order.id, task_id=None, set_task=True,
-                                                robot_id=None, set_robot=True, by_dispatch=True)
-        if task.kind is TaskKind.DELIVER and not self._order_ids(task):
-            self._tell_cancel(task)
-            await self._save(task, {"status": T.CANCELLED, "finished_at": utcnow(),
-                                    "detail": f"nothing left to deliver (order {order.id}"
-                                              f" is {order.status})"})
+            await self._move(order.id, task_id=None, set_task=True, robot_id=None,
+                             set_robot=True)
+        if task.kind is TaskKind.DELIVER and all(
+                stop.status in (StopStatus.DONE, StopStatus.SKIPPED) for stop in stops):
+            if any(stop.status is StopStatus.DONE for stop in stops):
+                await self._complete(task, f"the rest was taken by hand (order {order.id}"
+                                           f" is {order.status})", tell_cancel=True)
+            else:
+                await self._save(task, {
+                    "status": T.CANCELLED, "finished_at": utcnow(),
+                    "detail": f"nothing left to deliver (order {order.id} is {order.status})"})
+                self._tell_cancel(task)
 
     async def _release_orders(self, task: Task, *, redeliver: bool) -> None:
         """The task's undelivered orders go back to ready, off the task (and off the robot)."""
@@ -511,12 +552,24 @@ class Dispatcher:
             order = await self._store.order(order_id)
             if order is None or order.status not in (S.READY, S.DELIVERING):
                 continue
-            released.append(await self._restaurant.change_order(
-                order_id, status=S.READY, robot_id=None, set_robot=True, task_id=None,
-                set_task=True, by_dispatch=True))
+            # Handed back to staff, it keeps the id of the task that let it go, so that no
+            # restart puts it on a robot again; to be redelivered, it leaves it.
+            moved = await self._move(order_id, status=S.READY, robot_id=None, set_robot=True,
+                                     task_id=None, set_task=redeliver)
+            if moved is not None:
+                released.append(moved)
         if redeliver:
             for order in released:
                 await self._auto_deliver(order)
+
+    async def _move(self, order_id: int, **change: Any) -> Order | None:
+        """Move or change an order as the dispatcher; None when someone moved it first (a
+        person's write between our read and this one): their move stands."""
+        try:
+            return await self._restaurant.change_order(order_id, by_dispatch=True, **change)
+        except Conflict:
+            log.info("order %s moved by someone else meanwhile: left as it is", order_id)
+            return None
 
     async def _all_served(self, order_ids: Iterable[int]) -> bool:
         for order_id in order_ids:

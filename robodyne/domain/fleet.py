@@ -8,7 +8,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from ..core.errors import RobotOffline, StorageUnavailable
 from ..core.models import Command, Robot, RobotStatus, Severity, utcnow
@@ -43,10 +43,11 @@ class RobotChange:
     or the battery crossed one of the watcher's marks."""
 
     robot_id: str
-    was_connected: bool
+    # "began" (a hello, or a takeover), "ended" (the session dropped), or None (a state line).
+    session: Literal["began", "ended"] | None
     before_status: str
     before_battery: float | None
-    record: dict[str, Any]
+    record: dict[str, Any]  # the robot as it is now, live
 
 
 Watcher = Callable[[RobotChange], Awaitable[None]]
@@ -101,9 +102,9 @@ class Fleet:
             return False
         return before is None or any((before < mark) != (after < mark) for mark in self._marks)
 
-    async def _tell(self, robot_id: str, was_connected: bool, before_status: str,
-                    before_battery: float | None) -> None:
-        change = RobotChange(robot_id, was_connected, before_status, before_battery,
+    async def _tell(self, robot_id: str, session: Literal["began", "ended"] | None,
+                    before_status: str, before_battery: float | None) -> None:
+        change = RobotChange(robot_id, session, before_status, before_battery,
                              self.robots[robot_id])
         for watcher in self._watchers:
             await watcher(change)
@@ -132,7 +133,7 @@ class Fleet:
         await self._persist_or_retry(robot_id)
         await self._event("robot_connected", robot_id, f"{record['name']} connected",
                           replaced_session=old is not None)
-        await self._tell(robot_id, old is not None, before_status,
+        await self._tell(robot_id, "began", before_status,
                          record["battery"])
 
     async def disconnect(self, robot_id: str, link: Link, reason: str) -> None:
@@ -153,7 +154,7 @@ class Fleet:
                               f"{record['name']} went offline ({reason})", Severity.WARNING,
                               reason=reason)
         if reason != "shutdown":
-            await self._tell(robot_id, True, before_status, record["battery"])
+            await self._tell(robot_id, "ended", before_status, record["battery"])
 
     async def _event(self, type_: str, robot_id: str, message: str,
                      severity: Severity = Severity.INFO,
@@ -184,7 +185,7 @@ class Fleet:
                               battery=battery)
         if self._watchers and (record["status"] != before_status
                                or self._crossed(before_battery, battery)):
-            await self._tell(robot_id, True, before_status, before_battery)
+            await self._tell(robot_id, None, before_status, before_battery)
 
     def touch(self, robot_id: str) -> None:
         """Any line is a sign of life: note it, to be persisted and published in a window.

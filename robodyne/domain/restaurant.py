@@ -183,8 +183,9 @@ class Restaurant:
                 log.warning("robot %s delivered order %s, which is %s: left as it is", robot_id,
                             order_id, order.status if order else "unknown")
                 return
-            if order.robot_id is not None and order.robot_id != robot_id:
-                raise Forbidden(f"order {order_id} is on {order.robot_id}, not on this robot")
+            if robot_id is not None and order.robot_id != robot_id:
+                # A robot serves only what it carries; an integration peer may say it of any.
+                raise Forbidden(f"order {order_id} is not on {robot_id}")
             before, updated = await self._change_order(
                 order_id, status=S.SERVED, items_done=None, robot_id=robot_id,
                 set_robot=robot_id is not None)

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ..core.errors import Forbidden, StorageUnavailable
+from ..core.errors import Conflict, Forbidden, Invalid, NotFound, StorageUnavailable
 from ..core.logprefix import PrefixedLog
 from ..core.models import Command
 from ..core.roles import ROBOT_SESSION_ROLES, Role, role_for
@@ -118,6 +118,9 @@ class RobotSession:
         except Forbidden as err:  # the domain's refusal, said in the protocol's words
             self._stats.tcp_errors["forbidden"] += 1
             protocol.refuse(wire.ProtocolError("forbidden", str(err), message.id))
+        except (Conflict, Invalid, NotFound) as err:  # a line the rules refuse: it alone
+            self._stats.tcp_errors["validation_error"] += 1
+            protocol.refuse(wire.ProtocolError("validation_error", str(err), message.id))
         except StorageUnavailable as err:
             self._stats.tcp_errors["unavailable"] += 1
             protocol.unavailable(message, str(err))

@@ -224,7 +224,8 @@ async def test_cancel_tells_the_robot_and_leaves_the_orders_to_staff(floor: Any)
     cancel = await robot.command()
     assert (cancel["command"], cancel["task_id"]) == ("cancel", command["task_id"])
     row = _order(server, order["id"])
-    assert (row["status"], row["task_id"], row["robot_id"]) == ("ready", None, None)
+    # back to staff: it keeps the cancelled task's id, so that not even a restart re-sends it
+    assert (row["status"], row["task_id"], row["robot_id"]) == ("ready", task["id"], None)
     assert len(db_rows(server, "SELECT 1 FROM tasks")) == 1  # not dispatched again by itself
     assert_error(await api.call("POST", f"/api/tasks/{command['task_id']}/cancel"), 409,
                  "conflict")
@@ -316,12 +317,15 @@ async def test_the_tasks_topic_streams_every_change_in_order(
         assert (await receive_json(ws))["data"]["kind"] == "snapshot"
         robot = await floor.join(server, "r1")
         await robot.deliver(await _ready(api, tables[0]) and await robot.command())
-        seen = []
+        seen, seqs = [], []
         while not seen or seen[-1] != "completed":
             update = await receive_json(ws)
+            seqs.append(update["seq"])
             seen.append(update["data"]["items"][0]["status"])
-    assert seen[0] == "queued" and seen[-1] == "completed"
-    assert "assigned" in seen and "underway" in seen
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # contiguous
+    # every step of the life, in its order (a status may repeat: stops change underway)
+    steps = [status for n, status in enumerate(seen) if n == 0 or seen[n - 1] != status]
+    assert steps == ["queued", "assigned", "underway", "completed"]
 
 
 @pytest.mark.parametrize(("body", "status", "names"), [
@@ -436,3 +440,93 @@ async def test_a_robot_cannot_deliver_an_order_another_robot_carries(floor: Any)
     assert _order(server, order["id"])["status"] == "delivering"
     await carrier.deliver(command)
     assert _order(server, order["id"])["status"] == "served"
+
+
+async def test_a_trip_whose_last_order_is_taken_by_hand_completes_and_frees_the_robot(
+    floor: Any
+) -> None:
+    server, api, tables = await floor(max_stops=2)
+    first, second = await _ready(api, tables[0]), await _ready(api, tables[0])
+    robot = await floor.join(server, "r1")
+    command = await robot.command()
+    await robot.answer(command, "accepted")
+    await robot.event("delivered", task_id=command["task_id"], table_id=tables[0],
+                      order_id=first["id"])
+    await api.move(second["id"], "served")  # a person carried the other one
+    task = _task(server, command["task_id"])
+    assert task["status"] == "completed" and task["stops"][0]["status"] == "done"
+    assert (await robot.command())["command"] == "cancel"
+    await robot.report(status="idle")
+    third = await _ready(api, tables[1])
+    assert (await robot.command())["order_id"] == third["id"]  # free again
+
+
+async def test_a_robot_cannot_deliver_another_robots_order_through_its_own_task(
+    floor: Any
+) -> None:
+    server, api, tables = await floor(auto_deliver=False)
+    carrier = await floor.join(server, "carrier", x=5.0, y=6.0)
+    order = await _ready(api, tables[0])
+    await api.ok("POST", "/api/tasks", {"kind": "deliver", "order_ids": [order["id"]]}, 201)
+    carried = await carrier.command()
+    await carrier.answer(carried, "accepted")
+    other = await floor.join(server, "other")
+    await api.ok("POST", "/api/tasks", {"kind": "go_to", "table_id": tables[1]}, 201)
+    own = await other.command()
+    await other.answer(own, "accepted")
+    await other.client.send({"type": "event", "event": "delivered", "task_id": own["task_id"],
+                             "order_id": order["id"], "id": "sneaky"})
+    reply = await other.client.receive()
+    assert (reply["type"], reply["code"]) == ("error", "forbidden")
+    assert _order(server, order["id"])["status"] == "delivering"
+
+
+async def test_a_ready_order_on_no_robot_cannot_be_delivered_by_a_robot(floor: Any) -> None:
+    server, api, tables = await floor(auto_deliver=False)
+    robot = await floor.join(server, "r1")
+    order = await _ready(api, tables[0])
+    await robot.client.send({"type": "event", "event": "delivered", "order_id": order["id"],
+                             "id": "mine?"})
+    reply = await robot.client.receive()
+    assert (reply["type"], reply["code"]) == ("error", "forbidden")
+    assert _order(server, order["id"])["status"] == "ready"
+
+
+async def test_a_robot_back_before_it_accepted_is_sent_its_command_again(floor: Any) -> None:
+    server, api, tables = await floor()
+    robot = await floor.join(server, "r1")
+    await _ready(api, tables[0])
+    lost = await robot.command()
+    again = await floor.join(server, "r1")  # a new session takes over the old one
+    resent = await again.command()
+    assert (resent["id"], resent["task_id"]) == (lost["id"], lost["task_id"])
+    await again.deliver(resent)
+    assert _task(server, lost["task_id"])["status"] == "completed"
+
+
+async def test_a_rejected_charge_is_for_no_other_robot(floor: Any) -> None:
+    server, api, tables = await floor()
+    low = await floor.join(server, "low", battery=50)
+    full = await floor.join(server, "full", battery=100)
+    await low.report(battery=20)
+    charge = await low.command()
+    assert charge["command"] == "charge"
+    await low.answer(charge, "rejected", "busy")
+    assert _task(server, charge["task_id"])["status"] == "cancelled"
+    await full.no_command()
+
+
+async def test_orders_staff_took_back_are_not_redispatched_by_a_restart(
+    aiohttp_server: Any, tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    settings = make_settings(tmp_path / "robodyne.db", dispatch=DISPATCH)
+    server = await aiohttp_server(create_app(settings))
+    api = Api(session, server)
+    table = await api.ok("POST", "/api/tables", {"label": "T1", "seats": 2, "x": 4, "y": 6}, 201)
+    order = await _ready(api, table["id"])
+    [task] = (await api.ok("GET", "/api/tasks"))["items"]
+    await api.ok("POST", f"/api/tasks/{task['id']}/cancel")
+    await server.close()
+    server = await aiohttp_server(create_app(settings))
+    assert len(db_rows(server, "SELECT 1 FROM tasks")) == 1
+    assert _order(server, order["id"])["status"] == "ready"

@@ -21,6 +21,7 @@ from .demo import seed
 from .domain.dispatch import Dispatcher
 from .domain.fleet import Fleet
 from .domain.journal import Journal
+from .domain.kitchen import KitchenStats
 from .domain.logbridge import SystemlogBridge
 from .domain.menu import Menu
 from .domain.notify import Notifier
@@ -108,7 +109,9 @@ def create_app(settings: Settings) -> web.Application:
         app, health=parts.health,
         metrics=Metrics(Collector(parts.stats, parts.hub, parts.fleet), auth),
         websockets=parts.websockets,
-        api=Api(parts.restaurant, parts.menu, parts.dispatcher, parts.hub, auth),
+        api=Api(parts.restaurant, parts.menu, parts.dispatcher,
+                KitchenStats(parts.store, parts.settings.kitchen.stations,
+                             parts.settings.server.zone()), parts.hub, auth),
         pages=Pages(parts.settings.kitchen, auth))
     app.cleanup_ctx.extend([
         _store,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+from datetime import datetime, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import secrets
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -31,6 +33,11 @@ ENV_PREFIX = "ROBODYNE_"
 LIST_KEYS = frozenset({"allowed_origins", "stations"})
 
 
+def _local_zone() -> tzinfo:
+    zone = datetime.now().astimezone().tzinfo
+    return zone if zone is not None else timezone.utc
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -47,6 +54,22 @@ class Section(BaseModel):
 class ServerSettings(Section):
     host: str = "0.0.0.0"
     port: int = Field(8000, ge=0, le=65535)
+    # IANA name for the restaurant's day (today's prep times, reports); empty: the box's own.
+    timezone: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as err:
+                raise ValueError(f"unknown time zone {value!r}") from err
+        return value
+
+    def zone(self) -> tzinfo:
+        """The restaurant's time zone."""
+        return ZoneInfo(self.timezone) if self.timezone else _local_zone()
 
 
 class TcpSettings(Section):

@@ -254,6 +254,11 @@ class Store:
             Order.model_validate,
         )
 
+    async def orders_since(self, since: str) -> list[Order]:
+        """Every order placed at or after `since` (an ISO UTC time), whatever its status."""
+        return await self._fetch("SELECT * FROM orders WHERE created_at >= ? ORDER BY id",
+                                 (since,), Order.model_validate)
+
     async def order(self, order_id: int) -> Order | None:
         return await self._fetch_one(
             "SELECT * FROM orders WHERE id = ?", (order_id,), Order.model_validate

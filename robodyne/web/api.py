@@ -21,8 +21,9 @@ from ..core.errors import (
 )
 from ..core.models import OrderItem
 from ..core.roles import READABLE, WRITABLE, Scope
-from ..core.topics import TOPIC_NAMES
+from ..core.topics import TOPIC_NAMES, Topic
 from ..domain.dispatch import Dispatcher
+from ..domain.kitchen import KitchenStats
 from ..domain.menu import Menu
 from ..domain.restaurant import Restaurant
 from ..live.hub import Hub
@@ -102,10 +103,11 @@ def _json(item: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
 class Api:
     """The REST handlers, given the restaurant, the dispatcher, the hub and the auth they use."""
 
-    def __init__(self, restaurant: Restaurant, menu: Menu, dispatcher: Dispatcher, hub: Hub,
-                 auth: Auth) -> None:
+    def __init__(self, restaurant: Restaurant, menu: Menu, dispatcher: Dispatcher,
+                 kitchen: KitchenStats, hub: Hub, auth: Auth) -> None:
         self._restaurant = restaurant
         self._menu = menu
+        self._kitchen = kitchen
         self._dispatcher = dispatcher
         self._hub = hub
         self._auth = auth
@@ -113,6 +115,7 @@ class Api:
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/api/me", self.whoami),
+            web.get("/api/kitchen/prep_times", self.prep_times),
             web.get("/api/{topic}", self.read_topic),
             web.post("/api/orders", self.create_order),
             web.patch("/api/orders/{id}", self.update_order),
@@ -279,3 +282,8 @@ class Api:
         self._auth.require_write(request, Scope.MENU)
         await self._menu.remove(_id(request))
         return web.Response(status=204)
+
+    async def prep_times(self, request: web.Request) -> web.Response:
+        """Today's station times, for the expo (anyone who may read orders)."""
+        self._auth.require_read(request, Topic.ORDERS)
+        return _json(await self._kitchen.prep_times())

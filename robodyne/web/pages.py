@@ -18,15 +18,42 @@ from .auth import TOKEN_COOKIE, Auth
 STATIC_ROOT: Final = Path(__file__).parent / "static"
 PAGES: Final = ("kitchen", "dashboard", "console")
 COOKIE_MAX_AGE_S: Final = 365 * 24 * 3600
+# The languages every page speaks (one catalogue each in static/i18n/), the first the default.
+LANGUAGES: Final = ("en", "ko")
+LANG_COOKIE: Final = "robodyne_lang"
+
+
+def choose_language(query: str | None, cookie: str | None, accept: str) -> str:
+    """?lang= first, then the cookie, then the browser's Accept-Language, then English."""
+    for chosen in (query, cookie):
+        if chosen in LANGUAGES:
+            return chosen
+    ranked = []
+    for n, part in enumerate(accept.split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        ranked.append((-weight, n, tag.strip().lower().split("-")[0]))
+    for weight, _, primary in sorted(ranked):
+        if weight < 0 and primary in LANGUAGES:
+            return primary
+    return LANGUAGES[0]
 
 
 def _attribute_json(value: object) -> str:
     return html.escape(orjson.dumps(value).decode())
 
 
-def _values(kitchen: KitchenSettings) -> dict[str, str]:
+def _values(kitchen: KitchenSettings, lang: str) -> dict[str, str]:
     """What a page needs to draw itself, said once on the server; never a secret."""
     return {
+        "lang": lang,
+        "stations": _attribute_json(kitchen.stations),
+        "default_station": html.escape(kitchen.default_station),
         "amber_after_s": f"{kitchen.amber_after_s:g}",
         "red_after_s": f"{kitchen.red_after_s:g}",
         # The kitchen's bump and recall moves, as JSON for a data attribute.
@@ -50,13 +77,14 @@ class Pages:
 
     def __init__(self, kitchen: KitchenSettings, auth: Auth) -> None:
         self._auth = auth
-        self._templates: dict[str, str] = {}
-        values = _values(kitchen)
-        for name in ("index", *PAGES):
-            text = (STATIC_ROOT / f"{name}.html").read_text(encoding="utf-8")
-            for key, value in values.items():
-                text = text.replace("{" + key + "}", value)
-            self._templates[name] = text
+        self._templates: dict[tuple[str, str], str] = {}
+        for lang in LANGUAGES:
+            values = _values(kitchen, lang)
+            for name in ("index", *PAGES):
+                text = (STATIC_ROOT / f"{name}.html").read_text(encoding="utf-8")
+                for key, value in values.items():
+                    text = text.replace("{" + key + "}", value)
+                self._templates[(name, lang)] = text
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [
@@ -66,8 +94,12 @@ class Pages:
         ]
 
     async def page(self, request: web.Request) -> web.StreamResponse:
-        """Serve a page; ?token=… becomes an HttpOnly cookie and leaves the address bar."""
+        """Serve a page in its language; ?token=… becomes an HttpOnly cookie and leaves the
+        address bar; ?lang=… is kept in a cookie."""
         name = request.match_info.get("page", "index")
+        asked = request.query.get("lang")
+        lang = choose_language(asked, request.cookies.get(LANG_COOKIE),
+                               request.headers.get("Accept-Language", ""))
         token = request.query.get("token")
         if token is not None:
             kept = {key: value for key, value in request.query.items() if key != "token"}
@@ -77,6 +109,12 @@ class Pages:
                                     max_age=COOKIE_MAX_AGE_S, path="/",
                                     secure=request.secure)
             raise response
-        return web.Response(text=self._templates[name], content_type="text/html",
-                            headers={"Cache-Control": "no-cache",
-                                     "Referrer-Policy": "no-referrer"})
+        served = web.Response(text=self._templates[(name, lang)], content_type="text/html",
+                              headers={"Cache-Control": "no-cache",
+                                       "Referrer-Policy": "no-referrer",
+                                       "Content-Language": lang,
+                                       "Vary": "Cookie, Accept-Language"})
+        if asked == lang:
+            served.set_cookie(LANG_COOKIE, lang, max_age=COOKIE_MAX_AGE_S, path="/",
+                              samesite="Strict", secure=request.secure)
+        return served

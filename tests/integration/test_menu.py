@@ -154,3 +154,20 @@ async def test_a_rush_order_is_marked_and_its_trip_rides_first(
     assert task["priority"] > 0
     assert_error(await api.call("PATCH", f"/api/orders/{late['id']}", {"priority": "asap"}),
                  400, "validation_error", names="priority")
+
+
+async def test_todays_prep_times_per_station_for_the_expo(kitchen: Kitchen) -> None:
+    server, api = kitchen
+    await _dish(api, "Soju", station="bar")
+    table = await api.table()
+    order = await api.ok("POST", "/api/orders", {"table_id": table["id"], "items": [
+        {"name": "Steak"}, {"name": "Soju"}]}, 201)
+    await api.ok("PATCH", f"/api/orders/{order['id']}", {"items": [{"index": 1, "done": True}]})
+    times = await api.ok("GET", "/api/kitchen/prep_times", token="kitchen-token")
+    assert set(times["stations"]) == {"grill", "fry", "cold", "bar"}
+    bar = times["stations"]["bar"]
+    assert bar["count"] == 1 and 0 <= bar["median_s"] == bar["p90_s"] < 5
+    assert times["stations"]["grill"] == {"count": 0, "median_s": None, "p90_s": None}
+    assert_error(await api.call("GET", "/api/kitchen/prep_times", token="maintenance-token"),
+                 403, "forbidden")
+

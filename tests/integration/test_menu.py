@@ -170,4 +170,3 @@ async def test_todays_prep_times_per_station_for_the_expo(kitchen: Kitchen) -> N
     assert times["stations"]["grill"] == {"count": 0, "median_s": None, "p90_s": None}
     assert_error(await api.call("GET", "/api/kitchen/prep_times", token="maintenance-token"),
                  403, "forbidden")
-

@@ -13,7 +13,7 @@ from robodyne.settings import SettingsError, load_settings
 
 # The product contract's keys and defaults (config/robodyne.toml) — written out, not imported.
 SPEC_DEFAULTS = {
-    "server": {"host": "0.0.0.0", "port": 8000},
+    "server": {"host": "0.0.0.0", "port": 8000, "timezone": ""},
     "tcp": {"host": "0.0.0.0", "port": 8001, "heartbeat_s": 5, "max_line_bytes": 65536},
     "database": {"path": "data/robodyne.db"},
     "websocket": {
@@ -113,7 +113,7 @@ allowed_origins = ["http://tablet.local:8080"]
 """
     got = as_plain(load_settings(config(text), {}))
     assert got == {
-        "server": {"host": "127.0.0.1", "port": 9100},
+        "server": {"host": "127.0.0.1", "port": 9100, "timezone": ""},
         "tcp": {"host": "127.0.0.2", "port": 9101, "heartbeat_s": 2.5, "max_line_bytes": 4096},
         "database": {"path": "/var/lib/robodyne/x.db"},
         "websocket": {"max_connections_per_topic": 7, "ping_interval_s": 3, "pong_timeout_s": 4,
@@ -298,3 +298,18 @@ def test_invalid_toml_is_an_error(tmp_path: Path, content: bytes) -> None:
 def test_config_that_is_a_directory_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="cannot be read"):
         load_settings(["--config", str(tmp_path)], {})
+
+
+def test_an_unknown_time_zone_stops_the_start_naming_the_key(config) -> None:
+    with pytest.raises(SettingsError, match="server.timezone"):
+        load_settings(config('[server]\ntimezone = "Mars/Olympus"\n'), {})
+    assert load_settings(config('[server]\ntimezone = "Asia/Seoul"\n'), {}).server.zone()
+
+
+def test_kitchen_stations_come_as_a_list_from_the_environment(config) -> None:
+    settings = load_settings(config(""), {"ROBODYNE_KITCHEN__STATIONS": "grill,bar",
+                                          "ROBODYNE_KITCHEN__DEFAULT_STATION": "bar"})
+    assert (settings.kitchen.stations, settings.kitchen.default_station) == (["grill", "bar"],
+                                                                              "bar")
+    with pytest.raises(SettingsError, match="default_station"):
+        load_settings(config('[kitchen]\nstations = ["grill"]\ndefault_station = "bar"\n'), {})

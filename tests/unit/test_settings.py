@@ -309,7 +309,7 @@ def test_an_unknown_time_zone_stops_the_start_naming_the_key(config) -> None:
 def test_kitchen_stations_come_as_a_list_from_the_environment(config) -> None:
     settings = load_settings(config(""), {"ROBODYNE_KITCHEN__STATIONS": "grill,bar",
                                           "ROBODYNE_KITCHEN__DEFAULT_STATION": "bar"})
-    assert (settings.kitchen.stations, settings.kitchen.default_station) == (["grill", "bar"],
-                                                                              "bar")
+    kitchen = settings.kitchen
+    assert (kitchen.stations, kitchen.default_station) == (["grill", "bar"], "bar")
     with pytest.raises(SettingsError, match="default_station"):
         load_settings(config('[kitchen]\nstations = ["grill"]\ndefault_station = "bar"\n'), {})

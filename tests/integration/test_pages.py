@@ -107,13 +107,13 @@ async def test_kitchen_shows_a_new_order_within_a_second_and_bumps_it(
         return bool(current["items"][0]["done"] and not current["items"][1]["done"])
     await eventually(first_item_done)
 
-    # Bump: placed -> preparing, on screen and in the server.
-    await card.locator("button.bump").click()
+    # The first item crossed off started the ticket: placed -> preparing, on screen too.
     await page.wait_for_selector(f'{ticket(order["id"])}[data-status="preparing"]', timeout=2000)
 
     async def status_is(status: str) -> bool:
         return bool((await order_from_api(session, server, order["id"]))["status"] == status)
     await eventually(lambda: status_is("preparing"))
+    # Bump: preparing -> ready, on screen and in the server.
     await card.locator("button.bump").click()
     await page.wait_for_selector(f'{ticket(order["id"])}[data-status="ready"]', timeout=2000)
     await eventually(lambda: status_is("ready"))

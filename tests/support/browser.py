@@ -131,7 +131,7 @@ async def rest(session: aiohttp.ClientSession, server: TestServer, method: str, 
         return payload
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 2.0,
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 5.0,
                      interval: float = 0.05) -> Any:
     """Poll `check` until it returns something truthy; fail with its last value."""
     deadline = time.monotonic() + timeout

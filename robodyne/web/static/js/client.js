@@ -1,5 +1,6 @@
 // The one WebSocket client every page uses (docs/protocol.md, "WebSocket topics"): snapshot + updates into a local store,
 // seq gap detection, resume with since/epoch, full-jitter backoff, and a visible state.
+import { t } from "./i18n.js";
 
 const TERMINAL = new Set([1003, 4401, 4403]); // never retried: unknown topic, no token, role
 const BACKOFF_MIN_MS = 500;
@@ -125,13 +126,10 @@ export function watchConnection(topics, element, banner) {
       : states.every((s) => s === "live") ? "live"
       : states.includes("reconnecting") ? "reconnecting" : "connecting";
     element.dataset.state = state;
-    element.textContent = {
-      live: "live", connecting: "connecting…", reconnecting: "offline — reconnecting",
-      refused: "not allowed: open this page with a token for its role",
-    }[state];
+    element.textContent = t(`conn.${state}`);
     if (banner) banner.hidden = state === "live" || state === "connecting";
     if (banner && state === "refused") banner.textContent = element.textContent;
-    else if (banner) banner.textContent = "Offline — reconnecting…";
+    else if (banner) banner.textContent = t("conn.banner");
   };
   for (const topic of topics) {
     const previous = topic.onState;

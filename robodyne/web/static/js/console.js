@@ -2,6 +2,7 @@
 import { Topic, api, watchConnection } from "./client.js";
 import { renderEvents } from "./feed.js";
 import { clock, h, replace } from "./dom.js";
+import { number, t } from "./i18n.js";
 
 const LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
 const SHOWN = 500;
@@ -26,7 +27,7 @@ function render() {
   const all = logs.list();
   if (!paused) frozen = all;
   const held = all.length - frozen.length;
-  heldEl.textContent = paused ? `paused — ${held} new line(s) held` : "";
+  heldEl.textContent = paused ? t("console.held", { n: number(held) }) : "";
   const minimum = LEVELS.indexOf(levelEl.value);
   const needle = searchEl.value.trim().toLowerCase();
   const rows = frozen.filter((r) => LEVELS.indexOf(r.level) >= minimum)
@@ -37,11 +38,12 @@ function render() {
     h("td", { class: "source" }, r.source), h("td", { class: "message" }, r.message))));
 }
 
+document.getElementById("filters").addEventListener("submit", (event) => event.preventDefault());
 levelEl.addEventListener("change", render);
 searchEl.addEventListener("input", render);
 pauseEl.addEventListener("click", () => {
   paused = !paused;
-  pauseEl.textContent = paused ? "Resume" : "Pause";
+  pauseEl.textContent = paused ? t("console.resume") : t("console.pause");
   pauseEl.setAttribute("aria-pressed", String(paused));
   render();
 });

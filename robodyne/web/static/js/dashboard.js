@@ -3,9 +3,12 @@
 import { Topic, act, api, watchConnection } from "./client.js";
 import { renderEvents } from "./feed.js";
 import { h, replace, svg } from "./dom.js";
+import { duration, number, t, tOr } from "./i18n.js";
+
+const tr = t; // where `t` names a table
 import { layoutLabels, leaderEnd } from "./maplabels.js";
 import { TableMenu } from "./tablemenu.js";
-import { KIND_LABEL, TaskPanel, destination, isActive, taskOfRobot } from "./tasks.js";
+import { kindLabel, TaskPanel, destination, isActive, taskOfRobot } from "./tasks.js";
 
 const body = document.body.dataset;
 const W = Number(body.mapWidth) || 20;
@@ -17,7 +20,7 @@ const robotLayer = svg("g", { class: "robots" });
 map.append(
   svg("rect", { class: "floor", x: 0, y: 0, width: W, height: H }),
   svg("circle", { class: "dock", cx: body.dockX, cy: body.dockY, r: 0.9 }),
-  svg("text", { class: "dock-label", x: body.dockX, y: Number(body.dockY) + 1.35 }, "dock"),
+  svg("text", { class: "dock-label", x: body.dockX, y: Number(body.dockY) + 1.35 }, t("map.dock")),
   tableLayer, robotLayer);
 
 let may = new Set();
@@ -28,7 +31,7 @@ api("GET", "/api/me").then((me) => {
   renderRobots(); drawTables(); panel.render();
 }).catch(() => {});
 
-const tableLabel = (id) => tables.items.get(id)?.label ?? `Table ${id}`;
+const tableLabel = (id) => tables.items.get(id)?.label ?? t("table.fallback", { id });
 const robotName = (id) => robots.items.get(id)?.name ?? id;
 const byName = (a, b) => a.name.localeCompare(b.name, undefined, { numeric: true });
 const panel = new TaskPanel({
@@ -92,8 +95,8 @@ function drawTables() {
 function robotTask(robot) {
   const task = taskOfRobot(tasks.list(), robot.id);
   if (!task) return "";
-  const what = `${KIND_LABEL[task.kind] ?? task.kind} → ${destination(task, tableLabel)}`;
-  return isActive(task) ? what : `next: ${what}`;
+  const what = `${kindLabel(task.kind)} → ${destination(task, tableLabel)}`;
+  return isActive(task) ? what : t("robot.next", { what });
 }
 
 const RADIUS = 0.38;
@@ -125,7 +128,7 @@ function drawRobots() {
     marker.body.setAttribute("class", `r-${robot.status}`);
     marker.heading.setAttribute("x2", String(Math.cos(yaw) * RADIUS));
     marker.heading.setAttribute("y2", String(Math.sin(yaw) * RADIUS));
-    marker.name.textContent = `${robot.name} ${robot.battery === null ? "" : Math.round(robot.battery) + "%"}`;
+    marker.name.textContent = `${robot.name} ${robot.battery === null ? "" : percent(robot.battery)}`;
     const doing = robotTask(robot);
     marker.task.textContent = doing;
     marker.task.classList.toggle("none", !doing);
@@ -172,6 +175,14 @@ function placeLabels() {
   }
 }
 
+function robotStatus(status) {
+  return tOr(`robot.status.${status}`, status);
+}
+
+function percent(value) {
+  return `${number(Math.round(value))}%`;
+}
+
 function command(button, robotId, body) {
   return act(button, "POST", `/api/robots/${encodeURIComponent(robotId)}/commands`, body);
 }
@@ -186,12 +197,12 @@ const ROBOT_COLOURS = {
 const cards = new Map();
 
 function robotCard(robot) {
-  const pick = h("select", { class: "table-pick", "aria-label": `table for ${robot.name}` });
-  const go = h("button", { class: "small go", type: "button" }, "Send to table");
+  const pick = h("select", { class: "table-pick", "aria-label": t("robot.table_for", { name: robot.name }) });
+  const go = h("button", { class: "small go", type: "button" }, t("robot.send_to_table"));
   go.onclick = () => command(go, robot.id, { command: "go_to", table_id: Number(pick.value) });
-  const back = h("button", { class: "small return", type: "button" }, "Return");
+  const back = h("button", { class: "small return", type: "button" }, t("robot.return"));
   back.onclick = () => command(back, robot.id, { command: "return" });
-  const charge = h("button", { class: "small charge", type: "button" }, "Charge");
+  const charge = h("button", { class: "small charge", type: "button" }, t("robot.charge"));
   charge.onclick = () => command(charge, robot.id, { command: "charge" });
   const card = {
     root: h("div", { class: "robot-card", dataset: { robotId: robot.id } }),
@@ -221,8 +232,8 @@ function renderRobots() {
     if (!card) { card = robotCard(robot); cards.set(robot.id, card); }
     card.dot.style.background = ROBOT_COLOURS[robot.status] ?? "#59636e";
     card.name.textContent = robot.name;
-    card.state.textContent = robot.connected ? robot.status : "offline";
-    card.battery.textContent = robot.battery === null ? "—" : `${Math.round(robot.battery)}%`;
+    card.state.textContent = robotStatus(robot.connected ? robot.status : "offline");
+    card.battery.textContent = robot.battery === null ? "—" : percent(robot.battery);
     card.battery.classList.toggle("low", robot.battery !== null && robot.battery < 20);
     card.task.textContent = robotTask(robot);
     card.issues.textContent = robot.issues.map((i) => `${i.category}: ${i.detail}`).join("; ");
@@ -237,21 +248,21 @@ function renderRobots() {
 function renderTables() {
   replace(document.getElementById("tables"), tables.list().map((t) => h("div", {
     class: `table-card tc-${t.status}`, dataset: { tableId: t.id },
-  }, t.label, h("small", {}, `${t.status.replace("_", " ")} · ${t.seats} seats`),
-  h("small", {}, t.open_order_ids.length ? `${t.open_order_ids.length} open order(s)` : ""))));
+  }, t.label, h("small", {}, tr("table.line", { status: tOr(`table.status.${t.status}`, t.status.replace("_", " ")), seats: number(t.seats) })),
+  h("small", {}, t.open_order_ids.length ? tr("table.open_orders", { n: number(t.open_order_ids.length) }) : ""))));
 }
 
 function renderStatus() {
   const s = status.items.get("status");
   if (!s) return;
-  const up = `${Math.floor(s.uptime_s / 3600)}h ${Math.floor((s.uptime_s % 3600) / 60)}m ${s.uptime_s % 60}s`;
-  const connections = Object.entries(s.connections).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`).join(", ");
+  const up = duration(s.uptime_s);
+  const connections = Object.entries(s.connections).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${number(n)}`).join(", ");
   replace(document.getElementById("system"),
-    h("dt", {}, "Health"), h("dd", { class: s.health === "ok" ? "sev-info" : "sev-error", id: "health" }, s.health),
-    h("dt", {}, "Uptime"), h("dd", {}, up),
-    h("dt", {}, "Robots online"), h("dd", { id: "robots-online" }, `${s.robots.online} / ${s.robots.total}`),
-    h("dt", {}, "Open orders"), h("dd", { id: "open-orders" }, String(s.orders.open)),
-    h("dt", {}, "Connections"), h("dd", {}, connections || "—"),
-    h("dt", {}, "Version"), h("dd", {}, s.version));
-  document.getElementById("summary").textContent = `${s.robots.online} robots online · ${s.orders.open} open orders`;
+    h("dt", {}, t("system.health")), h("dd", { class: s.health === "ok" ? "sev-info" : "sev-error", id: "health", dataset: { health: s.health } }, tOr(`system.health.${s.health}`, s.health)),
+    h("dt", {}, t("system.uptime")), h("dd", {}, up),
+    h("dt", {}, t("system.robots_online")), h("dd", { id: "robots-online" }, `${number(s.robots.online)} / ${number(s.robots.total)}`),
+    h("dt", {}, t("system.open_orders")), h("dd", { id: "open-orders" }, number(s.orders.open)),
+    h("dt", {}, t("system.connections")), h("dd", {}, connections || "—"),
+    h("dt", {}, t("system.version")), h("dd", {}, s.version));
+  document.getElementById("summary").textContent = t("dashboard.summary", { online: number(s.robots.online), open: number(s.orders.open) });
 }

@@ -43,5 +43,5 @@ export function age(since, now = Date.now()) {
 }
 
 export function clock(iso) {
-  return iso ? new Date(iso).toLocaleTimeString() : "";
+  return iso ? new Date(iso).toLocaleTimeString(document.documentElement.lang || undefined) : "";
 }

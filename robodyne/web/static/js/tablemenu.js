@@ -2,6 +2,7 @@
 // click, or Enter / Space on a focused table; arrow keys move between its items, Escape closes
 // it and gives the focus back to the table.
 import { act } from "./client.js";
+import { t } from "./i18n.js";
 
 export class TableMenu {
   constructor(menu, title) {
@@ -35,7 +36,7 @@ export class TableMenu {
   }
 
   label(g, table) {
-    g.setAttribute("aria-label", `${table.label}: summon or bus a robot`);
+    g.setAttribute("aria-label", t("tablemenu.label", { table: table.label }));
     if (this.anchor === g) this.title.textContent = table.label;
   }
 

@@ -3,6 +3,7 @@
 // for a role that may write tasks.
 import { act } from "./client.js";
 import { age, h, replace } from "./dom.js";
+import { t, tOr } from "./i18n.js";
 
 // Which statuses hold a robot, which are final and which tasks may be re-prioritised or pinned
 // come from the server (core/tasks.py, Dispatcher.change), in the page's data attributes.
@@ -14,7 +15,9 @@ const CHANGES = JSON.parse(settings.taskChanges);
 const RECENT_S = 300;
 const RECENT_MAX = 5;
 
-export const KIND_LABEL = { deliver: "deliver", bus: "bus", summon: "summon", go_to: "go to", return: "return", charge: "charge" };
+export function kindLabel(kind) {
+  return tOr(`task.kind.${kind}`, kind);
+}
 
 export function isFinished(task) {
   return FINISHED.has(task.status);
@@ -27,7 +30,7 @@ export function isActive(task) {
 // Where a task goes, in words: its tables' labels, or the dock for the kinds without stops.
 export function destination(task, tableLabel) {
   if (task.stops.length) return task.stops.map((stop) => tableLabel(stop.table_id)).join(", ");
-  return { return: "dock", charge: "charger" }[task.kind] ?? "—";
+  return { return: t("task.dock"), charge: t("task.charger") }[task.kind] ?? "—";
 }
 
 // The task a robot is on: its unfinished task holding it, else the first one pinned to it.
@@ -83,21 +86,21 @@ export class TaskPanel {
     }
     const open = tasks.filter((t) => !isFinished(t));
     const active = open.filter(isActive).length;
-    this.count.textContent = `${open.length - active} queued · ${active} active`;
+    this.count.textContent = t("tasks.count", { queued: open.length - active, active });
     this.empty.hidden = open.length > 0;
   }
 
   card(task) {
     const path = `/api/tasks/${task.id}`;
-    const raise = h("button", { class: "small raise", type: "button", "aria-label": `raise the priority of task ${task.id}` }, "Priority +");
+    const raise = h("button", { class: "small raise", type: "button", "aria-label": t("tasks.raise_label", { id: task.id }) }, t("tasks.raise"));
     raise.onclick = () => act(raise, "PATCH", path, { priority: this.byId(task.id).priority + 1 });
-    const pick = h("select", { class: "pin-pick", "aria-label": `robot to pin task ${task.id} to` });
+    const pick = h("select", { class: "pin-pick", "aria-label": t("tasks.pin_label", { id: task.id }) });
     pick.onchange = () => { pick.dataset.touched = "1"; };
-    const pin = h("button", { class: "small pin", type: "button" }, "Pin");
+    const pin = h("button", { class: "small pin", type: "button" }, t("tasks.pin"));
     pin.onclick = async () => {
       if (await act(pin, "PATCH", path, { robot_id: pick.value || null })) delete pick.dataset.touched;
     };
-    const cancel = h("button", { class: "small cancel", type: "button", "aria-label": `cancel task ${task.id}` }, "Cancel");
+    const cancel = h("button", { class: "small cancel", type: "button", "aria-label": t("tasks.cancel_label", { id: task.id }) }, t("tasks.cancel"));
     cancel.onclick = () => act(cancel, "POST", `${path}/cancel`);
     const card = {
       root: h("li", { class: "task", dataset: { taskId: task.id } }),
@@ -121,17 +124,17 @@ export class TaskPanel {
     card.root.dataset.status = task.status;
     card.root.dataset.kind = task.kind;
     card.root.classList.toggle("finished", finished);
-    card.kind.textContent = KIND_LABEL[task.kind] ?? task.kind;
+    card.kind.textContent = kindLabel(task.kind);
     replace(card.stops, task.stops.length
       ? task.stops.map((stop) => h("span", { class: "stop", dataset: { tableId: stop.table_id, status: stop.status } },
-        this.tableLabel(stop.table_id), " ", h("small", {}, stop.status)))
+        this.tableLabel(stop.table_id), " ", h("small", {}, tOr(`task.stop.${stop.status}`, stop.status))))
       : h("span", { class: "muted" }, destination(task, this.tableLabel)));
     card.age.textContent = ageText(task, now);
-    card.status.textContent = task.status;
+    card.status.textContent = tOr(`task.status.${task.status}`, task.status);
     card.status.className = `status s-${task.status}`;
     card.robot.textContent = task.robot_id ? this.robotName(task.robot_id) : "—";
     card.robot.classList.toggle("pinned", task.pinned);
-    card.robot.title = task.pinned ? "pinned to this robot" : "";
+    card.robot.title = task.pinned ? t("tasks.pinned") : "";
     card.priority.textContent = `P${task.priority}`;
     card.detail.textContent = task.detail;
     card.raise.hidden = !(this.canWrite && CHANGES.priority.includes(task.status));
@@ -148,7 +151,7 @@ export class TaskPanel {
     const key = JSON.stringify(robots.map((r) => [r.id, r.name]));
     if (card.pickKey !== key) {
       const chosen = card.pick.value;
-      replace(card.pick, h("option", { value: "" }, "any robot"),
+      replace(card.pick, h("option", { value: "" }, t("tasks.any_robot")),
         robots.map((r) => h("option", { value: r.id }, r.name)));
       card.pick.value = chosen;
       card.pickKey = key;

@@ -1,4 +1,5 @@
-"""python -m bench {fanout,frozen,idle,ingest,shutdown,all} [--quick]: side by side, one run."""
+"""python -m bench {fanout,frozen,idle,ingest,shutdown,dispatch,all} [--quick]: side by side, one
+run."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import scenarios
+from . import dispatch, scenarios
 from .servers import KINDS, seed_available
 
 # (quick, full) sizes; the full fanout sweeps subscriber counts for the latency plot.
@@ -32,10 +33,21 @@ SIZES: dict[str, dict[str, Any]] = {
                         dict(robots=100, hz=0, subscribers=100, duration=10)]},
     # The seed's robots handshake re-sends every robot to every subscriber: O(n²) to connect.
     "shutdown": {"quick": [dict(connections=300)], "full": [dict(connections=10000)]},
+    # 50 robots, 60 tables, 20 orders/min (docs/benchmarks.md, "Dispatch", says why), then 200
+    # queued tasks for the dispatcher's cost; cook times compressed so the window fills.
+    "dispatch": {"quick": [dict(robots=50, tables=60, per_minute=20, duration=60, cook_s=(5, 20),
+                                drain_s=90, backlog_tasks=200, backlog_s=10)],
+                 "full": [dict(robots=50, tables=60, per_minute=20, duration=300,
+                               cook_s=(15, 60), drain_s=150, backlog_tasks=200, backlog_s=60)]},
 }
+# Scenarios run against variants of Robodyne instead of the three servers.
+VARIANTS: dict[str, tuple[str, ...]] = {"dispatch": dispatch.VARIANTS}
+# Left out of `all --quick` (~4 minutes on its own): run `python -m bench dispatch --quick`.
+NOT_IN_QUICK_ALL = frozenset({"dispatch"})
 RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
     "fanout": scenarios.fanout, "saturation": scenarios.fanout, "frozen": scenarios.fanout,
     "idle": scenarios.idle, "ingest": scenarios.ingest, "shutdown": scenarios.shutdown,
+    "dispatch": dispatch.dispatch,
 }
 COLUMNS: dict[str, list[tuple[str, str]]] = {
     "fanout": [("subscribers", "subs"), ("frames_per_s", "frames/s"),
@@ -57,6 +69,8 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
                  ("exit_code", "exit code"), ("clients_closed_by_server", "closed by server")],
 }
 COLUMNS["saturation"] = COLUMNS["fanout"]
+COLUMNS["dispatch"] = dispatch.COLUMNS
+COLUMNS["dispatch backlog"] = dispatch.BACKLOG_COLUMNS
 
 
 def _get(row: dict[str, Any], path: str) -> Any:
@@ -82,6 +96,16 @@ def table(scenario: str, rows: list[dict[str, Any]]) -> str:
              "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(_cell(_get(row, key)) for key, _ in columns) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def tables(scenario: str, rows: list[dict[str, Any]]) -> str:
+    """The scenario's table, and for dispatch also its backlog phase's (the auto rows)."""
+    text = table(scenario, rows)
+    if scenario == "dispatch":
+        auto = [row for row in rows if row.get("backlog")]
+        if auto:
+            text += f"\n\nbacklog phase:\n\n{table('dispatch backlog', auto)}"
+    return text
 
 
 def machine() -> dict[str, Any]:
@@ -110,12 +134,14 @@ def main() -> None:
     kinds = [k for k in args.servers.split(",") if k != "seed" or seed_available()]
     if "seed" in args.servers and "seed" not in kinds:
         print("seed reference skipped: install fastapi and uvicorn (pip install -e '.[bench]')")
-    chosen = list(RUNNERS) if args.scenario == "all" else [args.scenario]
+    chosen = [args.scenario]
+    if args.scenario == "all":
+        chosen = [s for s in RUNNERS if not (args.quick and s in NOT_IN_QUICK_ALL)]
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick, "scenarios": {}}
     for scenario in chosen:
         rows = []
         for size in SIZES[scenario]["quick" if args.quick else "full"]:
-            for kind in kinds:
+            for kind in VARIANTS.get(scenario, kinds):
                 started = time.monotonic()
                 try:
                     row = RUNNERS[scenario](kind, **size)
@@ -124,7 +150,7 @@ def main() -> None:
                 row["wall_s"] = time.monotonic() - started
                 rows.append(row)
         results["scenarios"][scenario] = rows
-        print(f"\n## {scenario}\n\n{table(scenario, rows)}", flush=True)
+        print(f"\n## {scenario}\n\n{tables(scenario, rows)}", flush=True)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1))

@@ -18,9 +18,9 @@ from .stats import Histogram
 SAMPLE_EVERY_S = 0.5
 
 
-def _spawn(spec: dict[str, Any]) -> subprocess.Popen[str]:
+def _spawn(spec: dict[str, Any], module: str = "bench.load") -> subprocess.Popen[str]:
     spec["out"] = tempfile.mktemp(prefix="bench-load-", suffix=".json")
-    process = subprocess.Popen([sys.executable, "-m", "bench.load", orjson.dumps(spec).decode()],
+    process = subprocess.Popen([sys.executable, "-m", module, orjson.dumps(spec).decode()],
                                stdout=subprocess.PIPE, text=True, cwd=ROOT)
     process.args_out = spec["out"]  # type: ignore[attr-defined]
     return process

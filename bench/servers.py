@@ -52,6 +52,8 @@ class Server:
     kind: str
     send_queue_max: int = 1024
     send_timeout_s: float = 10
+    # More TOML appended to Robodyne's config, e.g. a [dispatch] section.
+    extra_config: str = ""
     port: int = field(default_factory=free_port)
     tcp_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -69,7 +71,8 @@ class Server:
                 f'[server]\nhost = "127.0.0.1"\n[tcp]\nhost = "127.0.0.1"\n'
                 f"[websocket]\nmax_connections_per_topic = 50000\n"
                 f"send_queue_max = {self.send_queue_max}\nsend_timeout_s = {self.send_timeout_s}\n"
-                f'[auth.tokens]\n"{ADMIN_TOKEN}" = "admin"\n"{ROBOT_TOKEN}" = "robot"\n')
+                f'[auth.tokens]\n"{ADMIN_TOKEN}" = "admin"\n"{ROBOT_TOKEN}" = "robot"\n'
+                + self.extra_config)
             return [sys.executable, str(ROOT / "run.py"), "--config", str(config),
                     "--port", str(self.port), "--tcp-port", str(self.tcp_port), "--db", db]
         if self.kind == "raw":

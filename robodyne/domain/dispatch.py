@@ -74,6 +74,8 @@ class Dispatcher:
         self._lock = asyncio.Lock()
         # When each robot last became free, for ties between equally near robots.
         self._free_since: dict[str, float] = {}
+        # Each queued task's Job, with the task it was made from.
+        self._jobs: dict[int, tuple[Task, Job]] = {}
         restaurant.order_watchers.append(self.order_moved)
         fleet.watch(self.robot_changed, (settings.min_battery, settings.charge_below,
                                          settings.resume_battery))
@@ -287,16 +289,25 @@ class Dispatcher:
         tables = {table["id"]: (float(table["x"]), float(table["y"]))
                   for table in self._hub.snapshot(Topic.TABLES)[0]
                   if table["x"] is not None and table["y"] is not None}
-        jobs = [Job(task.id, task.priority, task.created_at,
-                    target=tables.get(task.stops[0].table_id) if task.stops else None,
-                    pinned_to=task.robot_id if task.pinned else None,
-                    rejected_by=frozenset(task.rejected_by)) for task in queued]
+        jobs = [self._job(task, tables) for task in queued]
         pairs = plan(jobs, free)
         self._stats.dispatch_decisions.observe(time.perf_counter() - started)
         for task_id, robot_id in pairs:
             await self._assign(self.tasks[task_id], robot_id)
 
     # ---- moving a task along ----
+
+    def _job(self, task: Task, tables: dict[int, tuple[float, float]]) -> Job:
+        """The task as the choice sees it, kept while the task (and its table) stay as they
+        are: with a long queue, rebuilding every job each decision was most of its cost."""
+        target = tables.get(task.stops[0].table_id) if task.stops else None
+        cached = self._jobs.get(task.id)
+        if cached is not None and cached[0] is task and cached[1].target == target:
+            return cached[1]
+        job = Job(task.id, task.priority, task.created_at, target,
+                  task.robot_id if task.pinned else None, frozenset(task.rejected_by))
+        self._jobs[task.id] = (task, job)
+        return job
 
     async def _assign(self, task: Task, robot_id: str) -> None:
         """Commit the choice, then send the robot its command; a robot gone since goes back."""
@@ -643,6 +654,7 @@ class Dispatcher:
             raise NotFound(f"task {task.id} not found")
         if updated.status in FINISHED:
             self.tasks.pop(updated.id, None)
+            self._jobs.pop(updated.id, None)
             if task.status not in FINISHED:
                 self._stats.tasks_finished[(updated.kind.value, updated.status.value)] += 1
         else:

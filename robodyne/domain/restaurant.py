@@ -356,6 +356,14 @@ class Restaurant:
             raise NotFound(f"robot {robot_id} not found")
         if table_id is not None:
             await self._table(table_id)
-        if order_id is not None and await self._store.order(order_id) is None:
+        order = await self._store.order(order_id) if order_id is not None else None
+        if order_id is not None and order is None:
             raise Invalid(f"order_id: there is no order {order_id}")
-        return self._fleet.send_command(robot_id, name, table_id=table_id, order_id=order_id)
+        command_id = self._fleet.send_command(robot_id, name, table_id=table_id,
+                                              order_id=order_id)
+        carries = order is not None and order.status in (S.READY, S.DELIVERING)
+        if name is Command.DELIVER and order is not None and carries:
+            # Staff chose this robot to carry it: from now on it is on this robot, which
+            # may then say it delivered it.
+            await self.change_order(order.id, robot_id=robot_id, set_robot=True)
+        return command_id

@@ -530,3 +530,16 @@ async def test_orders_staff_took_back_are_not_redispatched_by_a_restart(
     server = await aiohttp_server(create_app(settings))
     assert len(db_rows(server, "SELECT 1 FROM tasks")) == 1
     assert _order(server, order["id"])["status"] == "ready"
+
+
+async def test_a_manual_deliver_command_puts_the_order_on_that_robot(floor: Any) -> None:
+    server, api, tables = await floor(auto_deliver=False)
+    robot = await floor.join(server, "r1")
+    order = await _ready(api, tables[0])
+    await api.ok("POST", "/api/robots/r1/commands", {"command": "deliver",
+                                                     "table_id": tables[0],
+                                                     "order_id": order["id"]}, 202)
+    assert (await robot.command())["order_id"] == order["id"]
+    assert _order(server, order["id"])["robot_id"] == "r1"
+    await robot.event("delivered", order_id=order["id"])
+    assert _order(server, order["id"])["status"] == "served"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import scenarios
+from bench import dispatch, scenarios
 from bench.servers import seed_available
 
 SERVERS = ["robodyne", "raw", *(["seed"] if seed_available() else [])]
@@ -44,3 +44,20 @@ def test_shutdown_closes_every_client_and_exits_zero() -> None:
     result = scenarios.shutdown("robodyne", connections=40)
     assert result["connected"] == 40 and result["clients_closed_by_server"] == 40
     assert result["exit_code"] == 0
+
+
+@pytest.mark.parametrize("variant", ["auto", "button"])
+def test_dispatch_serves_every_order_once(variant: str) -> None:
+    # ~25 s each: 4 robots, two tables a few metres from the dock, a handful of orders.
+    result = dispatch.dispatch(variant, robots=4, tables=2, per_minute=40, duration=4,
+                               cook_s=(0.5, 1.5), accept_s=(0.2, 0.5), drain_s=30,
+                               backlog_tasks=10, backlog_s=2)
+    assert result["orders"] > 0 and result["http_error_count"] == 0
+    assert result["served_once"] == result["orders"]
+    assert result["unserved"] == 0 and result["doubled"] == 0
+    assert result["ready_to_command"]["samples"] == result["orders"]
+    assert result["ws_gaps"] == 0
+    if variant == "auto":
+        assert result["backlog"]["queue_filled"]
+    else:
+        assert result["button"]["commands_sent"] >= result["orders"]

@@ -166,28 +166,28 @@ async def test_no_token_or_an_unknown_token_is_unauthorized(
 async def test_a_token_is_taken_from_the_header_the_query_or_the_cookie(
     server: TestServer, api: Api, session: aiohttp.ClientSession
 ) -> None:
-    by_header = await api.call("GET", "/api/orders", token="kitchen-token")
-    by_query = await api.call("GET", "/api/orders?token=kitchen-token", token=None)
+    by_header = await api.call("GET", "/api/orders", token="kitchen-token-for-tests")
+    by_query = await api.call("GET", "/api/orders?token=kitchen-token-for-tests", token=None)
     by_cookie = await api.call("GET", "/api/orders", token=None,
-                               cookies={"robodyne_token": "kitchen-token"})
+                               cookies={"robodyne_token": "kitchen-token-for-tests"})
     for reply in (by_header, by_query, by_cookie):
         assert reply.status == 200, reply
     # The role really comes from each: kitchen may not read customers, whichever way it came.
-    for kwargs in ({"token": "kitchen-token"},
-                   {"token": None, "params": {"token": "kitchen-token"}},
-                   {"token": None, "cookies": {"robodyne_token": "kitchen-token"}}):
+    for kwargs in ({"token": "kitchen-token-for-tests"},
+                   {"token": None, "params": {"token": "kitchen-token-for-tests"}},
+                   {"token": None, "cookies": {"robodyne_token": "kitchen-token-for-tests"}}):
         assert_error(await api.call("GET", "/api/customers", **kwargs), 403, "forbidden")
     # Writes too, each way.
-    await api.ok("POST", "/api/tables?token=floor-token", {"label": "Q", "seats": 2}, 201,
+    await api.ok("POST", "/api/tables?token=floor-token-for-tests", {"label": "Q", "seats": 2}, 201,
                  token=None)
     await api.ok("POST", "/api/tables", {"label": "C", "seats": 2}, 201, token=None,
-                 cookies={"robodyne_token": "floor-token"})
-    await api.ok("POST", "/api/tables", {"label": "H", "seats": 2}, 201, token="floor-token")
+                 cookies={"robodyne_token": "floor-token-for-tests"})
+    await api.ok("POST", "/api/tables", {"label": "H", "seats": 2}, 201, token="floor-token-for-tests")
     assert [r["label"] for r in db_rows(server, "SELECT label FROM dining_tables")] == [
         "Q", "C", "H"]
     async with session.get(server.make_url("/api/orders"),
-                           headers={"Authorization": "bearer admin-token"}) as response:
+                           headers={"Authorization": "bearer admin-token-for-tests"}) as response:
         assert response.status == 200, "the Bearer scheme is case-insensitive"
     async with session.get(server.make_url("/api/orders"),
-                           headers={"Authorization": "Basic admin-token"}) as response:
+                           headers={"Authorization": "Basic admin-token-for-tests"}) as response:
         assert response.status == 401

@@ -25,7 +25,7 @@ class RobotClient:
     @classmethod
     async def hello(cls, server: TestServer, robot_id: str = "r1", **extra: Any) -> RobotClient:
         robot = await cls.connect(server)
-        await robot.send({"type": "hello", "token": "robot-token", "robot_id": robot_id, **extra})
+        await robot.send({"type": "hello", "token": "robot-token-for-tests", "robot_id": robot_id, **extra})
         welcome = await robot.receive()
         assert welcome["type"] == "welcome", welcome
         return robot

@@ -17,13 +17,13 @@ from robodyne.settings import Settings
 from robodyne.store.store import Store
 
 TOKENS = {
-    "admin-token": "admin",
-    "kitchen-token": "kitchen",
-    "floor-token": "floor",
-    "maintenance-token": "maintenance",
-    "robot-token": "robot",
+    "admin-token-for-tests": "admin",
+    "kitchen-token-for-tests": "kitchen",
+    "floor-token-for-tests": "floor",
+    "maintenance-token-for-tests": "maintenance",
+    "robot-token-for-tests": "robot",
 }
-ADMIN = "admin-token"
+ADMIN = "admin-token-for-tests"
 
 MakeServer = Callable[..., Awaitable[TestServer]]
 

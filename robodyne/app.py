@@ -118,6 +118,7 @@ def create_app(settings: Settings) -> web.Application:
         _hub,
         _log_bridge,
         _background("storage-watch", lambda p: p.journal.watch_storage()),
+        _background("log-repeats", lambda p: p.journal.count_repeats()),
         _robots,
         _background("status", lambda p: p.status.run()),
         _background("watchdog", lambda p: p.websockets.watchdog()),

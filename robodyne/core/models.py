@@ -215,6 +215,8 @@ class SystemLog(Item):
     level: LogLevel
     source: str
     message: str
+    # How many times it came within a minute of its first (core/repeats.py).
+    repeats: int = Field(1, ge=1)
 
 
 class VideoStream(Item):

@@ -6,11 +6,14 @@ import asyncio
 import itertools
 import logging
 import sqlite3
+import time
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any, Final
 
 from ..core.errors import StorageUnavailable
 from ..core.models import Event, LogLevel, Severity, SystemLog, utcnow
+from ..core.repeats import Repeats, Tracked
 from ..core.topics import Topic
 from ..live.hub import Hub
 from ..store.store import Store
@@ -37,10 +40,14 @@ class Journal:
     its ack promises that it was stored. `durable` overrides that choice per call.
     """
 
-    def __init__(self, store: Store, hub: Hub) -> None:
+    def __init__(self, store: Store, hub: Hub,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._hub = hub
         self._memory_ids = itertools.count(-1, -1)
+        self._clock = clock
+        self._repeats = Repeats()
+        self._repeated = asyncio.Event()
 
     async def event(self, type_: str, *, severity: Severity = Severity.INFO, source: str = SERVER,
                     message: str = "", data: dict[str, Any] | None = None,
@@ -59,6 +66,12 @@ class Journal:
 
     async def log(self, level: LogLevel, source: str, message: str, *,
                   durable: bool | None = None) -> SystemLog:
+        """Store and append a system log; a repeat within a minute is counted on its record
+        instead (`count_repeats` writes and publishes the count)."""
+        counted = self._repeats.repeat((source, level, message), self._clock())
+        if counted is not None:
+            self._repeated.set()
+            return counted.model_copy()
         try:
             record = await self._store.add_systemlog(level, source, message)
         except StorageUnavailable:
@@ -68,7 +81,39 @@ class Journal:
                 id=next(self._memory_ids), ts=utcnow(), level=level,
                 source=source, message=message)
         self._hub.publish(Topic.SYSTEMLOGS, "append", [record.model_dump(mode="json")])
+        self._repeats.stored(record.model_copy(), self._clock())
         return record
+
+    async def count_repeats(self) -> None:
+        """Write each repeated record's count and publish it as an upsert, at most once a
+        second per record; the counts still pending are written when the task is cancelled."""
+        try:
+            while True:
+                due_at = self._repeats.next_due()
+                if due_at is None:
+                    self._repeated.clear()
+                    await self._repeated.wait()
+                    continue
+                await asyncio.sleep(max(0.0, due_at - self._clock()))
+                await self._flush(self._repeats.due(self._clock()))
+        except asyncio.CancelledError:
+            await self._flush(self._repeats.pending())  # before the store closes
+            raise
+
+    async def _flush(self, due: list[Tracked]) -> None:
+        if not due:
+            return
+        records = [held.record.model_copy() for held in due]
+        try:
+            # Records published from memory (negative ids) have no row to count on.
+            await self._store.count_repeats(
+                (record.id, record.repeats) for record in records if record.id > 0)
+        except (StorageUnavailable, sqlite3.Error):
+            self._repeats.postpone(due, self._clock())  # the storage watch reports the failure
+            return
+        self._repeats.flushed(due, self._clock(), [record.repeats for record in records])
+        self._hub.publish(Topic.SYSTEMLOGS, "upsert",
+                          [record.model_dump(mode="json") for record in records])
 
     async def watch_storage(self) -> None:
         """Raise storage_failed when the store starts refusing writes, storage_recovered after."""

@@ -117,4 +117,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         available INTEGER NOT NULL DEFAULT 1
     );
     """,
+    """
+    ALTER TABLE systemlogs ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
+    """,
 )

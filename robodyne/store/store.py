@@ -497,6 +497,14 @@ class Store:
             log_id = cur.lastrowid or 0
         return SystemLog(id=log_id, ts=now, level=level, source=source, message=message)
 
+    async def count_repeats(self, counts: Iterable[tuple[int, int]]) -> None:
+        """Write each (id, repeats) of stored system logs, in one transaction."""
+        rows = [(repeats, log_id) for log_id, repeats in counts]
+        if not rows:
+            return
+        async with self.transaction() as db:
+            await db.executemany("UPDATE systemlogs SET repeats = ? WHERE id = ?", rows)
+
     # ---- changes: one method per entity; each returns the row as it now is, or None ----
 
     async def update_table(self, table_id: int, changes: TableChanges) -> Table | None:

@@ -35,7 +35,8 @@ function render() {
     .slice(-SHOWN).reverse();
   replace(document.getElementById("logs"), rows.map((r) => h("tr", { class: r.level, dataset: { logId: r.id } },
     h("td", { class: "when" }, clock(r.ts)), h("td", { class: "level" }, r.level),
-    h("td", { class: "source" }, r.source), h("td", { class: "message" }, r.message))));
+    h("td", { class: "source" }, r.source), h("td", { class: "message" }, r.message,
+      r.repeats > 1 ? h("span", { class: "repeats" }, " ", t("console.repeats", { n: number(r.repeats) })) : null))));
 }
 
 document.getElementById("filters").addEventListener("submit", (event) => event.preventDefault());

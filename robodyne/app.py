@@ -37,6 +37,7 @@ from .store.store import Store
 from .web.api import Api
 from .web.auth import Auth
 from .web.metrics import Collector, Metrics
+from .web.noise import LOGGER as AIOHTTP_SERVER, ClientProtocolErrors
 from .web.pages import Pages
 from .web.routes import Health, setup_routes
 from .web.ws import WebSockets
@@ -171,11 +172,16 @@ async def _robots(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _log_bridge(app: web.Application) -> AsyncIterator[None]:
+    """The server's warnings onto systemlogs; aiohttp's complaints about clients' malformed
+    requests are not the server's, and become one DEBUG line each before any handler."""
     bridge = SystemlogBridge(app[PARTS].journal)
+    client_errors = ClientProtocolErrors()
+    logging.getLogger(AIOHTTP_SERVER).addFilter(client_errors)
     logging.getLogger().addHandler(bridge)
     task = asyncio.create_task(bridge.run(), name="log-bridge")
     yield
     logging.getLogger().removeHandler(bridge)
+    logging.getLogger(AIOHTTP_SERVER).removeFilter(client_errors)
     await _cancel([task])
 
 

@@ -21,6 +21,7 @@ from ..core.errors import (
 )
 from ..core.models import OrderItem
 from ..core.roles import READABLE, WRITABLE, Scope
+from ..core.text import ascii_int
 from ..core.topics import TOPIC_NAMES, Topic
 from ..domain.dispatch import Dispatcher
 from ..domain.kitchen import KitchenStats
@@ -82,16 +83,17 @@ async def api_errors(request: web.Request,
     except web.HTTPException as err:
         if not request.path.startswith("/api/") or err.status not in HTTP_CODES:
             raise
-        return error_response(err.status, HTTP_CODES[err.status], err.reason)
+        response = error_response(err.status, HTTP_CODES[err.status], err.reason)
+        if "Allow" in err.headers:  # a 405 says which methods the URL takes (RFC 9110)
+            response.headers["Allow"] = err.headers["Allow"]
+        return response
 
 
 def _id(request: web.Request) -> int:
-    try:
-        row_id = int(request.match_info["id"])
-    except ValueError:
-        raise NotFound(f"no {request.match_info['id']!r} here") from None
-    if not -SQLITE_MAX_INT - 1 <= row_id <= SQLITE_MAX_INT:
-        raise NotFound(f"no {request.match_info['id']!r} here")
+    raw = request.match_info["id"]
+    row_id = ascii_int(raw)
+    if row_id is None or row_id > SQLITE_MAX_INT:
+        raise NotFound(f"no {raw!r} here")
     return row_id
 
 

@@ -18,6 +18,7 @@ from ..core.models import (
     TableStatus,
     TaskKind,
 )
+from ..core.text import NoteText, PlainText, StreamUrl
 from ..wire.robot import SQLITE_MAX_INT
 from ..wire.validation import first_problem
 
@@ -73,16 +74,16 @@ async def read_body(request: web.Request, model: type[B]) -> B:
 
 
 class OrderItemIn(Body):
-    name: str = Field(min_length=1, max_length=200)
+    name: PlainText = Field(min_length=1, max_length=200)
     qty: int = Field(1, ge=1, le=999)
-    note: str = Field("", max_length=500)
-    modifiers: list[str] = Field([], max_length=20)
+    note: NoteText = Field("", max_length=500)
+    modifiers: list[PlainText] = Field([], max_length=20)
 
 
 class OrderIn(Body):
     table_id: RowId
     items: list[OrderItemIn] = Field(min_length=1, max_length=100)
-    note: str = Field("", max_length=1000)
+    note: NoteText = Field("", max_length=1000)
     priority: OrderPriority = OrderPriority.NORMAL
 
 
@@ -100,7 +101,7 @@ class OrderPatch(Patch):
 
 
 class TableIn(Body):
-    label: str = Field(min_length=1, max_length=50)
+    label: PlainText = Field(min_length=1, max_length=50)
     seats: int = Field(ge=1, le=100)
     status: TableStatus = TableStatus.AVAILABLE
     x: float | None = None
@@ -109,7 +110,7 @@ class TableIn(Body):
 
 class TablePatch(Patch):
     clearable = frozenset({"customer_id", "x", "y"})
-    label: str | None = Field(None, min_length=1, max_length=50)
+    label: PlainText | None = Field(None, min_length=1, max_length=50)
     seats: int | None = Field(None, ge=1, le=100)
     status: TableStatus | None = None
     customer_id: RowId | None = None
@@ -118,8 +119,8 @@ class TablePatch(Patch):
 
 
 class CustomerIn(Body):
-    name: str = Field(min_length=1, max_length=100)
-    phone: str = Field("", max_length=40)
+    name: PlainText = Field(min_length=1, max_length=100)
+    phone: PlainText = Field("", max_length=40)
     party_size: int = Field(1, ge=1, le=100)
     status: CustomerStatus = CustomerStatus.WAITING
     table_id: RowId | None = None
@@ -127,18 +128,18 @@ class CustomerIn(Body):
 
 class CustomerPatch(Patch):
     clearable = frozenset({"table_id"})
-    name: str | None = Field(None, min_length=1, max_length=100)
-    phone: str | None = Field(None, max_length=40)
+    name: PlainText | None = Field(None, min_length=1, max_length=100)
+    phone: PlainText | None = Field(None, max_length=40)
     party_size: int | None = Field(None, ge=1, le=100)
     status: CustomerStatus | None = None
     table_id: RowId | None = None
 
 
 class InventoryIn(Body):
-    sku: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=100)
+    sku: PlainText = Field(min_length=1, max_length=64)
+    name: PlainText = Field(min_length=1, max_length=100)
     quantity: float = Field(ge=0)
-    unit: str = Field("", max_length=20)
+    unit: PlainText = Field("", max_length=20)
     low_threshold: float = Field(0, ge=0)
 
 
@@ -146,21 +147,21 @@ class InventoryPatch(Patch):
     quantity: float | None = Field(None, ge=0)
     delta: float | None = None
     low_threshold: float | None = Field(None, ge=0)
-    name: str | None = Field(None, min_length=1, max_length=100)
-    unit: str | None = Field(None, max_length=20)
+    name: PlainText | None = Field(None, min_length=1, max_length=100)
+    unit: PlainText | None = Field(None, max_length=20)
 
 
 class VideoStreamIn(Body):
-    name: str = Field(min_length=1, max_length=100)
-    url: str = Field(min_length=1, max_length=2000)
+    name: PlainText = Field(min_length=1, max_length=100)
+    url: StreamUrl = Field(min_length=1, max_length=2000)
     robot_id: str | None = None
     status: StreamStatus = StreamStatus.INACTIVE
 
 
 class VideoStreamPatch(Patch):
     clearable = frozenset({"robot_id"})
-    name: str | None = Field(None, min_length=1, max_length=100)
-    url: str | None = Field(None, min_length=1, max_length=2000)
+    name: PlainText | None = Field(None, min_length=1, max_length=100)
+    url: StreamUrl | None = Field(None, min_length=1, max_length=2000)
     robot_id: str | None = None
     status: StreamStatus | None = None
 
@@ -186,17 +187,17 @@ class TaskPatch(Patch):
 
 
 class MenuItemIn(Body):
-    name: str = Field(min_length=1, max_length=100)
-    category: str = Field("", max_length=50)
-    station: str | None = Field(None, min_length=1, max_length=50)
+    name: PlainText = Field(min_length=1, max_length=100)
+    category: PlainText = Field("", max_length=50)
+    station: PlainText | None = Field(None, min_length=1, max_length=50)
     prep_target_s: float | None = Field(None, gt=0, le=24 * 3600)
     available: bool = True
 
 
 class MenuItemPatch(Patch):
     clearable = frozenset({"station", "prep_target_s"})
-    name: str | None = Field(None, min_length=1, max_length=100)
-    category: str | None = Field(None, max_length=50)
-    station: str | None = Field(None, min_length=1, max_length=50)
+    name: PlainText | None = Field(None, min_length=1, max_length=100)
+    category: PlainText | None = Field(None, max_length=50)
+    station: PlainText | None = Field(None, min_length=1, max_length=50)
     prep_target_s: float | None = Field(None, gt=0, le=24 * 3600)
     available: bool | None = None

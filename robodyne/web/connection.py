@@ -122,7 +122,7 @@ class Connection:
             async with asyncio.timeout(CLOSE_TIMEOUT_S):
                 if final_frame is not None:
                     await self.ws.send_frame(final_frame, WSMsgType.TEXT)
-                await self.ws.close(code=code, message=reason.encode())
+                await self.ws.close(code=code, message=frames.close_reason(reason))
         except (TimeoutError, ConnectionError, RuntimeError):
             self._abort()  # a peer that never answers the close: nothing may linger
 

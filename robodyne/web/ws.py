@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ..core.roles import may_read
 from ..core.stats import Stats
+from ..core.text import ascii_int
 from ..core.topics import TOPIC_NAMES
 from ..live.hub import Hub
 from ..settings import WebsocketSettings
@@ -27,11 +28,8 @@ RECONNECT_AFTER_MS: Final = (1000, 5000)
 
 
 def _resume_point(request: web.Request) -> tuple[int | None, str | None]:
-    try:
-        since = int(request.query["since"]) if "since" in request.query else None
-    except ValueError:
-        since = None  # an unusable resume point just means a fresh snapshot
-    return since, request.query.get("epoch")
+    # Anything but ASCII digits is an unusable resume point: that just means a fresh snapshot.
+    return ascii_int(request.query.get("since", "")), request.query.get("epoch")
 
 
 class WebSockets:
@@ -79,7 +77,7 @@ class WebSockets:
         if refusal is not None:
             code, reason = refusal
             count_close(self._stats, code)
-            await ws.close(code=code, message=reason.encode())
+            await ws.close(code=code, message=frames.close_reason(reason))
             return ws
 
         hub = self._hub

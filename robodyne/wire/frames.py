@@ -4,7 +4,7 @@ and serialised here once; the one model of what a client may send; the close cod
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -25,6 +25,19 @@ class Close(IntEnum):
     SLOW = 4008
     UNAUTHORIZED = 4401
     FORBIDDEN = 4403
+
+
+# RFC 6455 §5.5: a control frame's payload is at most 125 bytes, and a close frame's begins with
+# its 2-byte code. A longer reason makes the frame itself invalid (the peer sees 1002, not ours).
+MAX_CLOSE_REASON_BYTES: Final = 123
+
+
+def close_reason(reason: str) -> bytes:
+    """The reason of a close frame: UTF-8, cut to 123 bytes on a character boundary."""
+    encoded = reason.encode()
+    if len(encoded) <= MAX_CLOSE_REASON_BYTES:
+        return encoded
+    return encoded[:MAX_CLOSE_REASON_BYTES].decode(errors="ignore").encode()
 
 
 class ClientMessage(BaseModel):

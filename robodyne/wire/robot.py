@@ -11,6 +11,7 @@ from pydantic import (BaseModel, ConfigDict, Field, Strict, TypeAdapter, Validat
                       field_validator, model_validator)
 
 from ..core.models import LogLevel, Pose, RobotIssue, RobotStatus, Severity, utcnow
+from ..core.text import PlainText
 from .validation import first_problem
 
 # Strict: `true` is not the id 1, and 1.0 is not an integer id.
@@ -70,8 +71,8 @@ class Hello(Inbound):
     type: Literal["hello"]
     token: str
     robot_id: str | None = Field(None, min_length=1, max_length=64)
-    name: str | None = Field(None, max_length=100)
-    model: str | None = Field(None, max_length=100)
+    name: PlainText | None = Field(None, max_length=100)
+    model: PlainText | None = Field(None, max_length=100)
 
 
 class State(Inbound):

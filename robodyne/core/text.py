@@ -1,0 +1,72 @@
+"""What text staff and robots may write: names without control or bidi-override characters,
+notes that may also hold tabs and line breaks, video stream URLs, and ids in URLs."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Final
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator
+
+# C0 and C1 controls (NUL among them) and DEL; and the bidi embedding, override and isolate
+# controls (U+202A–U+202E, U+2066–U+2069), which make a name display as other text than it is.
+_BIDI: Final = "\u202a-\u202e\u2066-\u2069"
+_NOT_IN_NAMES: Final = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+# A note may run over lines and hold a tab; nothing else of the above.
+_NOT_IN_NOTES: Final = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+
+# The schemes a camera or a robot streams video over; each needs a host.
+STREAM_SCHEMES: Final = frozenset({"http", "https", "rtsp", "rtsps", "ws", "wss"})
+
+# An id (or a seq) in a URL: ASCII digits only, as int() alone would also read "١" (an
+# Arabic-Indic digit), " 7" or "1_0"; 19 digits is as long as a 64-bit id gets.
+ASCII_DIGITS: Final = re.compile(r"[0-9]{1,19}")
+
+
+def _refuse(found: re.Match[str]) -> ValueError:
+    return ValueError(f"must not contain the control character U+{ord(found.group()):04X}")
+
+
+def plain(value: str) -> str:
+    """A name or label: one line of printable text."""
+    found = _NOT_IN_NAMES.search(value)
+    if found:
+        raise _refuse(found)
+    return value
+
+
+def note(value: str) -> str:
+    """Free text: may hold tabs and line breaks, but no other control character."""
+    found = _NOT_IN_NOTES.search(value)
+    if found:
+        raise _refuse(found)
+    return value
+
+
+def stream_url(value: str) -> str:
+    """A URL a browser or player can open: one of STREAM_SCHEMES, with a host."""
+    plain(value)
+    if any(c.isspace() for c in value):
+        raise ValueError("must not contain spaces")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # reading it refuses a port that is not a number
+    except ValueError as err:
+        raise ValueError(f"not a URL: {err}") from None
+    if parts.scheme.lower() not in STREAM_SCHEMES:
+        raise ValueError(f"the scheme must be one of {', '.join(sorted(STREAM_SCHEMES))}")
+    if not host:
+        raise ValueError("must name a host")
+    return value
+
+
+def ascii_int(raw: str) -> int | None:
+    """The integer `raw` spells in ASCII digits, or None."""
+    return int(raw) if ASCII_DIGITS.fullmatch(raw) else None
+
+
+PlainText = Annotated[str, AfterValidator(plain)]
+NoteText = Annotated[str, AfterValidator(note)]
+StreamUrl = Annotated[str, AfterValidator(stream_url)]

@@ -1,0 +1,75 @@
+"""What text staff and robots may write (core/text.py), and close reasons (wire/frames.py)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from robodyne.core.text import NoteText, PlainText, StreamUrl, ascii_int
+from robodyne.wire.frames import MAX_CLOSE_REASON_BYTES, close_reason
+
+
+class Sample(BaseModel):
+    name: PlainText = ""
+    note: NoteText = ""
+    url: StreamUrl = "http://camera"
+
+
+REFUSED_EVERYWHERE = ["\x00", "\x1b", "\x7f", "\x85", "\x9f", "\u202a", "\u202e", "\u2066",
+                      "\u2069"]
+
+
+@pytest.mark.parametrize("char", REFUSED_EVERYWHERE + ["\t", "\n", "\r"])
+def test_a_name_refuses_control_and_bidi_override_characters(char: str) -> None:
+    with pytest.raises(ValidationError, match=f"U\\+{ord(char):04X}"):
+        Sample(name=f"Pizza{char}Margherita")
+
+
+@pytest.mark.parametrize("char", REFUSED_EVERYWHERE + ["\r"])
+def test_a_note_refuses_them_too(char: str) -> None:
+    with pytest.raises(ValidationError):
+        Sample(note=f"no{char}ice")
+
+
+@pytest.mark.parametrize("text", ["Bibimbap 비빔밥", "شاورما", "Crème brûlée", "🍕 × 2",
+                                  "a\u200fb"])  # an RLM mark is not an override
+def test_names_in_any_script_are_fine(text: str) -> None:
+    assert Sample(name=text, note=text).name == text
+
+
+def test_a_note_may_hold_tabs_and_line_breaks() -> None:
+    assert Sample(note="no ice\n\textra lemon").note == "no ice\n\textra lemon"
+
+
+@pytest.mark.parametrize("url", ["http://cam-1.local/live.m3u8", "https://10.0.0.5:8443/x",
+                                 "rtsp://camera-1.local/stream", "RTSPS://cam/s",
+                                 "ws://robot-7:9000/video", "wss://cams.example/1"])
+def test_stream_urls_of_the_video_schemes_with_a_host_are_accepted(url: str) -> None:
+    assert Sample(url=url).url == url
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "JavaScript://cam/%0aalert(1)",
+                                 "data:text/html,hi", "file:///etc/passwd", "ftp://cam/x",
+                                 "http://", "http:///path", "rtsp:cam", "camera-1.local/stream",
+                                 "http://cam:port/x", "http://cam/a b", "http://cam/\x00",
+                                 "http://[::1/x"])
+def test_any_other_url_is_refused(url: str) -> None:
+    with pytest.raises(ValidationError):
+        Sample(url=url)
+
+
+@pytest.mark.parametrize("raw,value", [("0", 0), ("42", 42), ("9" * 19, int("9" * 19)),
+                                       ("١", None), ("١٢", None), ("４２", None), (" 1", None),
+                                       ("1 ", None), ("+1", None), ("-1", None), ("1_0", None),
+                                       ("", None), ("1" * 20, None)])
+def test_ids_in_urls_are_ascii_digits_only(raw: str, value: int | None) -> None:
+    assert ascii_int(raw) == value
+
+
+def test_a_close_reason_is_cut_to_123_bytes_on_a_character_boundary() -> None:
+    assert close_reason("unknown topic 'x'") == b"unknown topic 'x'"
+    assert len(close_reason("x" * 300)) == MAX_CLOSE_REASON_BYTES == 123
+    cut = close_reason("주" * 100)  # three bytes each: 41 fit in 123
+    assert cut.decode() == "주" * 41
+    cut = close_reason("a" + "주" * 100)  # 1 + 40 × 3 = 121: the 41st would not fit
+    assert cut.decode() == "a" + "주" * 40

@@ -1,4 +1,4 @@
-"""The three pages and the index: plain HTML, CSS and JS modules from web/static."""
+"""The three pages, the index and /login: plain HTML, CSS and JS modules from web/static."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from aiohttp import web
 
 from ..core import floor
 from ..core.orders import KITCHEN_BACK, KITCHEN_NEXT
+from ..core.pairing import PAIRABLE
+from ..core.roles import Role
 from ..core.tasks import ACTIVE, FINISHED, REPINNABLE, REPRIORITISABLE
 from ..settings import KitchenSettings
-from .auth import TOKEN_COOKIE, Auth
+from .auth import COOKIE_MAX_AGE_S, Auth, set_token_cookie
+from .login import local_path
 
 STATIC_ROOT: Final = Path(__file__).parent / "static"
-PAGES: Final = ("kitchen", "dashboard", "console")
-COOKIE_MAX_AGE_S: Final = 365 * 24 * 3600
+PAGES: Final = ("kitchen", "dashboard", "console", "login")
 # The languages every page speaks (one catalogue each in static/i18n/), the first the default.
 LANGUAGES: Final = ("en", "ko")
 LANG_COOKIE: Final = "robodyne_lang"
@@ -69,7 +71,19 @@ def _values(kitchen: KitchenSettings, lang: str) -> dict[str, str]:
         "task_finished": _attribute_json(sorted(FINISHED)),
         "task_changes": _attribute_json({"priority": sorted(REPRIORITISABLE),
                                          "pin": sorted(REPINNABLE)}),
+        # The roles a pairing code may give a tablet, the kitchen's first (the usual case).
+        "pair_roles": _attribute_json(sorted((r.value for r in Role if r in PAIRABLE),
+                                             key=lambda r: (r != Role.KITCHEN, r))),
     }
+
+
+def _login_page(template: str, request: web.Request) -> str:
+    """/login in its language, with where to go afterwards (a path here, else /) and the
+    refusal of the last secret typed, when there was one."""
+    failed = request.query.get("failed") == "1"
+    text = template.replace("{failed_hidden}", "" if failed else " hidden")
+    # Last, so that nothing in the address is read as a placeholder.
+    return text.replace("{next}", html.escape(local_path(request.query.get("next"))))
 
 
 class Pages:
@@ -104,12 +118,17 @@ class Pages:
         if token is not None:
             kept = {key: value for key, value in request.query.items() if key != "token"}
             response = web.HTTPSeeOther(request.rel_url.with_query(kept))
-            if self._auth.known(token):
-                response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict",
-                                    max_age=COOKIE_MAX_AGE_S, path="/",
-                                    secure=request.secure)
+            # Only a token the user typed or bookmarked (a link from another site could swap
+            # a tablet's cookie for its own), and never a robot's.
+            if self._auth.page_grant(token) is not None and self._auth.from_here(request):
+                set_token_cookie(response, token, request)
             raise response
-        served = web.Response(text=self._templates[(name, lang)], content_type="text/html",
+        text = self._templates[(name, lang)]
+        if name == "login":
+            text = _login_page(text, request)
+        # The Content-Security-Policy of every page is set with the other security headers
+        # (guard.py): scripts, styles, images and sockets from this server only, no frames.
+        served = web.Response(text=text, content_type="text/html",
                               headers={"Cache-Control": "no-cache",
                                        "Referrer-Policy": "no-referrer",
                                        "Content-Language": lang,

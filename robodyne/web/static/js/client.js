@@ -1,8 +1,10 @@
 // The one WebSocket client every page uses (docs/protocol.md, "WebSocket topics"): snapshot + updates into a local store,
 // seq gap detection, resume with since/epoch, full-jitter backoff, and a visible state.
+import { h, replace } from "./dom.js";
 import { t } from "./i18n.js";
 
 const TERMINAL = new Set([1003, 4401, 4403]); // never retried: unknown topic, no token, role
+const NO_TOKEN = 4401; // missing or unknown: signing in at /login is the way in
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 20000;
 // The server pings every 20 s; hearing nothing for this long means a dead (half-open) link.
@@ -17,6 +19,7 @@ export class Topic {
     this.seq = null;
     this.epoch = null;
     this.state = "connecting"; // connecting | live | reconnecting | refused
+    this.refusedWith = null; // the close code, once refused
     this.onChange = onChange;
     this.onState = onState;
     this.attempt = 0;
@@ -104,7 +107,7 @@ export class Topic {
 
   closed(code) {
     clearTimeout(this.silence);
-    if (TERMINAL.has(code)) { this.setState("refused"); return; }
+    if (TERMINAL.has(code)) { this.refusedWith = code; this.setState("refused"); return; }
     this.setState("reconnecting");
     const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
     const delay = this.retryAfterMs ?? Math.max(BACKOFF_MIN_MS / 2, Math.random() * cap);
@@ -118,18 +121,32 @@ export class Topic {
   }
 }
 
-// One state for the page: live only when every topic is.
+// Where this page sends someone to sign in (/login), and back here afterwards.
+export function loginUrl() {
+  return `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+}
+
+// One state for the page: live only when every topic is. Refused without a token (4401), the
+// page says so and links to /login; refused for its role, it offers to sign in as another.
 export function watchConnection(topics, element, banner) {
   const render = () => {
     const states = topics.map((t) => t.state);
     const state = states.includes("refused") ? "refused"
       : states.every((s) => s === "live") ? "live"
       : states.includes("reconnecting") ? "reconnecting" : "connecting";
+    const unknown = topics.some((t) => t.refusedWith === NO_TOKEN);
     element.dataset.state = state;
-    element.textContent = t(`conn.${state}`);
-    if (banner) banner.hidden = state === "live" || state === "connecting";
-    if (banner && state === "refused") banner.textContent = element.textContent;
-    else if (banner) banner.textContent = t("conn.banner");
+    element.textContent = t(state === "refused" && unknown ? "conn.refused_login" : `conn.${state}`);
+    if (state === "refused") element.dataset.reason = unknown ? "login" : "role";
+    else delete element.dataset.reason;
+    if (!banner) return;
+    banner.hidden = state === "live" || state === "connecting";
+    if (state === "refused") {
+      replace(banner, element.textContent, " ", h("a", { class: "login-link", href: loginUrl() },
+        t(unknown ? "conn.sign_in" : "conn.sign_in_other")));
+    } else {
+      banner.textContent = t("conn.banner");
+    }
   };
   for (const topic of topics) {
     const previous = topic.onState;

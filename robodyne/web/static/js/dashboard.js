@@ -7,6 +7,7 @@ import { duration, number, t, tOr } from "./i18n.js";
 
 const tr = t; // where `t` names a table
 import { layoutLabels, leaderEnd } from "./maplabels.js";
+import { PairingPanel } from "./pairing.js";
 import { TableMenu } from "./tablemenu.js";
 import { kindLabel, TaskPanel, destination, isActive, taskOfRobot } from "./tasks.js";
 
@@ -24,10 +25,12 @@ map.append(
   tableLayer, robotLayer);
 
 let may = new Set();
+const pairing = new PairingPanel(document.getElementById("pair-panel"), JSON.parse(body.pairRoles));
 api("GET", "/api/me").then((me) => {
   may = new Set(me.may_write);
   document.body.dataset.role = me.role;
   panel.canWrite = may.has("tasks");
+  pairing.enable(may.has("tokens"));
   renderRobots(); drawTables(); panel.render();
 }).catch(() => {});
 

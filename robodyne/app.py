@@ -8,6 +8,7 @@ import logging
 import socket
 import sqlite3
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Final
@@ -32,10 +33,13 @@ from .domain.status import StatusReporter
 from .domain.views import topic_views
 from .live.hub import Hub
 from .robots.server import RobotServer
-from .settings import TOKENS_FILE, Settings, SettingsError, load_or_create_tokens, load_settings
+from .settings import Settings, SettingsError, load_settings
 from .store.store import Store
+from .tokenfile import TokenFile, first_tokens, read_tokens, tokens_path
+from .core.tokens import Refusals, TokenBook
 from .web.api import Api
 from .web.auth import Auth
+from .web.login import Login
 from .web.metrics import Collector, Metrics
 from .web.noise import LOGGER as AIOHTTP_SERVER, ClientProtocolErrors
 from .web.pages import Pages
@@ -54,6 +58,7 @@ class Parts:
     """Everything create_app built, held by the app for its lifecycle (and for tests)."""
 
     settings: Settings
+    tokens: TokenFile
     auth: Auth
     stats: Stats
     store: Store
@@ -66,6 +71,7 @@ class Parts:
     dispatcher: Dispatcher
     robot_server: RobotServer
     websockets: WebSockets
+    login: Login
     health: Health
 
 
@@ -76,8 +82,10 @@ def build(settings: Settings) -> Parts:
     """Every part, each given what it needs in its constructor; nothing runs yet."""
     if settings.demo:
         settings = seed.with_demo_kitchen(settings)
+        seed.robot_token(settings)
     ws = settings.websocket
-    tokens = settings.auth.tokens
+    tokens = TokenFile(tokens_path(settings.database.path), settings.auth.grants(), TokenBook({}))
+    refusals = Refusals(logging.getLogger("robodyne.auth"), time.monotonic)
     stats = Stats()
     store = Store(settings.database.path)
     store.on_commit.append(stats.db_write.observe)
@@ -89,15 +97,17 @@ def build(settings: Settings) -> Parts:
     menu = Menu(store, hub, journal, settings.kitchen)
     restaurant = Restaurant(store, hub, journal, fleet, menu)
     dispatcher = Dispatcher(store, hub, journal, fleet, restaurant, settings.dispatch, stats)
-    robot_server = RobotServer(settings.tcp, tokens, fleet,
+    robot_server = RobotServer(settings.tcp, tokens.book, refusals, fleet,
                                RobotReports(journal, restaurant, dispatcher),
                                Notifier(store, hub, fleet), stats)
-    auth = Auth(tokens, settings.auth.allowed_origins)
-    return Parts(settings=settings, auth=auth, stats=stats, store=store, hub=hub, journal=journal,
+    auth = Auth(tokens.book, settings.auth.allowed_origins, refusals)
+    return Parts(settings=settings, tokens=tokens, auth=auth, stats=stats, store=store, hub=hub,
+                 journal=journal,
                  status=status, fleet=fleet, restaurant=restaurant, menu=menu,
                  dispatcher=dispatcher,
                  robot_server=robot_server,
-                 websockets=WebSockets(ws, auth, hub, stats), health=Health(status))
+                 websockets=WebSockets(ws, auth, hub, stats), login=Login(auth, tokens),
+                 health=Health(status))
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -107,14 +117,15 @@ def create_app(settings: Settings) -> web.Application:
     app[PARTS] = parts
     auth = parts.auth
     setup_routes(
-        app, health=parts.health,
+        app, auth=auth, health=parts.health,
         metrics=Metrics(Collector(parts.stats, parts.hub, parts.fleet), auth),
         websockets=parts.websockets,
         api=Api(parts.restaurant, parts.menu, parts.dispatcher,
                 KitchenStats(parts.store, parts.settings.kitchen.stations,
                              parts.settings.server.zone()), parts.hub, auth),
-        pages=Pages(parts.settings.kitchen, auth))
+        pages=Pages(parts.settings.kitchen, auth), login=parts.login)
     app.cleanup_ctx.extend([
+        _tokens,
         _store,
         _hub,
         _log_bridge,
@@ -129,6 +140,16 @@ def create_app(settings: Settings) -> web.Application:
     ])
     app.on_shutdown.append(_on_shutdown)
     return app
+
+
+async def _tokens(app: web.Application) -> AsyncIterator[None]:
+    """The tokens of the config and tokens.toml, known before anyone can connect, and kept
+    equal to the file while the server runs."""
+    tokens = app[PARTS].tokens
+    tokens.load()
+    task = asyncio.create_task(tokens.watch(), name="tokens-watch")
+    yield
+    await _cancel([task])
 
 
 async def _store(app: web.Application) -> AsyncIterator[None]:
@@ -258,35 +279,27 @@ async def _on_shutdown(app: web.Application) -> None:
     await app[PARTS].websockets.close_all()
 
 
-def _with_tokens(settings: Settings) -> Settings:
-    """Add the tokens of tokens.toml; with none anywhere, make an admin and a kitchen token.
+def _first_start(settings: Settings) -> None:
+    """Check tokens.toml; with no token anywhere, make an admin and a kitchen token in it.
 
-    tokens.toml is where the owner adds robot, floor and maintenance tokens too; tokens in
-    [auth.tokens] are added to it and win where both name the same token.
+    No token is ever logged: the line says where they are and how to pair the tablets.
     """
-    tokens_file = settings.database.path.parent / TOKENS_FILE
-    if settings.auth.tokens and not tokens_file.exists():
-        return settings
-    stored, created = load_or_create_tokens(settings.database.path)
-    if created:
-        # The one log line that carries tokens, on the start that made them, so the owner
-        # can open the pages; every later start points at the file instead.
-        for token, role in stored.items():
-            page = "dashboard" if role == "admin" else "kitchen"
-            log.warning("first start: open http://%s:%d/%s?token=%s (%s token, kept in %s)",
-                        socket.gethostname(), settings.server.port, page, token, role,
-                        tokens_file)
-    else:
-        log.info("tokens loaded from %s", tokens_file)
-    auth = settings.auth.model_copy(update={"tokens": {**stored, **settings.auth.tokens}})
-    return settings.model_copy(update={"auth": auth})
+    path = tokens_path(settings.database.path)
+    if read_tokens(path) or settings.auth.tokens:
+        return
+    first_tokens(path)
+    log.warning("first start: made an admin and a kitchen token in %s (mode 0600). Open"
+                " http://%s:%d/login and paste the admin token from that file; then pair each"
+                " tablet with a code from the dashboard (docs/operations.md)",
+                path, socket.gethostname(), settings.server.port)
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = _with_tokens(load_settings(argv))
+        settings = load_settings(argv)
+        _first_start(settings)
     except SettingsError as err:
         print(f"robodyne: {err}", file=sys.stderr)
         raise SystemExit(2) from None

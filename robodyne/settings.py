@@ -6,7 +6,6 @@ import argparse
 import os
 from datetime import datetime, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-import secrets
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,12 +21,10 @@ from pydantic import (
     model_validator,
 )
 
-from .core.roles import Role
+from .core.tokens import Grant, shown, token_problem
 from .wire.validation import first_problem
 
 DEFAULT_CONFIG = Path("config/robodyne.toml")
-# Beside the database: the tokens the first start made, and those the owner added.
-TOKENS_FILE = "tokens.toml"
 ENV_PREFIX = "ROBODYNE_"
 # Keys whose environment value is a comma-separated list.
 LIST_KEYS = frozenset({"allowed_origins", "stations"})
@@ -77,6 +74,8 @@ class TcpSettings(Section):
     port: int = Field(8001, ge=0, le=65535)
     heartbeat_s: float = Field(5, gt=0)
     max_line_bytes: int = Field(65536, ge=256)
+    # Robots the server knows at most: a new robot id past this is refused at its hello.
+    max_robots: int = Field(200, ge=1)
 
 
 class DatabaseSettings(Section):
@@ -141,7 +140,34 @@ class SimulationSettings(Section):
 
 class AuthSettings(Section):
     allowed_origins: list[str] = []
-    tokens: dict[str, Role] = {}
+    tls_cert: str = ""
+    tls_key: str = ""
+    max_connections_per_token: int = Field(20, ge=1)
+    # token = role, or "robot:<id>" for a token bound to one robot.
+    tokens: dict[str, str] = {}
+
+    @field_validator("tokens")
+    @classmethod
+    def _usable_tokens(cls, tokens: dict[str, str]) -> dict[str, str]:
+        for token, value in tokens.items():
+            problem = token_problem(token)
+            if problem is None:
+                try:
+                    Grant.parse(value)
+                except ValueError as err:
+                    problem = str(err)
+            if problem is not None:
+                raise ValueError(f"token {shown(token)!r}: {problem}")
+        return tokens
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> AuthSettings:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("tls_cert and tls_key go together: set both or neither")
+        return self
+
+    def grants(self) -> dict[str, Grant]:
+        return {token: Grant.parse(value) for token, value in self.tokens.items()}
 
 
 class Settings(Section):
@@ -194,9 +220,9 @@ def load_settings(
         return Settings.model_validate(raw)
     except ValidationError as err:
         problem = first_problem(err)
-        raise SettingsError(
-            f"invalid setting {problem.where}: {problem.message} (got {problem.value!r})"
-        ) from err
+        # A token is a secret: its problem names its first characters, never its value.
+        got = "" if problem.where.startswith("auth") else f" (got {problem.value!r})"
+        raise SettingsError(f"invalid setting {problem.where}: {problem.message}{got}") from err
 
 
 def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
@@ -235,34 +261,3 @@ def _merge(into: dict[str, Any], overrides: dict[str, Any]) -> None:
             continue  # `server = 5` in the file: keep it so validation names it, not mask it
         else:
             into[key] = value
-
-
-def load_or_create_tokens(db_path: Path) -> tuple[dict[str, Role], bool]:
-    """The tokens of tokens.toml beside the database, made on first start (mode 0600).
-
-    Returns the tokens and whether they were created just now. A file that cannot be used
-    is a SettingsError (one line, exit 2), never a server that nobody can log in to.
-    """
-    path = db_path.parent / TOKENS_FILE
-    if path.exists():
-        try:
-            with path.open("rb") as file:
-                stored = tomllib.load(file).get("tokens", {})
-            tokens = {str(token): Role(role) for token, role in stored.items()}
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError,
-                AttributeError) as err:
-            raise SettingsError(f"{path} cannot be used: {err}") from err
-        if not tokens:
-            raise SettingsError(f"{path} holds no [tokens]; delete it to generate new ones")
-        return tokens, False
-    tokens = {secrets.token_urlsafe(24): Role.ADMIN, secrets.token_urlsafe(24): Role.KITCHEN}
-    lines = ["# Generated on first start. Keep private: each token grants its role.", "[tokens]"]
-    lines += [f'"{token}" = "{role}"' for token, role in tokens.items()]
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write("\n".join(lines) + "\n")
-    except OSError as err:
-        raise SettingsError(f"cannot create {path}: {err.strerror or err}") from err
-    return tokens, True

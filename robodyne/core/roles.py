@@ -1,9 +1,8 @@
-"""Roles and what each may read and write (docs/protocol.md, "Roles"); token to role in one
-place."""
+"""Roles and what each may read and write (docs/protocol.md, "Roles"); a token's role is
+looked up in core/tokens.py."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
 from typing import Final
 
@@ -32,6 +31,8 @@ class Scope(StrEnum):
     MENU = "menu"
     # Only whether a dish is available ("86" it): what the kitchen may change of the menu.
     MENU_AVAILABLE = "menu_available"
+    # Making pairing codes, hence new tokens: admin only.
+    TOKENS = "tokens"
 
 
 T = Topic
@@ -57,13 +58,6 @@ WRITABLE: Final[dict[Role, frozenset[Scope]]] = {
 METRICS_ROLES: Final = frozenset({Role.ADMIN, Role.MAINTENANCE})
 # A robot session's hello may carry these roles: a robot, or an integration peer.
 ROBOT_SESSION_ROLES: Final = frozenset({Role.ROBOT, Role.ADMIN})
-
-
-def role_for(tokens: Mapping[str, Role], token: str | None) -> Role | None:
-    """The role a token grants, or None; no lookup ever matches an empty token."""
-    if not token:
-        return None
-    return tokens.get(token)
 
 
 def may_read(role: Role, topic: str) -> bool:

@@ -81,9 +81,9 @@ def with_demo_kitchen(settings: Settings) -> Settings:
 
 def robot_token(settings: Settings) -> str:
     """A robot token for the simulated robots: a configured one, or one for this run only."""
-    for token, role in settings.auth.tokens.items():
-        if role is Role.ROBOT:
+    for token, grant in settings.auth.tokens.items():
+        if grant == Role.ROBOT:
             return token
     token = secrets.token_urlsafe(24)
-    settings.auth.tokens[token] = Role.ROBOT  # kept in memory, never written to tokens.toml
+    settings.auth.tokens[token] = Role.ROBOT.value  # kept in memory, never in tokens.toml
     return token

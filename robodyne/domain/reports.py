@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.errors import Forbidden
+from ..core.events import server_owned
 from ..core.models import LogLevel, Severity
 from .dispatch import Dispatcher
 from .journal import Journal
@@ -30,8 +31,12 @@ class RobotReports:
     async def event(self, robot_id: str | None, event: str, *, severity: Severity, message: str,
                     data: dict[str, Any], order_id: int | None, table_id: int | None,
                     task_id: int | None = None) -> None:
-        """Store the robot's event; those of a task drive it, and `delivered` with an order
-        on no task of this robot serves that order if it was on its way."""
+        """Store the robot's event; those of a task drive it, and `delivered` serves an order
+        only when that order is on this robot (its robot_id, or a task assigned to it)."""
+        if server_owned(event):
+            raise Forbidden(f"event {event!r} is the server's own")
+        if event == "delivered" and order_id is not None:
+            await self._check_carrier(robot_id, order_id)
         data = dict(data)
         data.update({k: v for k, v in (("robot_id", robot_id), ("order_id", order_id),
                                        ("table_id", table_id), ("task_id", task_id))
@@ -43,10 +48,17 @@ class RobotReports:
                 message=message):
             return
         if event == "delivered" and order_id is not None:
-            carrier = self._dispatcher.carrier(order_id)
-            if carrier is not None and carrier != robot_id:
-                raise Forbidden(f"order {order_id} is on {carrier}, not on this robot")
             await self._restaurant.delivered(order_id, robot_id)
+
+    async def _check_carrier(self, robot_id: str | None, order_id: int) -> None:
+        """An integration peer (no robot id) may report any delivery; a robot only its own."""
+        if robot_id is None:
+            return
+        carrier = self._dispatcher.carrier(order_id)
+        if carrier is None:
+            carrier = await self._restaurant.carrier(order_id)
+        if carrier != robot_id:
+            raise Forbidden(f"order {order_id} is not on this robot")
 
     async def log(self, robot_id: str | None, level: LogLevel, message: str) -> None:
         await self._journal.log(level, source_of(robot_id), message)

@@ -175,6 +175,11 @@ class Restaurant:
                       "robot_id": updated.robot_id})
         return order.status, updated
 
+    async def carrier(self, order_id: int) -> str | None:
+        """The robot the order is on, by its robot_id (None for no such order)."""
+        order = await self._store.order(order_id)
+        return order.robot_id if order is not None else None
+
     async def delivered(self, order_id: int, robot_id: str | None) -> None:
         """A robot's delivered event closes its order, if the order was on its way."""
         async with self._orders_lock:

@@ -67,9 +67,9 @@ class RobotProtocol:
         self.robot_id = robot_id
         self._out.append(wire.welcome(robot_id, self.heartbeat_s))
 
-    def unauthorized(self, hello: wire.Hello) -> None:
-        """The hello's token grants no robot session: say so and end."""
-        self._out.append(wire.error("unauthorized", "unknown token or role", hello.id))
+    def unauthorized(self, hello: wire.Hello, detail: str) -> None:
+        """The hello's token grants no robot session (or not as this robot): say so and end."""
+        self._out.append(wire.error("unauthorized", detail, hello.id))
         self.end("unauthorized")
 
     def done(self, message: wire.Message) -> None:
@@ -103,6 +103,7 @@ class RobotProtocol:
             "replaced": wire.error("replaced", "another connection took over this robot_id"),
             "no hello": wire.error("not_hello", f"no hello within {HELLO_TIMEOUT_S:g} s"),
             "shutdown": wire.SHUTDOWN,
+            "revoked": wire.error("unauthorized", "this session's token was revoked"),
         }.get(reason)
         if final is not None:
             self._out.append(final)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from typing import Any
 
-from ..core.roles import Role
+from ..core.tokens import Refusals, TokenBook
 from ..core.stats import Stats
 from ..domain.fleet import Fleet
 from ..domain.notify import Notifier
@@ -22,10 +21,12 @@ log = logging.getLogger(__name__)
 class RobotServer:
     """The asyncio TCP server robots connect to, and the sessions it holds."""
 
-    def __init__(self, settings: TcpSettings, tokens: Mapping[str, Role], fleet: Fleet,
-                 reports: RobotReports, notifier: Notifier, stats: Stats) -> None:
+    def __init__(self, settings: TcpSettings, tokens: TokenBook, refusals: Refusals,
+                 fleet: Fleet, reports: RobotReports, notifier: Notifier, stats: Stats) -> None:
         self.settings = settings
         self._tokens = tokens
+        self._refusals = refusals
+        tokens.on_revoke.append(self._revoked)
         self._fleet = fleet
         self._reports = reports
         self._notifier = notifier
@@ -49,6 +50,7 @@ class RobotServer:
         protocol = RobotProtocol(self.settings.max_line_bytes, self.settings.heartbeat_s,
                                  asyncio.get_running_loop().time())
         session = RobotSession(reader, writer, protocol=protocol, tokens=self._tokens,
+                               refusals=self._refusals, max_robots=self.settings.max_robots,
                                fleet=self._fleet, reports=self._reports,
                                notifier=self._notifier, stats=self._stats)
         task = asyncio.current_task()
@@ -58,6 +60,11 @@ class RobotServer:
             await session.run()
         finally:
             del self.sessions[session]
+
+    def _revoked(self, tokens: frozenset[str]) -> None:
+        for session in list(self.sessions):
+            if session.token in tokens:
+                session.end("revoked")
 
     async def watch(self) -> None:
         """End sessions that never said hello, or went silent for 3 heartbeats."""

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Mapping
 from typing import Any, Final
 
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound, StorageUnavailable
 from ..core.logprefix import PrefixedLog
 from ..core.models import Command
-from ..core.roles import ROBOT_SESSION_ROLES, Role, role_for
+from ..core.roles import ROBOT_SESSION_ROLES, Role
+from ..core.tokens import Refusals, TokenBook
 from ..core.stats import Stats
 from ..domain.fleet import Fleet
 from ..domain.notify import Notifier
@@ -36,18 +36,25 @@ class RobotSession:
     """
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
-                 protocol: RobotProtocol, tokens: Mapping[str, Role], fleet: Fleet,
-                 reports: RobotReports, notifier: Notifier, stats: Stats) -> None:
+                 protocol: RobotProtocol, tokens: TokenBook, refusals: Refusals,
+                 max_robots: int, fleet: Fleet, reports: RobotReports, notifier: Notifier,
+                 stats: Stats) -> None:
         self.reader = reader
         self.writer = writer
         self.protocol = protocol
         self._tokens = tokens
+        self._refusals = refusals
+        self._max_robots = max_robots
+        # The hello's token and role, once it was accepted: a revoked token ends the session.
+        self.token: str | None = None
+        self.role: Role | None = None
         self._fleet = fleet
         self._reports = reports
         self._notifier = notifier
         self._stats = stats
         peer = writer.get_extra_info("peername")
-        self.log = PrefixedLog(log, f"tcp#{next(_ids)} {peer[0] if peer else '?'}")
+        self.peer = peer[0] if peer else "?"
+        self.log = PrefixedLog(log, f"tcp#{next(_ids)} {self.peer}")
 
     # ---- the Link the fleet drives ----
 
@@ -128,17 +135,31 @@ class RobotSession:
             protocol.done(message)
 
     async def _hello(self, hello: wire.Hello) -> None:
-        role = role_for(self._tokens, hello.token)
-        if role not in ROBOT_SESSION_ROLES:
-            self.protocol.unauthorized(hello)
-            self.end("unauthorized")
+        grant = self._tokens.grant(hello.token)
+        robot_id = hello.robot_id
+        if grant is None or grant.role not in ROBOT_SESSION_ROLES:
+            self._refuse_hello(hello, "unknown token or role")
             return
-        if role is Role.ROBOT and not hello.robot_id:
+        if grant.role is Role.ROBOT and not robot_id:
             raise wire.ProtocolError("validation_error", "robot_id: required for a robot", hello.id)
-        self.protocol.greet(hello.robot_id)
-        if hello.robot_id:
-            self.log.prefix = f"{self.log.prefix} {hello.robot_id}"
-            await self._fleet.connect(hello.robot_id, hello.name, hello.model, self)
+        if robot_id and not self._tokens.may_speak_as(grant, robot_id):
+            self._refuse_hello(hello, "this token does not speak for that robot_id")
+            return
+        fleet = self._fleet
+        if robot_id and robot_id not in fleet.robots and len(fleet.robots) >= self._max_robots:
+            raise wire.ProtocolError(
+                "forbidden", f"the server already knows {self._max_robots} robots"
+                " (tcp.max_robots): a new robot_id is refused", hello.id)
+        self.token, self.role = hello.token, grant.role
+        self.protocol.greet(robot_id)
+        if robot_id:
+            self.log.prefix = f"{self.log.prefix} {robot_id}"
+            await fleet.connect(robot_id, hello.name, hello.model, self)
+
+    def _refuse_hello(self, hello: wire.Hello, detail: str) -> None:
+        self._refusals.refused(self.peer, hello.token, "robot hello")
+        self.protocol.unauthorized(hello, detail)
+        self.end("unauthorized")
 
     async def _carry_out(self, message: wire.Message) -> None:
         """Carry out one message on the domain; when it returns, its effect is committed."""
@@ -162,6 +183,8 @@ class RobotSession:
                 await self._reports.command_result(robot_id, message.command_id, message.status,
                                                    message.detail)
             case wire.Notify():
+                if self.role is not Role.ADMIN:
+                    raise Forbidden("notify: for integration (admin token) sessions only")
                 await self._notifier.notify(message.entity, message.entity_id)
             case wire.Bye():
                 self.end("bye")

@@ -3,16 +3,19 @@ browser Origin check: every role check of the HTTP side lives here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Final
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from ..core.errors import Forbidden, Unauthorized
-from ..core.roles import METRICS_ROLES, Role, Scope, may_read, may_write, role_for
+from ..core.roles import METRICS_ROLES, Role, Scope, may_read, may_write
+from ..core.tokens import Grant, Refusals, TokenBook
 
 TOKEN_COOKIE: Final = "robodyne_token"
+COOKIE_MAX_AGE_S: Final = 365 * 24 * 3600
+# Sec-Fetch-Site values of a request the user made here: typed, bookmarked, or from our pages.
+OWN_FETCH_SITES: Final = frozenset({"same-origin", "none"})
 
 
 def request_token(request: web.Request) -> str | None:
@@ -26,22 +29,38 @@ def request_token(request: web.Request) -> str | None:
     return request.cookies.get(TOKEN_COOKIE) or None
 
 
+def set_token_cookie(response: web.StreamResponse, token: str, request: web.Request) -> None:
+    """The page cookie: scripts cannot read it, other sites cannot send it, and under TLS it
+    never crosses the network in clear."""
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict",
+                        max_age=COOKIE_MAX_AGE_S, path="/", secure=request.secure)
+
+
 class Auth:
     """The tokens the server knows, and the checks every handler makes with them."""
 
-    def __init__(self, tokens: Mapping[str, Role], allowed_origins: list[str]) -> None:
+    def __init__(self, tokens: TokenBook, allowed_origins: list[str],
+                 refusals: Refusals) -> None:
         self.tokens = tokens
+        self.refusals = refusals
         self._allowed_origins = [origin.rstrip("/") for origin in allowed_origins]
 
-    def role(self, request: web.Request) -> Role | None:
-        return role_for(self.tokens, request_token(request))
+    def grant(self, request: web.Request) -> Grant | None:
+        return self.tokens.grant(request_token(request))
 
-    def known(self, token: str) -> bool:
-        return role_for(self.tokens, token) is not None
+    def role(self, request: web.Request) -> Role | None:
+        grant = self.grant(request)
+        return grant.role if grant is not None else None
+
+    def refused(self, request: web.Request) -> None:
+        """Leave a trace of a request refused for its token (rate-limited per address)."""
+        self.refusals.refused(request.remote, request_token(request),
+                              f"{request.method} {request.path}")
 
     def require_role(self, request: web.Request) -> Role:
         role = self.role(request)
         if role is None:
+            self.refused(request)
             raise Unauthorized("missing or unknown token")
         return role
 
@@ -60,11 +79,35 @@ class Auth:
         if role not in METRICS_ROLES:
             raise Forbidden(f"role {role} may not read metrics")
 
+    def page_grant(self, token: str) -> Grant | None:
+        """What a token typed into a page or /login grants there: never a robot's token, whose
+        cookie would only make the pages useless."""
+        grant = self.tokens.grant(token)
+        return grant if grant is not None and grant.role is not Role.ROBOT else None
+
+    def _own_origin(self, request: web.Request, origin: str) -> bool:
+        if origin.rstrip("/") in self._allowed_origins:
+            return True
+        return urlsplit(origin).netloc.lower() == request.host.lower()
+
     def origin_allowed(self, request: web.Request) -> bool:
         """A browser may open a WebSocket from the server's own host or a listed origin."""
         origin = request.headers.get("Origin")
         if origin is None:
             return True  # not a browser: robots, integrations, tests
-        if origin.rstrip("/") in self._allowed_origins:
-            return True
-        return urlsplit(origin).netloc.lower() == request.host.lower()
+        return self._own_origin(request, origin)
+
+    def from_here(self, request: web.Request) -> bool:
+        """Whether a browser's request comes from our own pages or the user's own hand (typed,
+        bookmarked): its Origin, or without one its Sec-Fetch-Site. Programs send neither.
+
+        SameSite cookies treat another port of this host as the same site, so the cookie alone
+        does not prove a write came from our pages.
+        """
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != "null":
+            return self._own_origin(request, origin)
+        site = request.headers.get("Sec-Fetch-Site")
+        if site is not None:
+            return site in OWN_FETCH_SITES
+        return origin is None

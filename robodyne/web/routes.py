@@ -6,6 +6,9 @@ from aiohttp import web
 
 from ..domain.status import StatusReporter
 from .api import Api, api_errors
+from .auth import Auth
+from .guard import browser_writes, security_headers
+from .login import Login
 from .metrics import Metrics
 from .pages import Pages
 from .ws import WebSockets
@@ -26,11 +29,13 @@ class Health:
         return web.json_response({"status": health}, status=200 if health == "ok" else 503)
 
 
-def setup_routes(app: web.Application, *, health: Health, metrics: Metrics,
-                 websockets: WebSockets, api: Api, pages: Pages) -> None:
-    app.middlewares.append(api_errors)
+def setup_routes(app: web.Application, *, auth: Auth, health: Health, metrics: Metrics,
+                 websockets: WebSockets, api: Api, pages: Pages, login: Login) -> None:
+    app.middlewares.extend([browser_writes(auth), api_errors])
+    app.on_response_prepare.append(security_headers)
     app.router.add_get("/healthz", health.handler)
     app.router.add_get("/metrics", metrics.handler)
     app.router.add_get("/ws/{topic}", websockets.handler)
     app.router.add_routes(api.routes())
+    app.router.add_routes(login.routes())
     app.router.add_routes(pages.routes())

@@ -12,6 +12,7 @@ from pydantic import (BaseModel, ConfigDict, Field, Strict, TypeAdapter, Validat
 
 from ..core.models import LogLevel, Pose, RobotIssue, RobotStatus, Severity, utcnow
 from ..core.text import PlainText
+from ..core.tokens import ROBOT_ID_PATTERN
 from .validation import first_problem
 
 # Strict: `true` is not the id 1, and 1.0 is not an integer id.
@@ -70,7 +71,7 @@ class Inbound(BaseModel):
 class Hello(Inbound):
     type: Literal["hello"]
     token: str
-    robot_id: str | None = Field(None, min_length=1, max_length=64)
+    robot_id: str | None = Field(None, pattern=ROBOT_ID_PATTERN)
     name: PlainText | None = Field(None, max_length=100)
     model: PlainText | None = Field(None, max_length=100)
 

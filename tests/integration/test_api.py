@@ -160,7 +160,7 @@ async def test_endpoint_answers_each_error_in_the_error_shape_and_succeeds_when_
 
     assert_error(await api.call(method, path, body, token=None), 401, "unauthorized")
     assert_error(await api.call(method, path, body, token="not-a-token"), 401, "unauthorized")
-    assert_error(await api.call(method, path, body, token="robot-token-for-tests"), 403, "forbidden")
+    assert_error(await api.call(method, path, body, token="robot-token-test"), 403, "forbidden")
     if body is not None:
         as_text = await api.call(method, path, data=orjson.dumps(body),
                                  headers={"Content-Type": "text/plain"})

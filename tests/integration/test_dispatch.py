@@ -303,7 +303,7 @@ async def test_status_and_metrics_count_the_tasks(floor: Any, session: aiohttp.C
     robot = await floor.join(server, "r1")
     await robot.deliver(await robot.command())
     async with session.get(server.make_url("/metrics"),
-                           headers={"Authorization": "Bearer admin-token-for-tests"}) as response:
+                           headers={"Authorization": "Bearer admin-token-test"}) as response:
         text = await response.text()
     assert 'robodyne_tasks_finished_total{kind="deliver",status="completed"} 1.0' in text
     assert "robodyne_order_ready_to_served_seconds_count 1.0" in text
@@ -314,7 +314,7 @@ async def test_the_tasks_topic_streams_every_change_in_order(
     floor: Any, session: aiohttp.ClientSession
 ) -> None:
     server, api, tables = await floor()
-    async with session.ws_connect(ws_url(server, "tasks", "kitchen-token-for-tests")) as ws:
+    async with session.ws_connect(ws_url(server, "tasks", "kitchen-token-test")) as ws:
         assert (await receive_json(ws))["data"]["kind"] == "snapshot"
         robot = await floor.join(server, "r1")
         await robot.deliver(await _ready(api, tables[0]) and await robot.command())
@@ -384,9 +384,9 @@ async def test_pinning_an_assigned_task_to_another_robot_moves_it(floor: Any) ->
     assert moved["task_id"] == task["id"] and moved["id"] != command["id"]
 
 
-@pytest.mark.parametrize(("token", "allowed"), [("floor-token-for-tests", True), ("admin-token-for-tests", True),
-                                                ("kitchen-token-for-tests", False),
-                                                ("maintenance-token-for-tests", False)])
+@pytest.mark.parametrize(("token", "allowed"), [
+    ("floor-token-test", True), ("admin-token-test", True), ("kitchen-token-test", False),
+    ("maintenance-token-test", False)])
 async def test_who_may_create_tasks(floor: Any, token: str, allowed: bool) -> None:
     server, api, tables = await floor()
     reply = await api.call("POST", "/api/tasks", {"kind": "summon", "table_id": tables[0]},

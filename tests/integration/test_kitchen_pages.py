@@ -24,7 +24,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 STATIONS = ["grill", "fry", "cold", "bar"]
 MENU = [("Bulgogi", "grill", 600), ("Galbi", "grill", 900), ("Fries", "fry", 300),
         ("Kimchi", "cold", None), ("Beer", "bar", 60)]
-KITCHEN = "kitchen-token-for-tests"
+KITCHEN = "kitchen-token-test"
 
 
 def ticket(order_id: int) -> str:
@@ -388,7 +388,7 @@ async def test_the_pages_speak_korean_by_query_cookie_or_browser_and_english_by_
     await expect(page.locator(f"{ticket(made['id'])} button.bump")).to_have_text("조리 시작")
     await expect(page.locator("#conn")).to_have_text("연결됨")
     for path in ("/dashboard", "/console"):
-        await page.goto(str(server.make_url(path + "?token=admin-token-for-tests")))
+        await page.goto(str(server.make_url(path + "?token=admin-token-test")))
         await page.wait_for_selector('#conn[data-state="live"]')
         assert await heading(page) == KO_HEADINGS[path]
     # Accept-Language: ko in a fresh browser picks Korean.

@@ -61,7 +61,8 @@ async def test_an_order_naming_a_dish_that_is_86_is_refused_and_nothing_is_made(
 ) -> None:
     server, api = kitchen
     dish = await _dish(api, "Naengmyeon", station="cold")
-    await api.ok("PATCH", f"/api/menu/{dish['id']}", {"available": False}, token="kitchen-token-for-tests")
+    await api.ok("PATCH", f"/api/menu/{dish['id']}", {"available": False},
+                 token="kitchen-token-test")
     [event] = events_of(server, "menu_item_unavailable")
     assert event["severity"] == "warning" and "Naengmyeon" in event["message"]
     table = await api.table()
@@ -69,18 +70,19 @@ async def test_an_order_naming_a_dish_that_is_86_is_refused_and_nothing_is_made(
         {"name": "Soup"}, {"name": "naengmyeon"}]})
     assert_error(reply, 409, "conflict", names="Naengmyeon")
     assert db_rows(server, "SELECT 1 FROM orders") == []
-    await api.ok("PATCH", f"/api/menu/{dish['id']}", {"available": True}, token="kitchen-token-for-tests")
+    await api.ok("PATCH", f"/api/menu/{dish['id']}", {"available": True},
+                 token="kitchen-token-test")
     await api.ok("POST", "/api/orders", {"table_id": table["id"],
                                          "items": [{"name": "naengmyeon"}]}, 201)
     assert len(events_of(server, "menu_item_unavailable")) == 1  # only on the way off
 
 
 @pytest.mark.parametrize(("token", "body", "allowed"), [
-    ("kitchen-token-for-tests", {"available": False}, True),
-    ("kitchen-token-for-tests", {"station": "fry"}, False),
-    ("kitchen-token-for-tests", {"available": False, "name": "Other"}, False),
-    ("floor-token-for-tests", {"available": False}, False),
-    ("admin-token-for-tests", {"station": "fry", "prep_target_s": None}, True),
+    ("kitchen-token-test", {"available": False}, True),
+    ("kitchen-token-test", {"station": "fry"}, False),
+    ("kitchen-token-test", {"available": False, "name": "Other"}, False),
+    ("floor-token-test", {"available": False}, False),
+    ("admin-token-test", {"station": "fry", "prep_target_s": None}, True),
 ])
 async def test_the_kitchen_may_change_only_whether_a_dish_is_available(
     kitchen: Kitchen, token: str, body: dict[str, Any], allowed: bool
@@ -94,7 +96,7 @@ async def test_the_kitchen_may_change_only_whether_a_dish_is_available(
     else:
         assert_error(reply, 403, "forbidden")
         assert (row["available"], row["station"], row["name"]) == (1, "grill", "Tteokbokki")
-    assert_error(await api.call("POST", "/api/menu", {"name": "X"}, token="kitchen-token-for-tests"),
+    assert_error(await api.call("POST", "/api/menu", {"name": "X"}, token="kitchen-token-test"),
                  403, "forbidden")
 
 
@@ -163,10 +165,10 @@ async def test_todays_prep_times_per_station_for_the_expo(kitchen: Kitchen) -> N
     order = await api.ok("POST", "/api/orders", {"table_id": table["id"], "items": [
         {"name": "Steak"}, {"name": "Soju"}]}, 201)
     await api.ok("PATCH", f"/api/orders/{order['id']}", {"items": [{"index": 1, "done": True}]})
-    times = await api.ok("GET", "/api/kitchen/prep_times", token="kitchen-token-for-tests")
+    times = await api.ok("GET", "/api/kitchen/prep_times", token="kitchen-token-test")
     assert set(times["stations"]) == {"grill", "fry", "cold", "bar"}
     bar = times["stations"]["bar"]
     assert bar["count"] == 1 and 0 <= bar["median_s"] == bar["p90_s"] < 5
     assert times["stations"]["grill"] == {"count": 0, "median_s": None, "p90_s": None}
-    assert_error(await api.call("GET", "/api/kitchen/prep_times", token="maintenance-token-for-tests"),
+    assert_error(await api.call("GET", "/api/kitchen/prep_times", token="maintenance-token-test"),
                  403, "forbidden")

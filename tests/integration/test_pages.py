@@ -70,7 +70,7 @@ async def test_kitchen_shows_a_new_order_within_a_second_and_bumps_it(
 ) -> None:
     server = await make_server()
     table = await add_table(session, server, "Window 3")
-    tab = await pages.open(str(server.make_url("/kitchen?token=kitchen-token-for-tests")))
+    tab = await pages.open(str(server.make_url("/kitchen?token=kitchen-token-test")))
     page = tab.page
     await live(page)
     assert await page.locator(".ticket").count() == 0
@@ -136,7 +136,7 @@ async def test_dashboard_follows_a_tcp_robot_and_sends_it_commands(
     try:
         await robot.send({"type": "state", "battery": 87,
                           "pose": {"x": 2.5, "y": 3.0, "yaw": 0.0}})
-        tab = await pages.open(str(server.make_url("/dashboard?token=admin-token-for-tests")))
+        tab = await pages.open(str(server.make_url("/dashboard?token=admin-token-test")))
         page = tab.page
         await live(page)
         marker = 'g.robot[data-robot-id="r1"]'
@@ -175,7 +175,7 @@ async def test_console_shows_robot_logs_with_level_filter_search_and_pause(
     server = await make_server()
     robot = await RobotClient.hello(server, "r1")
     try:
-        tab = await pages.open(str(server.make_url("/console?token=maintenance-token-for-tests")))
+        tab = await pages.open(str(server.make_url("/console?token=maintenance-token-test")))
         page = tab.page
         await live(page)
         row = page.locator("#logs tr", has_text="wheel slip 42")
@@ -224,7 +224,7 @@ async def test_kitchen_rides_out_a_server_restart_without_a_reload(
     server = await make_server()
     table = await add_table(session, server)
     before = await add_order(session, server, table["id"], [{"name": "Tiramisu", "qty": 1}])
-    tab = await pages.open(str(server.make_url("/kitchen?token=kitchen-token-for-tests")))
+    tab = await pages.open(str(server.make_url("/kitchen?token=kitchen-token-test")))
     page = tab.page
     await live(page)
     await page.wait_for_selector(ticket(before["id"]), timeout=1000)
@@ -273,7 +273,7 @@ async def test_markup_in_orders_is_shown_as_text_and_never_runs(
 ) -> None:
     server = await make_server()
     table = await add_table(session, server, "<i>T9</i>")
-    tab = await pages.open(str(server.make_url("/kitchen?token=kitchen-token-for-tests")))
+    tab = await pages.open(str(server.make_url("/kitchen?token=kitchen-token-test")))
     page = tab.page
     await live(page)
     note = "<img src=x onerror=alert(1)>"
@@ -299,14 +299,14 @@ async def test_markup_in_orders_is_shown_as_text_and_never_runs(
 
 async def test_pages_carry_no_secret(make_server: MakeServer, pages: Pages) -> None:
     server = await make_server()
-    tab = await pages.open(str(server.make_url("/kitchen?token=admin-token-for-tests&view=compact")))
+    tab = await pages.open(str(server.make_url("/kitchen?token=admin-token-test&view=compact")))
     page = tab.page
     # The token left the address bar; other query parameters stayed.
     assert page.url == str(server.make_url("/kitchen?view=compact"))
     await live(page)
 
     [cookie] = [c for c in await page.context.cookies() if c["name"] == TOKEN_COOKIE]
-    assert cookie["value"] == "admin-token-for-tests"
+    assert cookie["value"] == "admin-token-test"
     assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
 
     fetched: set[str] = set()
@@ -335,7 +335,7 @@ async def test_pages_carry_no_secret(make_server: MakeServer, pages: Pages) -> N
     assert tab.errors == []
 
 
-@pytest.mark.parametrize("path", ["/kitchen", "/console?token=kitchen-token-for-tests"],
+@pytest.mark.parametrize("path", ["/kitchen", "/console?token=kitchen-token-test"],
                          ids=["no-token", "wrong-role"])
 async def test_a_refused_page_says_so_and_does_not_retry(
     make_server: MakeServer, pages: Pages, path: str
@@ -365,8 +365,8 @@ async def test_demo_screenshots(aiohttp_server: Any, tmp_path: Path,
                              simulation={"order_every_s": 3, "cook_s": 20})
     server = await aiohttp_server(create_app(settings.model_copy(update={"demo": True})))
     opened = {}
-    for name, token in [("kitchen", "kitchen-token-for-tests"), ("dashboard", "admin-token-for-tests"),
-                        ("console", "maintenance-token-for-tests")]:
+    for name, token in [("kitchen", "kitchen-token-test"), ("dashboard", "admin-token-test"),
+                        ("console", "maintenance-token-test")]:
         opened[name] = (await pages.open(str(server.make_url(f"/{name}?token={token}")))).page
         await live(opened[name])
 
@@ -402,7 +402,7 @@ async def test_a_demo_order_is_served_by_a_robot_with_no_human_action(
     settings = make_settings(tmp_path / "demo.db", dispatch={"auto_deliver": True},
                              simulation={"order_every_s": 3600, "cook_s": 3})
     server = await aiohttp_server(create_app(settings.model_copy(update={"demo": True})))
-    dashboard = (await pages.open(str(server.make_url("/dashboard?token=admin-token-for-tests")))).page
+    dashboard = (await pages.open(str(server.make_url("/dashboard?token=admin-token-test")))).page
     await live(dashboard)
     order = await rest(session, server, "POST", "/api/orders",
                        {"table_id": 12, "items": [{"name": "Bibimbap", "qty": 2}]}, expect=201)
@@ -471,7 +471,7 @@ async def join(server: TestServer, robot_id: str, name: str, *, x: float = DOCK[
     return robot
 
 
-async def open_dashboard(pages: Pages, server: TestServer, token: str = "admin-token-for-tests") -> Tab:
+async def open_dashboard(pages: Pages, server: TestServer, token: str = "admin-token-test") -> Tab:
     tab = await pages.open(str(server.make_url(f"/dashboard?token={token}")))
     await live(tab.page)
     await tab.page.wait_for_selector(f'body[data-role="{TOKENS[token]}"]', timeout=2000)
@@ -732,10 +732,10 @@ async def test_floor_staff_work_the_queue_and_the_kitchen_is_refused_the_dashboa
     server = await make_server()
     table = await add_table(session, server, "T1")
     task = await rest(session, server, "POST", "/api/tasks",
-                      {"kind": "summon", "table_id": table["id"]}, token="floor-token-for-tests",
+                      {"kind": "summon", "table_id": table["id"]}, token="floor-token-test",
                       expect=201)
 
-    floor = (await open_dashboard(pages, server, "floor-token-for-tests")).page
+    floor = (await open_dashboard(pages, server, "floor-token-test")).page
     card = floor.locator(task_card(task["id"]))
     await card.wait_for(timeout=2000)
     for control in ("button.raise", "select.pin-pick", "button.pin", "button.cancel"):
@@ -747,7 +747,7 @@ async def test_floor_staff_work_the_queue_and_the_kitchen_is_refused_the_dashboa
 
     # The dashboard shows robots, which the kitchen may not read: refused, as it was before
     # tasks; and no control the kitchen may not use is offered meanwhile.
-    kitchen = (await pages.open(str(server.make_url("/dashboard?token=kitchen-token-for-tests")))).page
+    kitchen = (await pages.open(str(server.make_url("/dashboard?token=kitchen-token-test")))).page
     await kitchen.wait_for_selector('#conn[data-state="refused"]', timeout=3000)
     assert "not allowed" in await kitchen.locator("#banner").inner_text()
     await kitchen.wait_for_selector('body[data-role="kitchen"]', timeout=2000)

@@ -14,11 +14,11 @@ from aiohttp.test_utils import TestServer
 
 from ..support.server import receive_close, receive_json, ws_url
 from ..support.robot_client import RobotClient
-from ..support.server import db_rows
+from ..support.server import db_rows, parts_of
 from ..support.api_client import Api, assert_error
 
 ROLES = ["admin", "kitchen", "floor", "maintenance", "robot"]
-TOKEN = {role: f"{role}-token" for role in ROLES}
+TOKEN = {role: f"{role}-token-test" for role in ROLES}
 TOPICS = ["robots", "tables", "orders", "customers", "inventory", "video_streams", "tasks",
           "menu", "events", "systemlogs", "status"]
 
@@ -34,14 +34,14 @@ READS = {
 # docs/protocol.md, "Roles", "may write".
 WRITES = {
     "admin": {"orders", "tables", "customers", "inventory", "video_streams", "event_ack",
-              "robot_commands", "tasks", "menu", "menu_available"},
+              "robot_commands", "tasks", "menu", "menu_available", "tokens"},
     "kitchen": {"orders", "inventory", "event_ack", "menu_available"},
     "floor": {"orders", "tables", "customers", "event_ack", "robot_commands", "tasks"},
     "maintenance": {"video_streams", "event_ack"},
     "robot": set(),
 }
 SCOPES = ["orders", "tables", "customers", "inventory", "video_streams", "event_ack",
-          "robot_commands", "tasks", "menu", "menu_available"]
+          "robot_commands", "tasks", "menu", "menu_available", "tokens"]
 
 # One representative write per scope: (method, path, body, success status); {table},
 # {event} and {dish} are ids made before each test, "r1" a connected robot.
@@ -56,9 +56,10 @@ WRITE_CALLS: dict[str, tuple[str, str, Any, int]] = {
     "tasks": ("POST", "/api/tasks", {"kind": "summon", "table_id": "{table}"}, 201),
     "menu": ("POST", "/api/menu", {"name": "Japchae", "station": "kitchen"}, 201),
     "menu_available": ("PATCH", "/api/menu/{dish}", {"available": False}, 200),
+    "tokens": ("POST", "/api/pairing", {"role": "kitchen", "label": "grill"}, 201),
 }
 # What a refused write must leave untouched, read from the SQLite file.
-WITNESS = {
+WITNESS: dict[str, Any] = {
     "orders": "SELECT count(*) FROM orders",
     "tables": "SELECT count(*) FROM dining_tables",
     "customers": "SELECT count(*) FROM customers",
@@ -69,7 +70,18 @@ WITNESS = {
     "tasks": "SELECT count(*) FROM tasks",
     "menu": "SELECT count(*) FROM menu",
     "menu_available": "SELECT count(*) FROM menu WHERE available = 0",
+    "tokens": lambda server: parts_of(server).login.codes.live,
 }
+
+
+def witness(server: TestServer, scope: str) -> int:
+    """What the write changes: a count in the SQLite file, or the live pairing codes."""
+    seen = WITNESS[scope]
+    if callable(seen):
+        return int(seen(server))
+    return int(db_rows(server, seen)[0][0])
+
+
 READ_CASES = [(role, topic) for role in ROLES for topic in TOPICS]
 WRITE_CASES = [(role, scope) for role in ROLES for scope in SCOPES]
 
@@ -78,7 +90,7 @@ def test_the_tables_here_cover_every_role_topic_and_scope() -> None:
     assert set(READS) == set(WRITES) == set(ROLES)
     assert all(READS[role] <= set(TOPICS) and WRITES[role] <= set(SCOPES) for role in ROLES)
     assert set(WRITE_CALLS) == set(WITNESS) == set(SCOPES)
-    assert len(READ_CASES) == 55 and len(WRITE_CASES) == 50
+    assert len(READ_CASES) == 55 and len(WRITE_CASES) == 55
 
 
 @pytest.mark.parametrize("role,topic", READ_CASES, ids=[f"{r}-{t}" for r, t in READ_CASES])
@@ -121,7 +133,7 @@ async def test_write_is_allowed_exactly_as_the_role_table_says(
     if body is not None:
         body = {k: ids[v[1:-1]] if isinstance(v, str) and v[1:-1] in ids else v
                 for k, v in body.items()}
-    before = db_rows(server, WITNESS[scope])[0][0]
+    before = witness(server, scope)
 
     reply = await api.call(method, path, body, token=TOKEN[role])
     if scope in WRITES[role]:
@@ -132,10 +144,10 @@ async def test_write_is_allowed_exactly_as_the_role_table_says(
             await robot.send({"type": "command_result", "command_id": command["id"],
                               "status": "done", "id": 1})
             assert await robot.receive() == {"type": "ack", "id": 1}
-        assert db_rows(server, WITNESS[scope])[0][0] == before + 1
+        assert witness(server, scope) == before + 1
     else:
         assert_error(reply, 403, "forbidden", names=role)
-        assert db_rows(server, WITNESS[scope])[0][0] == before
+        assert witness(server, scope) == before
     await robot.close()
 
 
@@ -166,28 +178,28 @@ async def test_no_token_or_an_unknown_token_is_unauthorized(
 async def test_a_token_is_taken_from_the_header_the_query_or_the_cookie(
     server: TestServer, api: Api, session: aiohttp.ClientSession
 ) -> None:
-    by_header = await api.call("GET", "/api/orders", token="kitchen-token-for-tests")
-    by_query = await api.call("GET", "/api/orders?token=kitchen-token-for-tests", token=None)
+    by_header = await api.call("GET", "/api/orders", token="kitchen-token-test")
+    by_query = await api.call("GET", "/api/orders?token=kitchen-token-test", token=None)
     by_cookie = await api.call("GET", "/api/orders", token=None,
-                               cookies={"robodyne_token": "kitchen-token-for-tests"})
+                               cookies={"robodyne_token": "kitchen-token-test"})
     for reply in (by_header, by_query, by_cookie):
         assert reply.status == 200, reply
     # The role really comes from each: kitchen may not read customers, whichever way it came.
-    for kwargs in ({"token": "kitchen-token-for-tests"},
-                   {"token": None, "params": {"token": "kitchen-token-for-tests"}},
-                   {"token": None, "cookies": {"robodyne_token": "kitchen-token-for-tests"}}):
+    for kwargs in ({"token": "kitchen-token-test"},
+                   {"token": None, "params": {"token": "kitchen-token-test"}},
+                   {"token": None, "cookies": {"robodyne_token": "kitchen-token-test"}}):
         assert_error(await api.call("GET", "/api/customers", **kwargs), 403, "forbidden")
     # Writes too, each way.
-    await api.ok("POST", "/api/tables?token=floor-token-for-tests", {"label": "Q", "seats": 2}, 201,
+    await api.ok("POST", "/api/tables?token=floor-token-test", {"label": "Q", "seats": 2}, 201,
                  token=None)
     await api.ok("POST", "/api/tables", {"label": "C", "seats": 2}, 201, token=None,
-                 cookies={"robodyne_token": "floor-token-for-tests"})
-    await api.ok("POST", "/api/tables", {"label": "H", "seats": 2}, 201, token="floor-token-for-tests")
+                 cookies={"robodyne_token": "floor-token-test"})
+    await api.ok("POST", "/api/tables", {"label": "H", "seats": 2}, 201, token="floor-token-test")
     assert [r["label"] for r in db_rows(server, "SELECT label FROM dining_tables")] == [
         "Q", "C", "H"]
     async with session.get(server.make_url("/api/orders"),
-                           headers={"Authorization": "bearer admin-token-for-tests"}) as response:
+                           headers={"Authorization": "bearer admin-token-test"}) as response:
         assert response.status == 200, "the Bearer scheme is case-insensitive"
     async with session.get(server.make_url("/api/orders"),
-                           headers={"Authorization": "Basic admin-token-for-tests"}) as response:
+                           headers={"Authorization": "Basic admin-token-test"}) as response:
         assert response.status == 401

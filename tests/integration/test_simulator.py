@@ -35,7 +35,7 @@ async def test_ten_robots_sent_driving_reach_subscribers_without_errors(
     async with session.ws_connect(ws_url(server, "robots")) as ws:
         await receive_json(ws)
         fleet = asyncio.create_task(run_fleet(
-            "127.0.0.1", parts_of(server).robot_server.port, "robot-token-for-tests", 10, 10.0,
+            "127.0.0.1", parts_of(server).robot_server.port, "robot-token-test", 10, 10.0,
             stop=stop, seed=7))
         started = time.monotonic()
         last_seq = None
@@ -77,7 +77,7 @@ async def test_a_robot_with_a_fail_rate_of_one_reports_its_failed_trip(
     table = await api.table("T1")
     stop = asyncio.Event()
     fleet = asyncio.create_task(run_fleet(
-        "127.0.0.1", parts_of(server).robot_server.port, "robot-token-for-tests", 1, 10.0,
+        "127.0.0.1", parts_of(server).robot_server.port, "robot-token-test", 1, 10.0,
         stop=stop, seed=3, fail_rate=1.0))
     try:
         await _until(lambda: "sim-1" in parts_of(server).fleet.links, "sim-1 connected")

@@ -23,7 +23,7 @@ from ..support.robot_client import RobotClient
 async def test_hello_gets_welcome_and_the_robot_comes_online(make_server: MakeServer) -> None:
     server = await make_server(tcp={"heartbeat_s": 2})
     robot = await RobotClient.connect(server)
-    await robot.send({"type": "hello", "token": "robot-token-for-tests", "robot_id": "r1",
+    await robot.send({"type": "hello", "token": "robot-token-test", "robot_id": "r1",
                       "name": "Robo One", "model": "S1", "id": 1})
     welcome = await robot.receive()
     assert welcome["type"] == "welcome" and welcome["robot_id"] == "r1"
@@ -35,7 +35,7 @@ async def test_hello_gets_welcome_and_the_robot_comes_online(make_server: MakeSe
     await robot.close()
 
 
-@pytest.mark.parametrize("token", ["nope", "kitchen-token-for-tests"])
+@pytest.mark.parametrize("token", ["nope", "kitchen-token-test"])
 async def test_hello_with_a_bad_token_is_unauthorized_and_closed(
     make_server: MakeServer, token: str
 ) -> None:
@@ -55,7 +55,7 @@ async def test_lines_before_hello_are_not_hello_and_cost_only_themselves(
     await robot.send({"type": "state", "battery": 50, "id": 7})
     assert await robot.receive() == {"type": "error", "code": "not_hello",
                                      "detail": "say hello first", "id": 7}
-    await robot.send({"type": "hello", "token": "robot-token-for-tests", "robot_id": "r1"})
+    await robot.send({"type": "hello", "token": "robot-token-test", "robot_id": "r1"})
     assert (await robot.receive())["type"] == "welcome"
     await robot.close()
 
@@ -267,7 +267,7 @@ async def test_notify_rereads_what_another_program_wrote(
             other.execute("INSERT INTO dining_tables (id, label, seats, updated_at)"
                           " VALUES (40, 'Patio', 4, '2026-01-01T00:00:00.000Z')")
         peer = await RobotClient.connect(server)
-        await peer.send({"type": "hello", "token": "admin-token-for-tests"})
+        await peer.send({"type": "hello", "token": "admin-token-test"})
         assert (await peer.receive())["robot_id"] is None  # an integration peer
         await peer.send({"type": "notify", "entity": "table", "entity_id": 40, "id": "n1"})
         assert await peer.receive() == {"type": "ack", "id": "n1"}
@@ -357,8 +357,8 @@ async def test_an_acked_state_line_is_already_in_get_api_robots_and_on_the_topic
         for n, battery in enumerate([50, 61]):
             await robot.send({"type": "state", "battery": battery, "id": f"s{n}"})
             assert await robot.receive() == {"type": "ack", "id": f"s{n}"}
-            async with session.get(server.make_url("/api/robots"),
-                                   headers={"Authorization": "Bearer admin-token-for-tests"}) as response:
+            bearer = {"Authorization": "Bearer admin-token-test"}
+            async with session.get(server.make_url("/api/robots"), headers=bearer) as response:
                 [listed] = (await response.json())["items"]
             assert listed["battery"] == battery
             [row] = db_rows(server, "SELECT battery FROM robots WHERE id = 'a'")

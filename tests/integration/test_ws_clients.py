@@ -221,7 +221,7 @@ async def _frozen_socket(port: int, topic: str) -> tuple[socket.socket, int]:
     await loop.sock_connect(sock, ("127.0.0.1", port))
     key = base64.b64encode(os.urandom(16)).decode()
     await loop.sock_sendall(sock, (
-        f"GET /ws/{topic}?token=admin-token-for-tests HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"GET /ws/{topic}?token=admin-token-test HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
         "Sec-WebSocket-Version: 13\r\n\r\n").encode())
     head = b""

@@ -35,11 +35,11 @@ async def test_unknown_topic_is_checked_before_the_token(
 
 
 @pytest.mark.parametrize("token,topic", [
-    ("kitchen-token-for-tests", "robots"),
-    ("kitchen-token-for-tests", "systemlogs"),
-    ("floor-token-for-tests", "systemlogs"),
-    ("maintenance-token-for-tests", "orders"),
-    ("robot-token-for-tests", "robots"),
+    ("kitchen-token-test", "robots"),
+    ("kitchen-token-test", "systemlogs"),
+    ("floor-token-test", "systemlogs"),
+    ("maintenance-token-test", "orders"),
+    ("robot-token-test", "robots"),
 ])
 async def test_role_that_may_not_read_closes_4403(
     make_server: MakeServer, session: aiohttp.ClientSession, token: str, topic: str
@@ -80,10 +80,11 @@ async def test_token_from_bearer_header_and_cookie(
     make_server: MakeServer, session: aiohttp.ClientSession
 ) -> None:
     server = await make_server()
-    headers = {"Authorization": "Bearer kitchen-token-for-tests"}
+    headers = {"Authorization": "Bearer kitchen-token-test"}
     async with session.ws_connect(ws_url(server, "orders", token=None), headers=headers) as ws:
         assert (await receive_json(ws))["data"]["kind"] == "snapshot"
-    async with aiohttp.ClientSession(cookies={"robodyne_token": "kitchen-token-for-tests"}) as cookie_session:
+    cookies = {"robodyne_token": "kitchen-token-test"}
+    async with aiohttp.ClientSession(cookies=cookies) as cookie_session:
         async with cookie_session.ws_connect(ws_url(server, "orders", token=None)) as ws:
             assert (await receive_json(ws))["data"]["kind"] == "snapshot"
         async with cookie_session.ws_connect(ws_url(server, "robots", token=None)) as ws:

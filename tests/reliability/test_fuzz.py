@@ -95,7 +95,7 @@ DEEP_LITERALS = [nested(n, kind) for n in (30, 33, 200, 254, 255, 1023, 1024, 10
 RAW_LITERALS = st.sampled_from(HUGE_NUMBERS + DEEP_LITERALS)
 
 VALID: dict[str, dict[str, Any]] = {
-    "hello": {"type": "hello", "token": "robot-token-for-tests", "robot_id": "fuzz", "name": "F",
+    "hello": {"type": "hello", "token": "robot-token-test", "robot_id": "fuzz", "name": "F",
               "model": "M"},
     "state": {"type": "state", "status": "idle", "battery": 50.5,
               "pose": {"x": 1.0, "y": 2.0, "yaw": 0.1, "map": "floor"}, "order_id": 1,
@@ -467,7 +467,8 @@ async def test_tcp_bad_lines_before_hello_then_hello_works(
     robot = await RobotClient.connect(tcp_peer.server)
     try:
         await robot.send_raw(payload + b"\n")
-        await robot.send({"type": "hello", "token": "robot-token-for-tests", "robot_id": "early", "id": "h"})
+        await robot.send({"type": "hello", "token": "robot-token-test", "robot_id": "early",
+                          "id": "h"})
         replies = []
         while True:
             raw = await asyncio.wait_for(robot.reader.readline(), 5)
@@ -719,7 +720,8 @@ QUERY = st.lists(st.tuples(st.sampled_from(["token", "since", "epoch", "limit", 
 CONTENT_TYPES = st.sampled_from(["application/json", "application/json; charset=utf-8",
                                  "text/plain", "application/x-www-form-urlencoded",
                                  "multipart/form-data; boundary=x", "", None])
-TOKENS = st.sampled_from([ADMIN, ADMIN, ADMIN, "kitchen-token-for-tests", "robot-token-for-tests", "nope", "", None])
+TOKENS = st.sampled_from([ADMIN, ADMIN, ADMIN, "kitchen-token-test", "robot-token-test", "nope",
+                          "", None])
 
 
 def query_string(pairs: list[tuple[str, str]]) -> str:

@@ -23,9 +23,11 @@ class RobotClient:
         return cls(reader, writer)
 
     @classmethod
-    async def hello(cls, server: TestServer, robot_id: str = "r1", **extra: Any) -> RobotClient:
+    async def hello(cls, server: TestServer, robot_id: str | None = "r1",
+                    **extra: Any) -> RobotClient:
         robot = await cls.connect(server)
-        await robot.send({"type": "hello", "token": "robot-token-for-tests", "robot_id": robot_id, **extra})
+        await robot.send({"type": "hello", "token": "robot-token-test", "robot_id": robot_id,
+                          **extra})
         welcome = await robot.receive()
         assert welcome["type"] == "welcome", welcome
         return robot

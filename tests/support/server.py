@@ -17,13 +17,13 @@ from robodyne.settings import Settings
 from robodyne.store.store import Store
 
 TOKENS = {
-    "admin-token-for-tests": "admin",
-    "kitchen-token-for-tests": "kitchen",
-    "floor-token-for-tests": "floor",
-    "maintenance-token-for-tests": "maintenance",
-    "robot-token-for-tests": "robot",
+    "admin-token-test": "admin",
+    "kitchen-token-test": "kitchen",
+    "floor-token-test": "floor",
+    "maintenance-token-test": "maintenance",
+    "robot-token-test": "robot",
 }
-ADMIN = "admin-token-for-tests"
+ADMIN = "admin-token-test"
 
 MakeServer = Callable[..., Awaitable[TestServer]]
 

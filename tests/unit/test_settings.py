@@ -5,6 +5,7 @@ Unit level: robodyne.settings.load_settings(argv, environ) with a real TOML file
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from robodyne.settings import SettingsError, load_settings
 # The product contract's keys and defaults (config/robodyne.toml) — written out, not imported.
 SPEC_DEFAULTS = {
     "server": {"host": "0.0.0.0", "port": 8000, "timezone": ""},
-    "tcp": {"host": "0.0.0.0", "port": 8001, "heartbeat_s": 5, "max_line_bytes": 65536},
+    "tcp": {"host": "0.0.0.0", "port": 8001, "heartbeat_s": 5, "max_line_bytes": 65536,
+            "max_robots": 200},
     "database": {"path": "data/robodyne.db"},
     "websocket": {
         "max_connections_per_topic": 100,
@@ -29,7 +31,8 @@ SPEC_DEFAULTS = {
     "polling": {"interval_s": 10},
     "dispatch": {"auto_deliver": True, "max_stops": 3, "min_battery": 30, "charge_below": 25,
                  "resume_battery": 80, "return_when_idle": True},
-    "auth": {"allowed_origins": [], "tokens": {}},
+    "auth": {"allowed_origins": [], "tls_cert": "", "tls_key": "",
+             "max_connections_per_token": 20, "tokens": {}},
     "demo": False,
 }
 # Ours, beyond the product contract (documented in config/robodyne.toml and docs/operations.md).
@@ -108,13 +111,15 @@ return_when_idle = false
 [auth]
 allowed_origins = ["http://tablet.local:8080"]
 [auth.tokens]
-"secret-admin" = "admin"
-"secret-floor" = "floor"
+"secret-admin-0123456" = "admin"
+"secret-floor-0123456" = "floor"
+"secret-robot-0123456" = "robot:bot-7"
 """
     got = as_plain(load_settings(config(text), {}))
     assert got == {
         "server": {"host": "127.0.0.1", "port": 9100, "timezone": ""},
-        "tcp": {"host": "127.0.0.2", "port": 9101, "heartbeat_s": 2.5, "max_line_bytes": 4096},
+        "tcp": {"host": "127.0.0.2", "port": 9101, "heartbeat_s": 2.5, "max_line_bytes": 4096,
+                "max_robots": 200},
         "database": {"path": "/var/lib/robodyne/x.db"},
         "websocket": {"max_connections_per_topic": 7, "ping_interval_s": 3, "pong_timeout_s": 4,
                       "send_queue_max": 5, "send_timeout_s": 6, "max_message_bytes": 1024,
@@ -122,8 +127,10 @@ allowed_origins = ["http://tablet.local:8080"]
         "polling": {"interval_s": 0.5},
         "dispatch": {"auto_deliver": False, "max_stops": 2, "min_battery": 35,
                      "charge_below": 20, "resume_battery": 90, "return_when_idle": False},
-        "auth": {"allowed_origins": ["http://tablet.local:8080"],
-                 "tokens": {"secret-admin": "admin", "secret-floor": "floor"}},
+        "auth": {"allowed_origins": ["http://tablet.local:8080"], "tls_cert": "", "tls_key": "",
+                 "max_connections_per_token": 20,
+                 "tokens": {"secret-admin-0123456": "admin", "secret-floor-0123456": "floor",
+                            "secret-robot-0123456": "robot:bot-7"}},
         "demo": False,
         **EXTRA_DEFAULTS,
     }
@@ -215,7 +222,9 @@ def test_environment_lists_and_unrelated_variables(config) -> None:
     ("[polling]\ninterval_s = -3\n", "polling.interval_s"),
     ("[server]\nhost = 5\n", "server.host"),
     ('[auth]\nallowed_origins = "http://a.local"\n', "auth.allowed_origins"),
-    ('[auth.tokens]\n"tok" = "superuser"\n', "auth.tokens"),
+    ('[auth.tokens]\n"tok-0123456789abcdef" = "superuser"\n', "auth.tokens"),
+    ('[auth.tokens]\n"tok-0123456789abcdef" = "robot:bad id"\n', "auth.tokens"),
+    ('[auth]\ntls_cert = "/etc/robodyne/cert.pem"\n', "auth"),
     ("server = 5\n", "server"),
 ])
 def test_bad_file_value_names_the_key(config, text: str, key: str) -> None:
@@ -313,3 +322,30 @@ def test_kitchen_stations_come_as_a_list_from_the_environment(config) -> None:
     assert (kitchen.stations, kitchen.default_station) == (["grill", "bar"], "bar")
     with pytest.raises(SettingsError, match="default_station"):
         load_settings(config('[kitchen]\nstations = ["grill"]\ndefault_station = "bar"\n'), {})
+
+
+# --- tokens: long, printable, never printed whole -------------------------------------------
+
+@pytest.mark.parametrize(("token", "why"), [
+    ("", "shorter than 16"),
+    ("short-token", "shorter than 16"),
+    ("0123456789abcde", "shorter than 16"),
+    ("a-token with-space", "whitespace"),
+    ("a-token\twith-a-tab", "whitespace"),
+    ("a-token-with-nul\x00", "control"),
+])
+def test_an_unusable_token_stops_the_start_naming_its_first_4_characters(
+        config, token: str, why: str) -> None:
+    text = f'[auth.tokens]\n{json.dumps(token)} = "admin"\n'
+    with pytest.raises(SettingsError) as err:
+        load_settings(config(text), {})
+    line = str(err.value)
+    assert why in line and "auth.tokens" in line and "\n" not in line
+    assert f"'{token[:4]}…'" in line
+    if len(token) > 4:
+        assert token not in line, "the whole token was printed"
+
+
+def test_sixteen_printable_characters_make_a_token(config) -> None:
+    settings = load_settings(config('[auth.tokens]\n"0123456789abcdef" = "kitchen"\n'), {})
+    assert settings.auth.tokens == {"0123456789abcdef": "kitchen"}

@@ -1,0 +1,20 @@
+"""The event types the server raises by itself (docs/protocol.md, "Events"): no robot may
+raise one of them, or it could forge an order served or a storage failure in the journal."""
+
+from __future__ import annotations
+
+from typing import Final
+
+SERVER_EVENTS: Final = frozenset({
+    "order_placed", "order_ready", "order_served",
+    "robot_connected", "robot_disconnected", "robot_offline", "robot_error", "low_battery",
+    "inventory_low", "inventory_out", "task_failed", "menu_item_unavailable",
+    # A robot's command_result message is recorded under this type; as an event it would be
+    # a result for a command nobody sent.
+    "command_result",
+})
+SERVER_EVENT_PREFIXES: Final = ("storage_",)
+
+
+def server_owned(event_type: str) -> bool:
+    return event_type in SERVER_EVENTS or event_type.startswith(SERVER_EVENT_PREFIXES)

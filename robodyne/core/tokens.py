@@ -1,0 +1,139 @@
+"""Tokens and what each grants (docs/operations.md, "Tokens"): the one lookup from a token to
+its role, the rules a token must meet, and robot ids a token may speak as. No I/O."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from .roles import Role
+
+MIN_TOKEN_CHARS: Final = 16
+# A robot id is a name in logs, URLs and the map: no spaces, no newline to forge a log line.
+ROBOT_ID_PATTERN: Final = r"^[A-Za-z0-9._:-]{1,64}$"
+_ROBOT_ID = re.compile(ROBOT_ID_PATTERN)
+_BOUND_PREFIX: Final = "robot:"
+# How much of a token a log line or `tokens list` may show: enough to tell tokens apart.
+SHOWN_CHARS: Final = 4
+
+
+def shown(token: str) -> str:
+    """A token as logs and listings name it: its first 4 characters, never more."""
+    return token[:SHOWN_CHARS] + "…"
+
+
+def token_problem(token: str) -> str | None:
+    """Why this token may not be used, or None."""
+    if len(token) < MIN_TOKEN_CHARS:
+        return f"is shorter than {MIN_TOKEN_CHARS} characters"
+    if any(ch.isspace() or not ch.isprintable() for ch in token):
+        return "holds whitespace or control characters"
+    return None
+
+
+def valid_robot_id(robot_id: str) -> bool:
+    return _ROBOT_ID.match(robot_id) is not None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What one token grants: a role, for a robot token perhaps one robot id, and a label."""
+
+    role: Role
+    robot_id: str | None = None
+    label: str = ""
+
+    @classmethod
+    def parse(cls, value: str, label: str = "") -> Grant:
+        """`admin`, `kitchen`… or `robot:<id>`; ValueError for anything else."""
+        if value.startswith(_BOUND_PREFIX):
+            robot_id = value[len(_BOUND_PREFIX):]
+            if not valid_robot_id(robot_id):
+                raise ValueError(f"{value!r}: a robot id is 1-64 of A-Z a-z 0-9 . _ : -")
+            return cls(Role.ROBOT, robot_id, label)
+        try:
+            return cls(Role(value), None, label)
+        except ValueError:
+            roles = ", ".join(role.value for role in Role)
+            raise ValueError(f"{value!r} is not a role ({roles}, or robot:<id>)") from None
+
+    def __str__(self) -> str:
+        return f"{_BOUND_PREFIX}{self.robot_id}" if self.robot_id else self.role.value
+
+
+class TokenBook:
+    """The tokens the server knows right now. Replaced whole when tokens.toml changes; those
+    who hold a connection per token hear which tokens were revoked."""
+
+    def __init__(self, grants: Mapping[str, Grant]) -> None:
+        self._grants: dict[str, Grant] = {}
+        self._bound: frozenset[str] = frozenset()
+        self.on_revoke: list[Callable[[frozenset[str]], None]] = []
+        self.replace(grants)
+
+    def grant(self, token: str | None) -> Grant | None:
+        """What a token grants, or None; no lookup ever matches an empty token."""
+        if not token:
+            return None
+        return self._grants.get(token)
+
+    def role(self, token: str | None) -> Role | None:
+        grant = self.grant(token)
+        return grant.role if grant is not None else None
+
+    def may_speak_as(self, grant: Grant, robot_id: str) -> bool:
+        """A bound token speaks for its robot only; a plain robot token (or an integration
+        peer's admin token) for any robot that no bound token names."""
+        if grant.robot_id is not None:
+            return grant.robot_id == robot_id
+        return robot_id not in self._bound
+
+    def items(self) -> Iterable[tuple[str, Grant]]:
+        return self._grants.items()
+
+    def replace(self, grants: Mapping[str, Grant]) -> frozenset[str]:
+        """Know exactly these tokens from now on; returns (and announces) the revoked ones."""
+        revoked = frozenset(self._grants) - frozenset(grants)
+        self._grants = dict(grants)
+        self._bound = frozenset(g.robot_id for g in grants.values() if g.robot_id is not None)
+        if revoked:
+            for listener in self.on_revoke:
+                listener(revoked)
+        return revoked
+
+    def add(self, token: str, grant: Grant) -> None:
+        self.replace({**self._grants, token: grant})
+
+
+class Refusals:
+    """Logs a refused token at WARNING, at most once a minute per peer address, so that a
+    stranger guessing tokens leaves a trace but cannot flood the log (nor learn a token from
+    it: only its first 4 characters are written)."""
+
+    EVERY_S: Final = 60.0
+    # Past this many addresses in a minute, forget the oldest: memory stays bounded.
+    MAX_PEERS: Final = 10_000
+
+    def __init__(self, log: logging.Logger, clock: Callable[[], float]) -> None:
+        self._log = log
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self.count = 0
+
+    def refused(self, peer: str | None, token: str | None, where: str) -> None:
+        self.count += 1
+        now, peer = self._clock(), peer or "?"
+        last = self._last.get(peer)
+        if last is not None and now - last < self.EVERY_S:
+            return
+        if len(self._last) >= self.MAX_PEERS:
+            self._last = {p: t for p, t in self._last.items() if now - t < self.EVERY_S}
+            if len(self._last) >= self.MAX_PEERS:
+                del self._last[next(iter(self._last))]
+        self._last.pop(peer, None)
+        self._last[peer] = now
+        self._log.warning("refused %s from %s: %s", where, peer,
+                          f"unknown token {shown(token)}" if token else "no token")

@@ -1,0 +1,37 @@
+"""What every HTTP exchange gets before any handler: browser writes from elsewhere refused,
+and the security headers on every response (docs/operations.md, "What the server refuses")."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler, Middleware
+
+from .auth import Auth
+
+WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PAGE_POLICY: Final = "default-src 'self'; frame-ancestors 'none'"
+
+
+def browser_writes(auth: Auth) -> Middleware:
+    """Refuse a write that a page of another origin made a browser send (403), before its
+    body is read: a tablet's cookie must not work for a page on another port of this host."""
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method in WRITE_METHODS and not auth.from_here(request):
+            raise web.HTTPForbidden(
+                text='{"error": {"code": "forbidden", "message": "cross-origin write refused"}}',
+                content_type="application/json")
+        return await handler(request)
+    return middleware
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Every response: no sniffing of types, no name or version of the software we run."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # aiohttp fills in `Server: Python/x aiohttp/y` unless the header is already set.
+    response.headers[hdrs.SERVER] = ""
+    if response.content_type == "text/html":
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+        response.headers.setdefault("X-Frame-Options", "DENY")

@@ -1,0 +1,94 @@
+"""POST /login (a token or a pairing code becomes the page cookie) and POST /api/pairing (an
+admin makes a code): how a tablet is set up without a token in any URL (docs/operations.md)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Final
+from urllib.parse import urlencode
+
+from aiohttp import web
+from pydantic import Field, StringConstraints
+
+from ..core.pairing import PAIRABLE, PairingCodes, TooManyGuesses, looks_like_code
+from ..core.roles import Role, Scope
+from ..core.tokens import Grant
+from ..settings import SettingsError
+from ..tokenfile import TokenFile, new_token
+from .auth import Auth, set_token_cookie
+from .bodies import Body, read_body
+
+log = logging.getLogger(__name__)
+
+MAX_SECRET_CHARS: Final = 200
+
+
+def local_path(value: object) -> str:
+    """Where to go after logging in: a path on this server, never another site."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith(("//", "/\\")):
+        return value
+    return "/"
+
+
+class PairingIn(Body):
+    role: Role
+    label: Annotated[str, StringConstraints(max_length=60, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
+    # A pairing code for a robot would give it a page cookie: refused by the role check.
+    expires_in_s: Annotated[int, Field(ge=60, le=600)] = 600
+
+
+class Login:
+    """The two ways a browser gets its cookie without a token in a URL."""
+
+    def __init__(self, auth: Auth, tokens: TokenFile) -> None:
+        self._auth = auth
+        self._tokens = tokens
+        self.codes = PairingCodes(time.monotonic)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/login", self.login), web.post("/api/pairing", self.make_code)]
+
+    async def make_code(self, request: web.Request) -> web.Response:
+        self._auth.require_write(request, Scope.TOKENS)
+        body = await read_body(request, PairingIn)
+        if body.role not in PAIRABLE:
+            raise web.HTTPBadRequest(reason=f"role {body.role}: robots are not paired")
+        pairing = self.codes.make(body.role, body.label)
+        expires_at = datetime.now(timezone.utc) + timedelta(
+            seconds=pairing.expires_at - time.monotonic())
+        log.info("pairing code made for a %s tablet %r", body.role, body.label)
+        return web.json_response({"code": pairing.code, "role": pairing.role.value,
+                                  "label": pairing.label,
+                                  "expires_at": expires_at.isoformat(timespec="seconds")},
+                                 status=201)
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        secret = str(form.get("secret", "")).strip()[:MAX_SECRET_CHARS]
+        after = local_path(form.get("next"))
+        token = None
+        if looks_like_code(secret):
+            try:
+                pairing = self.codes.redeem(secret, request.remote or "?")
+            except TooManyGuesses as err:
+                self._auth.refused(request)
+                return web.Response(status=429, text=str(err))
+            if pairing is not None:
+                token = new_token()
+                try:
+                    self._tokens.add(token, Grant(pairing.role, None, pairing.label or "tablet"))
+                except SettingsError as err:
+                    log.error("pairing failed: %s", err)
+                    return web.Response(status=503, text="the token file cannot be written")
+                log.info("paired a %s tablet %r from %s", pairing.role, pairing.label,
+                         request.remote)
+        elif self._auth.page_grant(secret) is not None:
+            token = secret
+        if token is None:
+            self._auth.refused(request)
+            raise web.HTTPSeeOther("/login?" + urlencode({"failed": "1", "next": after}))
+        response = web.HTTPSeeOther(after)
+        set_token_cookie(response, token, request)
+        raise response

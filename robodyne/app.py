@@ -104,10 +104,10 @@ def build(settings: Settings) -> Parts:
     return Parts(settings=settings, tokens=tokens, auth=auth, stats=stats, store=store, hub=hub,
                  journal=journal,
                  status=status, fleet=fleet, restaurant=restaurant, menu=menu,
-                 dispatcher=dispatcher,
-                 robot_server=robot_server,
-                 websockets=WebSockets(ws, auth, hub, stats), login=Login(auth, tokens),
-                 health=Health(status))
+                 dispatcher=dispatcher, robot_server=robot_server,
+                 websockets=WebSockets(ws, auth, hub, stats,
+                                       max_per_token=settings.auth.max_connections_per_token),
+                 login=Login(auth, tokens), health=Health(status))
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -56,6 +56,8 @@ class Connection:
         self.ping_due = False
         self.close_reason = "client"
         self.close_code: int | None = None  # what the server sent, when it closed first
+        # The token it was opened with: a revoked token closes its sockets (4401).
+        self.token: str | None = None
         self._budget = float(RATE_LIMIT_BURST)
         self._budget_at = now
         self._acked = -1

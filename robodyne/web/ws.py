@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from typing import Final
 
 from aiohttp import web
 
-from ..core.roles import may_read
+from ..core.roles import Role, may_read
 from ..core.stats import Stats
 from ..core.text import ascii_int
 from ..core.topics import TOPIC_NAMES
@@ -18,7 +19,7 @@ from ..live.hub import Hub
 from ..settings import WebsocketSettings
 from ..wire import frames
 from ..wire.frames import Close
-from .auth import Auth
+from .auth import Auth, request_token
 from .connection import CLOSE_TIMEOUT_S, Connection, count_close
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,23 @@ def _resume_point(request: web.Request) -> tuple[int | None, str | None]:
 class WebSockets:
     """Every WebSocket client: accepted, watched, and closed at shutdown."""
 
-    def __init__(self, settings: WebsocketSettings, auth: Auth, hub: Hub, stats: Stats) -> None:
+    def __init__(self, settings: WebsocketSettings, auth: Auth, hub: Hub, stats: Stats, *,
+                 max_per_token: int) -> None:
         self._settings = settings
         self._auth = auth
         self._hub = hub
         self._stats = stats
+        self._max_per_token = max_per_token
         self.connections: set[Connection] = set()
+        # Open sockets per non-admin token: one tablet's token cannot take every slot.
+        self._per_token: Counter[str] = Counter()
         self.shutting_down = False
+        auth.tokens.on_revoke.append(self._revoked)
+
+    def _revoked(self, tokens: frozenset[str]) -> None:
+        for conn in list(self.connections):
+            if conn.token in tokens:
+                conn.close(Close.UNAUTHORIZED, "token revoked")
 
     def _refusal(self, request: web.Request, topic: str) -> tuple[Close, str] | None:
         """The first handshake check this one fails, in the order of docs/protocol.md."""
@@ -49,6 +60,7 @@ class WebSockets:
             return Close.UNSUPPORTED, f"unknown topic {topic!r}"
         role = self._auth.role(request)
         if role is None:
+            self._auth.refused(request)
             return Close.UNAUTHORIZED, "missing or unknown token"
         if not may_read(role, topic):
             return Close.FORBIDDEN, f"role {role} may not read {topic}"
@@ -57,6 +69,9 @@ class WebSockets:
         limit = self._settings.max_connections_per_topic
         if len(self._hub.topics[topic].subscribers) >= limit:
             return Close.POLICY, f"topic {topic} is full ({limit} clients)"
+        token = request_token(request)
+        if role is not Role.ADMIN and token and self._per_token[token] >= self._max_per_token:
+            return Close.POLICY, f"this token already holds {self._max_per_token} sockets"
         return None
 
     async def handler(self, request: web.Request) -> web.StreamResponse:
@@ -82,16 +97,21 @@ class WebSockets:
 
         hub = self._hub
         conn = Connection(ws, request, topic, hub=hub, stats=self._stats)
+        conn.token = request_token(request)
         since, epoch = _resume_point(request)
         with hub.subscription(topic, lambda: conn.close(Close.SLOW, "send queue full"),
                               since=since, epoch=epoch) as subscriber:
             conn.start(subscriber)
             self.connections.add(conn)
+            self._per_token[conn.token or ""] += 1
             conn.log.info("open (%d on topic)", len(hub.topics[topic].subscribers))
             try:
                 await conn.read_loop()
             finally:
                 self.connections.discard(conn)
+                self._per_token[conn.token or ""] -= 1
+                if self._per_token[conn.token or ""] <= 0:
+                    del self._per_token[conn.token or ""]
                 await conn.finish()
                 conn.log.info("closed %s (%s)", conn.close_code or ws.close_code,
                               conn.close_reason)

@@ -1,0 +1,89 @@
+"""`python -m robodyne COMMAND` and the `robodyne` console script (docs/operations.md): the
+owner's commands, reading the settings exactly as run.py does."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .core.roles import Role
+from .core.tokens import SHOWN_CHARS, Grant, shown
+from .settings import Settings, SettingsError, load_settings
+from .tokenfile import new_token, read_tokens, tokens_path, write_tokens
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="robodyne", description=__doc__)
+    parser.add_argument("--config", type=Path, help="TOML file (default config/robodyne.toml)")
+    parser.add_argument("--db", type=Path, help="SQLite database file")
+    commands = parser.add_subparsers(dest="command", required=True)
+    tokens = commands.add_parser("tokens", help="list, add or revoke tokens (tokens.toml)")
+    actions = tokens.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="every token by its first 4 characters, role and label")
+    add = actions.add_parser("add", help="make a token and print it, once")
+    add.add_argument("--role", required=True, choices=[role.value for role in Role])
+    add.add_argument("--label", default="", help="who holds it, e.g. 'grill tablet'")
+    add.add_argument("--robot-id", help="bind a robot token to this robot id")
+    revoke = actions.add_parser("revoke", help="remove the token that starts with PREFIX")
+    revoke.add_argument("prefix", help=f"its first {SHOWN_CHARS} characters or more")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    argv = []
+    if args.config is not None:
+        argv += ["--config", str(args.config)]
+    if args.db is not None:
+        argv += ["--db", str(args.db)]
+    return load_settings(argv)
+
+
+def tokens_command(args: argparse.Namespace, settings: Settings) -> str:
+    """Carry out `tokens list|add|revoke`; returns what to print."""
+    path = tokens_path(settings.database.path)
+    stored = read_tokens(path)
+    if args.action == "list":
+        rows = [(shown(t), str(g), g.label, "tokens.toml") for t, g in stored.items()]
+        rows += [(shown(t), v, "", "config") for t, v in settings.auth.tokens.items()]
+        if not rows:
+            return f"no tokens yet in {path} or the config"
+        width = max(len(str(r[1])) for r in rows)
+        return "\n".join(f"{p:<6} {r:<{width}}  {s:<11}  {label}"
+                         for p, r, label, s in rows)
+    if args.action == "add":
+        if args.robot_id is not None and args.role != Role.ROBOT:
+            raise SettingsError("--robot-id binds a robot token: use it with --role robot")
+        value = f"robot:{args.robot_id}" if args.robot_id is not None else args.role
+        try:
+            grant = Grant.parse(value, args.label)
+        except ValueError as err:
+            raise SettingsError(str(err)) from None
+        token = new_token()
+        write_tokens(path, {**stored, token: grant})
+        return token
+    prefix = args.prefix
+    if len(prefix) < SHOWN_CHARS:
+        raise SettingsError(f"give at least {SHOWN_CHARS} characters of the token")
+    matches = [t for t in stored if t.startswith(prefix)]
+    if not matches:
+        configured = any(t.startswith(prefix) for t in settings.auth.tokens)
+        raise SettingsError(f"{prefix}… is in the config file's [auth.tokens]: remove it there"
+                            if configured else f"no token in {path} starts with {prefix}")
+    if len(matches) > 1:
+        raise SettingsError(f"{len(matches)} tokens start with {prefix}: give more characters")
+    [token] = matches
+    write_tokens(path, {t: g for t, g in stored.items() if t != token})
+    grant = stored[token]
+    held_by = f", {grant.label}" if grant.label else ""
+    return f"revoked {shown(token)} ({grant}{held_by}); a running server drops it within 5 s"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        print(tokens_command(args, _settings(args)))
+    except SettingsError as err:
+        print(f"robodyne: {err}", file=sys.stderr)
+        raise SystemExit(2) from None

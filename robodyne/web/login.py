@@ -10,10 +10,11 @@ from typing import Annotated, Final
 from urllib.parse import urlencode
 
 from aiohttp import web
-from pydantic import Field, StringConstraints
+from pydantic import StringConstraints
 
 from ..core.pairing import PAIRABLE, PairingCodes, TooManyGuesses, looks_like_code
 from ..core.roles import Role, Scope
+from ..core.text import PlainText
 from ..core.tokens import Grant
 from ..settings import SettingsError
 from ..tokenfile import TokenFile, new_token
@@ -34,9 +35,7 @@ def local_path(value: object) -> str:
 
 class PairingIn(Body):
     role: Role
-    label: Annotated[str, StringConstraints(max_length=60, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
-    # A pairing code for a robot would give it a page cookie: refused by the role check.
-    expires_in_s: Annotated[int, Field(ge=60, le=600)] = 600
+    label: Annotated[PlainText, StringConstraints(max_length=60)] = ""
 
 
 class Login:
@@ -54,6 +53,7 @@ class Login:
         self._auth.require_write(request, Scope.TOKENS)
         body = await read_body(request, PairingIn)
         if body.role not in PAIRABLE:
+            # A robot token in a browser would only make the pages useless.
             raise web.HTTPBadRequest(reason=f"role {body.role}: robots are not paired")
         pairing = self.codes.make(body.role, body.label)
         expires_at = datetime.now(timezone.utc) + timedelta(

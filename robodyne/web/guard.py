@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from aiohttp import hdrs, web
+from aiohttp import hdrs, web, web_response
 from aiohttp.typedefs import Handler, Middleware
 
 from .auth import Auth
@@ -35,3 +35,10 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     if response.content_type == "text/html":
         response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
         response.headers.setdefault("X-Frame-Options", "DENY")
+
+
+def hide_server_name() -> None:
+    """Also for the responses aiohttp makes before any application sees the request (a
+    malformed request's 400), which no response hook reaches: it reads this module attribute
+    for each of them. Process-wide, and the same value every time."""
+    setattr(web_response, "SERVER_SOFTWARE", "")

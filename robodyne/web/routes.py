@@ -7,7 +7,7 @@ from aiohttp import web
 from ..domain.status import StatusReporter
 from .api import Api, api_errors
 from .auth import Auth
-from .guard import browser_writes, security_headers
+from .guard import browser_writes, hide_server_name, security_headers
 from .login import Login
 from .metrics import Metrics
 from .pages import Pages
@@ -33,6 +33,7 @@ def setup_routes(app: web.Application, *, auth: Auth, health: Health, metrics: M
                  websockets: WebSockets, api: Api, pages: Pages, login: Login) -> None:
     app.middlewares.extend([browser_writes(auth), api_errors])
     app.on_response_prepare.append(security_headers)
+    hide_server_name()
     app.router.add_get("/healthz", health.handler)
     app.router.add_get("/metrics", metrics.handler)
     app.router.add_get("/ws/{topic}", websockets.handler)

@@ -21,6 +21,7 @@ import logging
 import math
 import random
 import signal
+import ssl
 from collections.abc import Coroutine, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from pydantic import BaseModel, Field, StrictInt, ValidationError
 
 from ..core.floor import DOCK, MAP_NAME
 from ..core.logprefix import PrefixedLog
+from ..tls import client_context
 from .floor import table_position
 
 log = logging.getLogger(__name__)
@@ -524,6 +526,7 @@ class End(enum.Enum):
     SHUTDOWN = "server shutting down"
     REPLACED = "another connection took over this robot_id; not reconnecting"
     UNAUTHORIZED = "token refused"
+    UNTRUSTED = "server certificate not trusted"
     STOPPED = "stopped"
 
 
@@ -537,8 +540,10 @@ class RobotClient:
     """Connects one SimRobot to the server and keeps it connected until `stop` is set."""
 
     def __init__(self, robot: SimRobot, name: str, *, host: str, port: int, token: str, hz: float,
-                 stop: asyncio.Event, rng: random.Random) -> None:
+                 stop: asyncio.Event, rng: random.Random, tls: ssl.SSLContext | None = None
+                 ) -> None:
         self.robot = robot
+        self.tls = tls
         self.name = name
         self.host = host
         self.port = port
@@ -580,7 +585,12 @@ class RobotClient:
     async def _connect_once(self) -> End:
         try:
             streams = await self._or_stop(
-                asyncio.open_connection(self.host, self.port, limit=READ_LIMIT))
+                asyncio.open_connection(self.host, self.port, limit=READ_LIMIT, ssl=self.tls))
+        except ssl.SSLCertVerificationError as err:
+            # Trying again cannot help: the robot does not trust the server until told to.
+            self.log.error("%s:%s is not trusted: %s; not reconnecting (--cafile?)",
+                           self.host, self.port, err.verify_message)
+            return End.UNTRUSTED
         except OSError as err:
             # Refused is the normal answer while the server is down or restarting.
             self.log.debug("connect to %s:%s failed: %s", self.host, self.port, err)
@@ -729,10 +739,11 @@ class RobotClient:
 
 async def run_fleet(host: str, port: int, token: str, robots: int, hz: float, *,
                     stop: asyncio.Event, seed: int | None = None, prefix: str = "sim",
-                    fail_rate: float = 0.0) -> None:
+                    fail_rate: float = 0.0, tls: ssl.SSLContext | None = None) -> None:
     """Run `robots` simulated robots against host:port until `stop` is set; then bye and close.
 
-    `fail_rate` (0..1) is the chance that each trip breaks down on the way.
+    `fail_rate` (0..1) is the chance that each trip breaks down on the way; with `tls` they
+    connect over TLS.
     """
     if robots < 0 or hz <= 0 or not 0.0 <= fail_rate <= 1.0:
         raise ValueError(f"need robots >= 0, hz > 0 and fail_rate in 0..1, "
@@ -742,7 +753,7 @@ async def run_fleet(host: str, port: int, token: str, robots: int, hz: float, *,
         RobotClient(SimRobot(f"{prefix}-{n}", random.Random(seeds.getrandbits(64)),
                              fail_rate=fail_rate), f"Robo {n}",
                     host=host, port=port, token=token, hz=hz, stop=stop,
-                    rng=random.Random(seeds.getrandbits(64)))
+                    rng=random.Random(seeds.getrandbits(64)), tls=tls)
         for n in range(1, robots + 1)
     ]
     async with asyncio.TaskGroup() as group:
@@ -760,6 +771,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="server host (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8001, help="server TCP port (default 8001)")
     parser.add_argument("--token", required=True, help="a token with the robot role")
+    parser.add_argument("--tls", action="store_true",
+                        help="connect with TLS (auth.tls_cert on the server), trusting the"
+                             " system's CAs")
+    parser.add_argument("--cafile", default=None, metavar="PEM",
+                        help="connect with TLS, trusting the CA certificate(s) in this file")
     parser.add_argument("--seed", type=int, default=None, help="seed for a reproducible run")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     parser.add_argument("--prefix", default="sim", help="robot ids are <prefix>-<n> (default sim)")
@@ -778,8 +794,9 @@ async def _run(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     if args.duration is not None:
         loop.call_later(args.duration, stop.set)
+    tls = client_context(args.cafile) if args.tls or args.cafile else None
     await run_fleet(args.host, args.port, args.token, args.robots, args.hz, stop=stop,
-                    seed=args.seed, prefix=args.prefix, fail_rate=args.fail_rate)
+                    seed=args.seed, prefix=args.prefix, fail_rate=args.fail_rate, tls=tls)
     return 0 if stop.is_set() else 1
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+import ssl
+from typing import Any, Final
 
 from ..core.tokens import Refusals, TokenBook
 from ..core.stats import Stats
@@ -17,13 +18,19 @@ from .session import READ_CHUNK, RobotSession
 
 log = logging.getLogger(__name__)
 
+# A connection that has not finished its TLS handshake by then is dropped (asyncio's default
+# is 60 s); asyncio drops a failed handshake without a line or a session.
+TLS_HANDSHAKE_TIMEOUT_S: Final = 10.0
+
 
 class RobotServer:
     """The asyncio TCP server robots connect to, and the sessions it holds."""
 
     def __init__(self, settings: TcpSettings, tokens: TokenBook, refusals: Refusals,
-                 fleet: Fleet, reports: RobotReports, notifier: Notifier, stats: Stats) -> None:
+                 fleet: Fleet, reports: RobotReports, notifier: Notifier, stats: Stats, *,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.settings = settings
+        self._tls = tls
         self._tokens = tokens
         self._refusals = refusals
         tokens.on_revoke.append(self._revoked)
@@ -42,9 +49,11 @@ class RobotServer:
 
     async def start(self) -> None:
         tcp = self.settings
-        self._server = await asyncio.start_server(self._accept, tcp.host, tcp.port,
-                                                  limit=READ_CHUNK)
-        log.info("robots connect on tcp://%s:%d", tcp.host, self.port)
+        tls = self._tls
+        self._server = await asyncio.start_server(
+            self._accept, tcp.host, tcp.port, limit=READ_CHUNK, ssl=tls,
+            ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT_S if tls else None)
+        log.info("robots connect on %s://%s:%d", "tls" if tls else "tcp", tcp.host, self.port)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         protocol = RobotProtocol(self.settings.max_line_bytes, self.settings.heartbeat_s,

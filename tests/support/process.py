@@ -11,6 +11,7 @@ import os
 import resource
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -57,8 +58,12 @@ class ServerProcess:
     """One `python run.py --config … --port … --tcp-port … --db …` and its log file."""
 
     def __init__(self, workdir: Path, config_text: str = "", *, db: Path | None = None,
-                 env: dict[str, str] | None = None, name: str = "server") -> None:
+                 env: dict[str, str] | None = None, name: str = "server",
+                 tls: ssl.SSLContext | None = None) -> None:
         self.workdir = workdir
+        # A client context that trusts the server's certificate: the server runs with
+        # [auth] tls_cert/tls_key in config_text, and is spoken to over https/wss.
+        self.tls = tls
         self.config = workdir / f"{name}.toml"
         self.config.write_text(config_text)
         self.db = db if db is not None else workdir / "data" / "robodyne.db"
@@ -70,10 +75,10 @@ class ServerProcess:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def ws_url(self, topic: str, token: str) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/{topic}?token={token}"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}/ws/{topic}?token={token}"
 
     def stderr(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -108,7 +113,8 @@ class ServerProcess:
     async def _wait_ready(self, timeout: float) -> bool:
         assert self.proc is not None
         deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as session:
+        connector = aiohttp.TCPConnector(ssl=self.tls if self.tls else True)
+        async with aiohttp.ClientSession(connector=connector) as session:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     return False

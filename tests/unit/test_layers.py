@@ -15,9 +15,9 @@ PACKAGE = Path(__file__).resolve().parents[2] / "robodyne"
 # `__init__` (the version) and settings are low enough for anyone to import; the composition
 # root and the entry points are above everything.
 RANK = {
-    "__init__": 0, "core": 1, "wire": 2, "settings": 3, "tokenfile": 3, "store": 4, "live": 5,
-    "domain": 6, "robots": 7, "web": 7, "demo": 8, "app": 9, "simulator": 9, "__main__": 9,
-    "cli": 9,
+    "__init__": 0, "core": 1, "wire": 2, "settings": 3, "tokenfile": 3, "tls": 3, "store": 4,
+    "live": 5, "domain": 6, "robots": 7, "web": 7, "demo": 8, "app": 9, "simulator": 9,
+    "__main__": 9, "cli": 9,
 }
 
 

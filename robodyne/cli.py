@@ -4,13 +4,18 @@ owner's commands, reading the settings exactly as run.py does."""
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sqlite3
 import sys
+import time
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .core.roles import Role
 from .core.tokens import SHOWN_CHARS, Grant, shown
 from .settings import Settings, SettingsError, load_settings
+from .store.backup import BackupError, new_name, prune, restore, write_backup
 from .tokenfile import new_token, read_tokens, tokens_path, write_tokens
 
 
@@ -28,6 +33,21 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--robot-id", help="bind a robot token to this robot id")
     revoke = actions.add_parser("revoke", help="remove the token that starts with PREFIX")
     revoke.add_argument("prefix", help=f"its first {SHOWN_CHARS} characters or more")
+    # --config and --db also after the command (`robodyne backup --config …`); SUPPRESS keeps
+    # the subcommand from resetting what was given before it.
+    placed_after = argparse.ArgumentParser(add_help=False)
+    placed_after.add_argument("--config", type=Path, default=argparse.SUPPRESS)
+    placed_after.add_argument("--db", type=Path, default=argparse.SUPPRESS)
+    backup = commands.add_parser(
+        "backup", parents=[placed_after],
+        help="write a checked copy of the database, server running or not")
+    backup.add_argument("--to", type=Path, help="a file, or a directory to name one in"
+                        " (default: a new file in backup.dir, the oldest beyond backup.keep"
+                        " removed)")
+    put_back = commands.add_parser(
+        "restore", parents=[placed_after],
+        help="replace the database with a backup (the server stopped)")
+    put_back.add_argument("path", type=Path, help="the backup file")
     return parser
 
 
@@ -80,10 +100,47 @@ def tokens_command(args: argparse.Namespace, settings: Settings) -> str:
     return f"revoked {shown(token)} ({grant}{held_by}); a running server drops it within 5 s"
 
 
+async def backup_command(args: argparse.Namespace, settings: Settings) -> str:
+    """Carry out `backup [--to PATH]`; returns what to print."""
+    now = datetime.now(timezone.utc)
+    to: Path | None = args.to
+    target = (new_name(to, now) if to.is_dir() else to) if to is not None \
+        else new_name(settings.backup.dir, now)
+    started = time.perf_counter()
+    written = await write_backup(settings.database.path, target)
+    said = (f"backup of {settings.database.path} written to {written.path}"
+            f" ({written.size} bytes in {time.perf_counter() - started:.2f} s)")
+    if to is None:
+        pruned = prune(settings.backup.dir, settings.backup.keep)
+        if pruned:
+            said += (f"\nremoved {len(pruned)} older backup(s), keeping the newest"
+                     f" {settings.backup.keep}: " + ", ".join(p.name for p in pruned))
+    return said
+
+
+async def restore_command(args: argparse.Namespace, settings: Settings) -> str:
+    """Carry out `restore PATH`; returns what to print."""
+    database = settings.database.path
+    done = await restore(args.path, database, datetime.now(timezone.utc))
+    kept = (f"the previous database is kept as {done.kept}" if done.kept is not None
+            else "there was no database before")
+    return (f"restored {args.path} (schema version {done.version}) to {database};"
+            f" {kept}\nstart the server to use it (it migrates the schema if need be)")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
-        print(tokens_command(args, _settings(args)))
-    except SettingsError as err:
+        settings = _settings(args)
+        if args.command == "backup":
+            print(asyncio.run(backup_command(args, settings)))
+        elif args.command == "restore":
+            print(asyncio.run(restore_command(args, settings)))
+        else:
+            print(tokens_command(args, settings))
+    except (SettingsError, BackupError) as err:
         print(f"robodyne: {err}", file=sys.stderr)
         raise SystemExit(2) from None
+    except (OSError, sqlite3.Error) as err:
+        print(f"robodyne: {args.command} failed: {err}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -82,6 +82,16 @@ class DatabaseSettings(Section):
     path: Path = Path("data/robodyne.db")
 
 
+class BackupSettings(Section):
+    """Scheduled online backups of the database (docs/operations.md, "Backups")."""
+
+    # Relative to the working directory, like database.path.
+    dir: Path = Path("data/backups")
+    # Hours between scheduled backups; 0 turns them off. A float, so that tests can say seconds.
+    interval_h: float = Field(24, ge=0)
+    keep: int = Field(7, ge=1)
+
+
 class WebsocketSettings(Section):
     max_connections_per_topic: int = Field(100, ge=1)
     ping_interval_s: float = Field(20, gt=0)
@@ -174,6 +184,7 @@ class Settings(Section):
     server: ServerSettings = ServerSettings()
     tcp: TcpSettings = TcpSettings()
     database: DatabaseSettings = DatabaseSettings()
+    backup: BackupSettings = BackupSettings()
     websocket: WebsocketSettings = WebsocketSettings()
     polling: PollingSettings = PollingSettings()
     auth: AuthSettings = AuthSettings()

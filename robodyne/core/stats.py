@@ -47,6 +47,13 @@ class Stats:
         self.dispatch_decisions = Buckets(DECISION_BOUNDS)
         # Finished tasks by (kind, final status).
         self.tasks_finished: Counter[tuple[str, str]] = Counter()
+        # Scheduled backups (domain.backups): the last good one (Unix time, 0: none yet), how
+        # long it took and how big it is, and how many succeeded and failed since start.
+        self.backup_last_success = 0.0
+        self.backup_last_duration = 0.0
+        self.backup_last_size = 0
+        self.backups = 0
+        self.backup_failures = 0
 
     def observe_delivery(self, ready_at: str, served_at: str) -> None:
         """One order a robot delivered: the seconds from ready to served."""

@@ -93,6 +93,19 @@ class Collector:
                                 value=queued)
         yield histogram(stats.publish_to_socket, "robodyne_publish_to_socket_seconds",
                         "Time from publish to the frame written to a socket")
+        yield GaugeMetricFamily("robodyne_backup_last_success_timestamp_seconds",
+                                "Unix time of the last scheduled backup that succeeded (0: none)",
+                                value=stats.backup_last_success)
+        yield GaugeMetricFamily("robodyne_backup_last_duration_seconds",
+                                "Seconds the last successful scheduled backup took",
+                                value=stats.backup_last_duration)
+        yield GaugeMetricFamily("robodyne_backup_last_size_bytes",
+                                "Size of the last successful scheduled backup",
+                                value=stats.backup_last_size)
+        yield CounterMetricFamily("robodyne_backups", "Scheduled backups written",
+                                  value=stats.backups)
+        yield CounterMetricFamily("robodyne_backup_failures", "Scheduled backups that failed",
+                                  value=stats.backup_failures)
 
 
 class Metrics:

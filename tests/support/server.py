@@ -37,6 +37,9 @@ def make_settings(db_path: Path, **sections: dict[str, Any]) -> Settings:
         # Tests of the order API move orders by hand, and robots of the protocol tests report
         # any battery without being sent to charge; the dispatch tests turn both back on.
         "dispatch": {"auto_deliver": False, "charge_below": 0},
+        # No scheduled backup (tests/integration/test_backup.py has its own), and none in the
+        # working directory.
+        "backup": {"dir": db_path.parent / "backups", "interval_h": 0},
     }
     for section, values in sections.items():
         raw.setdefault(section, {}).update(values)

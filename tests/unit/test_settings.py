@@ -18,6 +18,7 @@ SPEC_DEFAULTS = {
     "tcp": {"host": "0.0.0.0", "port": 8001, "heartbeat_s": 5, "max_line_bytes": 65536,
             "max_robots": 200},
     "database": {"path": "data/robodyne.db"},
+    "backup": {"dir": "data/backups", "interval_h": 24, "keep": 7},
     "websocket": {
         "max_connections_per_topic": 100,
         "ping_interval_s": 20,
@@ -90,6 +91,10 @@ heartbeat_s = 2.5
 max_line_bytes = 4096
 [database]
 path = "/var/lib/robodyne/x.db"
+[backup]
+dir = "/var/lib/robodyne/backups"
+interval_h = 0.5
+keep = 3
 [websocket]
 max_connections_per_topic = 7
 ping_interval_s = 3
@@ -121,6 +126,7 @@ allowed_origins = ["http://tablet.local:8080"]
         "tcp": {"host": "127.0.0.2", "port": 9101, "heartbeat_s": 2.5, "max_line_bytes": 4096,
                 "max_robots": 200},
         "database": {"path": "/var/lib/robodyne/x.db"},
+        "backup": {"dir": "/var/lib/robodyne/backups", "interval_h": 0.5, "keep": 3},
         "websocket": {"max_connections_per_topic": 7, "ping_interval_s": 3, "pong_timeout_s": 4,
                       "send_queue_max": 5, "send_timeout_s": 6, "max_message_bytes": 1024,
                       "history_size": 8, "snapshot_limit": 9},
@@ -220,6 +226,8 @@ def test_environment_lists_and_unrelated_variables(config) -> None:
     ("[tcp]\nmax_line_bytes = 1.5\n", "tcp.max_line_bytes"),
     ("[websocket]\nping_interval_s = false\n", "websocket.ping_interval_s"),
     ("[polling]\ninterval_s = -3\n", "polling.interval_s"),
+    ("[backup]\ninterval_h = -1\n", "backup.interval_h"),
+    ("[backup]\nkeep = 0\n", "backup.keep"),
     ("[server]\nhost = 5\n", "server.host"),
     ('[auth]\nallowed_origins = "http://a.local"\n', "auth.allowed_origins"),
     ('[auth.tokens]\n"tok-0123456789abcdef" = "superuser"\n', "auth.tokens"),

@@ -1,0 +1,209 @@
+"""Backups of the SQLite file: SQLite's online backup into a checked file, pruning, and the
+checks and swap of a restore (docs/operations.md, "Backups")."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Final
+
+import aiosqlite
+
+from .schema import MIGRATIONS
+
+# robodyne-20261201-031500.db, in UTC; -1, -2 … when two land in the same second.
+NAME_FORMAT: Final = "robodyne-%Y%m%d-%H%M%S"
+NAME_PATTERN: Final = re.compile(r"robodyne-(\d{8}-\d{6})(?:-(\d+))?\.db")
+PARTIAL_SUFFIX: Final = ".partial"
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """One finished backup file."""
+
+    path: Path
+    size: int
+
+
+def lock_path(database: Path) -> Path:
+    """The file a running server holds a shared flock on, beside the database."""
+    return database.with_name(database.name + ".lock")
+
+
+def hold_lock(database: Path, *, exclusive: bool) -> int:
+    """Take the database's flock without waiting and return its descriptor (close it to let go).
+
+    The server holds it shared for as long as its store is open; a restore needs it exclusive.
+    The kernel drops a flock with its process, even on kill -9, so no stale lock outlives a
+    crash (unlike a pid file), and unlike SQLite's own locks it is held while the server is idle.
+    """
+    fd = os.open(lock_path(database), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def backup_stamp(path: Path) -> tuple[datetime, int] | None:
+    """When a backup of ours was taken (and its same-second number), from its name; else None."""
+    found = NAME_PATTERN.fullmatch(path.name)
+    if found is None:
+        return None
+    when = datetime.strptime(found[1], "%Y%m%d-%H%M%S").replace(tzinfo=timezone.utc)
+    return when, int(found[2] or 0)
+
+
+def backups_in(directory: Path) -> list[Path]:
+    """The backups of ours in `directory`, oldest first; any other file is not ours."""
+    if not directory.is_dir():
+        return []
+    stamped = [(stamp, path) for path in directory.iterdir()
+               if path.is_file() and (stamp := backup_stamp(path)) is not None]
+    return [path for _, path in sorted(stamped)]
+
+
+def new_name(directory: Path, now: datetime) -> Path:
+    """A backup name for `now` (UTC) that no file in `directory` has yet."""
+    base = now.astimezone(timezone.utc).strftime(NAME_FORMAT)
+    path, n = directory / f"{base}.db", 0
+    while path.exists() or path.with_name(path.name + PARTIAL_SUFFIX).exists():
+        n += 1
+        path = directory / f"{base}-{n}.db"
+    return path
+
+
+def prune(directory: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` backups of ours in `directory`; returns the deleted."""
+    doomed = backups_in(directory)[:-keep] if keep > 0 else []
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    return doomed
+
+
+async def _integrity(db: aiosqlite.Connection) -> str:
+    """'ok', or the first problem PRAGMA integrity_check found."""
+    async with db.execute("PRAGMA integrity_check") as cur:
+        row = await cur.fetchone()
+    return str(row[0]) if row else "no answer"
+
+
+async def write_backup(database: Path, target: Path) -> Written:
+    """Copy `database` into `target` with SQLite's online backup, check it, then name it.
+
+    The copy is read on a connection of its own, in one step: in WAL mode a reader blocks no
+    writer, so the server's connection goes on serving throughout, while a backup in several
+    steps would start over after every commit the server makes meanwhile. The file is written
+    as `<target>.partial` and renamed only once PRAGMA integrity_check says ok, so a half
+    written or failed copy never looks like a backup.
+    """
+    if not database.is_file():
+        raise BackupError(f"there is no database at {database}")
+    if target.exists():
+        raise BackupError(f"{target} exists already: give another name")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + PARTIAL_SUFFIX)
+    try:
+        async with aiosqlite.connect(database) as source, \
+                aiosqlite.connect(partial) as copy:
+            await source.backup(copy, pages=-1)
+            # One self-contained file: the copy would otherwise keep the source's WAL mode.
+            await copy.execute("PRAGMA journal_mode=DELETE")
+            problem = await _integrity(copy)
+        if problem != "ok":
+            raise BackupError(f"the copy failed PRAGMA integrity_check: {problem}")
+        partial.rename(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return Written(target, target.stat().st_size)
+
+
+async def check_restorable(path: Path) -> int:
+    """The schema version of a backup fit to restore; BackupError says why one is not."""
+    if not path.is_file():
+        raise BackupError(f"{path} is not a file")
+    try:
+        async with aiosqlite.connect(f"file:{path}?mode=ro", uri=True) as db:
+            problem = await _integrity(db)
+            if problem != "ok":
+                raise BackupError(f"{path} fails PRAGMA integrity_check: {problem}")
+            try:
+                async with db.execute("SELECT max(version) FROM schema_version") as cur:
+                    row = await cur.fetchone()
+            except sqlite3.OperationalError:
+                raise BackupError(f"{path} is not a Robodyne database"
+                                  " (it has no schema_version table)") from None
+    except sqlite3.DatabaseError as err:
+        raise BackupError(f"{path} is not a usable SQLite database ({err})") from None
+    version = row[0] if row else None
+    if not isinstance(version, int) or version < 1:
+        raise BackupError(f"{path} is not a Robodyne database (no schema version in it)")
+    if version > len(MIGRATIONS):
+        raise BackupError(f"{path} has schema version {version}, newer than this Robodyne's"
+                          f" {len(MIGRATIONS)}: install the version that wrote it")
+    return version
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What a restore did."""
+
+    version: int
+    kept: Path | None
+
+
+async def restore(backup: Path, database: Path, now: datetime) -> Restored:
+    """Put a checked backup in place of the (stopped) server's database.
+
+    The current database is checkpointed (its WAL folded in, then its -wal and -shm gone)
+    and kept as `<name>.before-restore-<time>`; the backup is copied in beside it first, with
+    SQLite's backup API, so the database is never a half copied file.
+    """
+    database.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = hold_lock(database, exclusive=True)
+    except BlockingIOError:
+        raise BackupError(f"the server is running on {database} (it holds"
+                          f" {lock_path(database).name}): stop it first") from None
+    try:
+        version = await check_restorable(backup)
+        incoming = database.with_name(database.name + ".restoring")
+        incoming.unlink(missing_ok=True)
+        async with aiosqlite.connect(f"file:{backup}?mode=ro", uri=True) as source, \
+                aiosqlite.connect(incoming) as copy:
+            await source.backup(copy, pages=-1)
+            await copy.execute("PRAGMA journal_mode=DELETE")
+        kept = None
+        if database.exists():
+            await _fold_wal(database)
+            stamp = now.astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
+            kept = database.with_name(f"{database.name}.before-restore-{stamp}")
+            database.rename(kept)
+        incoming.rename(database)
+        return Restored(version, kept)
+    finally:
+        os.close(lock)
+
+
+async def _fold_wal(database: Path) -> None:
+    """Checkpoint the database fully and remove its -wal and -shm files."""
+    async with aiosqlite.connect(database) as db:
+        async with db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+            row = await cur.fetchone()
+        if row is not None and row[0] != 0:
+            raise BackupError(f"{database} could not be checkpointed (busy): is a server"
+                              " still using it?")
+        await db.execute("PRAGMA journal_mode=DELETE")
+    for suffix in ("-wal", "-shm"):
+        database.with_name(database.name + suffix).unlink(missing_ok=True)

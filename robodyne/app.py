@@ -7,6 +7,7 @@ import asyncio
 import logging
 import socket
 import sqlite3
+import ssl
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -19,6 +20,7 @@ from .core.errors import StorageUnavailable
 from .core.stats import Stats
 from .core.topics import LOG_TOPICS, STATE_TOPICS, Topic
 from .demo import seed
+from .domain.backups import Backups
 from .domain.dispatch import Dispatcher
 from .domain.fleet import Fleet
 from .domain.journal import Journal
@@ -35,10 +37,12 @@ from .live.hub import Hub
 from .robots.server import RobotServer
 from .settings import Settings, SettingsError, load_settings
 from .store.store import Store
+from .tls import server_context, unverified_client_context
 from .tokenfile import TokenFile, first_tokens, read_tokens, tokens_path
 from .core.tokens import Refusals, TokenBook
 from .web.api import Api
 from .web.auth import Auth
+from .web.idempotency import Idempotency
 from .web.login import Login
 from .web.metrics import Collector, Metrics
 from .web.noise import LOGGER as AIOHTTP_SERVER, ClientProtocolErrors
@@ -73,12 +77,14 @@ class Parts:
     websockets: WebSockets
     login: Login
     health: Health
+    # The server's TLS context (auth.tls_cert/tls_key), or None: plain HTTP and TCP.
+    tls: ssl.SSLContext | None = None
 
 
 PARTS = web.AppKey("parts", Parts)
 
 
-def build(settings: Settings) -> Parts:
+def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
     """Every part, each given what it needs in its constructor; nothing runs yet."""
     if settings.demo:
         settings = seed.with_demo_kitchen(settings)
@@ -99,7 +105,7 @@ def build(settings: Settings) -> Parts:
     dispatcher = Dispatcher(store, hub, journal, fleet, restaurant, settings.dispatch, stats)
     robot_server = RobotServer(settings.tcp, tokens.book, refusals, fleet,
                                RobotReports(journal, restaurant, dispatcher),
-                               Notifier(store, hub, fleet), stats)
+                               Notifier(store, hub, fleet), stats, tls=tls)
     auth = Auth(tokens.book, settings.auth.allowed_origins, refusals)
     return Parts(settings=settings, tokens=tokens, auth=auth, stats=stats, store=store, hub=hub,
                  journal=journal,
@@ -107,17 +113,22 @@ def build(settings: Settings) -> Parts:
                  dispatcher=dispatcher, robot_server=robot_server,
                  websockets=WebSockets(ws, auth, hub, stats,
                                        max_per_token=settings.auth.max_connections_per_token),
-                 login=Login(auth, tokens), health=Health(status))
+                 login=Login(auth, tokens), health=Health(status), tls=tls)
 
 
-def create_app(settings: Settings) -> web.Application:
-    """The whole server as an aiohttp application; no side effects until it starts."""
-    parts = build(settings)
+def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.Application:
+    """The whole server as an aiohttp application; no side effects until it starts.
+
+    `tls` (tls.server_context) makes the robot port speak TLS; the HTTP side gets the same
+    context from whoever runs the app (run_app's ssl_context).
+    """
+    parts = build(settings, tls)
     app = web.Application(client_max_size=64 * 1024)
     app[PARTS] = parts
     auth = parts.auth
+    idempotency = Idempotency(parts.store, auth)
     setup_routes(
-        app, auth=auth, health=parts.health,
+        app, auth=auth, idempotency=idempotency, health=parts.health,
         metrics=Metrics(Collector(parts.stats, parts.hub, parts.fleet), auth),
         websockets=parts.websockets,
         api=Api(parts.restaurant, parts.menu, parts.dispatcher,
@@ -136,6 +147,9 @@ def create_app(settings: Settings) -> web.Application:
         _background("watchdog", lambda p: p.websockets.watchdog()),
         _background("polling", _run_polling),
         _background("retention", _run_retention),
+        _background("idempotency-keys",
+                    lambda p: _every(RETENTION_EVERY_S, idempotency.prune)),
+        _background("backups", _run_backups),
         _demo_robots,
     ])
     app.on_shutdown.append(_on_shutdown)
@@ -218,9 +232,12 @@ async def _demo_robots(app: web.Application) -> AsyncIterator[None]:
     simulation = parts.settings.simulation
     token = seed.robot_token(parts.settings)
     stop = asyncio.Event()
+    # Under TLS the demo robots speak it too, without checking the certificate: they are this
+    # process on loopback, and the box's certificate names its LAN name, not 127.0.0.1.
+    tls = unverified_client_context() if parts.tls is not None else None
     robots = asyncio.create_task(
         run_fleet("127.0.0.1", parts.robot_server.port, token, simulation.robots,
-                  seed.ROBOT_HZ, stop=stop, fail_rate=simulation.fail_rate),
+                  seed.ROBOT_HZ, stop=stop, fail_rate=simulation.fail_rate, tls=tls),
         name="demo-robots")
     life = asyncio.create_task(DemoLife(parts.restaurant, parts.hub, simulation).run(),
                                name="demo-life")
@@ -275,6 +292,10 @@ async def _run_retention(parts: Parts) -> None:
     await _every(RETENTION_EVERY_S, prune_records)
 
 
+async def _run_backups(parts: Parts) -> None:
+    await Backups(parts.store, parts.journal, parts.stats, parts.settings.backup).run()
+
+
 async def _on_shutdown(app: web.Application) -> None:
     await app[PARTS].websockets.close_all()
 
@@ -289,9 +310,10 @@ def _first_start(settings: Settings) -> None:
         return
     first_tokens(path)
     log.warning("first start: made an admin and a kitchen token in %s (mode 0600). Open"
-                " http://%s:%d/login and paste the admin token from that file; then pair each"
+                " %s://%s:%d/login and paste the admin token from that file; then pair each"
                 " tablet with a code from the dashboard (docs/operations.md)",
-                path, socket.gethostname(), settings.server.port)
+                path, "https" if settings.auth.tls_cert else "http", socket.gethostname(),
+                settings.server.port)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -299,15 +321,17 @@ def main(argv: list[str] | None = None) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings(argv)
+        tls = server_context(settings.auth)
         _first_start(settings)
     except SettingsError as err:
         print(f"robodyne: {err}", file=sys.stderr)
         raise SystemExit(2) from None
     try:
         web.run_app(
-            create_app(settings),
+            create_app(settings, tls),
             host=settings.server.host,
             port=settings.server.port,
+            ssl_context=tls,  # run_app then logs "Running on https://…"
             shutdown_timeout=SHUTDOWN_TIMEOUT_S,
             access_log=None,
             print=lambda line: log.info("%s", line),

@@ -120,4 +120,24 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     ALTER TABLE systemlogs ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
     """,
+    # Idempotency-Key records (docs/api.md, "Idempotency"): scope is the SHA-256 of the
+    # caller's token, never the token; status is NULL until the request has its answer (still
+    # running, or cut by a crash: then created_* says what it had already committed).
+    """
+    CREATE TABLE idempotency_keys (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        body_sha256 TEXT NOT NULL,
+        status INTEGER,
+        content_type TEXT,
+        body BLOB,
+        created_topic TEXT,
+        created_id INTEGER,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (scope, key)
+    );
+    CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+    """,
 )

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -51,6 +53,7 @@ from ..core.models import (
 from ..core.orders import CLOSED_ORDER_STATUSES, closed_cutoff
 from ..core.tasks import FINISHED, finished_cutoff
 from ..core.topics import Topic
+from .backup import Written, hold_lock, write_backup
 from .schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -112,12 +115,37 @@ def _json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
+@dataclass(frozen=True)
+class KeyRecord:
+    """An idempotency key's record: the request it first came with, and the answer it got."""
+
+    method: str
+    path: str
+    body_sha256: str
+    # None until the request had its answer: still running, or cut short by a crash.
+    status: int | None
+    content_type: str | None
+    body: bytes | None
+    # The item the request had created and committed by then (topic and id), if any.
+    created_topic: str | None
+    created_id: int | None
+
+
+@dataclass(frozen=True)
+class _Keyed:
+    scope: str
+    key: str
+    creates: str | None
+
+
 class Store:
     """Every read and write of the SQLite file goes through here."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db_connection: aiosqlite.Connection | None = None
+        # The shared flock a restore checks for (store.backup.hold_lock), held while open.
+        self._lock_fd: int | None = None
         # One connection means one transaction at a time: writers queue here so that one
         # coroutine's commit never carries another's half-done statements.
         self._write_lock = asyncio.Lock()
@@ -128,6 +156,8 @@ class Store:
         self.on_commit: list[Any] = []
         # Called with the new health each time it flips; the journal raises the events.
         self.on_health: list[Callable[[bool], None]] = []
+        # The idempotency key each task is writing under (see `keyed`).
+        self._keyed: dict[asyncio.Task[Any] | None, _Keyed] = {}
 
     @property
     def _db(self) -> aiosqlite.Connection:
@@ -138,6 +168,11 @@ class Store:
     async def open(self) -> None:
         """Connect, configure and migrate the database file, creating it if need be."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock_fd = hold_lock(self.path, exclusive=False)
+        except BlockingIOError:
+            raise OSError(f"{self.path} is being restored (robodyne restore holds its lock);"
+                          " start again once it is done") from None
         self._db_connection = await aiosqlite.connect(self.path)
         self._db.row_factory = aiosqlite.Row
         await self._configure()
@@ -145,6 +180,14 @@ class Store:
     async def close(self) -> None:
         async with self._write_lock:
             await self._db.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    async def backup(self, target: Path) -> Written:
+        """A checked copy of the database at `target`, taken while the store goes on serving
+        (store.backup.write_backup: a connection of its own, so no write waits for it)."""
+        return await write_backup(self.path, target)
 
     async def _configure(self) -> None:
         await self._db.execute("PRAGMA journal_mode=WAL")
@@ -380,6 +423,7 @@ class Store:
                 (label, seats, status, x, y, utcnow()),
             )
             table_id = cur.lastrowid
+            await self._created(db, Topic.TABLES, table_id)
         return await self._require(self.table(table_id or 0))
 
     async def add_order(self, table_id: int, items: list[OrderItem], note: str = "",
@@ -393,6 +437,7 @@ class Store:
                  now),
             )
             order_id = cur.lastrowid
+            await self._created(db, Topic.ORDERS, order_id)
         return await self._require(self.order(order_id or 0))
 
     async def add_menu_item(self, name: str, category: str = "", station: str | None = None,
@@ -404,6 +449,7 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?)",
                 (name, category, station, prep_target_s, int(available)))
             item_id = cur.lastrowid
+            await self._created(db, Topic.MENU, item_id)
         return await self._require(self.menu_item(item_id or 0))
 
     async def update_menu_item(self, item_id: int, changes: MenuChanges) -> MenuItem | None:
@@ -426,6 +472,7 @@ class Store:
                 (kind, priority, robot_id, int(robot_id is not None),
                  _json([stop.model_dump() for stop in stops]), source, detail, utcnow()))
             task_id = cur.lastrowid
+            await self._created(db, Topic.TASKS, task_id)
         return await self._require(self.task(task_id or 0))
 
     async def add_customer(self, name: str, party_size: int, phone: str = "",
@@ -438,6 +485,7 @@ class Store:
                 (name, phone, party_size, status, table_id, utcnow()),
             )
             customer_id = cur.lastrowid
+            await self._created(db, Topic.CUSTOMERS, customer_id)
         return await self._require(self.customer(customer_id or 0))
 
     async def add_inventory(
@@ -450,6 +498,7 @@ class Store:
                 (sku, name, quantity, unit, low_threshold),
             )
             item_id = cur.lastrowid
+            await self._created(db, Topic.INVENTORY, item_id)
         return await self._require(self.inventory_item(item_id or 0))
 
     async def add_video_stream(
@@ -463,6 +512,7 @@ class Store:
                 (name, robot_id, url, status, utcnow()),
             )
             stream_id = cur.lastrowid
+            await self._created(db, Topic.VIDEO_STREAMS, stream_id)
         return await self._require(self.video_stream(stream_id or 0))
 
     async def add_event(
@@ -589,6 +639,62 @@ class Store:
             cur = await db.execute(
                 f"DELETE FROM {table} WHERE id <= (SELECT id FROM {table} ORDER BY id DESC"
                 " LIMIT 1 OFFSET ?)", (keep,))
+        return cur.rowcount
+
+    # ---- idempotency keys (docs/api.md, "Idempotency"): what the key's first request got ----
+
+    async def idempotency_record(self, scope: str, key: str, since: str) -> KeyRecord | None:
+        """The key's record if it was made at or after `since` (an older one counts as gone)."""
+        async with self._db.execute(
+                "SELECT method, path, body_sha256, status, content_type, body, created_topic,"
+                " created_id FROM idempotency_keys WHERE scope = ? AND key = ? AND"
+                " created_at >= ?", (scope, key, since)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else KeyRecord(*row)
+
+    async def begin_idempotent(self, scope: str, key: str, method: str, path: str,
+                               body_sha256: str) -> None:
+        """A key's record before its request runs (replacing an expired one)."""
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO idempotency_keys (scope, key, method, path, body_sha256,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (scope, key, method, path, body_sha256, utcnow()))
+
+    @contextmanager
+    def keyed(self, scope: str, key: str, creates: str | None) -> Iterator[None]:
+        """While open, the calling task's write that creates an item of topic `creates` also
+        notes it on the key's record, in the same transaction: a crash can then never leave
+        the item committed and the key not knowing it."""
+        task = asyncio.current_task()
+        self._keyed[task] = _Keyed(scope, key, creates)
+        try:
+            yield
+        finally:
+            del self._keyed[task]
+
+    async def _created(self, db: aiosqlite.Connection, topic: Topic, row_id: int | None) -> None:
+        keyed = self._keyed.get(asyncio.current_task())
+        if keyed is None or keyed.creates != topic:
+            return
+        await db.execute(
+            "UPDATE idempotency_keys SET created_topic = ?, created_id = ?"
+            " WHERE scope = ? AND key = ? AND created_id IS NULL",
+            (topic.value, row_id, keyed.scope, keyed.key))
+
+    async def finish_idempotent(self, scope: str, key: str, status: int,
+                                content_type: str | None, body: bytes) -> None:
+        """The answer the key's request got, to be given again to its retries."""
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE idempotency_keys SET status = ?, content_type = ?, body = ?"
+                " WHERE scope = ? AND key = ?", (status, content_type, body, scope, key))
+
+    async def prune_idempotency_keys(self, before: str) -> int:
+        """Forget the keys made before `before` (an ISO UTC time)."""
+        async with self.transaction() as db:
+            cur = await db.execute("DELETE FROM idempotency_keys WHERE created_at < ?",
+                                   (before,))
         return cur.rowcount
 
     @staticmethod

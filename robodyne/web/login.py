@@ -27,8 +27,10 @@ MAX_SECRET_CHARS: Final = 200
 
 
 def local_path(value: object) -> str:
-    """Where to go after logging in: a path on this server, never another site."""
-    if isinstance(value, str) and value.startswith("/") and not value.startswith(("//", "/\\")):
+    """Where to go after logging in: a path on this server, never another site. No control
+    characters: URL parsers drop tabs and newlines, so `/<tab>/evil.example` is `//evil.example`."""
+    if (isinstance(value, str) and value.startswith("/") and not value.startswith(("//", "/\\"))
+            and value.isprintable()):
         return value
     return "/"
 

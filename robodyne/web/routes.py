@@ -8,6 +8,7 @@ from ..domain.status import StatusReporter
 from .api import Api, api_errors
 from .auth import Auth
 from .guard import browser_writes, hide_server_name, security_headers
+from .idempotency import Idempotency
 from .login import Login
 from .metrics import Metrics
 from .pages import Pages
@@ -29,9 +30,10 @@ class Health:
         return web.json_response({"status": health}, status=200 if health == "ok" else 503)
 
 
-def setup_routes(app: web.Application, *, auth: Auth, health: Health, metrics: Metrics,
+def setup_routes(app: web.Application, *, auth: Auth, idempotency: Idempotency,
+                 health: Health, metrics: Metrics,
                  websockets: WebSockets, api: Api, pages: Pages, login: Login) -> None:
-    app.middlewares.extend([browser_writes(auth), api_errors])
+    app.middlewares.extend([browser_writes(auth), idempotency.middleware(), api_errors])
     app.on_response_prepare.append(security_headers)
     hide_server_name()
     app.router.add_get("/healthz", health.handler)

@@ -155,14 +155,36 @@ export function watchConnection(topics, element, banner) {
   render();
 }
 
-// JSON to the REST API; the HttpOnly cookie carries the token.
+// A fresh Idempotency-Key (docs/api.md, "Idempotency"). crypto.randomUUID exists only in a
+// secure context, and tablets may reach the server over plain http on the LAN.
+export function idempotencyKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)),
+    (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+// How often, and after how long, a POST the network lost is sent again (with its key).
+const POST_RETRIES = [500, 2000];
+
+// JSON to the REST API; the HttpOnly cookie carries the token. A POST carries one key for all
+// of its tries, so a click retried after a lost answer never does its work twice.
 export async function api(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    headers: body === undefined ? {} : { "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "same-origin",
-  });
+  const headers = body === undefined ? {} : { "Content-Type": "application/json" };
+  const retries = method === "POST" ? POST_RETRIES : [];
+  if (method === "POST") headers["Idempotency-Key"] = idempotencyKey();
+  let response;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      response = await fetch(path, {
+        method, headers, credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      break;
+    } catch (err) {
+      if (attempt >= retries.length) throw err;
+      await new Promise((resolve) => setTimeout(resolve, retries[attempt]));
+    }
+  }
   if (!response.ok) {
     let message = response.statusText;
     try { message = (await response.json()).error.message; } catch { /* not JSON */ }

@@ -1,6 +1,7 @@
 // The dashboard's pairing panel (docs/operations.md, "Pairing a tablet"): an admin makes a
 // six-digit code for a role and a label, and reads it out with where to type it, until it
 // runs out.
+import { idempotencyKey } from "./client.js";
 import { h, replace } from "./dom.js";
 import { t } from "./i18n.js";
 
@@ -41,7 +42,8 @@ export class PairingPanel {
     try {
       const sent = Date.now();
       const response = await fetch("/api/pairing", {
-        method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Idempotency-Key": idempotencyKey() },
         body: JSON.stringify({ role: this.role.value, label: this.label.value.trim() }),
       });
       let body = null;

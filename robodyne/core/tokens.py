@@ -96,7 +96,11 @@ class TokenBook:
 
     def replace(self, grants: Mapping[str, Grant]) -> frozenset[str]:
         """Know exactly these tokens from now on; returns (and announces) the revoked ones."""
-        revoked = frozenset(self._grants) - frozenset(grants)
+        # A token whose role or robot changed is revoked too: its sockets were opened, and its
+        # sessions greeted, under what it granted before. A new label changes nothing.
+        revoked = frozenset(t for t, g in self._grants.items()
+                            if t not in grants or grants[t].role is not g.role
+                            or grants[t].robot_id != g.robot_id)
         self._grants = dict(grants)
         self._bound = frozenset(g.robot_id for g in grants.values() if g.robot_id is not None)
         if revoked:

@@ -1,0 +1,77 @@
+"""The token book without sockets: lookups, bound robot ids, what counts as revoked, and the
+refusal log's once-a-minute rule."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from robodyne.core.roles import Role
+from robodyne.core.tokens import Grant, Refusals, TokenBook
+
+KITCHEN = "kitchen-token-0123456789"
+ROBOT = "robot-token-0123456789ab"
+BOUND = "bound-token-0123456789ab"
+
+
+def book() -> tuple[TokenBook, list[frozenset[str]]]:
+    heard: list[frozenset[str]] = []
+    tokens = TokenBook({KITCHEN: Grant(Role.KITCHEN, None, "grill"), ROBOT: Grant(Role.ROBOT),
+                        BOUND: Grant(Role.ROBOT, "bot-1")})
+    tokens.on_revoke.append(heard.append)
+    return tokens, heard
+
+
+def test_no_lookup_matches_an_empty_or_unknown_token() -> None:
+    tokens, _ = book()
+    assert tokens.grant("") is None and tokens.grant(None) is None
+    assert tokens.role("nope-0123456789abcdef") is None
+    assert tokens.role(KITCHEN) is Role.KITCHEN
+
+
+def test_a_bound_robot_id_is_spoken_for_by_its_token_only() -> None:
+    tokens, _ = book()
+    bound, plain = tokens.grant(BOUND), tokens.grant(ROBOT)
+    assert bound is not None and plain is not None
+    assert tokens.may_speak_as(bound, "bot-1") and not tokens.may_speak_as(bound, "bot-2")
+    assert not tokens.may_speak_as(plain, "bot-1") and tokens.may_speak_as(plain, "bot-2")
+
+
+def test_removed_and_changed_tokens_are_revoked_a_new_label_is_not() -> None:
+    tokens, heard = book()
+    revoked = tokens.replace({KITCHEN: Grant(Role.KITCHEN, None, "expo"),
+                              ROBOT: Grant(Role.ROBOT, "bot-9")})
+    assert revoked == {BOUND, ROBOT} and heard == [revoked]
+    assert tokens.replace({KITCHEN: Grant(Role.ADMIN), ROBOT: Grant(Role.ROBOT, "bot-9")}) == {
+        KITCHEN}
+    assert tokens.replace(dict(tokens.items())) == frozenset() and len(heard) == 2
+
+
+@pytest.mark.parametrize(("value", "grant"), [
+    ("kitchen", Grant(Role.KITCHEN)), ("robot:a.b_c:d-1", Grant(Role.ROBOT, "a.b_c:d-1"))])
+def test_a_grant_is_a_role_or_a_bound_robot(value: str, grant: Grant) -> None:
+    assert Grant.parse(value) == grant and str(grant) == value
+
+
+@pytest.mark.parametrize("value", ["superuser", "robot:", "robot:bad id", "robot:a\nb", ""])
+def test_anything_else_is_not_a_grant(value: str) -> None:
+    with pytest.raises(ValueError):
+        Grant.parse(value)
+
+
+def test_refusals_log_once_a_minute_per_address_with_four_characters(
+        caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    refusals = Refusals(logging.getLogger("test.refusals"), lambda: now[0])
+    with caplog.at_level(logging.WARNING, "test.refusals"):
+        for _ in range(5):
+            refusals.refused("10.0.0.9", "guess-0123456789", "GET /api/orders")
+        refusals.refused("10.0.0.10", None, "robot hello")
+        now[0] = 61.0
+        refusals.refused("10.0.0.9", "guess-0123456789", "GET /api/orders")
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["refused GET /api/orders from 10.0.0.9: unknown token gues…",
+                     "refused robot hello from 10.0.0.10: no token",
+                     "refused GET /api/orders from 10.0.0.9: unknown token gues…"]
+    assert refusals.count == 7

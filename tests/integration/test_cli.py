@@ -17,6 +17,10 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
+from robodyne.core.roles import Role
+from robodyne.core.tokens import Grant
+from robodyne.tokenfile import write_tokens
+
 from ..support.process import ServerProcess, clean_env
 
 ADMIN = "cli-test-admin-token-0123456789"
@@ -80,13 +84,17 @@ def test_a_wrong_tokens_command_says_why_and_changes_nothing(
     assert list(stored(tmp_path)) == [first]
 
 
-def test_revoke_by_prefix_refuses_an_ambiguous_one(tmp_path: Path) -> None:
-    tokens = [robodyne(tmp_path, "tokens", "add", "--role", "floor").stdout.strip()
-              for _ in range(2)]
-    revoked = robodyne(tmp_path, "tokens", "revoke", tokens[0][:8])
+def test_revoke_takes_a_prefix_and_refuses_an_ambiguous_one(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    twins = ["same-prefix-token-one-0123", "same-prefix-token-two-0123"]
+    write_tokens(tmp_path / "data" / "tokens.toml", {t: Grant(Role.FLOOR) for t in twins})
+    ambiguous = robodyne(tmp_path, "tokens", "revoke", "same-prefix")
+    assert ambiguous.returncode == 2 and "2 tokens start with" in ambiguous.stderr
+    assert list(stored(tmp_path)) == twins
+    revoked = robodyne(tmp_path, "tokens", "revoke", "same-prefix-token-one")
     assert revoked.returncode == 0, revoked.stderr
-    assert tokens[0] not in revoked.stdout and tokens[0][:4] in revoked.stdout
-    assert list(stored(tmp_path)) == [tokens[1]]
+    assert twins[0] not in revoked.stdout and "same…" in revoked.stdout
+    assert list(stored(tmp_path)) == [twins[1]]
 
 
 @pytest.fixture

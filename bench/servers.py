@@ -18,8 +18,8 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT.parent / "shared" / "peers" / "seed_reference" / "server.py"
-ADMIN_TOKEN = "bench-admin"
-ROBOT_TOKEN = "bench-robot"
+ADMIN_TOKEN = "bench-admin-token-0123"
+ROBOT_TOKEN = "bench-robot-token-0123"
 KINDS = ("robodyne", "raw", "seed")
 
 

@@ -32,7 +32,12 @@ def tokens_path(db_path: Path) -> Path:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(24)
+    """32 URL-safe characters; never one that starts with "-", which a command line would read
+    as an option (`robodyne tokens revoke -abc…`)."""
+    while True:
+        token = secrets.token_urlsafe(24)
+        if not token.startswith("-"):
+            return token
 
 
 def read_tokens(path: Path) -> dict[str, Grant]:

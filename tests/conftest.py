@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from aiohttp.test_utils import TestServer
 from robodyne.app import create_app
 
 from .support.api_client import Api
+from .support.process import ServerProcess
 from .support.server import MakeServer, make_settings
 
 
@@ -23,6 +25,21 @@ async def make_server(aiohttp_server: Any, tmp_path: Path) -> MakeServer:
         server: TestServer = await aiohttp_server(app)
         return server
     return make
+
+
+@pytest.fixture
+async def servers(tmp_path: Path) -> AsyncIterator[Callable[..., ServerProcess]]:
+    """Make `python run.py` processes in tmp_path; any still running at the end is killed."""
+    made: list[ServerProcess] = []
+
+    def make(config_text: str = "", **kwargs: object) -> ServerProcess:
+        server = ServerProcess(tmp_path, config_text, name=f"server{len(made)}", **kwargs)
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.kill()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import json
 import re
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
@@ -74,26 +73,6 @@ async def seed(db: Path, log_rows: int = 0) -> int:
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture
-async def servers(tmp_path: Path) -> AsyncIterator[Callable[..., ServerProcess]]:
-    made: list[ServerProcess] = []
-
-    def make(config_text: str, **kwargs: object) -> ServerProcess:
-        server = ServerProcess(tmp_path, config_text, name=f"server{len(made)}", **kwargs)
-        made.append(server)
-        return server
-
-    yield make
-    for server in made:
-        server.kill()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client_session:
-        yield client_session
 
 
 async def post_order(session: aiohttp.ClientSession, server: ServerProcess, table: int) -> int:

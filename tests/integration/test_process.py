@@ -9,7 +9,7 @@ import os
 import stat
 import time
 import tomllib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -31,21 +31,6 @@ ping_interval_s = 300
 # The whole shutdown must fit in the budget of docs/protocol.md, "Shutdown", measured from the
 # signal to the exit.
 SHUTDOWN_BUDGET_S = 10.0
-
-
-@pytest.fixture
-async def servers(tmp_path: Path) -> AsyncIterator[Callable[..., ServerProcess]]:
-    """Make ServerProcess objects in tmp_path; any still running at the end is killed."""
-    made: list[ServerProcess] = []
-
-    def make(config_text: str = "", **kwargs: object) -> ServerProcess:
-        server = ServerProcess(tmp_path, config_text, name=f"server{len(made)}", **kwargs)
-        made.append(server)
-        return server
-
-    yield make
-    for server in made:
-        server.kill()
 
 
 @pytest.fixture

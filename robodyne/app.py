@@ -4,6 +4,7 @@ main() configures logging and runs it."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import suppress
 import logging
 import socket
 import sqlite3
@@ -24,7 +25,7 @@ from .domain.backups import Backups
 from .domain.dispatch import Dispatcher
 from .domain.fleet import Fleet
 from .domain.journal import Journal
-from .domain.kitchen import KitchenStats
+from .domain.daybook import Daybook
 from .domain.logbridge import SystemlogBridge
 from .domain.menu import Menu
 from .domain.notify import Notifier
@@ -47,6 +48,7 @@ from .web.login import Login
 from .web.metrics import Collector, Metrics
 from .web.noise import LOGGER as AIOHTTP_SERVER, ClientProtocolErrors
 from .web.pages import Pages
+from .web.reports import Reports
 from .web.routes import Health, setup_routes
 from .web.ws import WebSockets
 
@@ -127,13 +129,13 @@ def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.App
     app[PARTS] = parts
     auth = parts.auth
     idempotency = Idempotency(parts.store, auth)
+    daybook = Daybook(parts.store, parts.settings.server.zone(), parts.settings.kitchen.stations)
     setup_routes(
         app, auth=auth, idempotency=idempotency, health=parts.health,
         metrics=Metrics(Collector(parts.stats, parts.hub, parts.fleet), auth),
         websockets=parts.websockets,
-        api=Api(parts.restaurant, parts.menu, parts.dispatcher,
-                KitchenStats(parts.store, parts.settings.kitchen.stations,
-                             parts.settings.server.zone()), parts.hub, auth),
+        api=Api(parts.restaurant, parts.menu, parts.dispatcher, daybook, parts.hub, auth),
+        reports=Reports(daybook, auth),
         pages=Pages(parts.settings.kitchen, auth), login=parts.login)
     app.cleanup_ctx.extend([
         _tokens,
@@ -244,10 +246,9 @@ async def _demo_robots(app: web.Application) -> AsyncIterator[None]:
     yield
     await _cancel([life])
     stop.set()
-    try:
-        await asyncio.wait_for(robots, timeout=3)
-    except TimeoutError:
-        pass
+    with suppress(TimeoutError):
+        async with asyncio.timeout(3):
+            await robots
 
 
 async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:

@@ -14,6 +14,8 @@ SERVER_EVENTS: Final = frozenset({
     "command_result",
 })
 SERVER_EVENT_PREFIXES: Final = ("storage_",)
+# What the day's report counts as stock events: running low, running out, a dish 86'd.
+STOCK_EVENTS: Final = frozenset({"inventory_low", "inventory_out", "menu_item_unavailable"})
 
 
 def server_owned(event_type: str) -> bool:

@@ -56,6 +56,8 @@ WRITABLE: Final[dict[Role, frozenset[Scope]]] = {
     Role.ROBOT: frozenset(),
 }
 METRICS_ROLES: Final = frozenset({Role.ADMIN, Role.MAINTENANCE})
+# The day's report and the orders export are the business's numbers: the owner's.
+REPORT_ROLES: Final = frozenset({Role.ADMIN})
 # A robot session's hello may carry these roles: a robot, or an integration peer.
 ROBOT_SESSION_ROLES: Final = frozenset({Role.ROBOT, Role.ADMIN})
 

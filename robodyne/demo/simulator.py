@@ -606,13 +606,14 @@ class RobotClient:
         finally:
             writer.close()
             with suppress(OSError):
-                await asyncio.wait_for(writer.wait_closed(), CLOSE_TIMEOUT_S)
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await writer.wait_closed()
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> End:
         self._send(writer, {"type": "hello", "token": self.token, "robot_id": self.robot.robot_id,
                             "name": self.name, "model": MODEL_NAME})
         await writer.drain()
-        greeting = await self._or_stop(asyncio.wait_for(self._handshake(reader), HELLO_TIMEOUT_S))
+        greeting = await self._or_stop(self._handshake(reader, HELLO_TIMEOUT_S))
         if greeting is None:
             return End.STOPPED
         if isinstance(greeting, End):
@@ -626,12 +627,17 @@ class RobotClient:
             # A courtesy: if the server is already gone it will notice the close anyway.
             with suppress(OSError):
                 self._send(writer, {"type": "bye"})
-                await asyncio.wait_for(writer.drain(), CLOSE_TIMEOUT_S)
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await writer.drain()
         self.log.log(logging.WARNING if end is End.REPLACED else logging.INFO,
                      "disconnected: %s", end.value)
         return end
 
-    async def _handshake(self, reader: asyncio.StreamReader) -> Welcome | End:
+    async def _handshake(self, reader: asyncio.StreamReader, timeout_s: float) -> Welcome | End:
+        async with asyncio.timeout(timeout_s):  # TimeoutError: no welcome in time
+            return await self._welcome(reader)
+
+    async def _welcome(self, reader: asyncio.StreamReader) -> Welcome | End:
         while True:
             message = await self._next_message(reader)
             if message is None:

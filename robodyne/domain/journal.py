@@ -141,7 +141,8 @@ class Journal:
                 # one-page write and refuses the next, and the events must not flap with it.
                 if not healthy:
                     with suppress(TimeoutError):  # a write got through, or it is time to try
-                        await asyncio.wait_for(changed.wait(), PROBE_EVERY_S)
+                        async with asyncio.timeout(PROBE_EVERY_S):  # not wait_for: see status
+                            await changed.wait()
                 try:
                     await self._storage_recovered(failure, failed_at, loop.time() - down_since)
                 except (StorageUnavailable, sqlite3.Error):

@@ -86,8 +86,11 @@ class StatusReporter:
     async def run(self) -> None:
         with self._hub.listening(self._hub.topics, self._changed):
             while True:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands
+                # as the wait ends (tests/unit/test_cancellation.py), and cleanup hung on it.
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), timeout=REFRESH_S)
+                    async with asyncio.timeout(REFRESH_S):
+                        await self._changed.wait()
                 self._changed.clear()
                 self.publish_if_changed()
                 await asyncio.sleep(COALESCE_S)

@@ -140,4 +140,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
     """,
+    # The day's report and the export read one range of created_at (store/reports.py).
+    """
+    CREATE INDEX orders_by_created ON orders (created_at);
+    CREATE INDEX tasks_by_created ON tasks (created_at);
+    CREATE INDEX events_by_type ON events (type, created_at);
+    """,
 )

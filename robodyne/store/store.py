@@ -184,6 +184,19 @@ class Store:
             os.close(self._lock_fd)
             self._lock_fd = None
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A read-only connection of its own for a long read (a report, an export): it sees one
+        snapshot of the file, and the writers never queue behind it (WAL lets both run)."""
+        db = await aiosqlite.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            db.row_factory = aiosqlite.Row
+            await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            await db.execute("BEGIN")
+            yield db
+        finally:
+            await db.close()
+
     async def backup(self, target: Path) -> Written:
         """A checked copy of the database at `target`, taken while the store goes on serving
         (store.backup.write_backup: a connection of its own, so no write waits for it)."""

@@ -24,7 +24,7 @@ from ..core.roles import READABLE, WRITABLE, Scope
 from ..core.text import ascii_int
 from ..core.topics import TOPIC_NAMES, Topic
 from ..domain.dispatch import Dispatcher
-from ..domain.kitchen import KitchenStats
+from ..domain.daybook import Daybook
 from ..domain.menu import Menu
 from ..domain.restaurant import Restaurant
 from ..live.hub import Hub
@@ -97,7 +97,7 @@ def _id(request: web.Request) -> int:
     return row_id
 
 
-def _json(item: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
+def json_response(item: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
     body = item.model_dump(mode="json") if isinstance(item, BaseModel) else item
     return web.json_response(body, status=status, dumps=_dumps)
 
@@ -106,10 +106,10 @@ class Api:
     """The REST handlers, given the restaurant, the dispatcher, the hub and the auth they use."""
 
     def __init__(self, restaurant: Restaurant, menu: Menu, dispatcher: Dispatcher,
-                 kitchen: KitchenStats, hub: Hub, auth: Auth) -> None:
+                 daybook: Daybook, hub: Hub, auth: Auth) -> None:
         self._restaurant = restaurant
         self._menu = menu
-        self._kitchen = kitchen
+        self._daybook = daybook
         self._dispatcher = dispatcher
         self._hub = hub
         self._auth = auth
@@ -144,8 +144,8 @@ class Api:
     async def whoami(self, request: web.Request) -> web.Response:
         """The caller's role and what it may do, so a page shows only the controls that work."""
         role = self._auth.require_role(request)
-        return _json({"role": role, "may_read": sorted(READABLE[role]),
-                      "may_write": sorted(WRITABLE[role])})
+        return json_response({"role": role, "may_read": sorted(READABLE[role]),
+                              "may_write": sorted(WRITABLE[role])})
 
     async def read_topic(self, request: web.Request) -> web.Response:
         topic = request.match_info["topic"]
@@ -153,7 +153,7 @@ class Api:
             raise NotFound(f"unknown topic {topic!r}")
         self._auth.require_read(request, topic)
         items, seq = self._hub.snapshot(topic)
-        return _json({"items": items, "seq": seq, "epoch": self._hub.epoch})
+        return json_response({"items": items, "seq": seq, "epoch": self._hub.epoch})
 
     async def create_order(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.ORDERS)
@@ -161,7 +161,7 @@ class Api:
         items = [OrderItem(**item.model_dump()) for item in body.items]
         order = await self._restaurant.place_order(body.table_id, items, body.note,
                                                    body.priority)
-        return _json(order, 201)
+        return json_response(order, 201)
 
     async def update_order(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.ORDERS)
@@ -171,31 +171,31 @@ class Api:
             items_done=[(item.index, item.done) for item in body.items] if body.items else None,
             robot_id=body.robot_id, set_robot="robot_id" in body.model_fields_set,
             priority=body.priority)
-        return _json(order)
+        return json_response(order)
 
     async def create_table(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.TABLES)
         body = await read_body(request, TableIn)
         table = await self._restaurant.add_table(body.label, body.seats, body.status,
                                                  body.x, body.y)
-        return _json(table, 201)
+        return json_response(table, 201)
 
     async def update_table(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.TABLES)
         body = await read_body(request, TablePatch)
-        return _json(await self._restaurant.change_table(_id(request), body.changes()))
+        return json_response(await self._restaurant.change_table(_id(request), body.changes()))
 
     async def create_customer(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.CUSTOMERS)
         body = await read_body(request, CustomerIn)
         customer = await self._restaurant.add_customer(body.name, body.party_size, body.phone,
                                                        body.status, body.table_id)
-        return _json(customer, 201)
+        return json_response(customer, 201)
 
     async def update_customer(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.CUSTOMERS)
         body = await read_body(request, CustomerPatch)
-        return _json(await self._restaurant.change_customer(_id(request), body.changes()))
+        return json_response(await self._restaurant.change_customer(_id(request), body.changes()))
 
     async def delete_customer(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.CUSTOMERS)
@@ -207,26 +207,27 @@ class Api:
         body = await read_body(request, InventoryIn)
         item = await self._restaurant.add_inventory(
             body.sku, body.name, body.quantity, body.unit, body.low_threshold)
-        return _json(item, 201)
+        return json_response(item, 201)
 
     async def update_inventory(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.INVENTORY)
         body = await read_body(request, InventoryPatch)
         changes = body.changes()
         delta = changes.pop("delta", None)
-        return _json(await self._restaurant.change_inventory(_id(request), changes, delta))
+        return json_response(await self._restaurant.change_inventory(_id(request), changes, delta))
 
     async def create_video_stream(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.VIDEO_STREAMS)
         body = await read_body(request, VideoStreamIn)
         stream = await self._restaurant.add_video_stream(body.name, body.url, body.robot_id,
                                                          body.status)
-        return _json(stream, 201)
+        return json_response(stream, 201)
 
     async def update_video_stream(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.VIDEO_STREAMS)
         body = await read_body(request, VideoStreamPatch)
-        return _json(await self._restaurant.change_video_stream(_id(request), body.changes()))
+        return json_response(
+            await self._restaurant.change_video_stream(_id(request), body.changes()))
 
     async def delete_video_stream(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.VIDEO_STREAMS)
@@ -235,14 +236,14 @@ class Api:
 
     async def acknowledge_event(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.EVENT_ACK)
-        return _json(await self._restaurant.acknowledge(_id(request)))
+        return json_response(await self._restaurant.acknowledge(_id(request)))
 
     async def robot_command(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.ROBOT_COMMANDS)
         body = await read_body(request, CommandIn)
         command_id = await self._restaurant.command(
             request.match_info["id"], body.command, body.table_id, body.order_id)
-        return _json({"id": command_id}, 202)
+        return json_response({"id": command_id}, 202)
 
     async def create_task(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.TASKS)
@@ -250,7 +251,7 @@ class Api:
         task = await self._dispatcher.create(
             body.kind, table_id=body.table_id, order_ids=body.order_ids,
             robot_id=body.robot_id, priority=body.priority)
-        return _json(task, 201)
+        return json_response(task, 201)
 
     async def update_task(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.TASKS)
@@ -258,18 +259,18 @@ class Api:
         task = await self._dispatcher.change(
             _id(request), priority=body.priority, robot_id=body.robot_id,
             set_robot="robot_id" in body.model_fields_set)
-        return _json(task)
+        return json_response(task)
 
     async def cancel_task(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.TASKS)
-        return _json(await self._dispatcher.cancel(_id(request)))
+        return json_response(await self._dispatcher.cancel(_id(request)))
 
     async def create_menu_item(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.MENU)
         body = await read_body(request, MenuItemIn)
         dish = await self._menu.add(body.name, body.category, body.station, body.prep_target_s,
                                     body.available)
-        return _json(dish, 201)
+        return json_response(dish, 201)
 
     async def update_menu_item(self, request: web.Request) -> web.Response:
         # The kitchen may 86 a dish (or bring it back), and change nothing else of it.
@@ -278,7 +279,7 @@ class Api:
         changes = body.changes()
         if set(changes) - {"available"}:
             self._auth.require_write(request, Scope.MENU)
-        return _json(await self._menu.change(_id(request), changes))
+        return json_response(await self._menu.change(_id(request), changes))
 
     async def delete_menu_item(self, request: web.Request) -> web.Response:
         self._auth.require_write(request, Scope.MENU)
@@ -288,4 +289,4 @@ class Api:
     async def prep_times(self, request: web.Request) -> web.Response:
         """Today's station times, for the expo (anyone who may read orders)."""
         self._auth.require_read(request, Topic.ORDERS)
-        return _json(await self._kitchen.prep_times())
+        return json_response(await self._daybook.station_prep())

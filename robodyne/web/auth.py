@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from ..core.errors import Forbidden, Unauthorized
-from ..core.roles import METRICS_ROLES, Role, Scope, may_read, may_write
+from ..core.roles import METRICS_ROLES, REPORT_ROLES, Role, Scope, may_read, may_write
 from ..core.tokens import Grant, Refusals, TokenBook
 
 TOKEN_COOKIE: Final = "robodyne_token"
@@ -75,9 +75,15 @@ class Auth:
             raise Forbidden(f"role {role} may not write {scope}")
 
     def require_metrics(self, request: web.Request) -> None:
+        self._require_one_of(request, METRICS_ROLES, "metrics")
+
+    def require_reports(self, request: web.Request) -> None:
+        self._require_one_of(request, REPORT_ROLES, "reports")
+
+    def _require_one_of(self, request: web.Request, roles: frozenset[Role], what: str) -> None:
         role = self.require_role(request)
-        if role not in METRICS_ROLES:
-            raise Forbidden(f"role {role} may not read metrics")
+        if role not in roles:
+            raise Forbidden(f"role {role} may not read {what}")
 
     def page_grant(self, token: str) -> Grant | None:
         """What a token typed into a page or /login grants there: never a robot's token, whose

@@ -12,6 +12,7 @@ from .idempotency import Idempotency
 from .login import Login
 from .metrics import Metrics
 from .pages import Pages
+from .reports import Reports
 from .ws import WebSockets
 
 
@@ -32,13 +33,15 @@ class Health:
 
 def setup_routes(app: web.Application, *, auth: Auth, idempotency: Idempotency,
                  health: Health, metrics: Metrics,
-                 websockets: WebSockets, api: Api, pages: Pages, login: Login) -> None:
+                 websockets: WebSockets, api: Api, reports: Reports, pages: Pages,
+                 login: Login) -> None:
     app.middlewares.extend([browser_writes(auth), idempotency.middleware(), api_errors])
     app.on_response_prepare.append(security_headers)
     hide_server_name()
     app.router.add_get("/healthz", health.handler)
     app.router.add_get("/metrics", metrics.handler)
     app.router.add_get("/ws/{topic}", websockets.handler)
+    app.router.add_routes(reports.routes())
     app.router.add_routes(api.routes())
     app.router.add_routes(login.routes())
     app.router.add_routes(pages.routes())

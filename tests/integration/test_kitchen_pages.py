@@ -154,7 +154,9 @@ async def test_a_station_bumps_its_part_and_recalls_it(
         items = (await from_api(session, server, made["id"]))["items"]
         return [i["done"] for i in items] == [True, False, False]
     await eventually(galbi_back)
-    # Bumped again from the keyboard: Galbi is done again and the ticket leaves.
+    await expect(card.locator(".item.done")).to_have_count(1)
+    # Bumped again from the keyboard, the tapped item still focused: the digit hands the keys
+    # to the bump bar, so Space bumps the ticket; Galbi is done again and the ticket leaves.
     await grill.keyboard.press("1")
     await grill.keyboard.press(" ")
     await eventually(grill_done)

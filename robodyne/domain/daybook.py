@@ -1,0 +1,144 @@
+"""The restaurant's numbers for a day, and its orders as rows for the accountant
+(docs/api.md, "Reports"): what the dashboard's Today view, the expo's prep times and the CSV
+export read."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, Final
+
+import orjson
+
+from ..core.days import day_range, local, parse_day
+from ..core.durations import spread
+from ..core.models import OrderStatus, TaskKind
+from ..store import reports
+from ..store.store import Store
+
+EXPORT_COLUMNS: Final = (
+    "order_id", "placed_at", "ready_at", "served_at", "status", "priority", "table_id",
+    "table", "robot_id", "task_id", "task_status", "order_note", "item", "qty", "station",
+    "modifiers", "item_note", "item_done_at")
+# The columns of EXPORT_COLUMNS that hold a stored UTC stamp, shown in the restaurant's time.
+_STAMPS: Final = frozenset({1, 2, 3, 17})
+_MODIFIERS: Final = EXPORT_COLUMNS.index("modifiers")
+_HOUR: Final = timedelta(hours=1)
+
+
+class Daybook:
+    """Reads the store on a connection of its own (Store.reading) in the restaurant's zone."""
+
+    def __init__(self, store: Store, zone: tzinfo, stations: list[str]) -> None:
+        self._store = store
+        # The restaurant's zone: what a day is, and how the export shows times.
+        self.zone = zone
+        self._stations = stations
+
+    async def daily(self, day: date) -> dict[str, Any]:
+        """The day's report: orders placed that day, with what became of them so far."""
+        start, end = day_range(day, day, self.zone)
+        async with self._store.reading() as db:
+            times = await reports.order_times(db, start, end)
+            items = await reports.items_sold(db, start, end)
+            stations = await reports.station_times(db, start, end)
+            tasks = await reports.tasks(db, start, end)
+            stock_counts, stock_events = await reports.stock_events(db, start, end)
+        return {
+            "date": day.isoformat(), "timezone": str(self.zone), "from": start, "to": end,
+            "orders": {"total": len(times), "by_status": _by_status(times)},
+            "items": [{**item, "qty": item["qty"] or 0,
+                       "cancelled_qty": item["cancelled_qty"] or 0} for item in items],
+            "prep_time": spread(_sorted(row["prep_s"] for row in times)),
+            "delivery_time": spread(_sorted(row["delivery_s"] for row in times)),
+            "stations": self._station_spreads(stations),
+            "robots": _robots(times, tasks),
+            "tasks": _tasks(tasks),
+            "stock": {"counts": stock_counts, "events": [
+                {**event, "data": orjson.loads(event["data"])} for event in stock_events]},
+            "hours": self._hours(start, end, times),
+        }
+
+    async def station_prep(self, day: date | None = None) -> dict[str, Any]:
+        """Each station's prep time over the orders placed on `day` (today by default): what
+        the expo shows."""
+        day = day or self.today()
+        start, end = day_range(day, day, self.zone)
+        async with self._store.reading() as db:
+            times = await reports.station_times(db, start, end)
+        return {"date": day.isoformat(), "stations": self._station_spreads(times)}
+
+    def today(self) -> date:
+        return parse_day(None, self.zone)
+
+    async def rows(self, first: date, last: date) -> AsyncIterator[list[list[Any]]]:
+        """EXPORT_COLUMNS rows, one per order item of the orders placed from `first` to `last`
+        (both included), a batch at a time, read from one snapshot of the file."""
+        start, end = day_range(first, last, self.zone)
+        async with self._store.reading() as db:
+            async for batch in reports.order_item_rows(db, start, end):
+                yield [self._row(row) for row in batch]
+
+    def _row(self, row: Iterable[Any]) -> list[Any]:
+        values = list(row)
+        for column in _STAMPS:
+            values[column] = local(values[column], self.zone)
+        modifiers = values[_MODIFIERS]
+        values[_MODIFIERS] = "; ".join(orjson.loads(modifiers)) if modifiers else ""
+        return values
+
+    def _station_spreads(self, times: dict[str, list[float]]) -> dict[str, Any]:
+        names = list(self._stations) + sorted(set(times) - set(self._stations))
+        return {name: spread(times.get(name, [])) for name in names}
+
+    def _hours(self, start: str, end: str, times: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Orders placed and their delivery time, per hour of the day (23 or 25 on the days
+        the clocks change): the chart of the Today view."""
+        first = datetime.fromisoformat(start)
+        count = round((datetime.fromisoformat(end) - first) / _HOUR)
+        placed: list[int] = [0] * count
+        delivered: list[list[float]] = [[] for _ in range(count)]
+        for row in times:
+            hour = min(count - 1, int((datetime.fromisoformat(row["created_at"]) - first)
+                                      / _HOUR))
+            placed[hour] += 1
+            if row["delivery_s"] is not None:
+                delivered[hour].append(row["delivery_s"])
+        return [{"start": (first + n * _HOUR).astimezone(self.zone).isoformat(),
+                 "orders": placed[n],
+                 "delivery_median_s": spread(sorted(delivered[n]))["median_s"]}
+                for n in range(count)]
+
+
+def _sorted(values: Iterable[float | None]) -> list[float]:
+    return sorted(value for value in values if value is not None)
+
+
+def _by_status(times: list[dict[str, Any]]) -> dict[str, int]:
+    counted = Counter(row["status"] for row in times)
+    return {status: counted.get(status, 0) for status in OrderStatus}
+
+
+def _tasks(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Tasks created that day, per kind and what became of them."""
+    kinds: dict[str, Counter[str]] = {kind: Counter() for kind in TaskKind}
+    for row in rows:
+        kinds.setdefault(row["kind"], Counter())[row["status"]] += row["count"]
+    return {kind: dict(counted) for kind, counted in kinds.items()}
+
+
+def _robots(times: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per robot: the orders it served, their delivery time, its delivery tasks' outcomes."""
+    served: dict[str, list[float | None]] = {}
+    for row in times:
+        if row["status"] == OrderStatus.SERVED and row["robot_id"]:
+            served.setdefault(row["robot_id"], []).append(row["delivery_s"])
+    outcomes: dict[str, Counter[str]] = {}
+    for row in tasks:
+        if row["kind"] == TaskKind.DELIVER and row["robot_id"]:
+            outcomes.setdefault(row["robot_id"], Counter())[row["status"]] += row["count"]
+    return [{"robot_id": robot, "orders_served": len(served.get(robot, [])),
+             "delivery_time": spread(_sorted(served.get(robot, []))),
+             "deliver_tasks": dict(outcomes.get(robot, Counter()))}
+            for robot in sorted(set(served) | set(outcomes))]

@@ -1,0 +1,169 @@
+"""The day's report and the export rows on a real SQLite file, against numbers worked out by
+hand for the day of tests/support/seeded_day.py; and the small rules under them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from robodyne.core.days import day_range, local, parse_day
+from robodyne.core.durations import percentile, spread
+from robodyne.core.errors import Invalid
+from robodyne.domain.daybook import EXPORT_COLUMNS, Daybook
+from robodyne.store.store import Store
+
+from ..support.seeded_day import DAY, FORMULA_NOTE, QUOTED_NOTE, ZONE, seed_day
+
+SEOUL = ZoneInfo(ZONE)
+
+
+@pytest.fixture
+async def daybook(tmp_path: Path) -> AsyncIterator[Daybook]:
+    store = Store(tmp_path / "day.db")
+    await store.open()
+    await seed_day(store)
+    try:
+        yield Daybook(store, SEOUL, ["grill", "fry", "cold", "bar"])
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def report(daybook: Daybook) -> dict[str, Any]:
+    return await daybook.daily(DAY)
+
+
+async def test_the_day_is_midnight_to_midnight_in_the_restaurants_zone(
+    report: dict[str, Any]
+) -> None:
+    assert (report["from"], report["to"]) == ("2026-11-29T15:00:00.000Z",
+                                              "2026-11-30T15:00:00.000Z")
+    assert report["orders"] == {"total": 5, "by_status": {
+        "placed": 0, "preparing": 1, "ready": 0, "delivering": 0, "served": 3,
+        "cancelled": 1}}
+
+
+async def test_items_sold_leave_out_cancelled_orders_and_count_them_apart(
+    report: dict[str, Any]
+) -> None:
+    assert report["items"] == [
+        {"name": "Bulgogi", "category": "mains", "qty": 3, "cancelled_qty": 0, "orders": 2},
+        {"name": "Fries", "category": "sides", "qty": 2, "cancelled_qty": 0, "orders": 1},
+        {"name": "Galbi", "category": "mains", "qty": 1, "cancelled_qty": 0, "orders": 1},
+        {"name": "Soju", "category": "drinks", "qty": 1, "cancelled_qty": 3, "orders": 1},
+        {"name": "김치찌개", "category": "mains", "qty": 1, "cancelled_qty": 0, "orders": 1},
+    ]
+
+
+async def test_prep_delivery_and_station_times(report: dict[str, Any]) -> None:
+    # Ready after 400, 600 and 100 s; served 60, 120 and 90 s after ready.
+    assert report["prep_time"] == {"count": 3, "median_s": 400.0, "p90_s": 600.0}
+    assert report["delivery_time"] == {"count": 3, "median_s": 90.0, "p90_s": 120.0}
+    # The grill finished orders at 300, 600, 200 and 100 s; the fryer never finished its one;
+    # the bar's cancelled order does not count.
+    assert report["stations"] == {
+        "grill": {"count": 4, "median_s": 250.0, "p90_s": 600.0},
+        "fry": {"count": 0, "median_s": None, "p90_s": None},
+        "cold": {"count": 0, "median_s": None, "p90_s": None},
+        "bar": {"count": 1, "median_s": 60.0, "p90_s": 60.0},
+    }
+
+
+async def test_robots_and_tasks(report: dict[str, Any]) -> None:
+    assert report["robots"] == [
+        {"robot_id": "bot-1", "orders_served": 2,
+         "delivery_time": {"count": 2, "median_s": 75.0, "p90_s": 90.0},
+         "deliver_tasks": {"completed": 2, "failed": 1}},
+        {"robot_id": "bot-2", "orders_served": 1,
+         "delivery_time": {"count": 1, "median_s": 120.0, "p90_s": 120.0},
+         "deliver_tasks": {"completed": 1}},
+    ]
+    assert report["tasks"] == {"deliver": {"completed": 3, "failed": 1}, "bus": {},
+                               "summon": {}, "go_to": {}, "return": {"completed": 1},
+                               "charge": {}}
+
+
+async def test_stock_events(report: dict[str, Any]) -> None:
+    stock = report["stock"]
+    assert stock["counts"] == {"inventory_low": 2, "menu_item_unavailable": 1}
+    assert [(e["type"], e["created_at"]) for e in stock["events"]] == [
+        ("inventory_low", "2026-11-30T04:00:00.000Z"),
+        ("inventory_low", "2026-11-30T09:00:00.000Z"),
+        ("menu_item_unavailable", "2026-11-30T10:30:00.000Z")]
+    assert stock["events"][0]["data"] == {"sku": "soju"}
+
+
+async def test_the_hours_of_the_day_for_the_chart(report: dict[str, Any]) -> None:
+    hours = report["hours"]
+    assert len(hours) == 24
+    assert hours[0]["start"] == "2026-11-30T00:00:00+09:00"
+    busy = {n: (h["orders"], h["delivery_median_s"]) for n, h in enumerate(hours) if h["orders"]}
+    assert busy == {11: (2, 90.0), 12: (2, None), 23: (1, 90.0)}
+
+
+async def test_an_empty_day_has_zeros_not_errors(daybook: Daybook) -> None:
+    report = await daybook.daily(date(2026, 1, 1))
+    assert report["orders"]["total"] == 0 and report["items"] == []
+    assert report["prep_time"] == {"count": 0, "median_s": None, "p90_s": None}
+    assert sum(hour["orders"] for hour in report["hours"]) == 0
+
+
+async def test_the_expo_prep_times_are_the_reports_station_times(
+    daybook: Daybook, report: dict[str, Any]
+) -> None:
+    assert (await daybook.station_prep(DAY)) == {"date": "2026-11-30",
+                                                "stations": report["stations"]}
+
+
+async def test_export_rows_one_per_item_in_local_time(daybook: Daybook) -> None:
+    rows = [dict(zip(EXPORT_COLUMNS, row))
+            async for batch in daybook.rows(DAY, DAY) for row in batch]
+    assert [(r["order_id"], r["item"], r["qty"]) for r in rows] == [
+        (1, "Bulgogi", 2), (1, "Soju", 1), (2, "Galbi", 1), (3, "Bulgogi", 1), (3, "Fries", 2),
+        (4, "Soju", 3), (5, "김치찌개", 1)]
+    first = rows[0]
+    assert first["placed_at"] == "2026-11-30T11:00:00+09:00"
+    assert first["ready_at"] == "2026-11-30T11:06:40+09:00"
+    assert first["served_at"] == "2026-11-30T11:07:40+09:00"
+    assert first["item_done_at"] == "2026-11-30T11:05:00+09:00"
+    assert (first["table"], first["robot_id"], first["task_id"], first["task_status"]) == (
+        "T7", "bot-1", 1, "completed")
+    assert first["modifiers"] == "no onion; extra rice" and first["order_note"] == QUOTED_NOTE
+    assert rows[3]["item_note"] == FORMULA_NOTE  # raw here: escaping is the CSV writer's
+    assert rows[4]["item_done_at"] == "" and rows[4]["ready_at"] == ""
+    two_days = [row async for batch in daybook.rows(DAY, date(2026, 12, 1)) for row in batch]
+    assert len(two_days) == 8  # the next day's first order, placed at midnight
+
+
+def test_a_day_is_yyyy_mm_dd_or_today() -> None:
+    assert parse_day("2026-11-30", SEOUL) == DAY
+    assert parse_day(None, SEOUL) == parse_day("", SEOUL)
+    for bad in ("20261130", "2026-11-31", "yesterday", "2026-11-30T00:00", "２０２６-11-30"):
+        with pytest.raises(Invalid):
+            parse_day(bad, SEOUL)
+
+
+def test_a_day_with_a_clock_change_is_23_or_25_hours() -> None:
+    new_york = ZoneInfo("America/New_York")
+    assert day_range(date(2026, 3, 8), date(2026, 3, 8), new_york) == (
+        "2026-03-08T05:00:00.000Z", "2026-03-09T04:00:00.000Z")
+    assert day_range(date(2026, 11, 1), date(2026, 11, 1), new_york) == (
+        "2026-11-01T04:00:00.000Z", "2026-11-02T05:00:00.000Z")
+    with pytest.raises(Invalid):
+        day_range(date(2026, 11, 2), date(2026, 11, 1), new_york)
+    assert local("2026-11-01T05:30:00.000Z", new_york) == "2026-11-01T01:30:00-04:00"
+    assert local("2026-11-01T06:30:00.000Z", new_york) == "2026-11-01T01:30:00-05:00"
+    assert local(None, new_york) == ""
+
+
+def test_the_90th_percentile_is_a_measured_value() -> None:
+    assert percentile([], 0.9) is None
+    assert percentile([5.0], 0.9) == 5.0
+    assert percentile([float(n) for n in range(1, 11)], 0.9) == 9.0
+    assert percentile([float(n) for n in range(1, 101)], 0.9) == 90.0
+    assert spread([1.0, 2.0, 10.0, 20.0]) == {"count": 4, "median_s": 6.0, "p90_s": 20.0}

@@ -116,8 +116,8 @@ async def test_an_empty_day_has_zeros_not_errors(daybook: Daybook) -> None:
 async def test_the_expo_prep_times_are_the_reports_station_times(
     daybook: Daybook, report: dict[str, Any]
 ) -> None:
-    assert (await daybook.station_prep(DAY)) == {"date": "2026-11-30",
-                                                "stations": report["stations"]}
+    prep = await daybook.station_prep(DAY)
+    assert prep == {"date": "2026-11-30", "stations": report["stations"]}
 
 
 async def test_export_rows_one_per_item_in_local_time(daybook: Daybook) -> None:

@@ -117,12 +117,12 @@ def _sorted(values: Iterable[float | None]) -> list[float]:
 
 def _by_status(times: list[dict[str, Any]]) -> dict[str, int]:
     counted = Counter(row["status"] for row in times)
-    return {status: counted.get(status, 0) for status in OrderStatus}
+    return {status.value: counted.get(status, 0) for status in OrderStatus}
 
 
 def _tasks(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """Tasks created that day, per kind and what became of them."""
-    kinds: dict[str, Counter[str]] = {kind: Counter() for kind in TaskKind}
+    kinds: dict[str, Counter[str]] = {kind.value: Counter() for kind in TaskKind}
     for row in rows:
         kinds.setdefault(row["kind"], Counter())[row["status"]] += row["count"]
     return {kind: dict(counted) for kind, counted in kinds.items()}

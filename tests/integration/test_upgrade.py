@@ -22,7 +22,8 @@ from .test_backup import robodyne
 RELEASE_DB = Path(__file__).resolve().parents[1] / "fixtures" / "release-32f839c.db"
 RELEASE_SCHEMA = 3
 ADMIN = "upgrade-test-admin-token-0123456789"
-CONFIG = f'[server]\ntimezone = "UTC"\n[backup]\ninterval_h = 0\n[auth.tokens]\n"{ADMIN}" = "admin"\n'
+CONFIG = (f'[server]\ntimezone = "UTC"\n[backup]\ninterval_h = 0\n'
+          f'[auth.tokens]\n"{ADMIN}" = "admin"\n')
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 TABLES = ("robots", "dining_tables", "orders", "customers", "inventory", "events",
           "systemlogs", "video_streams", "tasks", "menu")

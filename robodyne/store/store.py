@@ -89,6 +89,8 @@ UPDATABLE = {
     "video_streams": frozenset({"name", "robot_id", "url", "status"}),
 }
 STAMPED = frozenset({"dining_tables", "orders", "video_streams"})
+# The tables whose topic has another name.
+TOPIC_OF: Final = {"dining_tables": Topic.TABLES}
 RETAINED = frozenset({Topic.EVENTS, Topic.SYSTEMLOGS})
 
 # How long a write waits for another connection's lock before the database counts as failing.
@@ -135,7 +137,8 @@ class KeyRecord:
 class _Keyed:
     scope: str
     key: str
-    creates: str | None
+    writes: str | None
+    creates: bool
 
 
 class Store:
@@ -436,7 +439,7 @@ class Store:
                 (label, seats, status, x, y, utcnow()),
             )
             table_id = cur.lastrowid
-            await self._created(db, Topic.TABLES, table_id)
+            await self._note_written(db, Topic.TABLES, table_id)
         return await self._require(self.table(table_id or 0))
 
     async def add_order(self, table_id: int, items: list[OrderItem], note: str = "",
@@ -450,7 +453,7 @@ class Store:
                  now),
             )
             order_id = cur.lastrowid
-            await self._created(db, Topic.ORDERS, order_id)
+            await self._note_written(db, Topic.ORDERS, order_id)
         return await self._require(self.order(order_id or 0))
 
     async def add_menu_item(self, name: str, category: str = "", station: str | None = None,
@@ -462,7 +465,7 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?)",
                 (name, category, station, prep_target_s, int(available)))
             item_id = cur.lastrowid
-            await self._created(db, Topic.MENU, item_id)
+            await self._note_written(db, Topic.MENU, item_id)
         return await self._require(self.menu_item(item_id or 0))
 
     async def update_menu_item(self, item_id: int, changes: MenuChanges) -> MenuItem | None:
@@ -485,7 +488,7 @@ class Store:
                 (kind, priority, robot_id, int(robot_id is not None),
                  _json([stop.model_dump() for stop in stops]), source, detail, utcnow()))
             task_id = cur.lastrowid
-            await self._created(db, Topic.TASKS, task_id)
+            await self._note_written(db, Topic.TASKS, task_id)
         return await self._require(self.task(task_id or 0))
 
     async def add_customer(self, name: str, party_size: int, phone: str = "",
@@ -498,7 +501,7 @@ class Store:
                 (name, phone, party_size, status, table_id, utcnow()),
             )
             customer_id = cur.lastrowid
-            await self._created(db, Topic.CUSTOMERS, customer_id)
+            await self._note_written(db, Topic.CUSTOMERS, customer_id)
         return await self._require(self.customer(customer_id or 0))
 
     async def add_inventory(
@@ -511,7 +514,7 @@ class Store:
                 (sku, name, quantity, unit, low_threshold),
             )
             item_id = cur.lastrowid
-            await self._created(db, Topic.INVENTORY, item_id)
+            await self._note_written(db, Topic.INVENTORY, item_id)
         return await self._require(self.inventory_item(item_id or 0))
 
     async def add_video_stream(
@@ -525,7 +528,7 @@ class Store:
                 (name, robot_id, url, status, utcnow()),
             )
             stream_id = cur.lastrowid
-            await self._created(db, Topic.VIDEO_STREAMS, stream_id)
+            await self._note_written(db, Topic.VIDEO_STREAMS, stream_id)
         return await self._require(self.video_stream(stream_id or 0))
 
     async def add_event(
@@ -624,6 +627,9 @@ class Store:
         async with self.transaction() as db:
             cur = await db.execute(f"UPDATE {table} SET {assignments} WHERE id = ?",
                                    (*values.values(), row_id))
+            if cur.rowcount:
+                await self._note_written(db, TOPIC_OF.get(table) or Topic(table), row_id,
+                                         created=False)
         return cur.rowcount > 0
 
     async def _delete(self, table: str, row_id: int) -> bool:
@@ -675,20 +681,23 @@ class Store:
                 (scope, key, method, path, body_sha256, utcnow()))
 
     @contextmanager
-    def keyed(self, scope: str, key: str, creates: str | None) -> Iterator[None]:
-        """While open, the calling task's write that creates an item of topic `creates` also
-        notes it on the key's record, in the same transaction: a crash can then never leave
-        the item committed and the key not knowing it."""
+    def keyed(self, scope: str, key: str, writes: str | None, *, creates: bool = True
+              ) -> Iterator[None]:
+        """While open, the calling task's first write that creates (or, with creates=False,
+        changes) an item of topic `writes` also notes it on the key's record, in the same
+        transaction: a crash can then never leave the item committed and the key not knowing
+        it."""
         task = asyncio.current_task()
-        self._keyed[task] = _Keyed(scope, key, creates)
+        self._keyed[task] = _Keyed(scope, key, writes, creates)
         try:
             yield
         finally:
             del self._keyed[task]
 
-    async def _created(self, db: aiosqlite.Connection, topic: Topic, row_id: int | None) -> None:
+    async def _note_written(self, db: aiosqlite.Connection, topic: Topic, row_id: int | None,
+                            *, created: bool = True) -> None:
         keyed = self._keyed.get(asyncio.current_task())
-        if keyed is None or keyed.creates != topic:
+        if keyed is None or keyed.writes != topic or keyed.creates != created:
             return
         await db.execute(
             "UPDATE idempotency_keys SET created_topic = ?, created_id = ?"

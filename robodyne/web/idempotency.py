@@ -33,6 +33,20 @@ KEY_PATTERN: Final = re.compile(r"[\x20-\x7e]{1,255}")
 NOT_KEPT: Final = frozenset({401, 403})
 # POST /api/<topic> creates one item of that topic: after a crash, the item is the answer.
 CREATING: Final = {f"/api/{topic.value}": topic for topic in STATE_TOPICS}
+# A cancel changes its task, and cancelling again is refused (the task is finished): after a
+# crash, the cancelled task is the answer. An ack may simply run again (it keeps its first
+# stamp and answers the same); a command or a pairing code is not stored, so is not replayed.
+CHANGING: Final = ((re.compile(r"/api/tasks/[0-9]+/cancel"), Topic.TASKS),)
+
+
+def _writes(path: str) -> tuple[Topic, int] | None:
+    """The topic of the item a POST to `path` creates or changes, and the status it answers."""
+    if path in CREATING:
+        return CREATING[path], 201
+    for pattern, topic in CHANGING:
+        if pattern.fullmatch(path):
+            return topic, 200
+    return None
 
 
 @dataclass(frozen=True)
@@ -127,7 +141,7 @@ class Idempotency:
                 return _conflict(f"{HEADER} {key!r} was used for another request")
             if record.status is not None:
                 return _replay(record)
-            recovered = await self._recover(record)
+            recovered = await self._recover(record, fingerprint.path)
             if recovered is not None:
                 await self._keep(scope, key, recovered)
                 recovered.headers[REPLAYED] = "true"
@@ -136,22 +150,26 @@ class Idempotency:
         else:
             await self._store.begin_idempotent(scope, key, fingerprint.method,
                                                fingerprint.path, fingerprint.body_sha256)
-        with self._store.keyed(scope, key, CREATING.get(fingerprint.path)):
+        writes = _writes(fingerprint.path)
+        with self._store.keyed(scope, key, writes[0] if writes else None,
+                               creates=writes is None or writes[1] == 201):
             response = await handler(request)
         if (isinstance(response, web.Response) and response.status < 500
                 and response.status not in NOT_KEPT):
             await self._keep(scope, key, response)
         return response
 
-    async def _recover(self, record: KeyRecord) -> web.Response | None:
-        """A request cut short (kill -9) after it had committed its item: the item is the answer."""
-        if record.created_topic is None or record.created_id is None:
+    async def _recover(self, record: KeyRecord, path: str) -> web.Response | None:
+        """A request cut short (kill -9) after it had committed its item: the item as it is now
+        is the answer (created_* name the item it created or changed)."""
+        writes = _writes(path)
+        if writes is None or record.created_topic is None or record.created_id is None:
             return None
         item = await self._store.one(Topic(record.created_topic), record.created_id)
         if item is None:  # deleted since: it is not made again
             return error_response(404, "not_found", f"{HEADER}: the {record.created_topic}"
                                   f" item {record.created_id} it created is gone")
-        return web.Response(status=201, body=orjson.dumps(item.model_dump(mode="json")),
+        return web.Response(status=writes[1], body=orjson.dumps(item.model_dump(mode="json")),
                             content_type="application/json")
 
     async def _keep(self, scope: str, key: str, response: web.Response) -> None:

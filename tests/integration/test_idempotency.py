@@ -155,6 +155,31 @@ async def test_a_retry_after_a_crash_before_anything_was_created_runs_again(
     assert again.status == 201 and count(server, "orders") == 1
 
 
+async def test_a_cancel_cut_after_its_commit_answers_the_cancelled_task_not_409(
+        make_server: MakeServer, session: aiohttp.ClientSession, tmp_path: Path) -> None:
+    server = await make_server()
+    api = Api(session, server)
+    table = await api.table()
+    task = await api.ok("POST", "/api/tasks", {"kind": "summon", "table_id": table["id"]}, 201)
+    first, _ = await post(api, f"/api/tasks/{task['id']}/cancel", None, "k-cancel")
+    assert first.status == 200 and first.body["status"] == "cancelled"
+    [row] = db_rows(server, "SELECT created_topic, created_id FROM idempotency_keys"
+                    " WHERE key = 'k-cancel'")
+    assert (row["created_topic"], row["created_id"]) == ("tasks", task["id"])
+    await server.close()
+    write_db(tmp_path / "robodyne.db",
+             "UPDATE idempotency_keys SET status = NULL, content_type = NULL, body = NULL")
+
+    server = await make_server()
+    api = Api(session, server)
+    again, headers = await post(api, f"/api/tasks/{task['id']}/cancel", None, "k-cancel")
+    assert (again.status, again.body["id"], again.body["status"]) == (200, task["id"],
+                                                                       "cancelled")
+    assert headers.get("Idempotent-Replayed") == "true"
+    # Without the key the same cancel is refused: the task is finished.
+    assert_error(await api.call("POST", f"/api/tasks/{task['id']}/cancel"), 409, "conflict")
+
+
 async def test_concurrent_retries_wait_for_the_first_and_get_its_answer(
         server: TestServer, api: Api) -> None:
     table = await api.table()

@@ -30,7 +30,7 @@ from .domain.logbridge import SystemlogBridge
 from .domain.menu import Menu
 from .domain.notify import Notifier
 from .domain.polling import poll_once
-from .domain.reports import RobotReports
+from .domain.robot_reports import RobotReports
 from .domain.restaurant import Restaurant
 from .domain.status import StatusReporter
 from .domain.views import topic_views

@@ -11,7 +11,7 @@ from ..core.tokens import Refusals, TokenBook
 from ..core.stats import Stats
 from ..domain.fleet import Fleet
 from ..domain.notify import Notifier
-from ..domain.reports import RobotReports
+from ..domain.robot_reports import RobotReports
 from ..settings import TcpSettings
 from .protocol import SILENT_HEARTBEATS, RobotProtocol
 from .session import READ_CHUNK, RobotSession

@@ -15,7 +15,7 @@ from ..core.tokens import Refusals, TokenBook
 from ..core.stats import Stats
 from ..domain.fleet import Fleet
 from ..domain.notify import Notifier
-from ..domain.reports import RobotReports
+from ..domain.robot_reports import RobotReports
 from ..wire import robot as wire
 from ..wire.framing import LineTooLong
 from .protocol import RobotProtocol

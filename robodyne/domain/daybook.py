@@ -44,6 +44,7 @@ class Daybook:
             items = await reports.items_sold(db, start, end)
             stations = await reports.station_times(db, start, end)
             tasks = await reports.tasks(db, start, end)
+            task_times = await reports.task_times(db, start, end)
             stock_counts, stock_events = await reports.stock_events(db, start, end)
         return {
             "date": day.isoformat(), "timezone": str(self.zone), "from": start, "to": end,
@@ -55,6 +56,7 @@ class Daybook:
             "stations": self._station_spreads(stations),
             "robots": _robots(times, tasks),
             "tasks": _tasks(tasks),
+            "task_time": {kind.value: spread(task_times.get(kind, [])) for kind in TaskKind},
             "stock": {"counts": stock_counts, "events": [
                 {**event, "data": orjson.loads(event["data"])} for event in stock_events]},
             "hours": self._hours(start, end, times),

@@ -56,6 +56,13 @@ TASKS = """
     SELECT kind, status, robot_id, count(*) AS count FROM tasks
     WHERE created_at >= :start AND created_at < :end GROUP BY kind, status, robot_id
 """
+# A task's time: created until it completed (queued, assigned and on its way included).
+TASK_TIMES = f"""
+    SELECT kind, {SECONDS.format(start="created_at", end="finished_at")} AS seconds FROM tasks
+    WHERE created_at >= :start AND created_at < :end AND status = 'completed'
+        AND finished_at IS NOT NULL
+    ORDER BY kind, seconds
+"""
 STOCK_COUNTS = f"""
     SELECT type, count(*) AS count FROM events
     WHERE type IN ({STOCK_SQL}) AND created_at >= :start AND created_at < :end GROUP BY type
@@ -96,14 +103,25 @@ async def items_sold(db: aiosqlite.Connection, start: str, end: str) -> list[dic
 async def station_times(db: aiosqlite.Connection, start: str, end: str
                         ) -> dict[str, list[float]]:
     """Each station's times, sorted, for the orders placed in [start, end)."""
-    times: dict[str, list[float]] = {}
-    for row in await _all(db, STATION_TIMES, start, end):
-        times.setdefault(row["station"], []).append(row["seconds"])
-    return times
+    return await _grouped(db, STATION_TIMES, start, end)
 
 
 async def tasks(db: aiosqlite.Connection, start: str, end: str) -> list[dict[str, Any]]:
     return await _all(db, TASKS, start, end)
+
+
+async def task_times(db: aiosqlite.Connection, start: str, end: str) -> dict[str, list[float]]:
+    """Each kind's completed tasks' times, sorted, for the tasks created in [start, end)."""
+    return await _grouped(db, TASK_TIMES, start, end)
+
+
+async def _grouped(db: aiosqlite.Connection, sql: str, start: str, end: str
+                   ) -> dict[str, list[float]]:
+    """Rows of (name, seconds), sorted by both, as each name's sorted seconds."""
+    times: dict[str, list[float]] = {}
+    for name, seconds in (tuple(row.values()) for row in await _all(db, sql, start, end)):
+        times.setdefault(name, []).append(seconds)
+    return times
 
 
 async def stock_events(db: aiosqlite.Connection, start: str, end: str

@@ -173,8 +173,8 @@ async def test_a_cancel_cut_after_its_commit_answers_the_cancelled_task_not_409(
     server = await make_server()
     api = Api(session, server)
     again, headers = await post(api, f"/api/tasks/{task['id']}/cancel", None, "k-cancel")
-    assert (again.status, again.body["id"], again.body["status"]) == (200, task["id"],
-                                                                       "cancelled")
+    assert (again.status, again.body["id"]) == (200, task["id"])
+    assert again.body["status"] == "cancelled"
     assert headers.get("Idempotent-Replayed") == "true"
     # Without the key the same cancel is refused: the task is finished.
     assert_error(await api.call("POST", f"/api/tasks/{task['id']}/cancel"), 409, "conflict")

@@ -14,9 +14,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import ConsoleMessage, Page
 
+from robodyne.app import PARTS
 from robodyne.web.auth import TOKEN_COOKIE
 
 from ..support.browser import Pages, Tab, browser, pages
+from ..support.seeded_day import DAY, ZONE, seed_day
 from ..support.server import MakeServer
 
 __all__ = ["browser", "pages"]  # fixtures, imported so pytest finds them here
@@ -106,6 +108,39 @@ async def test_every_page_reaches_its_state_with_nothing_refused_by_the_policy(
     await page.evaluate("document.body.setAttribute('style', 'outline: 3px solid red')")
     await page.wait_for_function("window.cspViolations.length === 1", timeout=2000)
     assert await page.evaluate("getComputedStyle(document.body).outlineStyle") == "none"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["en", "ko"])
+async def test_the_dashboards_today_view_with_a_days_numbers_is_refused_nothing(
+    make_server: MakeServer, pages: Pages, lang: str
+) -> None:
+    """The Today view drawn from a day with orders (its tables, the chart's bars, line and
+    points: tests/integration/test_today_page.py), not only from an empty today."""
+    seeded = await make_server(server={"timezone": ZONE})
+    await seed_day(seeded.app[PARTS].store)
+    context = await pages.browser.new_context()
+    pages.contexts.append(context)
+    await context.add_cookies([{"name": TOKEN_COOKIE, "value": "admin-token-test",
+                                "url": str(seeded.make_url("/"))}])
+    await context.add_init_script(RECORD_VIOLATIONS)
+    page = await context.new_page()
+    pages.tabs.append(Tab(page))
+    console: list[str] = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    await page.goto(str(seeded.make_url(f"/dashboard?lang={lang}")))
+    await reached_its_state(page, "live", lang)
+    await page.fill("#today-date", DAY.isoformat())
+    await page.wait_for_selector(f'#today-panel[data-date="{DAY}"] #today-chart circle.point',
+                                 timeout=5000)
+    await page.click("#today-previous")
+    await page.wait_for_selector('#today-panel[data-date="2026-11-29"]', timeout=5000)
+    await page.wait_for_timeout(300)
+    assert await page.evaluate("window.cspViolations") == []
+    assert [line for line in console if line.startswith("error:")] == [], console
+    assert errors == []
 
 
 async def test_every_page_response_carries_the_policy_and_refuses_frames(

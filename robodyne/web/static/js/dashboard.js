@@ -1,5 +1,5 @@
-// The admin dashboard: live floor map, the task queue, robots with commands, tables, events and
-// system status.
+// The admin dashboard: live floor map, the task queue, robots with commands, tables, events,
+// system status, and for the owner the day's numbers (today.js).
 import { Topic, act, api, watchConnection } from "./client.js";
 import { renderEvents } from "./feed.js";
 import { h, replace, svg } from "./dom.js";
@@ -10,6 +10,7 @@ import { layoutLabels, leaderEnd } from "./maplabels.js";
 import { PairingPanel } from "./pairing.js";
 import { TableMenu } from "./tablemenu.js";
 import { kindLabel, TaskPanel, destination, isActive, taskOfRobot } from "./tasks.js";
+import { TodayPanel } from "./today.js";
 
 const body = document.body.dataset;
 const W = Number(body.mapWidth) || 20;
@@ -24,13 +25,17 @@ map.append(
   svg("text", { class: "dock-label", x: body.dockX, y: Number(body.dockY) + 1.35 }, t("map.dock")),
   tableLayer, robotLayer);
 
+// Who may read the day's report (core/roles.py, REPORT_ROLES): /api/me does not say it.
+const REPORT_ROLES = new Set(["admin"]);
 let may = new Set();
 const pairing = new PairingPanel(document.getElementById("pair-panel"), JSON.parse(body.pairRoles));
+const today = new TodayPanel(document.getElementById("today-panel"), { robotName: (id) => robotName(id) });
 api("GET", "/api/me").then((me) => {
   may = new Set(me.may_write);
   document.body.dataset.role = me.role;
   panel.canWrite = may.has("tasks");
   pairing.enable(may.has("tokens"));
+  today.enable(REPORT_ROLES.has(me.role));
   renderRobots(); drawTables(); panel.render();
 }).catch(() => {});
 

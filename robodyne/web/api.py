@@ -20,7 +20,7 @@ from ..core.errors import (
     Unauthorized,
 )
 from ..core.models import OrderItem
-from ..core.roles import READABLE, WRITABLE, Scope
+from ..core.roles import READABLE, REPORT_ROLES, WRITABLE, Scope
 from ..core.text import ascii_int
 from ..core.topics import TOPIC_NAMES, Topic
 from ..domain.dispatch import Dispatcher
@@ -145,7 +145,8 @@ class Api:
         """The caller's role and what it may do, so a page shows only the controls that work."""
         role = self._auth.require_role(request)
         return json_response({"role": role, "may_read": sorted(READABLE[role]),
-                              "may_write": sorted(WRITABLE[role])})
+                              "may_write": sorted(WRITABLE[role]),
+                              "may_report": role in REPORT_ROLES})
 
     async def read_topic(self, request: web.Request) -> web.Response:
         topic = request.match_info["topic"]

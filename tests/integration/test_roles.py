@@ -154,7 +154,8 @@ async def test_write_is_allowed_exactly_as_the_role_table_says(
 @pytest.mark.parametrize("role", ROLES)
 async def test_me_tells_a_role_what_it_may_do(api: Api, role: str) -> None:
     assert await api.ok("GET", "/api/me", token=TOKEN[role]) == {
-        "role": role, "may_read": sorted(READS[role]), "may_write": sorted(WRITES[role])}
+        "role": role, "may_read": sorted(READS[role]), "may_write": sorted(WRITES[role]),
+        "may_report": role == "admin"}
 
 
 # ---- tokens ----

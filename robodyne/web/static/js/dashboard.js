@@ -25,8 +25,6 @@ map.append(
   svg("text", { class: "dock-label", x: body.dockX, y: Number(body.dockY) + 1.35 }, t("map.dock")),
   tableLayer, robotLayer);
 
-// Who may read the day's report (core/roles.py, REPORT_ROLES): /api/me does not say it.
-const REPORT_ROLES = new Set(["admin"]);
 let may = new Set();
 const pairing = new PairingPanel(document.getElementById("pair-panel"), JSON.parse(body.pairRoles));
 const today = new TodayPanel(document.getElementById("today-panel"), { robotName: (id) => robotName(id) });
@@ -35,7 +33,7 @@ api("GET", "/api/me").then((me) => {
   document.body.dataset.role = me.role;
   panel.canWrite = may.has("tasks");
   pairing.enable(may.has("tokens"));
-  today.enable(REPORT_ROLES.has(me.role));
+  today.enable(me.may_report);
   renderRobots(); drawTables(); panel.render();
 }).catch(() => {});
 

@@ -1,5 +1,5 @@
-"""python -m bench {fanout,frozen,idle,ingest,shutdown,dispatch,all} [--quick]: side by side, one
-run."""
+"""python -m bench {fanout,frozen,idle,ingest,shutdown,dispatch,reports,all} [--quick]: side by
+side, one run."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import dispatch, scenarios
+from . import dispatch, reports, scenarios
 from .servers import KINDS, seed_available
 
 # (quick, full) sizes; the full fanout sweeps subscriber counts for the latency plot.
@@ -39,16 +39,24 @@ SIZES: dict[str, dict[str, Any]] = {
                                 drain_s=90, backlog_tasks=200, backlog_s=10)],
                  "full": [dict(robots=50, tables=60, per_minute=20, duration=300,
                                cook_s=(15, 60), drain_s=150, backlog_tasks=200, backlog_s=60)]},
+    # A year of a busy restaurant (docs/benchmarks.md, "Reports and export"); quick: a tenth.
+    # Exports of the last month and of the whole file; the robots topic idle, then during one.
+    "reports": {"quick": [dict(days=36, orders_per_day=410, robot_events=200_000, requests=20,
+                               exports=(3, 36), robots=20, hz=10, live_s=3)],
+                "full": [dict(days=365, orders_per_day=410, robot_events=2_000_000, requests=20,
+                              exports=(31, 365), robots=20, hz=10, live_s=10)]},
 }
 # Scenarios run against variants of Robodyne instead of the three servers.
-VARIANTS: dict[str, tuple[str, ...]] = {"dispatch": dispatch.VARIANTS}
+VARIANTS: dict[str, tuple[str, ...]] = {"dispatch": dispatch.VARIANTS, "reports": ("robodyne",)}
 # Left out of `all --quick` (~4 minutes on its own): run `python -m bench dispatch --quick`.
 NOT_IN_QUICK_ALL = frozenset({"dispatch"})
 RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
     "fanout": scenarios.fanout, "saturation": scenarios.fanout, "frozen": scenarios.fanout,
     "idle": scenarios.idle, "ingest": scenarios.ingest, "shutdown": scenarios.shutdown,
-    "dispatch": dispatch.dispatch,
+    "dispatch": dispatch.dispatch, "reports": reports.reports,
 }
+# Where a scenario's full run is saved when no --out is given.
+DEFAULT_OUT: dict[str, Path] = {"reports": Path(__file__).parent / "results" / "reports.json"}
 COLUMNS: dict[str, list[tuple[str, str]]] = {
     "fanout": [("subscribers", "subs"), ("frames_per_s", "frames/s"),
                ("delivered_states_per_s", "states/s"), ("latency.p50_ms", "p50 ms"),
@@ -71,6 +79,9 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
 COLUMNS["saturation"] = COLUMNS["fanout"]
 COLUMNS["dispatch"] = dispatch.COLUMNS
 COLUMNS["dispatch backlog"] = dispatch.BACKLOG_COLUMNS
+COLUMNS["reports"] = reports.COLUMNS
+COLUMNS["reports export"] = reports.EXPORT_COLUMNS
+COLUMNS["reports live"] = reports.LIVE_COLUMNS
 
 
 def _get(row: dict[str, Any], path: str) -> Any:
@@ -83,6 +94,8 @@ def _get(row: dict[str, Any], path: str) -> Any:
 def _cell(value: Any) -> str:
     if value is None:
         return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.1f}" if value >= 10 else f"{value:.2f}"
     if isinstance(value, list):
@@ -99,12 +112,18 @@ def table(scenario: str, rows: list[dict[str, Any]]) -> str:
 
 
 def tables(scenario: str, rows: list[dict[str, Any]]) -> str:
-    """The scenario's table, and for dispatch also its backlog phase's (the auto rows)."""
+    """The scenario's table, for dispatch also its backlog phase's (the auto rows), for reports
+    its exports', its robots topic's and the report queries' plans."""
     text = table(scenario, rows)
     if scenario == "dispatch":
         auto = [row for row in rows if row.get("backlog")]
         if auto:
             text += f"\n\nbacklog phase:\n\n{table('dispatch backlog', auto)}"
+    if scenario == "reports":
+        for title, key, part in reports.parts(rows):
+            if part:
+                text += f"\n\n{title}:\n\n{table(key, part)}"
+        text += "\n" + reports.plans_text(rows)
     return text
 
 
@@ -131,6 +150,8 @@ def main() -> None:
                         help="comma list of robodyne, raw, seed")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args()
+    if args.out is None and not args.quick:
+        args.out = DEFAULT_OUT.get(args.scenario)
     kinds = [k for k in args.servers.split(",") if k != "seed" or seed_available()]
     if "seed" in args.servers and "seed" not in kinds:
         print("seed reference skipped: install fastapi and uvicorn (pip install -e '.[bench]')")

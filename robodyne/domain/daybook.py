@@ -5,13 +5,14 @@ export read."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
+from contextlib import aclosing
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Final
 
 import orjson
 
-from ..core.days import day_range, local, parse_day
+from ..core.days import WallClock, day_range, parse_day
 from ..core.durations import spread
 from ..core.models import OrderStatus, TaskKind
 from ..store import reports
@@ -22,8 +23,12 @@ EXPORT_COLUMNS: Final = (
     "table", "robot_id", "task_id", "task_status", "order_note", "item", "qty", "station",
     "modifiers", "item_note", "item_done_at")
 # The columns of EXPORT_COLUMNS that hold a stored UTC stamp, shown in the restaurant's time.
-_STAMPS: Final = frozenset({1, 2, 3, 17})
+_STAMPS: Final = tuple(EXPORT_COLUMNS.index(name) for name in (
+    "placed_at", "ready_at", "served_at", "item_done_at"))
 _MODIFIERS: Final = EXPORT_COLUMNS.index("modifiers")
+# The columns of EXPORT_COLUMNS that hold what people typed (staff, or guests at a table).
+TYPED_COLUMNS: Final = tuple(EXPORT_COLUMNS.index(name) for name in (
+    "table", "order_note", "item", "station", "modifiers", "item_note"))
 _HOUR: Final = timedelta(hours=1)
 
 
@@ -74,21 +79,15 @@ class Daybook:
     def today(self) -> date:
         return parse_day(None, self.zone)
 
-    async def rows(self, first: date, last: date) -> AsyncIterator[list[list[Any]]]:
+    async def rows(self, first: date, last: date) -> AsyncGenerator[list[list[Any]], None]:
         """EXPORT_COLUMNS rows, one per order item of the orders placed from `first` to `last`
         (both included), a batch at a time, read from one snapshot of the file."""
         start, end = day_range(first, last, self.zone)
-        async with self._store.reading() as db:
-            async for batch in reports.order_item_rows(db, start, end):
-                yield [self._row(row) for row in batch]
-
-    def _row(self, row: Iterable[Any]) -> list[Any]:
-        values = list(row)
-        for column in _STAMPS:
-            values[column] = local(values[column], self.zone)
-        modifiers = values[_MODIFIERS]
-        values[_MODIFIERS] = "; ".join(orjson.loads(modifiers)) if modifiers else ""
-        return values
+        clock = WallClock(self.zone)
+        async with self._store.reading() as db, aclosing(
+                reports.order_item_rows(db, start, end)) as batches:
+            async for batch in batches:
+                yield [_row(row, clock) for row in batch]
 
     def _station_spreads(self, times: dict[str, list[float]]) -> dict[str, Any]:
         names = list(self._stations) + sorted(set(times) - set(self._stations))
@@ -111,6 +110,15 @@ class Daybook:
                  "orders": placed[n],
                  "delivery_median_s": spread(sorted(delivered[n]))["median_s"]}
                 for n in range(count)]
+
+
+def _row(row: Iterable[Any], clock: WallClock) -> list[Any]:
+    values = list(row)
+    for column in _STAMPS:
+        values[column] = clock(values[column])
+    modifiers = values[_MODIFIERS]
+    values[_MODIFIERS] = "; ".join(orjson.loads(modifiers)) if modifiers else ""
+    return values
 
 
 def _sorted(values: Iterable[float | None]) -> list[float]:

@@ -33,12 +33,14 @@ from ..core.models import (
     OrderChanges,
     OrderItem,
     OrderPriority,
+    OrderStatus,
     Robot,
     Severity,
     Task,
     TaskChanges,
     TaskKind,
     TaskSource,
+    TaskStatus,
     TaskStop,
     StreamStatus,
     SystemLog,
@@ -63,13 +65,22 @@ M = TypeVar("M", bound=Item)
 JSON_COLUMNS = frozenset({"pose", "issues", "items", "data", "open_order_ids", "stops",
                           "rejected_by"})
 
-# The closed and finished statuses as SQL lists, from the one place that says which they are.
-CLOSED_SQL: Final = ", ".join(f"'{status}'" for status in sorted(CLOSED_ORDER_STATUSES))
-FINISHED_SQL: Final = ", ".join(f"'{status}'" for status in sorted(FINISHED))
+
+def _sql_list(statuses: Iterable[str]) -> str:
+    return ", ".join(f"'{status}'" for status in sorted(statuses))
+
+
+# The closed and finished statuses as SQL lists, from the one place that says which they are,
+# and the others: a snapshot asks for "open, or closed lately" as two index ranges of
+# (status, time); "NOT IN closed OR time >= ?" scanned every order of the year.
+CLOSED_SQL: Final = _sql_list(CLOSED_ORDER_STATUSES)
+OPEN_SQL: Final = _sql_list(set(OrderStatus) - CLOSED_ORDER_STATUSES)
+FINISHED_SQL: Final = _sql_list(FINISHED)
+UNFINISHED_SQL: Final = _sql_list(set(TaskStatus) - FINISHED)
 TABLES_SQL = f"""
     SELECT t.*, (
         SELECT json_group_array(o.id) FROM orders o
-        WHERE o.table_id = t.id AND o.status NOT IN ({CLOSED_SQL})
+        WHERE o.table_id = t.id AND o.status IN ({OPEN_SQL})
     ) AS open_order_ids
     FROM dining_tables t
 """
@@ -307,8 +318,8 @@ class Store:
     async def orders(self) -> list[Order]:
         """Open orders and those closed within the window (core.orders.closed_cutoff)."""
         return await self._fetch(
-            f"SELECT * FROM orders WHERE status NOT IN ({CLOSED_SQL}) OR updated_at >= ?"
-            " ORDER BY id",
+            f"SELECT * FROM orders WHERE status IN ({OPEN_SQL})"
+            f" OR (status IN ({CLOSED_SQL}) AND updated_at >= ?) ORDER BY id",
             (closed_cutoff(),),
             Order.model_validate,
         )
@@ -363,12 +374,13 @@ class Store:
     async def tasks(self) -> list[Task]:
         """Unfinished tasks and those finished within the window (core.tasks.finished_cutoff)."""
         return await self._fetch(
-            f"SELECT * FROM tasks WHERE status NOT IN ({FINISHED_SQL}) OR finished_at >= ?"
-            " ORDER BY id", (finished_cutoff(),), Task.model_validate)
+            f"SELECT * FROM tasks WHERE status IN ({UNFINISHED_SQL})"
+            f" OR (status IN ({FINISHED_SQL}) AND finished_at >= ?) ORDER BY id",
+            (finished_cutoff(),), Task.model_validate)
 
     async def unfinished_tasks(self) -> list[Task]:
         return await self._fetch(
-            f"SELECT * FROM tasks WHERE status NOT IN ({FINISHED_SQL}) ORDER BY id", (),
+            f"SELECT * FROM tasks WHERE status IN ({UNFINISHED_SQL}) ORDER BY id", (),
             Task.model_validate)
 
     async def task(self, task_id: int) -> Task | None:

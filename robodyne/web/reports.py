@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from contextlib import aclosing
 from typing import Any, Final
 
 from aiohttp import web
 
 from ..core.days import day_range, parse_day
-from ..domain.daybook import EXPORT_COLUMNS, Daybook
+from ..domain.daybook import EXPORT_COLUMNS, TYPED_COLUMNS, Daybook
 from .api import json_response
 from .auth import Auth
 
@@ -25,10 +26,13 @@ BOM: Final = "\ufeff"
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return "" if value is None else value
+def _as_text(row: list[Any]) -> list[Any]:
+    """The row with every typed cell that a spreadsheet would run kept as text."""
+    for column in TYPED_COLUMNS:
+        value = row[column]
+        if value and value.startswith(FORMULA_STARTS):
+            row[column] = "'" + value
+    return row
 
 
 class Reports:
@@ -64,14 +68,20 @@ class Reports:
         writer = csv.writer(buffer)  # RFC 4180: CRLF line ends, quotes doubled
         writer.writerow(EXPORT_COLUMNS)
         rows = 0
-        async for batch in self._daybook.rows(first, last):
-            writer.writerows([_cell(value) for value in row] for row in batch)
-            rows += len(batch)
-            await response.write(buffer.getvalue().encode())
-            buffer.seek(0)
-            buffer.truncate()
-        if buffer.tell():
-            await response.write(buffer.getvalue().encode())
-        await response.write_eof()
+        try:
+            async with aclosing(self._daybook.rows(first, last)) as batches:
+                async for batch in batches:
+                    writer.writerows(map(_as_text, batch))  # None is written as ""
+                    rows += len(batch)
+                    await response.write(buffer.getvalue().encode())
+                    buffer.seek(0)
+                    buffer.truncate()
+            if buffer.tell():
+                await response.write(buffer.getvalue().encode())
+            await response.write_eof()
+        except ConnectionResetError:
+            log.info("export of orders placed %s to %s cut by the client after %d rows",
+                     first, last, rows)
+            return response
         log.info("exported %d order items placed %s to %s", rows, first, last)
         return response

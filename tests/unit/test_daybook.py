@@ -4,16 +4,18 @@ hand for the day of tests/support/seeded_day.py; and the small rules under them.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from robodyne.core.days import day_range, local, parse_day
+from robodyne.core.days import WallClock, day_range, parse_day
 from robodyne.core.durations import percentile, spread
 from robodyne.core.errors import Invalid
+from robodyne.core.models import iso
 from robodyne.domain.daybook import EXPORT_COLUMNS, Daybook
 from robodyne.store.store import Store
 
@@ -160,9 +162,30 @@ def test_a_day_with_a_clock_change_is_23_or_25_hours() -> None:
         "2026-11-01T04:00:00.000Z", "2026-11-02T05:00:00.000Z")
     with pytest.raises(Invalid):
         day_range(date(2026, 11, 2), date(2026, 11, 1), new_york)
-    assert local("2026-11-01T05:30:00.000Z", new_york) == "2026-11-01T01:30:00-04:00"
-    assert local("2026-11-01T06:30:00.000Z", new_york) == "2026-11-01T01:30:00-05:00"
-    assert local(None, new_york) == ""
+    clock = WallClock(new_york)
+    assert clock("2026-11-01T05:30:00.000Z") == "2026-11-01T01:30:00-04:00"
+    assert clock("2026-11-01T06:30:00.000Z") == "2026-11-01T01:30:00-05:00"
+    assert clock(None) == clock("") == ""
+
+
+# Zones whose clocks change, by an hour or by 30 minutes (Lord Howe), or whose offset has
+# minutes (Kathmandu +05:45, India +05:30), and two that never change.
+STEADY_ZONES = {"Asia/Kathmandu", "Asia/Kolkata", "Asia/Seoul", "UTC"}
+TRICKY_ZONES = ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu",
+                "Asia/Kolkata", "America/St_Johns", "Pacific/Chatham", "Asia/Seoul", "UTC"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(zone=st.sampled_from(TRICKY_ZONES),
+       moments=st.lists(st.datetimes(min_value=datetime(2025, 1, 1),
+                                     max_value=datetime(2027, 12, 31),
+                                     timezones=st.just(timezone.utc)), min_size=1, max_size=40))
+def test_the_wall_clock_says_what_a_full_conversion_says(zone: str,
+                                                         moments: list[datetime]) -> None:
+    clock = WallClock(ZoneInfo(zone))
+    for moment in sorted(moments):  # an export's stamps come in time order, and repeat hours
+        stamp = iso(moment)
+        assert clock(stamp) == moment.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds")
 
 
 def test_the_90th_percentile_is_a_measured_value() -> None:
@@ -171,3 +194,21 @@ def test_the_90th_percentile_is_a_measured_value() -> None:
     assert percentile([float(n) for n in range(1, 11)], 0.9) == 9.0
     assert percentile([float(n) for n in range(1, 101)], 0.9) == 90.0
     assert spread([1.0, 2.0, 10.0, 20.0]) == {"count": 4, "median_s": 6.0, "p90_s": 20.0}
+
+
+@pytest.mark.parametrize("zone", TRICKY_ZONES)
+def test_the_wall_clock_is_right_through_every_clock_change_of_a_year(zone: str) -> None:
+    """Every 7 minutes through the hours around each of 2026's changes, in time order."""
+    local_zone = ZoneInfo(zone)
+    clock = WallClock(local_zone)
+    hour = timedelta(hours=1)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    changes = [start + n * hour for n in range(365 * 24)
+               if (start + n * hour).astimezone(local_zone).utcoffset()
+               != (start + (n + 1) * hour).astimezone(local_zone).utcoffset()]
+    assert len(changes) == (0 if zone in STEADY_ZONES else 2), changes
+    for change in changes:
+        for step in range(0, 4 * 60, 7):
+            moment = change - hour + timedelta(minutes=step, seconds=13, milliseconds=999)
+            assert clock(iso(moment)) == moment.astimezone(local_zone).isoformat(
+                timespec="seconds"), iso(moment)

@@ -23,8 +23,8 @@ DAY = "o.created_at >= :start AND o.created_at < :end"
 STOCK_SQL: Final = ", ".join(f"'{kind}'" for kind in sorted(STOCK_EVENTS))
 # Stock events listed in a report; the counts cover them all.
 STOCK_LISTED: Final = 100
-# Rows a batch: the loop formats a batch in one go (about 10 µs a row), so this bounds how
-# long an export holds up everything else: about 2.5 ms.
+# Rows a batch: the loop formats a batch in one go, so this bounds how long an export holds up
+# everything else (a year's export runs at ~54,000 rows/s, ~19 µs a row end to end: ~5 ms).
 EXPORT_BATCH: Final = 250
 
 ORDER_TIMES = f"""

@@ -36,6 +36,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from robodyne.core.events import server_owned
 from robodyne.core.topics import Topic
 from robodyne.robots import protocol as tcp
 from robodyne.wire import robot as wire
@@ -51,7 +52,7 @@ TOPICS = tuple(Topic)
 
 # docs/protocol.md, "Robot TCP protocol": the codes an error line may carry.
 TCP_CODES = {"invalid_json", "unknown_type", "validation_error", "line_too_long", "not_hello",
-             "unauthorized"}
+             "unauthorized", "forbidden"}
 # What parse itself may raise; the other codes come from the session.
 PARSE_CODES = {"invalid_json", "unknown_type", "validation_error"}
 # docs/api.md: every status the fuzzed endpoints may answer, and each error status' code.
@@ -409,9 +410,21 @@ def expected_replies(payload: bytes, greeted: bool) -> list[tuple[str, Any]] | N
             out.append(("error", "not_hello"))
         elif isinstance(message, wire.Hello):
             out.append(("error", "validation_error"))
+        elif _forbidden_to_a_robot(message):
+            out.append(("error", "forbidden"))
         elif message.id is not None:
             out.append(("ack", message.id))
     return out
+
+
+def _forbidden_to_a_robot(message: wire.Inbound) -> bool:
+    """docs/protocol.md: a robot's session may not notify, raise a server-owned event, or say
+    it delivered an order it does not carry (no fuzzed order is on the fuzzing robot)."""
+    if isinstance(message, wire.Notify):
+        return True
+    return isinstance(message, wire.RobotEvent) and (
+        server_owned(message.event) or (message.event == "delivered"
+                                        and message.order_id is not None))
 
 
 TCP_PAYLOADS = st.one_of(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import datetime, timezone, tzinfo
+from contextlib import suppress
+from datetime import timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -30,9 +31,25 @@ ENV_PREFIX = "ROBODYNE_"
 LIST_KEYS = frozenset({"allowed_origins", "stations"})
 
 
-def _local_zone() -> tzinfo:
-    zone = datetime.now().astimezone().tzinfo
-    return zone if zone is not None else timezone.utc
+LOCALTIME = Path("/etc/localtime")
+
+
+def local_zone(tz: str | None = None, localtime: Path = LOCALTIME) -> tzinfo:
+    """The box's own zone, with its rules: the TZ variable if it names a zone, else the zone
+    /etc/localtime links to, else that file's rules, else UTC. (A fixed offset taken at start,
+    as datetime.astimezone() gives, would put every day an hour off once the clocks change.)"""
+    tz = os.environ.get("TZ") if tz is None else tz
+    names = [tz.removeprefix(":")] if tz else []
+    with suppress(OSError):
+        names.append(os.path.realpath(localtime).partition("zoneinfo/")[2])
+    for name in filter(None, names):
+        with suppress(ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo(name)
+    try:
+        with localtime.open("rb") as rules:
+            return ZoneInfo.from_file(rules, key="localtime")
+    except (OSError, ValueError):
+        return timezone.utc
 
 
 class Section(BaseModel):
@@ -66,7 +83,7 @@ class ServerSettings(Section):
 
     def zone(self) -> tzinfo:
         """The restaurant's time zone."""
-        return ZoneInfo(self.timezone) if self.timezone else _local_zone()
+        return ZoneInfo(self.timezone) if self.timezone else local_zone()
 
 
 class TcpSettings(Section):

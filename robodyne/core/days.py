@@ -3,6 +3,7 @@ in (every stored time is UTC, core/models.iso)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Final
 
@@ -10,12 +11,15 @@ from .errors import Invalid
 from .models import iso
 
 
+DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_day(text: str | None, zone: tzinfo, now: datetime | None = None) -> date:
     """A YYYY-MM-DD query value, or today in `zone` when there is none."""
     if not text:
         return (now or datetime.now(timezone.utc)).astimezone(zone).date()
     try:
-        if len(text) != 10:
+        if not DATE.fullmatch(text):  # fromisoformat also takes 20261130 and 2026-W48-1
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
@@ -27,9 +31,12 @@ def day_range(first: date, last: date, zone: tzinfo) -> tuple[str, str]:
     stamps; a day of a daylight-saving change is 23 or 25 hours long."""
     if last < first:
         raise Invalid(f"the range ends ({last}) before it begins ({first})")
-    start = datetime.combine(first, time(), tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=zone)
-    return iso(start.astimezone(timezone.utc)), iso(end.astimezone(timezone.utc))
+    try:
+        start = datetime.combine(first, time(), tzinfo=zone)
+        end = datetime.combine(last + timedelta(days=1), time(), tzinfo=zone)
+        return iso(start.astimezone(timezone.utc)), iso(end.astimezone(timezone.utc))
+    except OverflowError:  # 9999-12-31 has no next day; 0001-01-01 east of UTC, no start
+        raise Invalid(f"{first} to {last} is past the calendar's ends") from None
 
 
 class WallClock:

@@ -4,9 +4,10 @@ export read."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import AsyncGenerator, Iterable
-from contextlib import aclosing
+from collections.abc import AsyncIterator, Iterable
+from contextlib import aclosing, asynccontextmanager
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Final
 
@@ -15,7 +16,6 @@ import orjson
 from ..core.days import WallClock, day_range, parse_day
 from ..core.durations import spread
 from ..core.models import OrderStatus, TaskKind
-from ..store import reports
 from ..store.store import Store
 
 EXPORT_COLUMNS: Final = (
@@ -28,12 +28,13 @@ _STAMPS: Final = tuple(EXPORT_COLUMNS.index(name) for name in (
 _MODIFIERS: Final = EXPORT_COLUMNS.index("modifiers")
 # The columns of EXPORT_COLUMNS that hold what people typed (staff, or guests at a table).
 TYPED_COLUMNS: Final = tuple(EXPORT_COLUMNS.index(name) for name in (
-    "table", "order_note", "item", "station", "modifiers", "item_note"))
+    "table", "robot_id", "order_note", "item", "station", "modifiers", "item_note"))
 _HOUR: Final = timedelta(hours=1)
 
 
 class Daybook:
-    """Reads the store on a connection of its own (Store.reading) in the restaurant's zone."""
+    """Reads the store on a connection of its own (Store.report_reader) in the restaurant's
+    zone."""
 
     def __init__(self, store: Store, zone: tzinfo, stations: list[str]) -> None:
         self._store = store
@@ -44,13 +45,13 @@ class Daybook:
     async def daily(self, day: date) -> dict[str, Any]:
         """The day's report: orders placed that day, with what became of them so far."""
         start, end = day_range(day, day, self.zone)
-        async with self._store.reading() as db:
-            times = await reports.order_times(db, start, end)
-            items = await reports.items_sold(db, start, end)
-            stations = await reports.station_times(db, start, end)
-            tasks = await reports.tasks(db, start, end)
-            task_times = await reports.task_times(db, start, end)
-            stock_counts, stock_events = await reports.stock_events(db, start, end)
+        async with self._store.report_reader() as reader:
+            times = await reader.order_times(start, end)
+            items = await reader.items_sold(start, end)
+            stations = await reader.station_times(start, end)
+            tasks = await reader.tasks(start, end)
+            task_times = await reader.task_times(start, end)
+            stock_counts, stock_events = await reader.stock_events(start, end)
         return {
             "date": day.isoformat(), "timezone": str(self.zone), "from": start, "to": end,
             "orders": {"total": len(times), "by_status": _by_status(times)},
@@ -72,22 +73,27 @@ class Daybook:
         the expo shows."""
         day = day or self.today()
         start, end = day_range(day, day, self.zone)
-        async with self._store.reading() as db:
-            times = await reports.station_times(db, start, end)
+        async with self._store.report_reader() as reader:
+            times = await reader.station_times(start, end)
         return {"date": day.isoformat(), "stations": self._station_spreads(times)}
 
     def today(self) -> date:
+        """Today in the restaurant's zone, whatever the box's clock says of its own."""
         return parse_day(None, self.zone)
 
-    async def rows(self, first: date, last: date) -> AsyncGenerator[list[list[Any]], None]:
+    @asynccontextmanager
+    async def export(self, first: date, last: date) -> AsyncIterator[Export]:
         """EXPORT_COLUMNS rows, one per order item of the orders placed from `first` to `last`
-        (both included), a batch at a time, read from one snapshot of the file."""
+        (both included), a batch at a time, read from one snapshot of the file.
+
+        The range is checked, the snapshot opened and the first batch read on entering: a
+        caller that starts its answer only then answers a refusal (a bad range, a database
+        that cannot be read) as an error, not as a cut file.
+        """
         start, end = day_range(first, last, self.zone)
-        clock = WallClock(self.zone)
-        async with self._store.reading() as db, aclosing(
-                reports.order_item_rows(db, start, end)) as batches:
-            async for batch in batches:
-                yield [_row(row, clock) for row in batch]
+        async with self._store.report_reader() as reader, aclosing(
+                reader.order_item_rows(start, end)) as batches:
+            yield Export(await anext(batches, []), batches, WallClock(self.zone))
 
     def _station_spreads(self, times: dict[str, list[float]]) -> dict[str, Any]:
         names = list(self._stations) + sorted(set(times) - set(self._stations))
@@ -97,7 +103,8 @@ class Daybook:
         """Orders placed and their delivery time, per hour of the day (23 or 25 on the days
         the clocks change): the chart of the Today view."""
         first = datetime.fromisoformat(start)
-        count = round((datetime.fromisoformat(end) - first) / _HOUR)
+        # Lord Howe's clocks move by 30 minutes: its days of 23.5 and 24.5 hours end on a half.
+        count = math.ceil((datetime.fromisoformat(end) - first) / _HOUR)
         placed: list[int] = [0] * count
         delivered: list[list[float]] = [[] for _ in range(count)]
         for row in times:
@@ -110,6 +117,25 @@ class Daybook:
                  "orders": placed[n],
                  "delivery_median_s": spread(sorted(delivered[n]))["median_s"]}
                 for n in range(count)]
+
+
+class Export:
+    """An export's batches of rows, its first batch already read (Daybook.export)."""
+
+    def __init__(self, first: list[Any], rest: AsyncIterator[list[Any]],
+                 clock: WallClock) -> None:
+        self._first: list[Any] | None = first
+        self._rest = rest
+        self._clock = clock
+
+    def __aiter__(self) -> Export:
+        return self
+
+    async def __anext__(self) -> list[list[Any]]:
+        batch, self._first = self._first, None
+        if not batch:
+            batch = await anext(self._rest)  # StopAsyncIteration: the last one was sent
+        return [_row(row, self._clock) for row in batch]
 
 
 def _row(row: Iterable[Any], clock: WallClock) -> list[Any]:

@@ -90,10 +90,15 @@ class Dispatcher:
                 if self._holder(order.id) is not None:
                     continue
                 if order.status is S.DELIVERING:
-                    # Its task finished, but the server stopped before the order was released.
+                    # Its task finished, but the server stopped before the order was released:
+                    # released now as that end would have (a cancel hands it to staff, so it
+                    # keeps the task's id; after a failure it rides again).
+                    ended = (await self._store.task(order.task_id)
+                             if order.task_id is not None else None)
+                    to_staff = ended is not None and ended.status is T.CANCELLED
                     order = await self._move(order.id, status=S.READY, robot_id=None,
                                              set_robot=True, task_id=None,
-                                             set_task=True) or order
+                                             set_task=not to_staff) or order
                 if (order.status is S.READY and order.task_id is None
                         and self._settings.auto_deliver):
                     # A ready order staff took off a task keeps that task's id, and stays.

@@ -56,7 +56,9 @@ from ..core.orders import CLOSED_ORDER_STATUSES, closed_cutoff
 from ..core.tasks import FINISHED, finished_cutoff
 from ..core.topics import Topic
 from .backup import Written, hold_lock, write_backup
+from .reports import ReportReader
 from .schema import MIGRATIONS
+from .sqltext import sql_list
 
 log = logging.getLogger(__name__)
 
@@ -66,17 +68,13 @@ JSON_COLUMNS = frozenset({"pose", "issues", "items", "data", "open_order_ids", "
                           "rejected_by"})
 
 
-def _sql_list(statuses: Iterable[str]) -> str:
-    return ", ".join(f"'{status}'" for status in sorted(statuses))
-
-
 # The closed and finished statuses as SQL lists, from the one place that says which they are,
 # and the others: a snapshot asks for "open, or closed lately" as two index ranges of
 # (status, time); "NOT IN closed OR time >= ?" scanned every order of the year.
-CLOSED_SQL: Final = _sql_list(CLOSED_ORDER_STATUSES)
-OPEN_SQL: Final = _sql_list(set(OrderStatus) - CLOSED_ORDER_STATUSES)
-FINISHED_SQL: Final = _sql_list(FINISHED)
-UNFINISHED_SQL: Final = _sql_list(set(TaskStatus) - FINISHED)
+CLOSED_SQL: Final = sql_list(CLOSED_ORDER_STATUSES)
+OPEN_SQL: Final = sql_list(set(OrderStatus) - CLOSED_ORDER_STATUSES)
+FINISHED_SQL: Final = sql_list(FINISHED)
+UNFINISHED_SQL: Final = sql_list(set(TaskStatus) - FINISHED)
 TABLES_SQL = f"""
     SELECT t.*, (
         SELECT json_group_array(o.id) FROM orders o
@@ -199,15 +197,16 @@ class Store:
             self._lock_fd = None
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A read-only connection of its own for a long read (a report, an export): it sees one
-        snapshot of the file, and the writers never queue behind it (WAL lets both run)."""
+    async def report_reader(self) -> AsyncIterator[ReportReader]:
+        """The report's and the export's queries on a read-only connection of their own: they
+        see one snapshot of the file, and the writers never queue behind them (WAL lets both
+        run). The snapshot holds the WAL back from resetting until it closes."""
         db = await aiosqlite.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             db.row_factory = aiosqlite.Row
             await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             await db.execute("BEGIN")
-            yield db
+            yield ReportReader(db)
         finally:
             await db.close()
 
@@ -323,11 +322,6 @@ class Store:
             (closed_cutoff(),),
             Order.model_validate,
         )
-
-    async def orders_since(self, since: str) -> list[Order]:
-        """Every order placed at or after `since` (an ISO UTC time), whatever its status."""
-        return await self._fetch("SELECT * FROM orders WHERE created_at >= ? ORDER BY id",
-                                 (since,), Order.model_validate)
 
     async def order(self, order_id: int) -> Order | None:
         return await self._fetch_one(

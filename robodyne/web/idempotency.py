@@ -9,7 +9,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Final
+from typing import Final, NamedTuple
 
 import orjson
 from aiohttp import web
@@ -39,13 +39,23 @@ CREATING: Final = {f"/api/{topic.value}": topic for topic in STATE_TOPICS}
 CHANGING: Final = ((re.compile(r"/api/tasks/[0-9]+/cancel"), Topic.TASKS),)
 
 
-def _writes(path: str) -> tuple[Topic, int] | None:
-    """The topic of the item a POST to `path` creates or changes, and the status it answers."""
+class Writes(NamedTuple):
+    """The item a POST creates or changes: its topic, and the status its answer has."""
+
+    topic: Topic
+    creates: bool
+
+    @property
+    def status(self) -> int:
+        return 201 if self.creates else 200
+
+
+def _writes(path: str) -> Writes | None:
     if path in CREATING:
-        return CREATING[path], 201
+        return Writes(CREATING[path], creates=True)
     for pattern, topic in CHANGING:
         if pattern.fullmatch(path):
-            return topic, 200
+            return Writes(topic, creates=False)
     return None
 
 
@@ -151,8 +161,8 @@ class Idempotency:
             await self._store.begin_idempotent(scope, key, fingerprint.method,
                                                fingerprint.path, fingerprint.body_sha256)
         writes = _writes(fingerprint.path)
-        with self._store.keyed(scope, key, writes[0] if writes else None,
-                               creates=writes is None or writes[1] == 201):
+        with self._store.keyed(scope, key, writes.topic if writes else None,
+                               creates=writes is None or writes.creates):
             response = await handler(request)
         if (isinstance(response, web.Response) and response.status < 500
                 and response.status not in NOT_KEPT):
@@ -167,9 +177,10 @@ class Idempotency:
             return None
         item = await self._store.one(Topic(record.created_topic), record.created_id)
         if item is None:  # deleted since: it is not made again
+            did = "created" if writes.creates else "changed"
             return error_response(404, "not_found", f"{HEADER}: the {record.created_topic}"
-                                  f" item {record.created_id} it created is gone")
-        return web.Response(status=writes[1], body=orjson.dumps(item.model_dump(mode="json")),
+                                  f" item {record.created_id} it {did} is gone")
+        return web.Response(status=writes.status, body=orjson.dumps(item.model_dump(mode="json")),
                             content_type="application/json")
 
     async def _keep(self, scope: str, key: str, response: web.Response) -> None:

@@ -3,16 +3,19 @@ owner's numbers as JSON, and the orders as a spreadsheet the accountant can open
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
-from contextlib import aclosing
+import sqlite3
+from contextlib import AsyncExitStack
 from typing import Any, Final
 
 from aiohttp import web
 
-from ..core.days import day_range, parse_day
-from ..domain.daybook import EXPORT_COLUMNS, TYPED_COLUMNS, Daybook
+from ..core.days import parse_day
+from ..core.errors import StorageUnavailable
+from ..domain.daybook import EXPORT_COLUMNS, TYPED_COLUMNS, Daybook, Export
 from .api import json_response
 from .auth import Auth
 
@@ -24,6 +27,8 @@ BOM: Final = "\ufeff"
 # A cell starting with one of these is a formula to a spreadsheet; a guest's note such as
 # "=HYPERLINK(...)" must stay text (OWASP, "CSV Injection"), so it gets a leading apostrophe.
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+# Seconds an export waits for a client that reads nothing (a paused download, a closed lid).
+STALL_S: Final = 30.0
 
 
 def _as_text(row: list[Any]) -> list[Any]:
@@ -58,30 +63,60 @@ class Reports:
         zone = self._daybook.zone
         last = parse_day(request.query.get("to"), zone)
         first = parse_day(request.query.get("from"), zone) if "from" in request.query else last
-        day_range(first, last, zone)  # refuses a range that ends before it begins, as a 400
-        response = web.StreamResponse(headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="orders-{first}-to-{last}.csv"'})
-        await response.prepare(request)
+        async with AsyncExitStack() as stack:
+            try:  # a bad range or an unreadable database is an error answer, before the 200
+                rows = await stack.enter_async_context(self._daybook.export(first, last))
+            except sqlite3.Error as err:
+                raise StorageUnavailable(f"the database could not be read ({err})") from err
+            response = web.StreamResponse(headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="orders-{first}-to-{last}.csv"'})
+            await response.prepare(request)
+            sent = await self._stream(request, response, rows)
+        if sent is not None:
+            log.info("exported %d order items placed %s to %s", sent, first, last)
+        return response
+
+    async def _stream(self, request: web.Request, response: web.StreamResponse,
+                      rows: Export) -> int | None:
+        """Write the CSV; the rows written, or None when it was cut (and said so in the log):
+        then the connection is dropped, so the client cannot take a short file for whole."""
         buffer = io.StringIO()
         buffer.write(BOM)
         writer = csv.writer(buffer)  # RFC 4180: CRLF line ends, quotes doubled
         writer.writerow(EXPORT_COLUMNS)
-        rows = 0
+        written = 0
         try:
-            async with aclosing(self._daybook.rows(first, last)) as batches:
-                async for batch in batches:
-                    writer.writerows(map(_as_text, batch))  # None is written as ""
-                    rows += len(batch)
-                    await response.write(buffer.getvalue().encode())
-                    buffer.seek(0)
-                    buffer.truncate()
-            if buffer.tell():
-                await response.write(buffer.getvalue().encode())
+            async for batch in rows:
+                writer.writerows(map(_as_text, batch))  # None is written as ""
+                written += len(batch)
+                await _send(response, buffer)
+            await _send(response, buffer)
             await response.write_eof()
+            return written
+        except asyncio.CancelledError:  # aiohttp's handler_cancellation (its test server's)
+            log.info("export cut after %d rows: cancelled (the client went away, or the"
+                     " server is stopping)", written)
+            raise
         except ConnectionResetError:
-            log.info("export of orders placed %s to %s cut by the client after %d rows",
-                     first, last, rows)
-            return response
-        log.info("exported %d order items placed %s to %s", rows, first, last)
-        return response
+            level, why = logging.INFO, "the client went away"
+        except TimeoutError:
+            level, why = logging.INFO, f"the client read nothing for {STALL_S:g} s"
+        except sqlite3.Error as err:
+            level, why = logging.WARNING, f"the database failed ({err})"
+        log.log(level, "export cut after %d rows: %s", written, why)
+        if request.transport is not None:
+            request.transport.abort()
+        return None
+
+
+async def _send(response: web.StreamResponse, buffer: io.StringIO) -> None:
+    """The buffer's text to the client, then an empty buffer. A client that stops reading
+    would hold the export's snapshot open, and with it the database's WAL from resetting:
+    after STALL_S without progress, TimeoutError."""
+    if not buffer.tell():
+        return
+    async with asyncio.timeout(STALL_S):
+        await response.write(buffer.getvalue().encode())
+    buffer.seek(0)
+    buffer.truncate()

@@ -4,6 +4,8 @@ real SQLite file: every rule, with the robots scripted by the test."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -533,6 +535,29 @@ async def test_orders_staff_took_back_are_not_redispatched_by_a_restart(
     server = await aiohttp_server(create_app(settings))
     assert len(db_rows(server, "SELECT 1 FROM tasks")) == 1
     assert _order(server, order["id"])["status"] == "ready"
+
+
+async def test_a_cancel_cut_before_its_orders_were_released_still_hands_them_to_staff(
+    aiohttp_server: Any, tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    """The cancel commits its task first and releases the orders after: a crash in between
+    leaves an order delivering on a cancelled task. The restart hands it to staff, as the
+    cancel would have, and puts it on no robot."""
+    settings = make_settings(tmp_path / "robodyne.db", dispatch=DISPATCH)
+    server = await aiohttp_server(create_app(settings))
+    api = Api(session, server)
+    table = await api.ok("POST", "/api/tables", {"label": "T1", "seats": 2, "x": 4, "y": 6}, 201)
+    order = await _ready(api, table["id"])
+    [task] = (await api.ok("GET", "/api/tasks"))["items"]
+    await api.ok("POST", f"/api/tasks/{task['id']}/cancel")
+    await server.close()
+    with closing(sqlite3.connect(tmp_path / "robodyne.db")) as db, db:
+        db.execute("UPDATE orders SET status = 'delivering', robot_id = 'r1' WHERE id = ?",
+                   (order["id"],))
+    server = await aiohttp_server(create_app(settings))
+    after = _order(server, order["id"])
+    assert (after["status"], after["robot_id"], after["task_id"]) == ("ready", None, task["id"])
+    assert len(db_rows(server, "SELECT 1 FROM tasks")) == 1
 
 
 async def test_a_manual_deliver_command_puts_the_order_on_that_robot(floor: Any) -> None:

@@ -4,8 +4,14 @@ worked out by hand in tests/unit/test_daybook.py."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import logging
+import socket
+import sqlite3
+from collections import Counter
+from contextlib import closing
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,6 +21,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from robodyne.app import PARTS
+from robodyne.core.models import LogLevel
 from robodyne.domain.daybook import EXPORT_COLUMNS
 
 from ..conftest import MakeServer
@@ -66,7 +73,8 @@ async def test_without_a_date_the_report_is_of_today(api: Api) -> None:
                                 "cancelled_qty": 0, "orders": 1}]
 
 
-@pytest.mark.parametrize("date", ["30-11-2026", "2026-11-31", "today", "2026-1-1", "x" * 300])
+@pytest.mark.parametrize("date", ["30-11-2026", "2026-11-31", "today", "2026-1-1", "x" * 300,
+                                  "2026-W48-1", "9999-12-31", "0001-01-01"])
 async def test_a_date_that_is_not_yyyy_mm_dd_is_a_400(api: Api, date: str) -> None:
     assert_error(await api.call("GET", f"/api/reports/daily?date={date}"), 400,
                  "validation_error")
@@ -134,3 +142,94 @@ async def test_a_bad_export_range_is_a_400_before_any_row(
     response, body = await _csv(session, seoul, **query)
     assert response.status == 400 and response.content_type == "application/json"
     assert orjson.loads(body)["error"]["code"] == "validation_error"
+
+
+async def _snapshot_held(server: TestServer) -> bool:
+    """Whether an open read snapshot keeps the WAL from being checkpointed and reset: what a
+    stalled export would do to the database for as long as it lasted."""
+    store = server.app[PARTS].store
+    await store.add_systemlog(LogLevel.INFO, "test", "a write for the WAL")
+    with closing(sqlite3.connect(store.path, timeout=0.05)) as db:
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return bool(busy)
+
+
+async def _many_orders(server: TestServer, orders: int, items: int = 4) -> int:
+    """`orders` orders of `items` items on the seeded day; the rows that makes."""
+    async with server.app[PARTS].store.transaction() as db:
+        await db.executemany(
+            "INSERT INTO orders (table_id, status, items, created_at, updated_at)"
+            " VALUES (7, 'served', ?, ?, ?)",
+            [(orjson.dumps([{"name": f"Dish {n % 13}", "qty": 1, "note": "x" * 120,
+                             "station": "grill"}] * items).decode(),
+              f"2026-11-30T0{n % 10}:00:00.000Z", f"2026-11-30T0{n % 10}:00:00.000Z")
+             for n in range(orders)])
+    return orders * items
+
+
+async def _until_released(server: TestServer, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await _snapshot_held(server):
+        assert asyncio.get_running_loop().time() < deadline, "the export's snapshot is held"
+        await asyncio.sleep(0.05)
+
+
+async def test_an_export_of_many_batches_is_one_file_with_every_row_once(
+    session: aiohttp.ClientSession, seoul: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("robodyne.store.reports.EXPORT_BATCH", 2)
+    added = await _many_orders(seoul, 25, items=3)
+    response, body = await _csv(session, seoul, to=str(DAY))
+    assert response.status == 200
+    assert body.count("\ufeff".encode()) == 1 and body.count(b"order_id,placed_at") == 1
+    rows = _rows(body)
+    assert len(rows) == 7 + added
+    per_order = Counter(int(row["order_id"]) for row in rows)
+    assert [per_order[n] for n in range(1, 6)] == [2, 1, 2, 1, 1]  # the seeded day's
+    assert set(per_order.values()) == {1, 2, 3} and len(per_order) == 5 + 25
+    assert body.count(b"\r\n") == 1 + len(rows)
+
+
+async def test_an_export_the_client_cuts_ends_quietly_and_closes_its_snapshot(
+    session: aiohttp.ClientSession, seoul: TestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="robodyne.web.reports")
+    await _many_orders(seoul, 10_000)
+    assert not await _snapshot_held(seoul)
+    async with session.get(seoul.make_url("/api/export/orders.csv").with_query(to=str(DAY)),
+                           headers={"Authorization": f"Bearer {ADMIN}"}) as response:
+        assert response.status == 200
+        await response.content.read(10_000)
+        assert await _snapshot_held(seoul)  # the export's own snapshot, still streaming
+        response.close()
+    await _until_released(seoul)
+    cut = [r for r in caplog.records if r.name == "robodyne.web.reports"]
+    # The test server cancels the handler of a lost connection (aiohttp's handler_cancellation);
+    # run.py does not, and the next write says ConnectionResetError: one INFO line either way.
+    assert [r.levelname for r in cut] == ["INFO"] and "the client went away" in cut[0].message
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_an_export_nobody_reads_is_dropped_and_its_snapshot_closed(
+    seoul: TestServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A paused download would hold the snapshot, and the WAL from resetting, for ever."""
+    monkeypatch.setattr("robodyne.web.reports.STALL_S", 0.5)
+    caplog.set_level(logging.INFO, logger="robodyne.web.reports")
+    await _many_orders(seoul, 10_000)  # ~8 MB of CSV: more than the sockets' buffers hold
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await loop.sock_connect(sock, (seoul.host, seoul.port))
+    await loop.sock_sendall(sock, (
+        f"GET /api/export/orders.csv?to={DAY} HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {ADMIN}\r\n\r\n").encode())
+    try:
+        await asyncio.sleep(0.3)
+        assert await _snapshot_held(seoul)  # stalled, not yet given up
+        await _until_released(seoul, timeout=10)
+        cut = [r.getMessage() for r in caplog.records if r.name == "robodyne.web.reports"]
+        assert len(cut) == 1 and "read nothing for 0.5 s" in cut[0], cut
+    finally:
+        sock.close()

@@ -127,8 +127,7 @@ async def test_the_expo_prep_times_are_the_reports_station_times(
 
 
 async def test_export_rows_one_per_item_in_local_time(daybook: Daybook) -> None:
-    rows = [dict(zip(EXPORT_COLUMNS, row))
-            async for batch in daybook.rows(DAY, DAY) for row in batch]
+    rows = [dict(zip(EXPORT_COLUMNS, row)) for row in await _exported(daybook, DAY, DAY)]
     assert [(r["order_id"], r["item"], r["qty"]) for r in rows] == [
         (1, "Bulgogi", 2), (1, "Soju", 1), (2, "Galbi", 1), (3, "Bulgogi", 1), (3, "Fries", 2),
         (4, "Soju", 3), (5, "김치찌개", 1)]
@@ -142,16 +141,38 @@ async def test_export_rows_one_per_item_in_local_time(daybook: Daybook) -> None:
     assert first["modifiers"] == "no onion; extra rice" and first["order_note"] == QUOTED_NOTE
     assert rows[3]["item_note"] == FORMULA_NOTE  # raw here: escaping is the CSV writer's
     assert rows[4]["item_done_at"] == "" and rows[4]["ready_at"] == ""
-    two_days = [row async for batch in daybook.rows(DAY, date(2026, 12, 1)) for row in batch]
+    two_days = await _exported(daybook, DAY, date(2026, 12, 1))
     assert len(two_days) == 8  # the next day's first order, placed at midnight
+    assert await _exported(daybook, date(2020, 1, 1), date(2020, 1, 1)) == []
+
+
+async def _exported(daybook: Daybook, first: date, last: date) -> list[list[Any]]:
+    async with daybook.export(first, last) as batches:
+        return [row async for batch in batches for row in batch]
+
+
+async def test_an_export_checks_its_range_and_reads_its_first_batch_on_entering(
+    daybook: Daybook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(Invalid):
+        async with daybook.export(date(2026, 12, 1), DAY):
+            pass
+    monkeypatch.setattr("robodyne.store.reports.EXPORT_BATCH", 3)
+    async with daybook.export(DAY, DAY) as batches:
+        sizes = [len(batch) async for batch in batches]
+    assert sizes == [3, 3, 1]
 
 
 def test_a_day_is_yyyy_mm_dd_or_today() -> None:
     assert parse_day("2026-11-30", SEOUL) == DAY
     assert parse_day(None, SEOUL) == parse_day("", SEOUL)
-    for bad in ("20261130", "2026-11-31", "yesterday", "2026-11-30T00:00", "２０２６-11-30"):
+    for bad in ("20261130", "2026-11-31", "yesterday", "2026-11-30T00:00", "２０２６-11-30",
+                "2026-W48-1", "2026-11-3 ", "+2026-11-30"[:10]):
         with pytest.raises(Invalid):
             parse_day(bad, SEOUL)
+    for edge in (date(9999, 12, 31), date(1, 1, 1)):  # no next day; no start east of UTC
+        with pytest.raises(Invalid):
+            day_range(edge, edge, SEOUL)
 
 
 def test_a_day_with_a_clock_change_is_23_or_25_hours() -> None:

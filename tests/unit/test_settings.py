@@ -6,11 +6,14 @@ Unit level: robodyne.settings.load_settings(argv, environ) with a real TOML file
 from __future__ import annotations
 
 import json
+from datetime import date, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from robodyne.settings import SettingsError, load_settings
+from robodyne.core.days import day_range
+from robodyne.settings import SettingsError, load_settings, local_zone
 
 # The product contract's keys and defaults (config/robodyne.toml) — written out, not imported.
 SPEC_DEFAULTS = {
@@ -357,3 +360,20 @@ def test_an_unusable_token_stops_the_start_naming_its_first_4_characters(
 def test_sixteen_printable_characters_make_a_token(config) -> None:
     settings = load_settings(config('[auth.tokens]\n"0123456789abcdef" = "kitchen"\n'), {})
     assert settings.auth.tokens == {"0123456789abcdef": "kitchen"}
+
+
+def test_with_no_timezone_the_box_zone_keeps_its_clock_changes(tmp_path: Path) -> None:
+    """The default (server.timezone = ""): a zone with rules, never the offset of the day the
+    server started, so that July's days still start at local midnight."""
+    july = date(2026, 7, 1)
+    berlin = local_zone("Europe/Berlin")
+    assert berlin == ZoneInfo("Europe/Berlin")
+    assert day_range(july, july, berlin)[0] == "2026-06-30T22:00:00.000Z"
+    assert day_range(date(2026, 1, 1), date(2026, 1, 1), berlin)[0] == "2025-12-31T23:00:00.000Z"
+    linked = tmp_path / "localtime"
+    linked.symlink_to("/usr/share/zoneinfo/America/New_York")
+    assert local_zone("", linked) == ZoneInfo("America/New_York")
+    copied = tmp_path / "copied"
+    copied.write_bytes(Path("/usr/share/zoneinfo/Europe/Berlin").read_bytes())
+    assert day_range(july, july, local_zone("", copied))[0] == "2026-06-30T22:00:00.000Z"
+    assert local_zone("CET-1CEST", tmp_path / "missing") == timezone.utc

@@ -28,9 +28,11 @@ TASKS_BY_DAY: Final = "tasks INDEXED BY tasks_by_created"
 STOCK_SQL: Final = sql_list(STOCK_EVENTS)
 # Stock events listed in a report; the counts cover them all.
 STOCK_LISTED: Final = 100
-# Rows a batch: the loop formats a batch in one go, so this bounds how long an export holds up
-# everything else (a year's export runs at ~54,000 rows/s, ~19 µs a row end to end: ~5 ms).
-EXPORT_BATCH: Final = 250
+# Rows a batch: the loop formats a batch in one go, and aiosqlite's thread builds its rows
+# holding the GIL, so this bounds how long an export holds up everything else. Measured on a
+# year (docs/benchmarks.md): 250 rows let the robots topic's p99 rise 1.46-1.96x during an
+# export, 100 rows 1.18-1.26x, at the same 48,000-68,000 rows/s.
+EXPORT_BATCH: Final = 100
 
 ORDER_TIMES: Final = f"""
     SELECT o.created_at, o.status, o.robot_id,

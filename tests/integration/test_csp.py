@@ -5,9 +5,7 @@ data: or blob: URL, no eval."""
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -17,14 +15,15 @@ from playwright.async_api import ConsoleMessage, Page
 from robodyne.app import PARTS
 from robodyne.web.auth import TOKEN_COOKIE
 
-from ..support.browser import Pages, Tab, browser, pages
+from ..support.browser import (
+    RECORD_VIOLATIONS, STATIC, Pages, Tab, browser, catalogue, pages, until_true,
+)
 from ..support.seeded_day import DAY, ZONE, seed_day
 from ..support.server import MakeServer
 
 __all__ = ["browser", "pages"]  # fixtures, imported so pytest finds them here
 
 POLICY = "default-src 'self'; frame-ancestors 'none'"
-STATIC = Path(__file__).resolve().parents[2] / "robodyne" / "web" / "static"
 # Each page, the token it is opened with (None: a page for anyone), and how it shows it is up.
 PAGES = [
     ("/", None, "index"),
@@ -36,20 +35,11 @@ PAGES = [
     ("/login", None, "login"),
     ("/login?next=%2Fkitchen%3Fstation%3Dgrill&failed=1", None, "login"),
 ]
-# Collects what the policy refused, from before the page's first script runs.
-RECORD_VIOLATIONS = """window.cspViolations = [];
-document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(
-    `${e.violatedDirective} ${e.blockedURI || ''} ${e.sample || ''} ${e.sourceFile || ''}`));"""
 
 
 @pytest.fixture
 async def server(make_server: MakeServer) -> TestServer:
     return await make_server()
-
-
-def catalogue(lang: str) -> dict[str, str]:
-    loaded: dict[str, str] = json.loads((STATIC / "i18n" / f"{lang}.json").read_text("utf-8"))
-    return loaded
 
 
 async def reached_its_state(page: Page, state: str, lang: str) -> None:
@@ -59,9 +49,9 @@ async def reached_its_state(page: Page, state: str, lang: str) -> None:
         await page.wait_for_selector('#conn[data-state="live"]', timeout=5000)
         return
     key = "login.heading" if state == "login" else "index.kitchen"
-    await page.wait_for_function("([key, text]) => [...document.querySelectorAll("
-                                 "`[data-i18n='${key}']`)].some((e) => e.textContent === text)",
-                                 arg=[key, catalogue(lang)[key]], timeout=5000)
+    await until_true(page, "([key, text]) => [...document.querySelectorAll("
+                     "`[data-i18n='${key}']`)].some((e) => e.textContent === text)",
+                     arg=[key, catalogue(lang)[key]], timeout=5)
 
 
 @pytest.mark.browser
@@ -106,7 +96,7 @@ async def test_every_page_reaches_its_state_with_nothing_refused_by_the_policy(
     # The recorder works and the policy is enforced: a style attribute set from a string is
     # refused and reported.
     await page.evaluate("document.body.setAttribute('style', 'outline: 3px solid red')")
-    await page.wait_for_function("window.cspViolations.length === 1", timeout=2000)
+    await until_true(page, "window.cspViolations.length === 1", timeout=2)
     assert await page.evaluate("getComputedStyle(document.body).outlineStyle") == "none"
 
 

@@ -15,6 +15,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from robodyne.app import create_app
+from robodyne.settings import Settings
 
 from ..support.api_client import Api, assert_error, until
 from ..support.floor_robot import FloorRobot
@@ -521,9 +522,11 @@ async def test_a_rejected_charge_is_for_no_other_robot(floor: Any) -> None:
     await full.no_command()
 
 
-async def test_orders_staff_took_back_are_not_redispatched_by_a_restart(
-    aiohttp_server: Any, tmp_path: Path, session: aiohttp.ClientSession
-) -> None:
+async def _cancelled_and_stopped(aiohttp_server: Any, tmp_path: Path,
+                                 session: aiohttp.ClientSession
+                                 ) -> tuple[Settings, dict[str, Any], dict[str, Any]]:
+    """A ready order whose deliver task staff cancelled, on a server then stopped: its
+    settings, the order and the task."""
     settings = make_settings(tmp_path / "robodyne.db", dispatch=DISPATCH)
     server = await aiohttp_server(create_app(settings))
     api = Api(session, server)
@@ -532,6 +535,13 @@ async def test_orders_staff_took_back_are_not_redispatched_by_a_restart(
     [task] = (await api.ok("GET", "/api/tasks"))["items"]
     await api.ok("POST", f"/api/tasks/{task['id']}/cancel")
     await server.close()
+    return settings, order, task
+
+
+async def test_orders_staff_took_back_are_not_redispatched_by_a_restart(
+    aiohttp_server: Any, tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    settings, order, _ = await _cancelled_and_stopped(aiohttp_server, tmp_path, session)
     server = await aiohttp_server(create_app(settings))
     assert len(db_rows(server, "SELECT 1 FROM tasks")) == 1
     assert _order(server, order["id"])["status"] == "ready"
@@ -543,14 +553,7 @@ async def test_a_cancel_cut_before_its_orders_were_released_still_hands_them_to_
     """The cancel commits its task first and releases the orders after: a crash in between
     leaves an order delivering on a cancelled task. The restart hands it to staff, as the
     cancel would have, and puts it on no robot."""
-    settings = make_settings(tmp_path / "robodyne.db", dispatch=DISPATCH)
-    server = await aiohttp_server(create_app(settings))
-    api = Api(session, server)
-    table = await api.ok("POST", "/api/tables", {"label": "T1", "seats": 2, "x": 4, "y": 6}, 201)
-    order = await _ready(api, table["id"])
-    [task] = (await api.ok("GET", "/api/tasks"))["items"]
-    await api.ok("POST", f"/api/tasks/{task['id']}/cancel")
-    await server.close()
+    settings, order, task = await _cancelled_and_stopped(aiohttp_server, tmp_path, session)
     with closing(sqlite3.connect(tmp_path / "robodyne.db")) as db, db:
         db.execute("UPDATE orders SET status = 'delivering', robot_id = 'r1' WHERE id = ?",
                    (order["id"],))

@@ -3,7 +3,6 @@ docs/pages.md) in a real Chromium against a real server; and the message catalog
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -14,12 +13,13 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, expect
 
-from ..support.browser import VIEWPORT, Pages, Tab, browser, eventually, pages, rest
+from ..support.browser import (
+    STATIC, VIEWPORT, Pages, Tab, browser, catalogue, eventually, pages, rest, until_true,
+)
 from ..support.server import MakeServer
 
 __all__ = ["browser", "pages"]  # fixtures, imported so pytest finds them here
 
-STATIC = Path(__file__).resolve().parents[2] / "robodyne" / "web" / "static"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 STATIONS = ["grill", "fry", "cold", "bar"]
 MENU = [("Bulgogi", "grill", 600), ("Galbi", "grill", 900), ("Fries", "fry", 300),
@@ -184,6 +184,8 @@ async def test_the_expo_shows_progress_bumps_through_to_served_and_recalls(
     await eventually(lambda: status_is(session, server, made["id"], "ready"))
     await page.keyboard.press("r")  # the last bumped comes back
     await eventually(lambda: status_is(session, server, made["id"], "preparing"))
+    # The keys act on what the screen shows: wait until it shows the recall, as a cook would.
+    await expect(card).to_have_attribute("data-status", "preparing")
     await page.keyboard.press("1")
     await page.keyboard.press("Enter")
     await eventually(lambda: status_is(session, server, made["id"], "ready"))
@@ -343,18 +345,18 @@ async def test_the_screen_stays_awake_and_chimes_for_its_own_new_tickets(
       } });
     """
     page = await open_kitchen(pages, server, "station=grill", init_script=stub)
-    await page.wait_for_function("window.wakeCalls.length === 1")
+    await until_true(page, "window.wakeCalls.length === 1")
     assert await page.evaluate("window.wakeCalls") == ["screen"]
     assert await page.evaluate("document.body.dataset.wakeLock") == "held"
     # The browser drops the lock when the tab hides; back in view it is taken again.
     await page.evaluate("""window.lastLock.released = true;
         document.dispatchEvent(new Event('visibilitychange'))""")
-    await page.wait_for_function("window.wakeCalls.length === 2")
+    await until_true(page, "window.wakeCalls.length === 2")
     await expect(page.locator("#fullscreen")).to_have_text("Full screen")
 
     assert await page.evaluate("document.body.dataset.chimes") is None
     await order(session, server, table, ("Bulgogi", 1))
-    await page.wait_for_function("document.body.dataset.chimes === '1'")
+    await until_true(page, "document.body.dataset.chimes === '1'")
     await order(session, server, table, ("Beer", 1))  # the bar's, not the grill's
     await page.wait_for_timeout(500)
     assert await page.evaluate("document.body.dataset.chimes") == "1"
@@ -400,11 +402,6 @@ async def test_the_pages_speak_korean_by_query_cookie_or_browser_and_english_by_
     # And ?lang=en puts English back.
     await page.goto(str(server.make_url("/kitchen?station=grill&lang=en")))
     assert await heading(page) == "Grill"
-
-
-def catalogue(lang: str) -> dict[str, str]:
-    loaded: dict[str, str] = json.loads((STATIC / "i18n" / f"{lang}.json").read_text("utf-8"))
-    return loaded
 
 
 KEY_CALL = re.compile(r"""\bt\(\s*["']([\w.]+)["']""")

@@ -4,9 +4,7 @@ set up with a six-digit code an admin made, with no token and no code in any add
 from __future__ import annotations
 
 import html
-import json
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -16,21 +14,14 @@ from playwright.async_api import BrowserContext, Page, Request, WebSocket
 
 from robodyne.web.auth import TOKEN_COOKIE
 
-from ..support.browser import Pages, Tab, browser, pages
+from ..support.browser import (
+    RECORD_VIOLATIONS, Pages, Tab, browser, catalogue, pages, until_true,
+)
 from ..support.server import TOKENS, MakeServer
 
 __all__ = ["browser", "pages"]  # fixtures, imported so pytest finds them here
 
-STATIC = Path(__file__).resolve().parents[2] / "robodyne" / "web" / "static"
-RECORD_VIOLATIONS = """window.cspViolations = [];
-document.addEventListener('securitypolicyviolation',
-    (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI || e.sample}`));"""
 NEXT_VALUE = re.compile(r'<input type="hidden" name="next" value="([^"]*)">')
-
-
-def catalogue(lang: str) -> dict[str, str]:
-    loaded: dict[str, str] = json.loads((STATIC / "i18n" / f"{lang}.json").read_text("utf-8"))
-    return loaded
 
 
 @pytest.fixture
@@ -117,8 +108,8 @@ async def test_the_login_page_speaks_its_language_and_says_when_a_secret_was_ref
     words = catalogue(lang)
     tab = await pages.open(str(server.make_url(f"/login?lang={lang}&next=%2Fconsole")))
     page = tab.page
-    await page.wait_for_function("(text) => document.querySelector('#login h2').textContent"
-                                 " === text", arg=words["login.heading"], timeout=5000)
+    await until_true(page, "(text) => document.querySelector('#login h2').textContent"
+                     " === text", arg=words["login.heading"], timeout=5)
     assert await page.title() == words["login.title"]
     assert await page.locator("label[for=secret]").inner_text() == words["login.secret"]
     assert await page.locator("#login button[type=submit]").inner_text() == words["login.submit"]
@@ -129,8 +120,8 @@ async def test_the_login_page_speaks_its_language_and_says_when_a_secret_was_ref
     await page.goto(str(server.make_url(f"/login?lang={lang}&failed=1&next=%2Fconsole")))
     failed = page.locator("#failed")
     await failed.wait_for(state="visible", timeout=2000)
-    await page.wait_for_function("(text) => document.getElementById('failed').textContent"
-                                 " === text", arg=words["login.failed"], timeout=5000)
+    await until_true(page, "(text) => document.getElementById('failed').textContent"
+                     " === text", arg=words["login.failed"], timeout=5)
     assert await page.locator("input[name=next]").input_value() == "/console"
     assert tab.errors == [] and tab.websockets == []
 
@@ -225,9 +216,9 @@ async def test_an_admin_pairs_a_kitchen_tablet_that_never_sees_a_token(
     how = await dashboard.locator("#pair-how").inner_text()
     assert how == f"On the tablet, open {server.make_url('/login')} and type this code"
     # It counts down.
-    await dashboard.wait_for_function(
-        "(before) => document.getElementById('pair-expires').textContent !== before",
-        arg=expires, timeout=3000)
+    await until_true(
+        dashboard, "(before) => document.getElementById('pair-expires').textContent !== before",
+        arg=expires, timeout=3)
 
     # The tablet: no cookie. Its kitchen screen is refused and sends it to /login.
     tablet = await pages.browser.new_context()

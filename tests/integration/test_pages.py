@@ -23,7 +23,9 @@ from playwright.async_api import Page, Route, expect
 from robodyne.app import create_app
 from robodyne.web.auth import TOKEN_COOKIE
 
-from ..support.browser import Pages, Tab, browser, eventually, pages, rest, restart_on_same_port
+from ..support.browser import (
+    Pages, Tab, browser, eventually, pages, rest, restart_on_same_port, until_true,
+)
 from ..support.floor_robot import FloorRobot
 from ..support.server import TOKENS, MakeServer, make_settings, parts_of
 from ..support.robot_client import RobotClient
@@ -371,14 +373,13 @@ async def test_demo_screenshots(aiohttp_server: Any, tmp_path: Path,
         await live(opened[name])
 
     dashboard = opened["dashboard"]
-    await dashboard.wait_for_function(
-        "document.querySelectorAll('g.robot').length === 4", timeout=5000)
+    await until_true(dashboard, "document.querySelectorAll('g.robot').length === 4")
     where = "[...document.querySelectorAll('g.robot')].map((g) => g.getAttribute('transform'))"
     start = await dashboard.evaluate(where)
     # Nobody touches anything: two seeded orders are ready from the start, so robots leave at
     # once; the cooks make more ready, guests keep ordering.
     moved = f"JSON.stringify({where}) !== {json.dumps(json.dumps(start))}"
-    await dashboard.wait_for_function(moved, timeout=15000)
+    await until_true(dashboard, moved, timeout=15)
     await dashboard.wait_for_selector("#tasks li.task", timeout=5000)
     await opened["kitchen"].wait_for_selector(".ticket", timeout=5000)
     assert await dashboard.locator(".table-card").count() == 12
@@ -503,7 +504,7 @@ async def assert_csp_clean(page: Page) -> None:
     assert await page.evaluate("window.cspViolations") == []
     # And the policy really is on: a style attribute set from a string is refused.
     await page.evaluate("document.body.setAttribute('style', 'outline: 1px solid red')")
-    await page.wait_for_function("window.cspViolations.length === 1", timeout=2000)
+    await until_true(page, "window.cspViolations.length === 1", timeout=2)
     assert await page.evaluate("getComputedStyle(document.body).outlineStyle") == "none"
 
 
@@ -775,7 +776,7 @@ async def test_robot_labels_never_overlap_even_when_robots_crowd_the_dock(
             assert (await robot.command())["command"] == "go_to"
         tab = await open_dashboard(pages, server)
         page = tab.page
-        await page.wait_for_function("document.querySelectorAll('g.robot-label').length === 4")
+        await until_true(page, "document.querySelectorAll('g.robot-label').length === 4")
         await expect(page.locator(robot_task_label("r1"))).to_have_text("go to → T1")
         await expect(page.locator(robot_task_label("r2"))).to_have_text("go to → T2")
 
@@ -866,7 +867,7 @@ async def test_dashboard_tasks_screenshot(
 
         tab = await open_dashboard(pages, server)
         page = tab.page
-        await page.wait_for_function("document.querySelectorAll('#tasks .task').length === 5")
+        await until_true(page, "document.querySelectorAll('#tasks .task').length === 5")
         assert_apart(await settled_label_boxes(page))
         await page.wait_for_timeout(1200)  # the ages have ticked
         if os.environ.get("ROBODYNE_UPDATE_SCREENSHOTS"):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import re
 from datetime import datetime
@@ -20,7 +19,9 @@ from playwright.async_api import Page, expect
 from robodyne.app import PARTS
 from robodyne.web.auth import TOKEN_COOKIE
 
-from ..support.browser import ARTIFACTS, VIEWPORT, Pages, Tab, browser, eventually, pages
+from ..support.browser import (
+    ARTIFACTS, RECORD_VIOLATIONS, VIEWPORT, Pages, Tab, browser, catalogue, eventually, pages,
+)
 from ..support.seeded_day import DAY, ZONE, seed_day
 from ..support.server import MakeServer
 
@@ -28,20 +29,11 @@ __all__ = ["browser", "pages"]  # fixtures, imported so pytest finds them here
 
 pytestmark = pytest.mark.browser
 
-STATIC = Path(__file__).resolve().parents[2] / "robodyne" / "web" / "static"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ADMIN = "admin-token-test"
 STATIONS = ["grill", "fry", "cold", "bar"]
-RECORD_VIOLATIONS = """window.cspViolations = [];
-document.addEventListener('securitypolicyviolation',
-    (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI || e.sample}`));"""
 # Chromium's Intl.DurationFormat says "6 min, 40 sec"; without it i18n.js says "6 min 40 sec".
 SIX_MIN_40 = re.compile(r"6 min,? 40 s(ec)?")
-
-
-def catalogue(lang: str) -> dict[str, str]:
-    loaded: dict[str, str] = json.loads((STATIC / "i18n" / f"{lang}.json").read_text("utf-8"))
-    return loaded
 
 
 @pytest.fixture

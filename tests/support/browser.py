@@ -7,6 +7,7 @@ Every page a test opens is screenshotted into test-artifacts/ when the test ends
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import time
@@ -31,6 +32,17 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+STATIC = Path(__file__).resolve().parents[2] / "robodyne" / "web" / "static"
+# Collects what the policy refused, from before the page's first script runs.
+RECORD_VIOLATIONS = """window.cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(
+    `${e.violatedDirective} ${e.blockedURI || ''} ${e.sample || ''} ${e.sourceFile || ''}`));"""
+
+
+def catalogue(lang: str) -> dict[str, str]:
+    """The pages' strings in that language (web/static/i18n)."""
+    loaded: dict[str, str] = json.loads((STATIC / "i18n" / f"{lang}.json").read_text("utf-8"))
+    return loaded
 
 
 def _need_chromium() -> None:
@@ -142,6 +154,17 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 5.0,
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {timeout} s; last value {result!r}")
         await asyncio.sleep(interval)
+
+
+async def until_true(page: Page, expression: str, arg: Any = None,
+                     timeout: float = 5.0) -> Any:
+    """Wait until `expression` (or the function it is, called with `arg`) is truthy in the
+    page. Polled from here through page.evaluate: Playwright's wait_for_function re-runs a
+    string with eval inside the page when it polls, which the pages' CSP (no 'unsafe-eval')
+    refuses, so it failed whenever the condition was not already true."""
+    if arg is None:
+        return await eventually(lambda: page.evaluate(expression), timeout)
+    return await eventually(lambda: page.evaluate(expression, arg), timeout)
 
 
 async def restart_on_same_port(server: TestServer) -> Callable[[], Awaitable[TestServer]]:

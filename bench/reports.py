@@ -28,7 +28,7 @@ import aiohttp
 import orjson
 
 from robodyne.core.days import day_range
-from robodyne.store import reports as queries
+from robodyne.store import report_queries as queries
 
 from . import scenarios, yeardb
 from .servers import ADMIN_TOKEN, ROOT, Server
@@ -41,7 +41,7 @@ PROBLEM: Final = re.compile(r"^\S+ \S+ (WARNING|ERROR|CRITICAL) ")
 # (events = 100000) would prune the year down to its last two weeks a minute after the start.
 CONFIG: Final = ('[kitchen]\nstations = ["grill", "fry", "cold", "bar"]\n'
                  'default_station = "grill"\n[retention]\nevents = 10000000\n')
-# Every query of store/reports.py: its upper-case names that hold a SELECT.
+# Every query of store/report_queries.py: its upper-case names that hold a SELECT.
 REPORT_QUERIES: Final = tuple(name for name, value in vars(queries).items()
                               if name.isupper() and isinstance(value, str) and "SELECT" in value)
 # Reads that are not the report's but grow with the year: topic snapshots, the expo's times.

@@ -140,7 +140,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
     """,
-    # The day's report and the export read one range of created_at (store/reports.py).
+    # The day's report and the export read one range of created_at (store/report_queries.py).
     """
     CREATE INDEX orders_by_created ON orders (created_at);
     CREATE INDEX tasks_by_created ON tasks (created_at);

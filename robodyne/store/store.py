@@ -56,7 +56,7 @@ from ..core.orders import CLOSED_ORDER_STATUSES, closed_cutoff
 from ..core.tasks import FINISHED, finished_cutoff
 from ..core.topics import Topic
 from .backup import Written, hold_lock, write_backup
-from .reports import ReportReader
+from .report_queries import ReportReader
 from .schema import MIGRATIONS
 from .sqltext import sql_list
 

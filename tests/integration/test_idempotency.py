@@ -115,13 +115,21 @@ async def test_a_key_survives_a_restart_on_the_same_file(make_server: MakeServer
     assert count(server, "orders") == 1
 
 
-async def test_a_retry_after_a_crash_between_commit_and_answer_gets_the_committed_order(
-        make_server: MakeServer, session: aiohttp.ClientSession, tmp_path: Path) -> None:
+async def _ordered_then_stopped(make_server: MakeServer, session: aiohttp.ClientSession,
+                                key: str) -> tuple[dict[str, Any], Reply]:
+    """A table and one order posted under `key` on a server then stopped: the table, and the
+    order's answer."""
     server = await make_server()
     api = Api(session, server)
     table = await api.table()
-    first, _ = await post(api, "/api/orders", order_body(table["id"]), "k-crash")
+    first, _ = await post(api, "/api/orders", order_body(table["id"]), key)
     await server.close()
+    return table, first
+
+
+async def test_a_retry_after_a_crash_between_commit_and_answer_gets_the_committed_order(
+        make_server: MakeServer, session: aiohttp.ClientSession, tmp_path: Path) -> None:
+    table, first = await _ordered_then_stopped(make_server, session, "k-crash")
     # What a kill -9 after the order's commit and before the answer was kept leaves: the
     # record knows the order it created (same transaction), not the answer.
     write_db(tmp_path / "robodyne.db",
@@ -139,11 +147,7 @@ async def test_a_retry_after_a_crash_between_commit_and_answer_gets_the_committe
 
 async def test_a_retry_after_a_crash_before_anything_was_created_runs_again(
         make_server: MakeServer, session: aiohttp.ClientSession, tmp_path: Path) -> None:
-    server = await make_server()
-    api = Api(session, server)
-    table = await api.table()
-    first, _ = await post(api, "/api/orders", order_body(table["id"]), "k-early")
-    await server.close()
+    table, _ = await _ordered_then_stopped(make_server, session, "k-early")
     # Cut before the order's transaction: neither the order nor an answer.
     write_db(tmp_path / "robodyne.db", "DELETE FROM orders")
     write_db(tmp_path / "robodyne.db", "UPDATE idempotency_keys SET status = NULL,"

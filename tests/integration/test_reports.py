@@ -177,7 +177,7 @@ async def _until_released(server: TestServer, timeout: float = 5.0) -> None:
 async def test_an_export_of_many_batches_is_one_file_with_every_row_once(
     session: aiohttp.ClientSession, seoul: TestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("robodyne.store.reports.EXPORT_BATCH", 2)
+    monkeypatch.setattr("robodyne.store.report_queries.EXPORT_BATCH", 2)
     added = await _many_orders(seoul, 25, items=3)
     response, body = await _csv(session, seoul, to=str(DAY))
     assert response.status == 200

@@ -12,8 +12,6 @@ import asyncio
 import json
 import signal
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,27 +19,21 @@ import pytest
 
 from ..support.reliability import (
     AUTH,
-    CONFIG,
     AckingRobot,
     RestartableServer,
     api_items,
     db_rows,
     integrity,
+    restartable_server,
 )
 
 pytestmark = pytest.mark.slow
+__all__ = ["restartable_server"]  # the `server` fixture, imported so pytest finds it
 
 WRITERS = 4
 ROUNDS = 3
 LOAD_S = 1.5
 ROBOTS = 4
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[RestartableServer]:
-    server = RestartableServer(tmp_path, CONFIG)
-    yield server
-    server.kill()
 
 
 async def kill_9(server: RestartableServer) -> None:

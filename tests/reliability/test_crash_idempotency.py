@@ -7,27 +7,21 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from ..support.reliability import AUTH, CONFIG, RestartableServer, db_rows, integrity
+from ..support.reliability import (
+    AUTH, RestartableServer, db_rows, integrity, restartable_server,
+)
 
 pytestmark = pytest.mark.slow
+__all__ = ["restartable_server"]  # the `server` fixture, imported so pytest finds it
 
 WRITERS = 4
 ROUNDS = 3
 LOAD_S = 1.5
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[RestartableServer]:
-    server = RestartableServer(tmp_path, CONFIG)
-    yield server
-    server.kill()
 
 
 async def post_order(session: aiohttp.ClientSession, server: RestartableServer, key: str,

@@ -13,12 +13,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
+import pytest
 from yarl import URL
 
 from .process import RUN_PY, ServerProcess
@@ -271,3 +272,11 @@ class AckingRobot:
             acks.cancel()
             await asyncio.gather(acks, return_exceptions=True)
             writer.close()
+
+
+@pytest.fixture(name="server")
+async def restartable_server(tmp_path: Path) -> AsyncIterator[RestartableServer]:
+    """`python run.py` on CONFIG in tmp_path, to kill and start again; killed at the end."""
+    server = RestartableServer(tmp_path, CONFIG)
+    yield server
+    server.kill()

@@ -157,7 +157,7 @@ async def test_an_export_checks_its_range_and_reads_its_first_batch_on_entering(
     with pytest.raises(Invalid):
         async with daybook.export(date(2026, 12, 1), DAY):
             pass
-    monkeypatch.setattr("robodyne.store.reports.EXPORT_BATCH", 3)
+    monkeypatch.setattr("robodyne.store.report_queries.EXPORT_BATCH", 3)
     async with daybook.export(DAY, DAY) as batches:
         sizes = [len(batch) async for batch in batches]
     assert sizes == [3, 3, 1]

@@ -45,8 +45,9 @@ import orjson
 import psutil
 
 from robodyne.core.floor import DOCK
-from robodyne.demo import simulator
+from robodyne.demo.client import run_fleet
 from robodyne.demo.floor import grid_tables
+from robodyne.demo.robot import SimRobot
 
 from . import scenarios
 from .servers import ADMIN_TOKEN, ROBOT_TOKEN, Server
@@ -97,14 +98,14 @@ class Recorder:
 
     def __init__(self) -> None:
         self.traces: dict[int, Trace] = {}
-        self.robots: list[simulator.SimRobot] = []
+        self.robots: list[SimRobot] = []
         self.trips: list[int] = []  # orders on each accepted deliver command
         self.commands: Counter[str] = Counter()  # "<command> <answer>"
 
-    def robot_class(self) -> type[simulator.SimRobot]:
+    def robot_class(self) -> type[SimRobot]:
         recorder = self
 
-        class Stamped(simulator.SimRobot):
+        class Stamped(SimRobot):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, **kwargs)
                 recorder.robots.append(self)
@@ -126,7 +127,7 @@ class Recorder:
 
         return Stamped
 
-    def command(self, at: float, robot: simulator.SimRobot, message: dict[str, Any],
+    def command(self, at: float, robot: SimRobot, message: dict[str, Any],
                 replies: list[dict[str, Any]]) -> None:
         answer = str(replies[0].get("status")) if replies else "none"
         name = str(message.get("command"))
@@ -511,16 +512,9 @@ async def run_load(spec: dict[str, Any]) -> dict[str, Any]:
         await asyncio.wait_for(asyncio.gather(*(e.wait() for e in follower.subscribed.values())),
                                20)
         stop = asyncio.Event()
-        # run_fleet builds its robots from simulator.SimRobot: here, the stamping subclass.
-        original = simulator.SimRobot
-        simulator.SimRobot = recorder.robot_class()  # type: ignore[misc]
-        try:
-            fleet = asyncio.create_task(simulator.run_fleet(
-                "127.0.0.1", spec["tcp_port"], ROBOT_TOKEN, spec["robots"], spec.get("hz", HZ),
-                stop=stop, seed=spec["seed"], prefix="sim"))
-            await asyncio.sleep(0)
-        finally:
-            simulator.SimRobot = original  # type: ignore[misc]
+        fleet = asyncio.create_task(run_fleet(
+            "127.0.0.1", spec["tcp_port"], ROBOT_TOKEN, spec["robots"], spec.get("hz", HZ),
+            stop=stop, seed=spec["seed"], prefix="sim", robot_class=recorder.robot_class()))
         if not await wait_robots(http, spec["robots"],
                                  lambda r: r["connected"] and r["status"] == "idle", 60):
             raise RuntimeError("the robots did not all connect")

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import psutil
 
-from robodyne.demo.simulator import run_fleet
+from robodyne.demo.client import run_fleet
 
 from .servers import ADMIN_TOKEN, ROBOT_TOKEN, Server
 

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from robodyne.core.floor import DOCK
-from robodyne.demo.simulator import run_fleet
+from robodyne.demo.client import run_fleet
 
 from ..support.api_client import Api
 from ..support.server import MakeServer, receive_json, ws_url, parts_of

@@ -11,7 +11,7 @@ import pytest
 
 from robodyne.core.floor import DOCK, HEIGHT_M, WIDTH_M
 from robodyne.demo.floor import TABLES, grid_tables, table_position
-from robodyne.demo.simulator import (
+from robodyne.demo.robot import (
     CHARGED,
     CRITICAL_BATTERY,
     HOME_AFTER_S,

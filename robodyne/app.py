@@ -21,6 +21,8 @@ from .core.errors import StorageUnavailable
 from .core.stats import Stats
 from .core.topics import LOG_TOPICS, STATE_TOPICS, Topic
 from .demo import seed
+from .demo.client import SimFleet
+from .demo.life import DemoLife
 from .domain.backups import Backups
 from .domain.dispatch import Dispatcher
 from .domain.fleet import Fleet
@@ -60,8 +62,16 @@ RETENTION_EVERY_S: Final = 60.0
 
 
 @dataclass(frozen=True)
+class Demo:
+    """The demo's simulated robots, and the guests and cooks that keep its restaurant busy."""
+
+    robots: SimFleet
+    life: DemoLife
+
+
+@dataclass(frozen=True)
 class Parts:
-    """Everything create_app built, held by the app for its lifecycle (and for tests)."""
+    """Everything build() made, held by the app for its lifecycle (and for tests)."""
 
     settings: Settings
     tokens: TokenFile
@@ -75,28 +85,42 @@ class Parts:
     restaurant: Restaurant
     menu: Menu
     dispatcher: Dispatcher
+    backups: Backups
     robot_server: RobotServer
     websockets: WebSockets
     login: Login
     health: Health
+    idempotency: Idempotency
+    metrics: Metrics
+    api: Api
+    reports: Reports
+    pages: Pages
+    # The server's warnings onto systemlogs, and aiohttp's complaints about clients' malformed
+    # requests turned into DEBUG lines: installed on the loggers only while the app runs.
+    log_bridge: SystemlogBridge
+    client_errors: ClientProtocolErrors
     # The server's TLS context (auth.tls_cert/tls_key), or None: plain HTTP and TCP.
     tls: ssl.SSLContext | None = None
+    # In demo mode only.
+    demo: Demo | None = None
 
 
 PARTS = web.AppKey("parts", Parts)
 
 
 def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
-    """Every part, each given what it needs in its constructor; nothing runs yet."""
+    """Every part, each given what it needs in its constructor; nothing runs yet.
+
+    In demo mode the parts get the demo's settings, a new value: `settings` stays as it is.
+    """
+    demo_token = None
     if settings.demo:
-        settings = seed.with_demo_kitchen(settings)
-        seed.robot_token(settings)
+        settings, demo_token = seed.demo_settings(settings)
     ws = settings.websocket
     tokens = TokenFile(tokens_path(settings.database.path), settings.auth.grants(), TokenBook({}))
     refusals = Refusals(logging.getLogger("robodyne.auth"), time.monotonic)
     stats = Stats()
     store = Store(settings.database.path)
-    store.on_commit.append(stats.db_write.observe)
     hub = Hub(topic_views(ws.snapshot_limit), history_size=ws.history_size,
               queue_max=ws.send_queue_max)
     journal = Journal(store, hub)
@@ -109,13 +133,33 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
                                RobotReports(journal, restaurant, dispatcher),
                                Notifier(store, hub, fleet), stats, tls=tls)
     auth = Auth(tokens.book, settings.auth.allowed_origins, refusals)
-    return Parts(settings=settings, tokens=tokens, auth=auth, stats=stats, store=store, hub=hub,
-                 journal=journal,
-                 status=status, fleet=fleet, restaurant=restaurant, menu=menu,
-                 dispatcher=dispatcher, robot_server=robot_server,
-                 websockets=WebSockets(ws, auth, hub, stats,
-                                       max_per_token=settings.auth.max_connections_per_token),
-                 login=Login(auth, tokens), health=Health(status), tls=tls)
+    daybook = Daybook(store, settings.server.zone(), settings.kitchen.stations)
+    return Parts(
+        settings=settings, tokens=tokens, auth=auth, stats=stats, store=store, hub=hub,
+        journal=journal, status=status, fleet=fleet, restaurant=restaurant, menu=menu,
+        dispatcher=dispatcher, backups=Backups(store, journal, stats, settings.backup),
+        robot_server=robot_server,
+        websockets=WebSockets(ws, auth, hub, stats,
+                              max_per_token=settings.auth.max_connections_per_token),
+        login=Login(auth, tokens), health=Health(status),
+        idempotency=Idempotency(store, auth),
+        metrics=Metrics(Collector(stats, hub, fleet), auth),
+        api=Api(restaurant, menu, dispatcher, daybook, hub, auth),
+        reports=Reports(daybook, auth), pages=Pages(settings.kitchen, auth),
+        log_bridge=SystemlogBridge(journal), client_errors=ClientProtocolErrors(), tls=tls,
+        demo=None if demo_token is None else _demo(settings, demo_token, restaurant, hub, tls))
+
+
+def _demo(settings: Settings, robot_token: str, restaurant: Restaurant, hub: Hub,
+          tls: ssl.SSLContext | None) -> Demo:
+    """Simulated robots for the real TCP port, and the restaurant's simulated life."""
+    simulation = settings.simulation
+    # Under TLS the demo robots speak it too, without checking the certificate: they are this
+    # process on loopback, and the box's certificate names its LAN name, not 127.0.0.1.
+    robots = SimFleet(robot_token, simulation.robots, seed.ROBOT_HZ,
+                      fail_rate=simulation.fail_rate,
+                      tls=unverified_client_context() if tls is not None else None)
+    return Demo(robots=robots, life=DemoLife(restaurant, hub, simulation))
 
 
 def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.Application:
@@ -127,16 +171,10 @@ def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.App
     parts = build(settings, tls)
     app = web.Application(client_max_size=64 * 1024)
     app[PARTS] = parts
-    auth = parts.auth
-    idempotency = Idempotency(parts.store, auth)
-    daybook = Daybook(parts.store, parts.settings.server.zone(), parts.settings.kitchen.stations)
     setup_routes(
-        app, auth=auth, idempotency=idempotency, health=parts.health,
-        metrics=Metrics(Collector(parts.stats, parts.hub, parts.fleet), auth),
-        websockets=parts.websockets,
-        api=Api(parts.restaurant, parts.menu, parts.dispatcher, daybook, parts.hub, auth),
-        reports=Reports(daybook, auth),
-        pages=Pages(parts.settings.kitchen, auth), login=parts.login)
+        app, auth=parts.auth, idempotency=parts.idempotency, health=parts.health,
+        metrics=parts.metrics, websockets=parts.websockets, api=parts.api,
+        reports=parts.reports, pages=parts.pages, login=parts.login)
     app.cleanup_ctx.extend([
         _tokens,
         _store,
@@ -150,9 +188,9 @@ def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.App
         _background("polling", _run_polling),
         _background("retention", _run_retention),
         _background("idempotency-keys",
-                    lambda p: _every(RETENTION_EVERY_S, idempotency.prune)),
-        _background("backups", _run_backups),
-        _demo_robots,
+                    lambda p: _every(RETENTION_EVERY_S, p.idempotency.prune)),
+        _background("backups", lambda p: p.backups.run()),
+        _demo_mode,
     ])
     app.on_shutdown.append(_on_shutdown)
     return app
@@ -169,12 +207,17 @@ async def _tokens(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _store(app: web.Application) -> AsyncIterator[None]:
+    """The database open, its writes timed into the stats; in demo mode, seeded."""
     parts = app[PARTS]
     await parts.store.open()
-    if parts.settings.demo:
-        await seed.seed(parts.store)
-    yield
-    await parts.store.close()
+    parts.store.on_commit.append(parts.stats.db_write.observe)
+    try:
+        if parts.settings.demo:
+            await seed.seed(parts.store)
+        yield
+    finally:
+        parts.store.on_commit.remove(parts.stats.db_write.observe)
+        await parts.store.close()
 
 
 async def _hub(app: web.Application) -> AsyncIterator[None]:
@@ -206,43 +249,37 @@ async def _robots(app: web.Application) -> AsyncIterator[None]:
     await server.stop()
     await _cancel(tasks)
     await fleet.close()
+    parts.dispatcher.close()
 
 
 async def _log_bridge(app: web.Application) -> AsyncIterator[None]:
     """The server's warnings onto systemlogs; aiohttp's complaints about clients' malformed
     requests are not the server's, and become one DEBUG line each before any handler."""
-    bridge = SystemlogBridge(app[PARTS].journal)
-    client_errors = ClientProtocolErrors()
+    parts = app[PARTS]
+    bridge, client_errors = parts.log_bridge, parts.client_errors
     logging.getLogger(AIOHTTP_SERVER).addFilter(client_errors)
     logging.getLogger().addHandler(bridge)
     task = asyncio.create_task(bridge.run(), name="log-bridge")
-    yield
-    logging.getLogger().removeHandler(bridge)
-    logging.getLogger(AIOHTTP_SERVER).removeFilter(client_errors)
-    await _cancel([task])
+    try:
+        yield
+    finally:
+        logging.getLogger().removeHandler(bridge)
+        logging.getLogger(AIOHTTP_SERVER).removeFilter(client_errors)
+        await _cancel([task])
 
 
-async def _demo_robots(app: web.Application) -> AsyncIterator[None]:
+async def _demo_mode(app: web.Application) -> AsyncIterator[None]:
     """In demo mode, simulated robots drive over the real TCP port, and guests and cooks
     keep the restaurant busy."""
     parts = app[PARTS]
-    if not parts.settings.demo:
+    demo = parts.demo
+    if demo is None:
         yield
         return
-    from .demo.life import DemoLife
-    from .demo.simulator import run_fleet
-    simulation = parts.settings.simulation
-    token = seed.robot_token(parts.settings)
     stop = asyncio.Event()
-    # Under TLS the demo robots speak it too, without checking the certificate: they are this
-    # process on loopback, and the box's certificate names its LAN name, not 127.0.0.1.
-    tls = unverified_client_context() if parts.tls is not None else None
-    robots = asyncio.create_task(
-        run_fleet("127.0.0.1", parts.robot_server.port, token, simulation.robots,
-                  seed.ROBOT_HZ, stop=stop, fail_rate=simulation.fail_rate, tls=tls),
-        name="demo-robots")
-    life = asyncio.create_task(DemoLife(parts.restaurant, parts.hub, simulation).run(),
-                               name="demo-life")
+    robots = asyncio.create_task(demo.robots.run(parts.robot_server.port, stop),
+                                 name="demo-robots")
+    life = asyncio.create_task(demo.life.run(), name="demo-life")
     yield
     await _cancel([life])
     stop.set()
@@ -291,10 +328,6 @@ async def _run_retention(parts: Parts) -> None:
         for topic in LOG_TOPICS:
             await store.prune(topic, getattr(retention, topic))
     await _every(RETENTION_EVERY_S, prune_records)
-
-
-async def _run_backups(parts: Parts) -> None:
-    await Backups(parts.store, parts.journal, parts.stats, parts.settings.backup).run()
 
 
 async def _on_shutdown(app: web.Application) -> None:

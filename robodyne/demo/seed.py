@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any
 
 from ..core.models import OrderItem, OrderStatus, StreamStatus, TableStatus, utcnow
 from ..core.roles import Role
@@ -70,20 +71,26 @@ async def seed(store: Store) -> None:
              len(tables), len(MENU), len(INVENTORY))
 
 
-def with_demo_kitchen(settings: Settings) -> Settings:
-    """The demo's stations, unless the configuration names stations of its own."""
-    if settings.kitchen.stations != KitchenSettings().stations:
-        return settings
-    kitchen = settings.kitchen.model_copy(update={"stations": STATIONS,
-                                                  "default_station": STATIONS[0]})
-    return settings.model_copy(update={"kitchen": kitchen})
+def demo_settings(settings: Settings) -> tuple[Settings, str]:
+    """The settings a demo runs with, a new value (the caller's are left as they are), and the
+    simulated robots' token: the demo kitchen's stations unless the configuration names its
+    own, and a token for this run only (in memory, never in tokens.toml) unless a robot token
+    is configured."""
+    update: dict[str, Any] = {}
+    if settings.kitchen.stations == KitchenSettings().stations:
+        update["kitchen"] = settings.kitchen.model_copy(
+            update={"stations": STATIONS, "default_station": STATIONS[0]})
+    token = _robot_token(settings)
+    if token is None:
+        token = secrets.token_urlsafe(24)
+        tokens = {**settings.auth.tokens, token: Role.ROBOT.value}
+        update["auth"] = settings.auth.model_copy(update={"tokens": tokens})
+    return settings.model_copy(update=update), token
 
 
-def robot_token(settings: Settings) -> str:
-    """A robot token for the simulated robots: a configured one, or one for this run only."""
+def _robot_token(settings: Settings) -> str | None:
+    """The first robot token of the configuration, if any."""
     for token, grant in settings.auth.tokens.items():
         if grant == Role.ROBOT:
             return token
-    token = secrets.token_urlsafe(24)
-    settings.auth.tokens[token] = Role.ROBOT.value  # kept in memory, never in tokens.toml
-    return token
+    return None

@@ -80,6 +80,11 @@ class Dispatcher:
         fleet.watch(self.robot_changed, (settings.min_battery, settings.charge_below,
                                          settings.resume_battery))
 
+    def close(self) -> None:
+        """Stop hearing of orders and robots: undoes the constructor's registrations."""
+        self._restaurant.order_watchers.remove(self.order_moved)
+        self._fleet.unwatch(self.robot_changed)
+
     async def load(self) -> None:
         """The unfinished tasks of the database: a restart forgets none of them. Orders that
         are ready on no task (made ready while auto_deliver was off, or by another program)

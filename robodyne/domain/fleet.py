@@ -72,7 +72,8 @@ class Fleet:
         self._unpublished: set[str] = set()
         self._unpersisted: set[str] = set()
         self._publish_handle: asyncio.TimerHandle | None = None
-        self._watchers: list[Watcher] = []
+        # Each watcher and the battery marks it asked for.
+        self._watchers: dict[Watcher, tuple[float, ...]] = {}
         self._marks: tuple[float, ...] = ()
         # Acks waiting for the next publish of the robots they report on.
         self._publish_waiters: list[asyncio.Future[None]] = []
@@ -94,8 +95,13 @@ class Fleet:
 
         Not of every telemetry line: a pose or a battery drifting between marks is not news.
         """
-        self._watchers.append(watcher)
+        self._watchers[watcher] = battery_marks
         self._marks = tuple(sorted({*self._marks, *battery_marks}))
+
+    def unwatch(self, watcher: Watcher) -> None:
+        """Stop telling `watcher`; the marks only it asked for go with it."""
+        del self._watchers[watcher]
+        self._marks = tuple(sorted({mark for marks in self._watchers.values() for mark in marks}))
 
     def _crossed(self, before: float | None, after: float | None) -> bool:
         if after is None or before == after:
@@ -106,7 +112,7 @@ class Fleet:
                     before_status: str, before_battery: float | None) -> None:
         change = RobotChange(robot_id, session, before_status, before_battery,
                              self.robots[robot_id])
-        for watcher in self._watchers:
+        for watcher in list(self._watchers):
             await watcher(change)
 
     # ---- sessions ----

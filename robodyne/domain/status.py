@@ -40,7 +40,6 @@ class StatusReporter:
         self._started_at = time.monotonic()
         self._published_at = float("-inf")
         self._changed = asyncio.Event()
-        store.on_health.append(lambda healthy: self._changed.set())
 
     @property
     def health(self) -> str:
@@ -83,14 +82,22 @@ class StatusReporter:
         self._published_at = time.monotonic()
         self._hub.publish(Topic.STATUS, "upsert", [item])
 
+    def _health_flipped(self, healthy: bool) -> None:
+        self._changed.set()
+
     async def run(self) -> None:
-        with self._hub.listening(self._hub.topics, self._changed):
-            while True:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands
-                # as the wait ends (tests/unit/test_cancellation.py), and cleanup hung on it.
-                with suppress(TimeoutError):
-                    async with asyncio.timeout(REFRESH_S):
-                        await self._changed.wait()
-                self._changed.clear()
-                self.publish_if_changed()
-                await asyncio.sleep(COALESCE_S)
+        self._store.on_health.append(self._health_flipped)
+        try:
+            with self._hub.listening(self._hub.topics, self._changed):
+                while True:
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that
+                    # lands as the wait ends (tests/unit/test_cancellation.py), and cleanup
+                    # hung on it.
+                    with suppress(TimeoutError):
+                        async with asyncio.timeout(REFRESH_S):
+                            await self._changed.wait()
+                    self._changed.clear()
+                    self.publish_if_changed()
+                    await asyncio.sleep(COALESCE_S)
+        finally:
+            self._store.on_health.remove(self._health_flipped)

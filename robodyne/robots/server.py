@@ -33,7 +33,6 @@ class RobotServer:
         self._tls = tls
         self._tokens = tokens
         self._refusals = refusals
-        tokens.on_revoke.append(self._revoked)
         self._fleet = fleet
         self._reports = reports
         self._notifier = notifier
@@ -53,6 +52,7 @@ class RobotServer:
         self._server = await asyncio.start_server(
             self._accept, tcp.host, tcp.port, limit=READ_CHUNK, ssl=tls,
             ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT_S if tls else None)
+        self._tokens.on_revoke.append(self._revoked)
         log.info("robots connect on %s://%s:%d", "tls" if tls else "tcp", tcp.host, self.port)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -91,6 +91,7 @@ class RobotServer:
         """Stop listening, tell every robot we are going, and wait for the sessions to end."""
         if self._server is not None:
             self._server.close()
+            self._tokens.on_revoke.remove(self._revoked)
         for session in list(self.sessions):
             session.end("shutdown")
         if self.sessions:

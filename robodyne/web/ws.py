@@ -151,6 +151,7 @@ class WebSockets:
     async def close_all(self) -> None:
         """Refuse new handshakes, tell every client and close it with 1001."""
         self.shutting_down = True
+        self._auth.tokens.on_revoke.remove(self._revoked)
         connections = list(self.connections)
         for conn in connections:
             conn.close(Close.GOING_AWAY, "server shutting down",

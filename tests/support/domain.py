@@ -1,4 +1,5 @@
-"""The domain on a real SQLite file and a real hub, with no HTTP and no TCP."""
+"""The domain as app.build makes it, on a real SQLite file and a real hub, with no HTTP and
+no TCP started."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from robodyne.app import build
 from robodyne.core.models import Command
+from robodyne.domain.dispatch import Dispatcher
 from robodyne.domain.fleet import Fleet
 from robodyne.domain.journal import Journal
 from robodyne.domain.menu import Menu
 from robodyne.domain.restaurant import Restaurant
-from robodyne.domain.views import topic_views
 from robodyne.live.hub import Hub
 from robodyne.settings import KitchenSettings
 from robodyne.store.store import Store
+
+from .server import make_settings
 
 
 @dataclass
@@ -27,6 +31,7 @@ class Domain:
     fleet: Fleet
     restaurant: Restaurant
     menu: Menu
+    dispatcher: Dispatcher
 
     def events(self, type_: str) -> list[dict[str, Any]]:
         """The events of that type the hub has published, oldest first."""
@@ -43,18 +48,22 @@ class Domain:
 @asynccontextmanager
 async def open_domain(tmp_path: Path, kitchen: KitchenSettings | None = None
                       ) -> AsyncIterator[Domain]:
-    store = Store(tmp_path / "domain.db")
-    await store.open()
-    hub = Hub(topic_views(snapshot_limit=100), history_size=100, queue_max=1000)
-    journal = Journal(store, hub)
-    fleet = Fleet(store, hub, journal)
-    await fleet.load()
+    """The domain loaded as the app loads it at start, with the tests' settings (no automatic
+    deliveries, no charging) and a hub keeping 100 frames per topic."""
+    settings = make_settings(tmp_path / "domain.db",
+                             websocket={"history_size": 100, "send_queue_max": 1000})
+    if kitchen is not None:
+        settings = settings.model_copy(update={"kitchen": kitchen})
+    parts = build(settings)
+    await parts.store.open()
     try:
-        menu = Menu(store, hub, journal, kitchen or KitchenSettings())
-        yield Domain(store, hub, journal, fleet, Restaurant(store, hub, journal, fleet, menu),
-                     menu)
+        await parts.fleet.load()
+        await parts.dispatcher.load()
+        yield Domain(parts.store, parts.hub, parts.journal, parts.fleet, parts.restaurant,
+                     parts.menu, parts.dispatcher)
     finally:
-        await store.close()
+        parts.dispatcher.close()
+        await parts.store.close()
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from robodyne.demo.simulator import run_fleet
+from robodyne.demo.client import run_fleet
 
 from ..support.reliability import (
     AUTH,

@@ -132,10 +132,10 @@ def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.App
     daybook = Daybook(parts.store, parts.settings.server.zone(), parts.settings.kitchen.stations)
     setup_routes(
         app, auth=auth, idempotency=idempotency, health=parts.health,
-        metrics=Metrics(Collector(parts.stats, parts.hub, parts.fleet), auth),
+        metrics=Metrics(Collector(parts.stats, parts.hub, parts.fleet)),
         websockets=parts.websockets,
-        api=Api(parts.restaurant, parts.menu, parts.dispatcher, daybook, parts.hub, auth),
-        reports=Reports(daybook, auth),
+        api=Api(parts.restaurant, parts.menu, parts.dispatcher, daybook, parts.hub),
+        reports=Reports(daybook),
         pages=Pages(parts.settings.kitchen, auth), login=parts.login)
     app.cleanup_ctx.extend([
         _tokens,

@@ -31,6 +31,8 @@ from .responses import api_errors
 from .routing import Route, RouteTable, changes, creates
 from .ws import WebSockets
 
+# The table as the app declared it, for whoever reads it whole (tests/unit/test_routes.py).
+REST_ROUTES = web.AppKey("rest_routes", RouteTable)
 # The kitchen may 86 a dish (or bring it back), and change nothing else of it.
 MENU_CHANGE = WriteFields(S.MENU_AVAILABLE, MenuItemPatch, frozenset({"available"}), S.MENU)
 
@@ -95,7 +97,7 @@ def setup_routes(app: web.Application, *, auth: Auth, idempotency: Idempotency,
                  health: Health, metrics: Metrics,
                  websockets: WebSockets, api: Api, reports: Reports, pages: Pages,
                  login: Login) -> None:
-    table = rest_routes(api, reports, login, metrics)
+    table = app[REST_ROUTES] = rest_routes(api, reports, login, metrics)
     app.middlewares.extend([browser_writes(auth), idempotency.middleware(table), api_errors])
     app.on_response_prepare.append(security_headers)
     hide_server_name()

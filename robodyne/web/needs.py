@@ -34,12 +34,6 @@ class Need(Protocol):
         ...
 
 
-def _may_read(grant: Grant, topic: str) -> Grant:
-    if not may_read(grant.role, topic):
-        raise Forbidden(f"role {grant.role} may not read {topic}")
-    return grant
-
-
 def _may_write(grant: Grant, scope: Scope) -> Grant:
     if not may_write(grant.role, scope):
         raise Forbidden(f"role {grant.role} may not write {scope}")
@@ -56,24 +50,19 @@ class AnyToken:
 
 @dataclass(frozen=True)
 class Read:
-    """A role that may read `topic`."""
+    """A role that may read `topic`, or else the topic the path names: an unknown one is 404
+    before the token is looked at."""
 
-    topic: Topic
-
-    async def check(self, request: web.Request, auth: Auth) -> Caller:
-        return _may_read(auth.require_grant(request), self.topic)
-
-
-@dataclass(frozen=True)
-class ReadNamedTopic:
-    """A role that may read the topic the path names; an unknown topic is 404 before the
-    token is looked at."""
+    topic: Topic | None = None
 
     async def check(self, request: web.Request, auth: Auth) -> Caller:
-        topic = request.match_info["topic"]
+        topic = self.topic or request.match_info["topic"]
         if topic not in TOPIC_NAMES:
             raise NotFound(f"unknown topic {topic!r}")
-        return _may_read(auth.require_grant(request), topic)
+        grant = auth.require_grant(request)
+        if not may_read(grant.role, topic):
+            raise Forbidden(f"role {grant.role} may not read {topic}")
+        return grant
 
 
 @dataclass(frozen=True)
@@ -117,6 +106,6 @@ class OneOf:
 
 
 ANY_TOKEN = AnyToken()
-READ_NAMED_TOPIC = ReadNamedTopic()
+READ_NAMED_TOPIC = Read()
 REPORTS = OneOf(REPORT_ROLES, "reports")
 METRICS = OneOf(METRICS_ROLES, "metrics")

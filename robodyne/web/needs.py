@@ -3,7 +3,7 @@ where a request's token meets the roles of core/roles.py.
 
 Each route names its need once, in the table of web/routes.py; the table's one wrapper
 (web/routing.py) runs the need's check before the handler and hands the handler the Caller the
-check proved, so no handler checks anything itself. Today every caller is a staff token's
+check proved, so no handler checks anything itself. Today every caller is a token's
 Grant. A guest session (cookie robodyne_guest, bound to one table, SPEC §11.3) and a party
 session (cookie robodyne_party, §12.4) are two more kinds of need, whose checks hand over
 their session: Caller then becomes the union of the three.

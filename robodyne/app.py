@@ -143,9 +143,9 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
                               max_per_token=settings.auth.max_connections_per_token),
         login=Login(auth, tokens), health=Health(status),
         idempotency=Idempotency(store, auth),
-        metrics=Metrics(Collector(stats, hub, fleet), auth),
-        api=Api(restaurant, menu, dispatcher, daybook, hub, auth),
-        reports=Reports(daybook, auth), pages=Pages(settings.kitchen, auth),
+        metrics=Metrics(Collector(stats, hub, fleet)),
+        api=Api(restaurant, menu, dispatcher, daybook, hub),
+        reports=Reports(daybook), pages=Pages(settings.kitchen, auth),
         log_bridge=SystemlogBridge(journal), client_errors=ClientProtocolErrors(), tls=tls,
         demo=None if demo_token is None else _demo(settings, demo_token, restaurant, hub, tls))
 

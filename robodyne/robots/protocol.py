@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from ..core.codes import Code
 from ..wire import robot as wire
 from ..wire.framing import LineFramer, LineTooLong
 
@@ -48,14 +49,14 @@ class RobotProtocol:
     def parse(self, item: bytes | LineTooLong) -> wire.Message:
         """One framed line as the message to carry out, or ProtocolError for `refuse`."""
         if isinstance(item, LineTooLong):
-            raise wire.ProtocolError("line_too_long", f"line over {item.limit} bytes dropped")
+            raise wire.ProtocolError(Code.LINE_TOO_LONG, f"line over {item.limit} bytes dropped")
         message = wire.parse(item)
         if not self.greeted and not isinstance(message, wire.Hello):
-            raise wire.ProtocolError("not_hello", "say hello first", message.id)
+            raise wire.ProtocolError(Code.NOT_HELLO, "say hello first", message.id)
         if self.greeted and isinstance(message, wire.Hello):
-            raise wire.ProtocolError("validation_error", "hello: already said", message.id)
+            raise wire.ProtocolError(Code.VALIDATION_ERROR, "hello: already said", message.id)
         if self.robot_id is None and isinstance(message, wire.State):
-            raise wire.ProtocolError("validation_error",
+            raise wire.ProtocolError(Code.VALIDATION_ERROR,
                                      "state: say hello with a robot_id first", message.id)
         return message
 
@@ -69,7 +70,7 @@ class RobotProtocol:
 
     def unauthorized(self, hello: wire.Hello, detail: str) -> None:
         """The hello's token grants no robot session (or not as this robot): say so and end."""
-        self._out.append(wire.error("unauthorized", detail, hello.id))
+        self._out.append(wire.error(Code.UNAUTHORIZED, detail, hello.id))
         self.end("unauthorized")
 
     def done(self, message: wire.Message) -> None:
@@ -87,7 +88,7 @@ class RobotProtocol:
 
     def unavailable(self, message: wire.Message, detail: str) -> None:
         """The store could not take it: not the robot's fault, so not a bad line, and no ack."""
-        self._out.append(wire.error("unavailable", detail, message.id))
+        self._out.append(wire.error(Code.UNAVAILABLE, detail, message.id))
 
     def command(self, command_id: str, name: str, fields: dict[str, object]) -> None:
         self._out.append(wire.command(command_id, name, fields))
@@ -100,10 +101,10 @@ class RobotProtocol:
             return
         self.ended = reason
         final = {
-            "replaced": wire.error("replaced", "another connection took over this robot_id"),
-            "no hello": wire.error("not_hello", f"no hello within {HELLO_TIMEOUT_S:g} s"),
+            "replaced": wire.error(Code.REPLACED, "another connection took over this robot_id"),
+            "no hello": wire.error(Code.NOT_HELLO, f"no hello within {HELLO_TIMEOUT_S:g} s"),
             "shutdown": wire.SHUTDOWN,
-            "revoked": wire.error("unauthorized", "this session's token was revoked"),
+            "revoked": wire.error(Code.UNAUTHORIZED, "this session's token was revoked"),
         }.get(reason)
         if final is not None:
             self._out.append(final)

@@ -7,6 +7,7 @@ import itertools
 import logging
 from typing import Any, Final
 
+from ..core.codes import Code
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound, StorageUnavailable
 from ..core.logprefix import PrefixedLog
 from ..core.models import Command
@@ -123,13 +124,13 @@ class RobotSession:
             self._stats.tcp_errors[err.code] += 1
             protocol.refuse(err)
         except Forbidden as err:  # the domain's refusal, said in the protocol's words
-            self._stats.tcp_errors["forbidden"] += 1
-            protocol.refuse(wire.ProtocolError("forbidden", str(err), message.id))
+            self._stats.tcp_errors[Code.FORBIDDEN] += 1
+            protocol.refuse(wire.ProtocolError(Code.FORBIDDEN, str(err), message.id))
         except (Conflict, Invalid, NotFound) as err:  # a line the rules refuse: it alone
-            self._stats.tcp_errors["validation_error"] += 1
-            protocol.refuse(wire.ProtocolError("validation_error", str(err), message.id))
+            self._stats.tcp_errors[Code.VALIDATION_ERROR] += 1
+            protocol.refuse(wire.ProtocolError(Code.VALIDATION_ERROR, str(err), message.id))
         except StorageUnavailable as err:
-            self._stats.tcp_errors["unavailable"] += 1
+            self._stats.tcp_errors[Code.UNAVAILABLE] += 1
             protocol.unavailable(message, str(err))
         else:
             protocol.done(message)
@@ -141,14 +142,15 @@ class RobotSession:
             self._refuse_hello(hello, "unknown token or role")
             return
         if grant.role is Role.ROBOT and not robot_id:
-            raise wire.ProtocolError("validation_error", "robot_id: required for a robot", hello.id)
+            raise wire.ProtocolError(Code.VALIDATION_ERROR, "robot_id: required for a robot",
+                                     hello.id)
         if robot_id and not self._tokens.may_speak_as(grant, robot_id):
             self._refuse_hello(hello, "this token does not speak for that robot_id")
             return
         fleet = self._fleet
         if robot_id and robot_id not in fleet.robots and len(fleet.robots) >= self._max_robots:
             raise wire.ProtocolError(
-                "forbidden", f"the server already knows {self._max_robots} robots"
+                Code.FORBIDDEN, f"the server already knows {self._max_robots} robots"
                 " (tcp.max_robots): a new robot_id is refused", hello.id)
         self.token, self.role = hello.token, grant.role
         self.protocol.greet(robot_id)

@@ -1,5 +1,5 @@
-"""Who is asking (token from query, header or cookie), what their role may do, and the
-browser Origin check: every role check of the HTTP side lives here."""
+"""Who is asking (token from query, header or cookie) and the browser Origin check; what a
+route needs of its caller is checked in web/needs.py."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from ..core.errors import Forbidden, Unauthorized
-from ..core.roles import METRICS_ROLES, REPORT_ROLES, Role, Scope, may_read, may_write
+from ..core.errors import Unauthorized
+from ..core.roles import Role
 from ..core.tokens import Grant, Refusals, TokenBook
 
 TOKEN_COOKIE: Final = "robodyne_token"
@@ -37,7 +37,7 @@ def set_token_cookie(response: web.StreamResponse, token: str, request: web.Requ
 
 
 class Auth:
-    """The tokens the server knows, and the checks every handler makes with them."""
+    """The tokens the server knows, and who a request's token says is asking."""
 
     def __init__(self, tokens: TokenBook, allowed_origins: list[str],
                  refusals: Refusals) -> None:
@@ -57,33 +57,13 @@ class Auth:
         self.refusals.refused(request.remote, request_token(request),
                               f"{request.method} {request.path}")
 
-    def require_role(self, request: web.Request) -> Role:
-        role = self.role(request)
-        if role is None:
+    def require_grant(self, request: web.Request) -> Grant:
+        """What the request's token grants; Unauthorized (and a trace) for none."""
+        grant = self.grant(request)
+        if grant is None:
             self.refused(request)
             raise Unauthorized("missing or unknown token")
-        return role
-
-    def require_read(self, request: web.Request, topic: str) -> None:
-        role = self.require_role(request)
-        if not may_read(role, topic):
-            raise Forbidden(f"role {role} may not read {topic}")
-
-    def require_write(self, request: web.Request, scope: Scope) -> None:
-        role = self.require_role(request)
-        if not may_write(role, scope):
-            raise Forbidden(f"role {role} may not write {scope}")
-
-    def require_metrics(self, request: web.Request) -> None:
-        self._require_one_of(request, METRICS_ROLES, "metrics")
-
-    def require_reports(self, request: web.Request) -> None:
-        self._require_one_of(request, REPORT_ROLES, "reports")
-
-    def _require_one_of(self, request: web.Request, roles: frozenset[Role], what: str) -> None:
-        role = self.require_role(request)
-        if role not in roles:
-            raise Forbidden(f"role {role} may not read {what}")
+        return grant
 
     def page_grant(self, token: str) -> Grant | None:
         """What a token typed into a page or /login grants there: never a robot's token, whose

@@ -10,6 +10,7 @@ from typing import Any, Final
 import orjson
 from aiohttp import WSMsgType, web
 
+from ..core.codes import Code
 from ..core.logprefix import PrefixedLog
 from ..core.stats import Stats
 from ..live.hub import Hub, Subscriber
@@ -203,7 +204,7 @@ class Connection:
 
     def handle(self, msg: Any) -> None:
         if msg.type is not WSMsgType.TEXT:
-            self.send(frames.error(self.topic, "bad_message", "frames must be JSON text"))
+            self.send(frames.error(self.topic, Code.BAD_MESSAGE, "frames must be JSON text"))
             return
         try:
             message = frames.parse_client(msg.data)
@@ -214,4 +215,4 @@ class Connection:
             try:
                 self.send(frames.pong(self.topic, message.data))
             except orjson.JSONEncodeError:  # parses, but nests past what orjson will write
-                self.send(frames.error(self.topic, "bad_message", "data: nested too deep"))
+                self.send(frames.error(self.topic, Code.BAD_MESSAGE, "data: nested too deep"))

@@ -8,7 +8,9 @@ from typing import Final
 from aiohttp import hdrs, web, web_response
 from aiohttp.typedefs import Handler, Middleware
 
+from ..core.codes import Code
 from .auth import Auth
+from .responses import error_response
 
 WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PAGE_POLICY: Final = "default-src 'self'; frame-ancestors 'none'"
@@ -20,9 +22,7 @@ def browser_writes(auth: Auth) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method in WRITE_METHODS and not auth.from_here(request):
-            raise web.HTTPForbidden(
-                text='{"error": {"code": "forbidden", "message": "cross-origin write refused"}}',
-                content_type="application/json")
+            return error_response(403, Code.FORBIDDEN, "cross-origin write refused")
         return await handler(request)
     return middleware
 

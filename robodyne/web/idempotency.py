@@ -9,18 +9,20 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Final, NamedTuple
+from typing import Final
 
 import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from ..core.codes import Code
 from ..core.errors import StorageUnavailable
 from ..core.models import iso
-from ..core.topics import STATE_TOPICS, Topic
+from ..core.topics import Topic
 from ..store.store import KeyRecord, Store
-from .api import error_response
 from .auth import Auth, request_token
+from .responses import error_response
+from .routing import RouteTable, Writes
 
 log = logging.getLogger(__name__)
 
@@ -31,32 +33,6 @@ KEY_PATTERN: Final = re.compile(r"[\x20-\x7e]{1,255}")
 # Answers not kept: a refused token or role may be put right (the same key then works), and a
 # 5xx means the request did not run to its end. Everything else is the key's answer for good.
 NOT_KEPT: Final = frozenset({401, 403})
-# POST /api/<topic> creates one item of that topic: after a crash, the item is the answer.
-CREATING: Final = {f"/api/{topic.value}": topic for topic in STATE_TOPICS}
-# A cancel changes its task, and cancelling again is refused (the task is finished): after a
-# crash, the cancelled task is the answer. An ack may simply run again (it keeps its first
-# stamp and answers the same); a command or a pairing code is not stored, so is not replayed.
-CHANGING: Final = ((re.compile(r"/api/tasks/[0-9]+/cancel"), Topic.TASKS),)
-
-
-class Writes(NamedTuple):
-    """The item a POST creates or changes: its topic, and the status its answer has."""
-
-    topic: Topic
-    creates: bool
-
-    @property
-    def status(self) -> int:
-        return 201 if self.creates else 200
-
-
-def _writes(path: str) -> Writes | None:
-    if path in CREATING:
-        return Writes(CREATING[path], creates=True)
-    for pattern, topic in CHANGING:
-        if pattern.fullmatch(path):
-            return Writes(topic, creates=False)
-    return None
 
 
 @dataclass(frozen=True)
@@ -79,7 +55,7 @@ class _Running:
 
 
 def _conflict(message: str) -> web.Response:
-    return error_response(409, "conflict", message)
+    return error_response(409, Code.CONFLICT, message)
 
 
 def _replay(record: KeyRecord) -> web.Response:
@@ -105,16 +81,17 @@ class Idempotency:
     async def prune(self) -> int:
         return await self._store.prune_idempotency_keys(self.cutoff())
 
-    def middleware(self) -> Middleware:
+    def middleware(self, routes: RouteTable) -> Middleware:
         """Between the origin check and the API's error mapping: it sees every answer as the
-        client will (errors already mapped) and keeps it."""
+        client will (errors already mapped) and keeps it. What a POST writes is its route's
+        `writes` in the table."""
         @web.middleware
         async def idempotent(request: web.Request, handler: Handler) -> web.StreamResponse:
             key = request.headers.get(HEADER)
             if key is None or request.method != "POST" or not request.path.startswith("/api/"):
                 return await handler(request)
             if not KEY_PATTERN.fullmatch(key):
-                return error_response(400, "validation_error",
+                return error_response(400, Code.VALIDATION_ERROR,
                                       f"{HEADER}: 1 to 255 printable ASCII characters")
             token = request_token(request)
             if token is None or self._auth.tokens.grant(token) is None:
@@ -122,15 +99,16 @@ class Idempotency:
             try:
                 body = await request.read()  # kept by aiohttp for the handler's own read
             except web.HTTPRequestEntityTooLarge as err:
-                return error_response(413, "too_large", err.reason)
+                return error_response(413, Code.TOO_LARGE, err.reason)
             scope = hashlib.sha256(token.encode()).hexdigest()
             fingerprint = Fingerprint(request.method, request.path,
                                       hashlib.sha256(body).hexdigest())
-            return await self._once(request, handler, scope, key, fingerprint)
+            return await self._once(request, handler, scope, key, fingerprint,
+                                    routes.writes(request))
         return idempotent
 
     async def _once(self, request: web.Request, handler: Handler, scope: str, key: str,
-                    fingerprint: Fingerprint) -> web.StreamResponse:
+                    fingerprint: Fingerprint, writes: Writes | None) -> web.StreamResponse:
         # A retry while the first is still running here waits for its answer.
         while (running := self._running.get((scope, key))) is not None:
             if running.fingerprint != fingerprint:
@@ -138,20 +116,20 @@ class Idempotency:
             await running.done.wait()
         running = self._running[(scope, key)] = _Running(fingerprint)
         try:
-            return await self._run(request, handler, scope, key, fingerprint)
+            return await self._run(request, handler, scope, key, fingerprint, writes)
         finally:
             del self._running[(scope, key)]
             running.done.set()
 
     async def _run(self, request: web.Request, handler: Handler, scope: str, key: str,
-                   fingerprint: Fingerprint) -> web.StreamResponse:
+                   fingerprint: Fingerprint, writes: Writes | None) -> web.StreamResponse:
         record = await self._store.idempotency_record(scope, key, self.cutoff())
         if record is not None:
             if not fingerprint.matches(record):
                 return _conflict(f"{HEADER} {key!r} was used for another request")
             if record.status is not None:
                 return _replay(record)
-            recovered = await self._recover(record, fingerprint.path)
+            recovered = await self._recover(record, writes)
             if recovered is not None:
                 await self._keep(scope, key, recovered)
                 recovered.headers[REPLAYED] = "true"
@@ -160,7 +138,6 @@ class Idempotency:
         else:
             await self._store.begin_idempotent(scope, key, fingerprint.method,
                                                fingerprint.path, fingerprint.body_sha256)
-        writes = _writes(fingerprint.path)
         with self._store.keyed(scope, key, writes.topic if writes else None,
                                creates=writes is None or writes.creates):
             response = await handler(request)
@@ -169,16 +146,15 @@ class Idempotency:
             await self._keep(scope, key, response)
         return response
 
-    async def _recover(self, record: KeyRecord, path: str) -> web.Response | None:
+    async def _recover(self, record: KeyRecord, writes: Writes | None) -> web.Response | None:
         """A request cut short (kill -9) after it had committed its item: the item as it is now
         is the answer (created_* name the item it created or changed)."""
-        writes = _writes(path)
         if writes is None or record.created_topic is None or record.created_id is None:
             return None
         item = await self._store.one(Topic(record.created_topic), record.created_id)
         if item is None:  # deleted since: it is not made again
             did = "created" if writes.creates else "changed"
-            return error_response(404, "not_found", f"{HEADER}: the {record.created_topic}"
+            return error_response(404, Code.NOT_FOUND, f"{HEADER}: the {record.created_topic}"
                                   f" item {record.created_id} it {did} is gone")
         return web.Response(status=writes.status, body=orjson.dumps(item.model_dump(mode="json")),
                             content_type="application/json")

@@ -13,13 +13,14 @@ from aiohttp import web
 from pydantic import StringConstraints
 
 from ..core.pairing import PAIRABLE, PairingCodes, TooManyGuesses, looks_like_code
-from ..core.roles import Role, Scope
+from ..core.roles import Role
 from ..core.text import PlainText
 from ..core.tokens import Grant
 from ..settings import SettingsError
 from ..tokenfile import TokenFile, new_token
 from .auth import Auth, set_token_cookie
 from .bodies import Body, read_body
+from .needs import Caller
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,7 @@ class Login:
         self._tokens = tokens
         self.codes = PairingCodes(time.monotonic)
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.post("/login", self.login), web.post("/api/pairing", self.make_code)]
-
-    async def make_code(self, request: web.Request) -> web.Response:
-        self._auth.require_write(request, Scope.TOKENS)
+    async def make_code(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, PairingIn)
         if body.role not in PAIRABLE:
             # A robot token in a browser would only make the pages useless.

@@ -16,7 +16,7 @@ from prometheus_client.core import (
 from ..core.stats import Buckets, Stats
 from ..domain.fleet import Fleet
 from ..live.hub import Hub
-from .auth import Auth
+from .needs import Caller
 
 
 def histogram(buckets: Buckets, name: str, documentation: str) -> HistogramMetricFamily:
@@ -112,12 +112,10 @@ class Metrics:
     """GET /metrics, from a registry of this app's own: two apps in one process (tests) never
     share metrics."""
 
-    def __init__(self, collector: Collector, auth: Auth) -> None:
+    def __init__(self, collector: Collector) -> None:
         self._registry = CollectorRegistry(auto_describe=False)
         self._registry.register(collector)
-        self._auth = auth
 
-    async def handler(self, request: web.Request) -> web.Response:
-        self._auth.require_metrics(request)
+    async def handler(self, request: web.Request, caller: Caller) -> web.Response:
         body = generate_latest(self._registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

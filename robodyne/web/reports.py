@@ -16,8 +16,8 @@ from aiohttp import web
 from ..core.days import parse_day
 from ..core.errors import StorageUnavailable
 from ..domain.daybook import EXPORT_COLUMNS, TYPED_COLUMNS, Daybook, Export
-from .api import json_response
-from .auth import Auth
+from .needs import Caller
+from .responses import json_response
 
 log = logging.getLogger(__name__)
 
@@ -41,25 +41,18 @@ def _as_text(row: list[Any]) -> list[Any]:
 
 
 class Reports:
-    """The report and export handlers, for the roles of core.roles.REPORT_ROLES."""
+    """The report and export handlers (for the roles of core.roles.REPORT_ROLES)."""
 
-    def __init__(self, daybook: Daybook, auth: Auth) -> None:
+    def __init__(self, daybook: Daybook) -> None:
         self._daybook = daybook
-        self._auth = auth
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.get("/api/reports/daily", self.daily),
-                web.get("/api/export/orders.csv", self.export)]
-
-    async def daily(self, request: web.Request) -> web.Response:
-        self._auth.require_reports(request)
+    async def daily(self, request: web.Request, caller: Caller) -> web.Response:
         day = parse_day(request.query.get("date"), self._daybook.zone)
         return json_response(await self._daybook.daily(day))
 
-    async def export(self, request: web.Request) -> web.StreamResponse:
+    async def export(self, request: web.Request, caller: Caller) -> web.StreamResponse:
         """The orders placed from `from` to `to` (both days included; `to` defaults to today,
         `from` to `to`), one row per item, streamed a batch at a time: memory stays flat."""
-        self._auth.require_reports(request)
         zone = self._daybook.zone
         last = parse_day(request.query.get("to"), zone)
         first = parse_day(request.query.get("from"), zone) if "from" in request.query else last

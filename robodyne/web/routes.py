@@ -1,19 +1,81 @@
-"""Every URL the application answers, in one place, and /healthz."""
+"""Every URL the application answers, in one place: the REST table, then what is not REST.
+
+`rest_routes` declares each REST route once: method, path, handler, the need its caller must
+meet (web/needs.py: a role that may read a topic or write a scope, a set of roles, any token)
+and, for a POST, the item it creates or changes (web/idempotency.py gives it to a retry after a
+crash). One wrapper checks the need before the handler runs (web/routing.py). A new area adds
+its lines here with its own need: a guest's order would be
+`Route("POST", "/api/guest/orders", guests.order, GUEST, creates(T.ORDERS))`.
+Not in the table: /healthz (no token), /ws/{topic} (a WebSocket, whose handshake checks its
+token), POST /login (a page's form, answered with a redirect) and the pages.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from ..core.roles import Scope as S
+from ..core.topics import Topic as T
 from ..domain.status import StatusReporter
-from .api import Api, api_errors
+from .api import Api
 from .auth import Auth
+from .bodies import MenuItemPatch
 from .guard import browser_writes, hide_server_name, security_headers
 from .idempotency import Idempotency
 from .login import Login
 from .metrics import Metrics
+from .needs import ANY_TOKEN, METRICS, READ_NAMED_TOPIC, REPORTS, Read, Write, WriteFields
 from .pages import Pages
 from .reports import Reports
+from .responses import api_errors
+from .routing import Route, RouteTable, changes, creates
 from .ws import WebSockets
+
+# The table as the app declared it, for whoever reads it whole (tests/unit/test_routes.py).
+REST_ROUTES = web.AppKey("rest_routes", RouteTable)
+# The kitchen may 86 a dish (or bring it back), and change nothing else of it.
+MENU_CHANGE = WriteFields(S.MENU_AVAILABLE, MenuItemPatch, frozenset({"available"}), S.MENU)
+
+
+def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics) -> RouteTable:
+    """The REST routes. An ack may simply run again and a command or a pairing code is not
+    stored, so those POSTs write nothing a retry could be given."""
+    return RouteTable([
+        Route("GET", "/metrics", metrics.handler, METRICS),
+        Route("GET", "/api/reports/daily", reports.daily, REPORTS),
+        Route("GET", "/api/export/orders.csv", reports.export, REPORTS),
+        Route("GET", "/api/me", api.whoami, ANY_TOKEN),
+        Route("GET", "/api/kitchen/prep_times", api.prep_times, Read(T.ORDERS)),
+        Route("GET", "/api/{topic}", api.read_topic, READ_NAMED_TOPIC),
+        Route("POST", "/api/orders", api.create_order, Write(S.ORDERS), creates(T.ORDERS)),
+        Route("PATCH", "/api/orders/{id}", api.update_order, Write(S.ORDERS)),
+        Route("POST", "/api/tables", api.create_table, Write(S.TABLES), creates(T.TABLES)),
+        Route("PATCH", "/api/tables/{id}", api.update_table, Write(S.TABLES)),
+        Route("POST", "/api/customers", api.create_customer, Write(S.CUSTOMERS),
+              creates(T.CUSTOMERS)),
+        Route("PATCH", "/api/customers/{id}", api.update_customer, Write(S.CUSTOMERS)),
+        Route("DELETE", "/api/customers/{id}", api.delete_customer, Write(S.CUSTOMERS)),
+        Route("POST", "/api/inventory", api.create_inventory, Write(S.INVENTORY),
+              creates(T.INVENTORY)),
+        Route("PATCH", "/api/inventory/{id}", api.update_inventory, Write(S.INVENTORY)),
+        Route("POST", "/api/video_streams", api.create_video_stream, Write(S.VIDEO_STREAMS),
+              creates(T.VIDEO_STREAMS)),
+        Route("PATCH", "/api/video_streams/{id}", api.update_video_stream,
+              Write(S.VIDEO_STREAMS)),
+        Route("DELETE", "/api/video_streams/{id}", api.delete_video_stream,
+              Write(S.VIDEO_STREAMS)),
+        Route("POST", "/api/events/{id}/ack", api.acknowledge_event, Write(S.EVENT_ACK)),
+        Route("POST", "/api/robots/{id}/commands", api.robot_command, Write(S.ROBOT_COMMANDS)),
+        Route("POST", "/api/menu", api.create_menu_item, Write(S.MENU), creates(T.MENU)),
+        Route("PATCH", "/api/menu/{id}", api.update_menu_item, MENU_CHANGE),
+        Route("DELETE", "/api/menu/{id}", api.delete_menu_item, Write(S.MENU)),
+        Route("POST", "/api/tasks", api.create_task, Write(S.TASKS), creates(T.TASKS)),
+        Route("PATCH", "/api/tasks/{id}", api.update_task, Write(S.TASKS)),
+        # Cancelling again is refused (the task is finished): a retry gets the cancelled task.
+        Route("POST", "/api/tasks/{id}/cancel", api.cancel_task, Write(S.TASKS),
+              changes(T.TASKS)),
+        Route("POST", "/api/pairing", login.make_code, Write(S.TOKENS)),
+    ])
 
 
 class Health:
@@ -35,13 +97,12 @@ def setup_routes(app: web.Application, *, auth: Auth, idempotency: Idempotency,
                  health: Health, metrics: Metrics,
                  websockets: WebSockets, api: Api, reports: Reports, pages: Pages,
                  login: Login) -> None:
-    app.middlewares.extend([browser_writes(auth), idempotency.middleware(), api_errors])
+    table = app[REST_ROUTES] = rest_routes(api, reports, login, metrics)
+    app.middlewares.extend([browser_writes(auth), idempotency.middleware(table), api_errors])
     app.on_response_prepare.append(security_headers)
     hide_server_name()
     app.router.add_get("/healthz", health.handler)
-    app.router.add_get("/metrics", metrics.handler)
     app.router.add_get("/ws/{topic}", websockets.handler)
-    app.router.add_routes(reports.routes())
-    app.router.add_routes(api.routes())
-    app.router.add_routes(login.routes())
+    table.add_to(app.router, auth)
+    app.router.add_post("/login", login.login)
     app.router.add_routes(pages.routes())

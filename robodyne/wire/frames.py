@@ -9,6 +9,7 @@ from typing import Any, Final, Literal
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from ..core.codes import Code
 from .validation import first_problem
 
 Kind = Literal["snapshot", "upsert", "delete", "append"]
@@ -51,7 +52,7 @@ class ClientMessage(BaseModel):
 class BadFrame(Exception):
     """A client frame that cannot be used; answered with an error frame of this code."""
 
-    def __init__(self, code: Literal["invalid_json", "bad_message"], detail: str) -> None:
+    def __init__(self, code: Literal[Code.INVALID_JSON, Code.BAD_MESSAGE], detail: str) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
@@ -62,11 +63,11 @@ def parse_client(text: str) -> ClientMessage:
     try:
         parsed = orjson.loads(text)
     except orjson.JSONDecodeError as err:
-        raise BadFrame("invalid_json", str(err)) from err
+        raise BadFrame(Code.INVALID_JSON, str(err)) from err
     try:
         return ClientMessage.model_validate(parsed)
     except ValidationError as err:
-        raise BadFrame("bad_message", str(first_problem(err))) from err
+        raise BadFrame(Code.BAD_MESSAGE, str(first_problem(err))) from err
 
 
 def _dump(message: dict[str, Any]) -> bytes:
@@ -83,7 +84,7 @@ def update(topic: str, seq: int, kind: Kind, items: list[dict[str, Any]],
     return _dump({"type": "update", "topic": topic, "seq": seq, "data": data})
 
 
-def error(topic: str, code: str, detail: str) -> bytes:
+def error(topic: str, code: Code, detail: str) -> bytes:
     return _dump({"type": "error", "topic": topic, "data": {"code": code, "detail": detail}})
 
 

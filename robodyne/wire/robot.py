@@ -10,6 +10,7 @@ import orjson
 from pydantic import (BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError,
                       field_validator, model_validator)
 
+from ..core.codes import Code
 from ..core.models import LogLevel, Pose, RobotIssue, RobotStatus, Severity, utcnow
 from ..core.text import PlainText
 from ..core.tokens import ROBOT_ID_PATTERN
@@ -168,7 +169,7 @@ TYPES = frozenset({"hello", "state", "event", "log", "heartbeat", "command_resul
 class ProtocolError(Exception):
     """A line that cannot be used; becomes an error line with this code."""
 
-    def __init__(self, code: str, detail: str, message_id: MessageId | None = None) -> None:
+    def __init__(self, code: Code, detail: str, message_id: MessageId | None = None) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
@@ -178,26 +179,26 @@ class ProtocolError(Exception):
 def parse(line: bytes) -> Message:
     """One framed line to a validated message, or ProtocolError with its error code."""
     if too_deep(line):
-        raise ProtocolError("invalid_json", f"not JSON: nested more than {MAX_JSON_DEPTH} deep")
+        raise ProtocolError(Code.INVALID_JSON, f"not JSON: nested more than {MAX_JSON_DEPTH} deep")
     try:
         raw = orjson.loads(line)
     except orjson.JSONDecodeError as err:
-        raise ProtocolError("invalid_json", f"not JSON: {err}") from err
+        raise ProtocolError(Code.INVALID_JSON, f"not JSON: {err}") from err
     if not isinstance(raw, dict):
-        raise ProtocolError("validation_error", "a message must be a JSON object")
+        raise ProtocolError(Code.VALIDATION_ERROR, "a message must be a JSON object")
     raw_id = raw.get("id")
     message_id = raw_id if isinstance(raw_id, int | str) and not isinstance(raw_id, bool) else None
     kind = raw.get("type")
     if not isinstance(kind, str):  # a list or object: unhashable, and maybe too deep to repr
-        raise ProtocolError("unknown_type", f"type must be a string, not {type(kind).__name__}",
+        raise ProtocolError(Code.UNKNOWN_TYPE, f"type must be a string, not {type(kind).__name__}",
                             message_id)
     if kind not in TYPES:
-        raise ProtocolError("unknown_type", f"unknown type {kind[:64]!r}", message_id)
+        raise ProtocolError(Code.UNKNOWN_TYPE, f"unknown type {kind[:64]!r}", message_id)
     try:
         return _message.validate_python(raw)
     except ValidationError as err:
         # The first location part is the union's tag (the type), which the robot knows.
-        raise ProtocolError("validation_error", str(first_problem(err, skip=1)),
+        raise ProtocolError(Code.VALIDATION_ERROR, str(first_problem(err, skip=1)),
                             message_id) from err
 
 
@@ -214,7 +215,7 @@ def ack(message_id: MessageId) -> bytes:
     return _line({"type": "ack", "id": message_id})
 
 
-def error(code: str, detail: str, message_id: MessageId | None = None) -> bytes:
+def error(code: Code, detail: str, message_id: MessageId | None = None) -> bytes:
     message: dict[str, Any] = {"type": "error", "code": code, "detail": detail}
     if message_id is not None:
         message["id"] = message_id

@@ -1,0 +1,28 @@
+"""Every error code the server sends: the REST API's (docs/api.md, "Errors"), the robot TCP
+protocol's (docs/protocol.md) and the WebSocket frames'. Clients act on these strings."""
+
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    # Shared by the REST API and the robot protocol.
+    VALIDATION_ERROR = "validation_error"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    UNAVAILABLE = "unavailable"
+    # SPEC §4 and §5 name it for rate limits (429 over REST): reserved, nothing sends it yet.
+    RATE_LIMITED = "rate_limited"
+    # The REST API's own.
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    TOO_LARGE = "too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    # The robot protocol's own (invalid_json also in WebSocket frames).
+    INVALID_JSON = "invalid_json"
+    UNKNOWN_TYPE = "unknown_type"
+    LINE_TOO_LONG = "line_too_long"
+    NOT_HELLO = "not_hello"
+    REPLACED = "replaced"
+    # A WebSocket frame that parses but is not a message a client may send.
+    BAD_MESSAGE = "bad_message"

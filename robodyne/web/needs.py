@@ -1,0 +1,111 @@
+"""What a REST route needs of its caller, and the check of each kind of need: the one place
+where a request's token meets the roles of core/roles.py.
+
+Each route names its need once, in the table of web/routes.py; the table's one wrapper
+(web/routing.py) runs the need's check before the handler and hands the handler the Caller the
+check proved, so no handler checks anything itself. Today every caller is a token's
+Grant. A guest session (cookie robodyne_guest, bound to one table, SPEC §11.3) and a party
+session (cookie robodyne_party, §12.4) are two more kinds of need, whose checks hand over
+their session: Caller then becomes the union of the three.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, TypeAlias
+
+from aiohttp import web
+
+from ..core.errors import Forbidden, NotFound
+from ..core.roles import METRICS_ROLES, REPORT_ROLES, Role, Scope, may_read, may_write
+from ..core.tokens import Grant
+from ..core.topics import TOPIC_NAMES, Topic
+from .auth import Auth
+from .bodies import Patch, read_body
+
+Caller: TypeAlias = Grant
+
+
+class Need(Protocol):
+    """What a caller must be to use a route."""
+
+    async def check(self, request: web.Request, auth: Auth) -> Caller:
+        """The caller, or Unauthorized / Forbidden / NotFound before the handler runs."""
+        ...
+
+
+def _may_write(grant: Grant, scope: Scope) -> Grant:
+    if not may_write(grant.role, scope):
+        raise Forbidden(f"role {grant.role} may not write {scope}")
+    return grant
+
+
+@dataclass(frozen=True)
+class AnyToken:
+    """Any token the server knows, whatever its role."""
+
+    async def check(self, request: web.Request, auth: Auth) -> Caller:
+        return auth.require_grant(request)
+
+
+@dataclass(frozen=True)
+class Read:
+    """A role that may read `topic`, or else the topic the path names: an unknown one is 404
+    before the token is looked at."""
+
+    topic: Topic | None = None
+
+    async def check(self, request: web.Request, auth: Auth) -> Caller:
+        topic = self.topic or request.match_info["topic"]
+        if topic not in TOPIC_NAMES:
+            raise NotFound(f"unknown topic {topic!r}")
+        grant = auth.require_grant(request)
+        if not may_read(grant.role, topic):
+            raise Forbidden(f"role {grant.role} may not read {topic}")
+        return grant
+
+
+@dataclass(frozen=True)
+class Write:
+    """A role that may write `scope`."""
+
+    scope: Scope
+
+    async def check(self, request: web.Request, auth: Auth) -> Caller:
+        return _may_write(auth.require_grant(request), self.scope)
+
+
+@dataclass(frozen=True)
+class WriteFields:
+    """A role that may write `scope` to send only `fields` of the `body`; a body with any other
+    field needs `wider` too. The body is read after the first role check, as for any write."""
+
+    scope: Scope
+    body: type[Patch]
+    fields: frozenset[str]
+    wider: Scope
+
+    async def check(self, request: web.Request, auth: Auth) -> Caller:
+        grant = _may_write(auth.require_grant(request), self.scope)
+        sent = (await read_body(request, self.body)).model_fields_set
+        return _may_write(grant, self.wider) if sent - self.fields else grant
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A role among `roles`, for what the roles' tables do not cover (`what` names it)."""
+
+    roles: frozenset[Role]
+    what: str
+
+    async def check(self, request: web.Request, auth: Auth) -> Caller:
+        grant = auth.require_grant(request)
+        if grant.role not in self.roles:
+            raise Forbidden(f"role {grant.role} may not read {self.what}")
+        return grant
+
+
+ANY_TOKEN = AnyToken()
+READ_NAMED_TOPIC = Read()
+REPORTS = OneOf(REPORT_ROLES, "reports")
+METRICS = OneOf(METRICS_ROLES, "metrics")

@@ -1,0 +1,85 @@
+"""A REST route as one declaration (method, path, handler, the need it checks, the item a POST
+writes), and the table of them: added to the router behind the one wrapper that checks each
+route's need, and asked by web/idempotency.py what the request in hand writes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from ..core.topics import Topic
+from .auth import Auth
+from .needs import Caller, Need
+
+Method = Literal["GET", "POST", "PATCH", "DELETE"]
+CallerHandler = Callable[[web.Request, Caller], Awaitable[web.StreamResponse]]
+
+
+class Writes(NamedTuple):
+    """The item a POST creates or changes: its topic, and the status its answer has."""
+
+    topic: Topic
+    creates: bool
+
+    @property
+    def status(self) -> int:
+        return 201 if self.creates else 200
+
+
+def creates(topic: Topic) -> Writes:
+    return Writes(topic, creates=True)
+
+
+def changes(topic: Topic) -> Writes:
+    return Writes(topic, creates=False)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One REST route. `writes`: the item a POST creates or changes, which a retry after a
+    crash gets as its answer (web/idempotency.py); None where there is none to give."""
+
+    method: Method
+    path: str
+    handler: CallerHandler
+    need: Need
+    writes: Writes | None = None
+
+
+def checked(route: Route, auth: Auth) -> Handler:
+    """The route's handler behind its need: the check runs first, and hands it the caller."""
+    need, handler = route.need, route.handler
+
+    async def run(request: web.Request) -> web.StreamResponse:
+        return await handler(request, await need.check(request, auth))
+    return run
+
+
+class RouteTable:
+    """The REST routes, each method and path declared once."""
+
+    def __init__(self, routes: Iterable[Route]) -> None:
+        self.routes = tuple(routes)
+        self._routes: dict[tuple[str, str], Route] = {
+            (route.method, route.path): route for route in self.routes}
+        if len(self._routes) != len(self.routes):
+            raise ValueError("a method and path are declared twice")
+
+    def add_to(self, router: web.UrlDispatcher, auth: Auth) -> None:
+        for route in self.routes:
+            if route.method == "GET":
+                router.add_get(route.path, checked(route, auth))  # and HEAD, as aiohttp does
+            else:
+                router.add_route(route.method, route.path, checked(route, auth))
+
+    def writes(self, request: web.Request) -> Writes | None:
+        """What the route the request matched writes (None: no route of ours matched)."""
+        resource = request.match_info.route.resource
+        if resource is None:
+            return None
+        route = self._routes.get((request.method, resource.canonical))
+        return route.writes if route is not None else None

@@ -1,0 +1,103 @@
+"""The REST route table (web/routes.py) and the needs it declares, read without sockets."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import make_mocked_request
+
+from robodyne.app import create_app
+from robodyne.core.errors import Forbidden, NotFound, Unauthorized
+from robodyne.core.roles import Role, Scope
+from robodyne.core.tokens import Grant, Refusals, TokenBook
+from robodyne.core.topics import STATE_TOPICS, Topic
+from robodyne.web.auth import Auth
+from robodyne.web.needs import (
+    ANY_TOKEN,
+    METRICS,
+    READ_NAMED_TOPIC,
+    Need,
+    Read,
+    Write,
+    WriteFields,
+)
+from robodyne.web.routes import REST_ROUTES
+from robodyne.web.routing import Route, RouteTable
+from tests.support.server import TOKENS, make_settings
+
+TOKEN = {role: token for token, role in TOKENS.items()}
+
+
+@pytest.fixture
+def routes(tmp_path: Path) -> tuple[Route, ...]:
+    return create_app(make_settings(tmp_path / "robodyne.db"))[REST_ROUTES].routes
+
+
+@pytest.fixture
+def auth() -> Auth:
+    book = TokenBook({token: Grant(Role(role)) for token, role in TOKENS.items()})
+    return Auth(book, [], Refusals(logging.getLogger("test"), time.monotonic))
+
+
+async def check(need: Need, auth: Auth, role: str | None, topic: str = "orders") -> Grant:
+    headers = {"Authorization": f"Bearer {TOKEN[role]}"} if role else {}
+    request = make_mocked_request("GET", f"/api/{topic}", headers=headers,
+                                  match_info={"topic": topic})
+    return await need.check(request, auth)
+
+
+def test_every_method_and_path_is_declared_once(routes: tuple[Route, ...]) -> None:
+    declared = [(route.method, route.path) for route in routes]
+    assert len(declared) == len(set(declared))
+    with pytest.raises(ValueError, match="declared twice"):
+        RouteTable([routes[0], routes[0]])
+
+
+def test_every_post_that_creates_is_the_post_of_the_topic_it_creates(
+    routes: tuple[Route, ...]
+) -> None:
+    posts = {route.path for route in routes if route.method == "POST"}
+    created = set()
+    for route in routes:
+        if route.writes is not None:
+            assert route.method == "POST", route  # only a POST takes an Idempotency-Key
+            if route.writes.creates:
+                assert route.path == f"/api/{route.writes.topic}", route
+                created.add(route.writes.topic)
+    assert created == {topic for topic in STATE_TOPICS if f"/api/{topic}" in posts}
+
+
+def test_every_write_needs_a_scope_and_every_read_none(routes: tuple[Route, ...]) -> None:
+    for route in routes:
+        is_write = isinstance(route.need, Write | WriteFields)
+        assert is_write == (route.method != "GET"), route
+
+
+async def test_every_route_needs_a_token(routes: tuple[Route, ...], auth: Auth) -> None:
+    for route in routes:
+        with pytest.raises(Unauthorized):
+            await check(route.need, auth, None)
+
+
+async def test_a_need_grants_as_the_roles_table_says(auth: Auth) -> None:
+    assert (await check(ANY_TOKEN, auth, "robot")).role is Role.ROBOT
+    assert (await check(Read(Topic.ORDERS), auth, "kitchen")).role is Role.KITCHEN
+    with pytest.raises(Forbidden, match="kitchen may not read customers"):
+        await check(Read(Topic.CUSTOMERS), auth, "kitchen")
+    assert (await check(READ_NAMED_TOPIC, auth, "floor", "customers")).role is Role.FLOOR
+    with pytest.raises(Forbidden, match="maintenance may not read orders"):
+        await check(READ_NAMED_TOPIC, auth, "maintenance", "orders")
+    assert (await check(Write(Scope.MENU_AVAILABLE), auth, "kitchen")).role is Role.KITCHEN
+    with pytest.raises(Forbidden, match="kitchen may not write menu"):
+        await check(Write(Scope.MENU), auth, "kitchen")
+    assert (await check(METRICS, auth, "maintenance")).role is Role.MAINTENANCE
+    with pytest.raises(Forbidden, match="floor may not read metrics"):
+        await check(METRICS, auth, "floor")
+
+
+async def test_an_unknown_topic_is_not_found_before_the_token_is_looked_at(auth: Auth) -> None:
+    with pytest.raises(NotFound, match="nothing"):
+        await check(READ_NAMED_TOPIC, auth, None, "nothing")

@@ -19,6 +19,7 @@ from typing import Any, Final, NoReturn, TypeVar
 import orjson
 from pydantic import BaseModel, Field, ValidationError
 
+from ..core.codes import Code
 from ..core.logprefix import PrefixedLog
 from ..wire.framing import LineFramer, LineTooLong
 from .robot import MODEL_NAME, Message, SimRobot
@@ -203,7 +204,7 @@ class RobotClient:
                     return Welcome()
             if message.get("type") == "error":
                 self.log.debug("server error %s: %s", message.get("code"), message.get("detail"))
-                if message.get("code") == "unauthorized":
+                if message.get("code") == Code.UNAUTHORIZED:
                     return End.UNAUTHORIZED
 
     async def _serve(self, lines: ServerLines, writer: asyncio.StreamWriter,
@@ -242,9 +243,9 @@ class RobotClient:
             elif kind == "error":
                 code = message.get("code")
                 self.log.debug("server error %s: %s", code, message.get("detail"))
-                if code == "replaced":
+                if code == Code.REPLACED:
                     return End.REPLACED
-                if code == "unauthorized":
+                if code == Code.UNAUTHORIZED:
                     return End.UNAUTHORIZED
             elif kind == "shutdown":
                 return End.SHUTDOWN

@@ -19,6 +19,7 @@ from aiohttp import WSMsgType
 from robodyne.store.store import Store
 
 from ..support.process import ServerProcess, clean_env
+from ..support.wait import until
 
 ADMIN = "backup-test-admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -97,8 +98,7 @@ async def test_a_backup_taken_while_four_writers_post_orders_holds_every_order_a
             answered.append((sent, time.monotonic(), order))
 
     writers = [asyncio.create_task(writer()) for _ in range(4)]
-    while len(answered) < 40:
-        await asyncio.sleep(0.05)
+    await until(lambda: len(answered) >= 40, 30, "40 orders answered")
     before = {order for _, _, order in answered}
     began = time.monotonic()
     status, out, err = await robodyne(server, "backup", "--to", str(tmp_path / "b.db"))
@@ -157,10 +157,8 @@ async def test_scheduled_backups_keep_the_newest_and_leave_other_files_alone(
     # 0.0002 h = 0.72 s between backups.
     server = servers(config(dir=str(backups), interval_h=0.0002, keep=2))
     await server.start()
-    deadline = time.monotonic() + 15
-    while server.stderr().count("backup written to") < 4:
-        assert time.monotonic() < deadline, server.stderr()
-        await asyncio.sleep(0.1)
+    await until(lambda: server.stderr().count("backup written to") >= 4, 15, "four backups",
+                every=0.1)
     ours = sorted(p.name for p in backups.iterdir() if BACKUP_NAME.fullmatch(p.name))
     assert len(ours) == 2, ours
     assert all(path.read_text() == "not ours" for path in strangers)

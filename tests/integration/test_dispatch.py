@@ -17,10 +17,11 @@ from aiohttp.test_utils import TestServer
 from robodyne.app import create_app
 from robodyne.settings import Settings
 
-from ..support.api_client import Api, assert_error, until
+from ..support.api_client import Api, assert_error
 from ..support.floor_robot import FloorRobot
 from ..support.server import MakeServer, db_rows, events_of, hub_of, make_settings, receive_json
 from ..support.server import ws_url
+from ..support.wait import until
 
 # Three tables across the floor: T1 near the dock, T3 far from it.
 TABLES = [("T1", 4.0, 6.0), ("T2", 10.0, 6.0), ("T3", 18.0, 6.0)]

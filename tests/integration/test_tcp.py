@@ -18,6 +18,7 @@ from robodyne.core.errors import RobotOffline
 
 from ..support.server import MakeServer, receive_json, ws_url, db_rows, events_of, parts_of
 from ..support.robot_client import RobotClient
+from ..support.wait import until
 
 
 async def test_hello_gets_welcome_and_the_robot_comes_online(make_server: MakeServer) -> None:
@@ -143,7 +144,7 @@ async def test_dropped_socket_raises_robot_offline_once(make_server: MakeServer)
     await robot.send({"type": "state", "battery": 90, "id": 1})
     await robot.receive()
     await robot.close()  # no bye
-    await _until(lambda: events_of(server, "robot_offline"))
+    await until(lambda: events_of(server, "robot_offline"))
     await asyncio.sleep(0.3)
     [offline] = events_of(server, "robot_offline")
     assert offline["severity"] == "warning" and '"reason":"lost"' in offline["data"]
@@ -160,7 +161,7 @@ async def test_silent_robot_goes_offline_after_three_heartbeats(make_server: Mak
     silent_for = time.monotonic() - started
     print(f"silent robot dropped after {silent_for:.2f} s (3 x heartbeat = 0.6 s)")
     assert 0.55 < silent_for < 2.0
-    await _until(lambda: events_of(server, "robot_offline"))
+    await until(lambda: events_of(server, "robot_offline"))
     [offline] = events_of(server, "robot_offline")
     assert '"reason":"silent"' in offline["data"]
 
@@ -181,7 +182,7 @@ async def test_bye_raises_robot_disconnected_not_offline(make_server: MakeServer
     robot = await RobotClient.hello(server)
     await robot.send({"type": "bye", "id": "last"})
     assert await robot.closed_by_server() == []  # no ack after bye: the session is over
-    await _until(lambda: events_of(server, "robot_disconnected"))
+    await until(lambda: events_of(server, "robot_disconnected"))
     await asyncio.sleep(0.2)
     assert len(events_of(server, "robot_disconnected")) == 1
     assert events_of(server, "robot_offline") == []
@@ -332,13 +333,6 @@ def _latest(updates: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     for update in updates:
         latest.update({item["id"]: item for item in update["data"]["items"]})
     return latest if len(latest) == 10 else {"missing": {"pose": {"x": -1}}}
-
-
-async def _until(condition: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition never held"
-        await asyncio.sleep(0.02)
 
 
 async def test_an_acked_state_line_is_already_in_get_api_robots_and_on_the_topic(

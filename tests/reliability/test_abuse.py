@@ -32,6 +32,7 @@ from robodyne.robots import protocol as tcp
 from ..support.server import MakeServer, parts_of
 from ..support.process import ServerProcess, raise_fd_limit
 from ..support.robot_client import RobotClient
+from ..support.wait import until
 
 ADMIN = "abuse-admin-token-0123456789"
 ROBOT = "abuse-robot-token-0123456789"
@@ -390,12 +391,10 @@ async def test_200_robots_reconnecting_at_once_are_all_welcomed(
             return {r["id"]: r["connected"] for r in (await resp.json())["items"]}
 
     async def all_connected(session: aiohttp.ClientSession) -> None:
-        async with asyncio.timeout(10):
-            while True:
-                view = await robots_view(session)
-                if all(view.get(i) for i in ids):
-                    return
-                await asyncio.sleep(0.05)
+        async def connected() -> bool:
+            view = await robots_view(session)
+            return all(view.get(i) for i in ids)
+        await until(connected, 10, "every robot connected")
 
     timings = []
     async with aiohttp.ClientSession() as session:
@@ -455,9 +454,8 @@ async def test_100_bad_lines_in_a_row_close_a_robot_and_it_may_come_back(
     assert {e["code"] for e in errors} == {"invalid_json", "unknown_type", "validation_error",
                                            "line_too_long"}
     fleet = parts_of(server).fleet
-    async with asyncio.timeout(5):
-        while fleet.robots["noisy"]["connected"]:
-            await asyncio.sleep(0.02)
+    await until(lambda: not fleet.robots["noisy"]["connected"], 5, "noisy disconnected",
+                every=0.02)
     again = await RobotClient.hello(server, robot_id="noisy")
     await again.send({"type": "heartbeat", "id": 1})
     assert await again.receive() == {"type": "ack", "id": 1}

@@ -27,8 +27,8 @@ from ..support.reliability import (
     Tablet,
     api_items,
     mirror_matches_api,
-    until,
 )
+from ..support.wait import until
 
 ROBOTS = 4
 MIRRORED = ("orders", "tables", "robots")

@@ -35,8 +35,8 @@ from ..support.reliability import (
     api_items,
     db_rows,
     integrity,
-    until,
 )
+from ..support.wait import until
 
 WATCHED = ("events", "systemlogs", "status", "robots", "orders")
 

@@ -7,13 +7,12 @@ sqlite3 the way an operator would inspect it.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import orjson
 import pytest
 from yarl import URL
 
+from .mirror import TopicMirror
 from .process import RUN_PY, ServerProcess
 
 ADMIN = "reliability-admin-token-0123456789"
@@ -58,19 +58,6 @@ class RestartableServer(ServerProcess):
         return time.monotonic() - started
 
 
-async def until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Check `condition()` (awaited if it is a coroutine) every 50 ms until it is truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        await asyncio.sleep(0.05)
-
-
 def db_rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
     """Read the database file directly, beside the server (WAL lets a reader in)."""
     db = sqlite3.connect(path, timeout=10)
@@ -83,35 +70,6 @@ def db_rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.
 
 def integrity(path: Path) -> str:
     return str(db_rows(path, "PRAGMA integrity_check")[0][0])
-
-
-class TopicMirror:
-    """What a client holds of a topic: the snapshot plus every update applied in seq order."""
-
-    def __init__(self, topic: str) -> None:
-        # The status topic's one item has no id (docs/api.md, "The order state machine").
-        self.key: Callable[[dict[str, Any]], Any] = (
-            (lambda item: "status") if topic == "status" else (lambda item: item["id"]))
-        self.items: dict[Any, dict[str, Any]] = {}
-        self.seq: int | None = None
-        self.epoch: str | None = None
-
-    def apply(self, message: dict[str, Any]) -> str | None:
-        """Apply one update; a description of the problem when it does not follow on."""
-        data = message["data"]
-        if data["kind"] == "snapshot":
-            self.items = {self.key(item): item for item in data["items"]}
-            self.epoch = data["epoch"]
-        else:
-            if self.seq is None or message["seq"] != self.seq + 1:
-                return f"gap: seq {message['seq']} after {self.seq}"
-            if data["kind"] in ("upsert", "append"):
-                self.items.update({self.key(item): item for item in data["items"]})
-            elif data["kind"] == "delete":
-                for item_id in data["ids"]:
-                    self.items.pop(item_id, None)
-        self.seq = message["seq"]
-        return None
 
 
 class Tablet:

@@ -231,7 +231,7 @@ async def test_no_token_appears_in_the_servers_log_output(
 async def next_matching(ws: aiohttp.ClientWebSocketResponse,
                         condition: Callable[[dict[str, Any]], bool], what: str,
                         timeout: float = 3.0) -> dict[str, Any]:
-    """The first update whose first item meets `condition`, within `timeout`; prints the delay."""
+    """The first update whose first item meets `condition`, within `timeout`."""
     started = time.perf_counter()
     while True:
         left = timeout - (time.perf_counter() - started)
@@ -240,7 +240,6 @@ async def next_matching(ws: aiohttp.ClientWebSocketResponse,
         update = await receive_json(ws, timeout=left)
         if update["type"] == "update" and update["data"]["items"] and condition(
                 update["data"]["items"][0]):
-            print(f"{what}: {(time.perf_counter() - started) * 1000:.0f} ms")
             return update
 
 

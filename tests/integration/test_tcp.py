@@ -4,7 +4,6 @@ every message type and error code."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from typing import Any
 
@@ -16,7 +15,8 @@ from robodyne.domain import fleet as fleet_module
 from robodyne.robots import protocol as tcp
 from robodyne.core.errors import RobotOffline
 
-from ..support.server import MakeServer, receive_json, ws_url, db_rows, events_of, parts_of
+from ..support.server import (MakeServer, db_rows, db_write, events_of, parts_of, receive_json,
+                              ws_url)
 from ..support.robot_client import RobotClient
 from ..support.wait import until
 
@@ -159,8 +159,7 @@ async def test_silent_robot_goes_offline_after_three_heartbeats(make_server: Mak
     started = time.monotonic()
     await robot.closed_by_server(timeout=5)
     silent_for = time.monotonic() - started
-    print(f"silent robot dropped after {silent_for:.2f} s (3 x heartbeat = 0.6 s)")
-    assert 0.55 < silent_for < 2.0
+    assert 0.55 < silent_for < 2.0, "3 x heartbeat = 0.6 s"
     await until(lambda: events_of(server, "robot_offline"))
     [offline] = events_of(server, "robot_offline")
     assert '"reason":"silent"' in offline["data"]
@@ -264,9 +263,8 @@ async def test_notify_rereads_what_another_program_wrote(
     server = await make_server()
     async with session.ws_connect(ws_url(server, "tables")) as ws:
         await receive_json(ws)
-        with sqlite3.connect(parts_of(server).settings.database.path) as other:
-            other.execute("INSERT INTO dining_tables (id, label, seats, updated_at)"
-                          " VALUES (40, 'Patio', 4, '2026-01-01T00:00:00.000Z')")
+        db_write(server, "INSERT INTO dining_tables (id, label, seats, updated_at)"
+                 " VALUES (40, 'Patio', 4, '2026-01-01T00:00:00.000Z')")
         peer = await RobotClient.connect(server)
         await peer.send({"type": "hello", "token": "admin-token-test"})
         assert (await peer.receive())["robot_id"] is None  # an integration peer
@@ -275,8 +273,7 @@ async def test_notify_rereads_what_another_program_wrote(
         update = await receive_json(ws)
         assert update["data"]["kind"] == "upsert"
         assert update["data"]["items"][0]["label"] == "Patio"
-        with sqlite3.connect(parts_of(server).settings.database.path) as other:
-            other.execute("DELETE FROM dining_tables WHERE id = 40")
+        db_write(server, "DELETE FROM dining_tables WHERE id = 40")
         await peer.send({"type": "notify", "entity": "table", "entity_id": 40})
         assert (await receive_json(ws))["data"] == {"kind": "delete", "items": [], "ids": [40]}
         await peer.send({"type": "state", "battery": 5, "id": 2})
@@ -292,14 +289,12 @@ async def test_a_state_line_reaches_a_robots_subscriber(
     async with session.ws_connect(ws_url(server, "robots")) as ws:
         await receive_json(ws)
         await asyncio.sleep(0.3)  # past the coalescing window of the hello
-        sent = time.perf_counter()
         await robot.send({"type": "state", "pose": {"x": 3.0, "y": 4.0, "yaw": 0.0}})
         while True:
             update = await receive_json(ws)
             [item] = update["data"]["items"]
             if item["pose"] and item["pose"]["x"] == 3.0:
                 break
-        print(f"state line -> robots subscriber: {(time.perf_counter() - sent) * 1000:.1f} ms")
     await robot.close()
 
 
@@ -323,7 +318,6 @@ async def test_updates_are_coalesced_to_one_per_window_carrying_every_changed_ro
     window = parts_of(server).fleet.window()
     assert len(updates) <= elapsed / window + 2
     assert max(len(u["data"]["items"]) for u in updates) == 10
-    print(f"200 state lines from 10 robots -> {len(updates)} robots updates in {elapsed:.2f} s")
     for robot in robots:
         await robot.close()
 

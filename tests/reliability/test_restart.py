@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,7 +19,6 @@ from robodyne.demo.simulator import run_fleet
 
 from ..support.reliability import (
     AUTH,
-    CONFIG,
     ROBOT,
     RestartableServer,
     Tablet,
@@ -32,20 +29,6 @@ from ..support.wait import until
 
 ROBOTS = 4
 MIRRORED = ("orders", "tables", "robots")
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[RestartableServer]:
-    server = RestartableServer(tmp_path, CONFIG)
-    await server.start()
-    yield server
-    server.kill()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as s:
-        yield s
 
 
 async def post(session: aiohttp.ClientSession, server: RestartableServer, path: str,
@@ -88,6 +71,7 @@ async def connected_robots(session: aiohttp.ClientSession, server: RestartableSe
 async def test_robots_and_tablets_ride_through_a_restart_and_end_equal_to_the_server(
     server: RestartableServer, session: aiohttp.ClientSession
 ) -> None:
+    await server.start()
     tables = [await post(session, server, "/api/tables", {"label": f"T{n}", "seats": 4})
               for n in range(1, 4)]
     stop_robots, stop_tablets, stop_staff = asyncio.Event(), asyncio.Event(), asyncio.Event()
@@ -156,6 +140,7 @@ async def test_robots_and_tablets_ride_through_a_restart_and_end_equal_to_the_se
 async def test_a_tablet_that_resumes_in_the_same_run_gets_exactly_the_missed_updates(
     server: RestartableServer, session: aiohttp.ClientSession
 ) -> None:
+    await server.start()
     table = await post(session, server, "/api/tables", {"label": "T1", "seats": 4})
     tablet = Tablet(session, server, "orders")
     stop = asyncio.Event()

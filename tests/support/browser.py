@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import re
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,7 +106,7 @@ class Pages:
             try:
                 await tab.page.screenshot(path=ARTIFACTS / f"{self.test_name}{suffix}.png")
             except Exception as err:  # a closed page must not hide the test's own result
-                print(f"no screenshot of {tab.page.url}: {err}")
+                warnings.warn(f"no screenshot of {tab.page.url}: {err}", stacklevel=1)
 
 
 @pytest.fixture

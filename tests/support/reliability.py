@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
-import pytest
 from yarl import URL
 
 from .mirror import TopicMirror
 from .process import RUN_PY, ServerProcess
+from .server import db_rows
 
 ADMIN = "reliability-admin-token-0123456789"
 ROBOT = "reliability-robot-token-0123456789"
@@ -50,22 +50,17 @@ class RestartableServer(ServerProcess):
             self.proc = subprocess.Popen(args, cwd=self.workdir, env=self.env,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 
+    async def kill_9(self) -> None:
+        """SIGKILL, as a power cut would stop it; returns once the process is gone."""
+        self.signal(signal.SIGKILL)
+        assert await self.wait(10) == -signal.SIGKILL
+
     async def restart(self) -> float:
         """SIGTERM, exit 0, start again on the same ports and database; the seconds it took."""
         started = time.monotonic()
         assert await self.stop() == 0, self.stderr()[-3000:]
         await self.start()
         return time.monotonic() - started
-
-
-def db_rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-    """Read the database file directly, beside the server (WAL lets a reader in)."""
-    db = sqlite3.connect(path, timeout=10)
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute(sql, params).fetchall()
-    finally:
-        db.close()
 
 
 def integrity(path: Path) -> str:
@@ -232,9 +227,23 @@ class AckingRobot:
             writer.close()
 
 
-@pytest.fixture(name="server")
-async def restartable_server(tmp_path: Path) -> AsyncIterator[RestartableServer]:
-    """`python run.py` on CONFIG in tmp_path, to kill and start again; killed at the end."""
-    server = RestartableServer(tmp_path, CONFIG)
-    yield server
-    server.kill()
+async def order_until_gone(session: aiohttp.ClientSession, server: ServerProcess,
+                           body_of: Callable[[int], dict[str, Any]], keyed: bool = False
+                           ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], dict[str, Any]]:
+    """POST orders body_of(1), body_of(2), … back to back until the server is gone (keyed: each
+    with its note as Idempotency-Key). Every (body, order) answered 201, and the body in flight
+    when it went: it may or may not have committed, and nobody was told."""
+    answered = []
+    n = 0
+    while True:
+        n += 1
+        body = body_of(n)
+        headers = {**AUTH, "Idempotency-Key": body["note"]} if keyed else AUTH
+        try:
+            async with session.post(f"{server.base_url}/api/orders", json=body,
+                                    headers=headers) as resp:
+                assert resp.status == 201, await resp.text()
+                order: dict[str, Any] = await resp.json()
+        except (aiohttp.ClientError, OSError):
+            return answered, body
+        answered.append((body, order))

@@ -81,7 +81,6 @@ class Tablet:
         self.snapshots = 0     # connections that began with a snapshot
         self.resumed = 0       # reconnects that began with the missed updates instead
         self.epochs: list[str] = []
-        self.snapshot_at = 0.0  # time.monotonic() of the last snapshot
         self.problems: list[str] = []
         self.received: list[dict[str, Any]] = []  # every update, in order
 
@@ -131,7 +130,6 @@ class Tablet:
         if message["data"]["kind"] == "snapshot":
             self.snapshots += 1
             self.epochs.append(message["data"]["epoch"])
-            self.snapshot_at = time.monotonic()
         elif first and self.connections > 1:
             self.resumed += 1
         problem = self.mirror.apply(message)

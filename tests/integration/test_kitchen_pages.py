@@ -183,6 +183,7 @@ async def test_the_expo_shows_progress_bumps_through_to_served_and_recalls(
     await expect(card).to_have_attribute("data-status", "preparing")
     await card.locator("button.bump").click()  # preparing -> ready
     await until(lambda: status_is(session, server, made["id"], "ready"))
+    await expect(card).to_have_attribute("data-status", "ready")  # the page saw its bump land
     await page.keyboard.press("r")  # the last bumped comes back
     await until(lambda: status_is(session, server, made["id"], "preparing"))
     # The keys act on what the screen shows: wait until it shows the recall, as a cook would.

@@ -168,10 +168,10 @@ async def _many_orders(server: TestServer, orders: int, items: int = 4) -> int:
     return orders * items
 
 
-async def _until_released(server: TestServer) -> None:
+async def _until_released(server: TestServer, timeout: float = 5.0) -> None:
     async def released() -> bool:
         return not await _snapshot_held(server)
-    await until(released, what="the export's snapshot released")
+    await until(released, timeout, "the export's snapshot released")
 
 
 async def test_an_export_of_many_batches_is_one_file_with_every_row_once(

@@ -231,7 +231,7 @@ async def order_until_gone(session: aiohttp.ClientSession, server: ServerProcess
     """POST orders body_of(1), body_of(2), … back to back until the server is gone (keyed: each
     with its note as Idempotency-Key). Every (body, order) answered 201, and the body in flight
     when it went: it may or may not have committed, and nobody was told."""
-    answered = []
+    answered: list[tuple[dict[str, Any], dict[str, Any]]] = []
     n = 0
     while True:
         n += 1

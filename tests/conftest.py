@@ -43,8 +43,10 @@ async def servers(tmp_path: Path) -> AsyncIterator[Callable[..., ServerProcess]]
 
 
 @pytest.fixture
-async def session() -> Any:
-    async with aiohttp.ClientSession() as client_session:
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A client session; limit=0: a WebSocket holds its connection, and the default pool of 100
+    would make the 101st client (or a request beside 100 tablets) wait forever."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as client_session:
         yield client_session
 
 

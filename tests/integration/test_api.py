@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from ..support.api_client import (Api, already_sent, assert_error, robot_offline, subscribed)
 from ..support.server import db_rows, events_of, receive_json, ws_url
+from ..support.mirror import TopicMirror
 from ..support.robot_client import RobotClient
 
 # ---- committed and broadcast before the response (docs/api.md, "Conventions") ----
@@ -748,21 +749,6 @@ TOPICS = ["robots", "tables", "orders", "customers", "inventory", "video_streams
           "systemlogs", "status"]
 
 
-def apply(items: list[dict[str, Any]], message: dict[str, Any]) -> list[dict[str, Any]]:
-    """A topic's items after one update, as a client keeps them."""
-    data = message["data"]
-    key = (lambda item: "status") if message["topic"] == "status" else (lambda item: item["id"])
-    if data["kind"] == "snapshot":
-        return list(data["items"])
-    held = {key(item): item for item in items}
-    if data["kind"] == "delete":
-        for gone in data["ids"]:
-            held.pop(gone, None)
-    else:
-        held.update({key(item): item for item in data["items"]})
-    return list(held.values())
-
-
 @pytest.mark.parametrize("topic", TOPICS)
 async def test_get_topic_holds_what_a_websocket_snapshot_holds(
     server: TestServer, api: Api, session: aiohttp.ClientSession, topic: str
@@ -782,12 +768,13 @@ async def test_get_topic_holds_what_a_websocket_snapshot_holds(
         assert reply["epoch"] == snapshot["data"]["epoch"]
         # The status item may be republished between the two reads: follow the stream to the
         # seq the GET saw, as a client would.
-        held, seq = snapshot["data"]["items"], snapshot["seq"]
-        while seq < reply["seq"]:
+        mirror = TopicMirror(topic)
+        assert mirror.apply(snapshot) is None
+        while (mirror.seq or 0) < reply["seq"]:
             update = await receive_json(ws)
             if update["type"] == "update":
-                held, seq = apply(held, update), update["seq"]
-        assert seq == reply["seq"]
-        assert reply["items"] == held
+                assert mirror.apply(update) is None
+        assert mirror.seq == reply["seq"]
+        assert reply["items"] == list(mirror.items.values())
     assert reply["items"], f"{topic} should hold something after the writes above"
     await robot.close()

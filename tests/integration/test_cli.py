@@ -3,7 +3,6 @@ process that picks its changes up within 5 s (docs/operations.md, "Tokens")."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
 import subprocess
@@ -22,6 +21,7 @@ from robodyne.core.tokens import Grant
 from robodyne.tokenfile import write_tokens
 
 from ..support.process import ServerProcess, clean_env
+from ..support.wait import until
 
 ADMIN = "cli-test-admin-token-0123456789"
 CONFIG = f'[websocket]\nping_interval_s = 300\n[auth.tokens]\n"{ADMIN}" = "admin"\n'
@@ -107,14 +107,12 @@ async def server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
 
 async def _until_accepted(session: aiohttp.ClientSession, url: str, deadline_s: float) -> float:
     """Seconds until the server lets this token read the topic."""
-    started = time.monotonic()
-    while time.monotonic() - started < deadline_s:
+    async def accepted() -> bool:
         async with session.ws_connect(url) as ws:
-            first = await ws.receive(timeout=5)
-            if first.type is WSMsgType.TEXT:
-                return time.monotonic() - started
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"not accepted within {deadline_s} s")
+            return (await ws.receive(timeout=5)).type is WSMsgType.TEXT
+    started = time.monotonic()
+    await until(accepted, deadline_s, "the token accepted", every=0.2)
+    return time.monotonic() - started
 
 
 async def test_a_running_server_takes_an_added_token_and_drops_a_revoked_one_within_5_s(

@@ -14,8 +14,8 @@ from aiohttp.test_utils import TestServer
 
 from robodyne.app import create_app
 
-from ..support.api_client import until
 from ..support.server import db_rows, make_settings
+from ..support.wait import until
 
 MALFORMED = (b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
              b"GET / HTTP/1.1\r\nX: " + b"a" * 9000 + b"\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n")

@@ -4,8 +4,6 @@ real SQLite file: every rule, with the robots scripted by the test."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +15,11 @@ from aiohttp.test_utils import TestServer
 from robodyne.app import create_app
 from robodyne.settings import Settings
 
-from ..support.api_client import Api, assert_error, until
+from ..support.api_client import Api, assert_error
 from ..support.floor_robot import FloorRobot
 from ..support.server import MakeServer, db_rows, events_of, hub_of, make_settings, receive_json
-from ..support.server import ws_url
+from ..support.server import db_write, ws_url
+from ..support.wait import until
 
 # Three tables across the floor: T1 near the dock, T3 far from it.
 TABLES = [("T1", 4.0, 6.0), ("T2", 10.0, 6.0), ("T3", 18.0, 6.0)]
@@ -554,9 +553,8 @@ async def test_a_cancel_cut_before_its_orders_were_released_still_hands_them_to_
     leaves an order delivering on a cancelled task. The restart hands it to staff, as the
     cancel would have, and puts it on no robot."""
     settings, order, task = await _cancelled_and_stopped(aiohttp_server, tmp_path, session)
-    with closing(sqlite3.connect(tmp_path / "robodyne.db")) as db, db:
-        db.execute("UPDATE orders SET status = 'delivering', robot_id = 'r1' WHERE id = ?",
-                   (order["id"],))
+    db_write(tmp_path / "robodyne.db",
+             "UPDATE orders SET status = 'delivering', robot_id = 'r1' WHERE id = ?", order["id"])
     server = await aiohttp_server(create_app(settings))
     after = _order(server, order["id"])
     assert (after["status"], after["robot_id"], after["task_id"]) == ("ready", None, task["id"])

@@ -4,7 +4,6 @@ a retried POST gets the first answer again and changes nothing."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from robodyne.web.idempotency import Idempotency
 
 from ..support.api_client import Api, Reply, assert_error
 from ..support.robot_client import RobotClient
-from ..support.server import MakeServer, db_rows, events_of, parts_of, store_of
+from ..support.server import MakeServer, db_rows, db_write, events_of, parts_of, store_of
 
 KITCHEN = "kitchen-token-test"
 
@@ -33,13 +32,6 @@ def count(server: TestServer, table: str) -> int:
 
 def order_body(table_id: int, note: str = "") -> dict[str, Any]:
     return {"table_id": table_id, "note": note, "items": [{"name": "Soup", "qty": 2}]}
-
-
-def write_db(path: Path, sql: str, *params: Any) -> None:
-    """A write from outside the server, as another program would make it."""
-    with sqlite3.connect(path, timeout=5) as db:
-        db.execute(sql, params)
-    db.close()
 
 
 def replayed(reply: Reply, first: Reply, headers: dict[str, str]) -> None:
@@ -132,7 +124,7 @@ async def test_a_retry_after_a_crash_between_commit_and_answer_gets_the_committe
     table, first = await _ordered_then_stopped(make_server, session, "k-crash")
     # What a kill -9 after the order's commit and before the answer was kept leaves: the
     # record knows the order it created (same transaction), not the answer.
-    write_db(tmp_path / "robodyne.db",
+    db_write(tmp_path / "robodyne.db",
              "UPDATE idempotency_keys SET status = NULL, content_type = NULL, body = NULL")
 
     server = await make_server()
@@ -149,8 +141,8 @@ async def test_a_retry_after_a_crash_before_anything_was_created_runs_again(
         make_server: MakeServer, session: aiohttp.ClientSession, tmp_path: Path) -> None:
     table, _ = await _ordered_then_stopped(make_server, session, "k-early")
     # Cut before the order's transaction: neither the order nor an answer.
-    write_db(tmp_path / "robodyne.db", "DELETE FROM orders")
-    write_db(tmp_path / "robodyne.db", "UPDATE idempotency_keys SET status = NULL,"
+    db_write(tmp_path / "robodyne.db", "DELETE FROM orders")
+    db_write(tmp_path / "robodyne.db", "UPDATE idempotency_keys SET status = NULL,"
              " content_type = NULL, body = NULL, created_topic = NULL, created_id = NULL")
 
     server = await make_server()
@@ -171,7 +163,7 @@ async def test_a_cancel_cut_after_its_commit_answers_the_cancelled_task_not_409(
                     " WHERE key = 'k-cancel'")
     assert (row["created_topic"], row["created_id"]) == ("tasks", task["id"])
     await server.close()
-    write_db(tmp_path / "robodyne.db",
+    db_write(tmp_path / "robodyne.db",
              "UPDATE idempotency_keys SET status = NULL, content_type = NULL, body = NULL")
 
     server = await make_server()
@@ -279,14 +271,14 @@ async def test_a_key_older_than_24_hours_is_forgotten_and_pruned(
     first, _ = await post(api, "/api/orders", order_body(table["id"]), "k-old")
     kept, _ = await post(api, "/api/orders", order_body(table["id"], "new"), "k-new")
     db = store_of(server).path
-    write_db(db, "UPDATE idempotency_keys SET created_at = '2000-01-01T00:00:00.000Z'"
+    db_write(db, "UPDATE idempotency_keys SET created_at = '2000-01-01T00:00:00.000Z'"
              " WHERE key = 'k-old'")
 
     again, headers = await post(api, "/api/orders", order_body(table["id"]), "k-old")
     assert again.status == 201 and "Idempotent-Replayed" not in headers
     assert again.body["id"] != first.body["id"] and count(server, "orders") == 3
 
-    write_db(db, "UPDATE idempotency_keys SET created_at = '2000-01-01T00:00:00.000Z'"
+    db_write(db, "UPDATE idempotency_keys SET created_at = '2000-01-01T00:00:00.000Z'"
              " WHERE key = 'k-old'")
     parts = parts_of(server)
     assert await Idempotency(parts.store, parts.auth).prune() == 1

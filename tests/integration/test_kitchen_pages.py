@@ -14,9 +14,10 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, expect
 
 from ..support.browser import (
-    STATIC, VIEWPORT, Pages, Tab, browser, catalogue, eventually, pages, rest, until_true,
+    STATIC, VIEWPORT, Pages, Tab, browser, catalogue, pages, rest, until_true,
 )
 from ..support.server import MakeServer
+from ..support.wait import until
 
 __all__ = ["browser", "pages"]  # fixtures, imported so pytest finds them here
 
@@ -106,7 +107,7 @@ async def test_a_station_screen_shows_only_its_items_crossed_off_by_click_or_key
 
     # A click crosses off Bulgogi: the first item done starts the placed order.
     await card.locator(".item").click()
-    await eventually(lambda: status_is(session, server, made["id"], "preparing"))
+    await until(lambda: status_is(session, server, made["id"], "preparing"))
     current = await from_api(session, server, made["id"])
     assert [i["done"] for i in current["items"]] == [True, False, False]
     # All of the grill's part done: the ticket leaves the grill, and stays at the fry.
@@ -122,7 +123,7 @@ async def test_a_station_screen_shows_only_its_items_crossed_off_by_click_or_key
 
     async def fries_done() -> bool:
         return bool((await from_api(session, server, made["id"]))["items"][1]["done"])
-    await eventually(fries_done)
+    await until(fries_done)
     await expect(fry.locator(ticket(made["id"]))).to_have_count(0)
 
 
@@ -140,7 +141,7 @@ async def test_a_station_bumps_its_part_and_recalls_it(
     async def grill_done() -> bool:
         items = (await from_api(session, server, made["id"]))["items"]
         return [i["done"] for i in items] == [True, True, False]
-    await eventually(grill_done)
+    await until(grill_done)
     await expect(card).to_have_count(0)
     assert (await from_api(session, server, made["id"]))["status"] == "preparing"
 
@@ -153,13 +154,13 @@ async def test_a_station_bumps_its_part_and_recalls_it(
     async def galbi_back() -> bool:
         items = (await from_api(session, server, made["id"]))["items"]
         return [i["done"] for i in items] == [True, False, False]
-    await eventually(galbi_back)
+    await until(galbi_back)
     await expect(card.locator(".item.done")).to_have_count(1)
     # Bumped again from the keyboard, the tapped item still focused: the digit hands the keys
     # to the bump bar, so Space bumps the ticket; Galbi is done again and the ticket leaves.
     await grill.keyboard.press("1")
     await grill.keyboard.press(" ")
-    await eventually(grill_done)
+    await until(grill_done)
     await expect(card).to_have_count(0)
 
 
@@ -181,24 +182,25 @@ async def test_the_expo_shows_progress_bumps_through_to_served_and_recalls(
 
     await expect(card).to_have_attribute("data-status", "preparing")
     await card.locator("button.bump").click()  # preparing -> ready
-    await eventually(lambda: status_is(session, server, made["id"], "ready"))
+    await until(lambda: status_is(session, server, made["id"], "ready"))
+    await expect(card).to_have_attribute("data-status", "ready")  # the page saw its bump land
     await page.keyboard.press("r")  # the last bumped comes back
-    await eventually(lambda: status_is(session, server, made["id"], "preparing"))
+    await until(lambda: status_is(session, server, made["id"], "preparing"))
     # The keys act on what the screen shows: wait until it shows the recall, as a cook would.
     await expect(card).to_have_attribute("data-status", "preparing")
     await page.keyboard.press("1")
     await page.keyboard.press("Enter")
-    await eventually(lambda: status_is(session, server, made["id"], "ready"))
+    await until(lambda: status_is(session, server, made["id"], "ready"))
     await expect(card).to_have_attribute("data-status", "ready")
     await page.keyboard.press("1")
     await page.keyboard.press("Enter")  # ready, and no robot carries it -> served
-    await eventually(lambda: status_is(session, server, made["id"], "served"))
+    await until(lambda: status_is(session, server, made["id"], "served"))
     await expect(card).to_have_count(0)
 
     # A fresh placed order bumps to preparing; one a robot's task lists cannot be served here.
     second = await order(session, server, table, ("Kimchi", 1))
     await page.locator(f"{ticket(second['id'])} button.bump").click()
-    await eventually(lambda: status_is(session, server, second["id"], "preparing"))
+    await until(lambda: status_is(session, server, second["id"], "preparing"))
     await rest(session, server, "PATCH", f"/api/orders/{second['id']}", {"status": "ready"},
                expect=200)
     await rest(session, server, "POST", "/api/tasks",
@@ -231,7 +233,7 @@ async def test_plain_kitchen_is_the_expo_and_the_expo_toggles_rush_which_rides_f
 
     async def normal() -> bool:
         return bool((await from_api(session, server, second["id"]))["priority"] == "normal")
-    await eventually(normal)
+    await until(normal)
     await expect(page.locator(".rush-mark")).to_have_count(0)
     await expect(tickets.nth(0)).to_have_attribute("data-order-id", str(first["id"]))
 
@@ -319,7 +321,7 @@ async def test_a_station_86es_a_dish_and_new_orders_for_it_are_refused(
     async def raised() -> list[dict[str, Any]]:
         events = (await rest(session, server, "GET", "/api/events", expect=200))["items"]
         return [e for e in events if e["type"] == "menu_item_unavailable"]
-    [event] = await eventually(raised)
+    [event] = await until(raised)
     assert "Bulgogi" in event["message"]
     refused = await order(session, server, table, ("Bulgogi", 1), expect_status=409)
     assert "Bulgogi" in refused["error"]["message"]

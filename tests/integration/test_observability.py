@@ -20,7 +20,8 @@ from robodyne.app import create_app
 from ..support.server import make_settings, receive_close, receive_json, ws_url, parts_of
 from ..support.robot_client import RobotClient
 from ..support.server import ADMIN, db_rows
-from ..support.api_client import Api, assert_error, until
+from ..support.api_client import Api, assert_error
+from ..support.wait import until
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -118,11 +119,11 @@ async def test_metrics_move_with_traffic(
 
 
 async def until_scraped(api: Api, condition: Callable[[Samples], bool]) -> Samples:
-    deadline = time.monotonic() + 5
-    while not condition(samples := await scrape(api)):
-        assert time.monotonic() < deadline, "the metrics never got there"
-        await asyncio.sleep(0.05)
-    return samples
+    async def scraped() -> Samples | None:
+        samples = await scrape(api)
+        return samples if condition(samples) else None
+    found: Samples = await until(scraped, what="the metrics")
+    return found
 
 
 # ---- the server's own warnings on systemlogs ----
@@ -230,7 +231,7 @@ async def test_no_token_appears_in_the_servers_log_output(
 async def next_matching(ws: aiohttp.ClientWebSocketResponse,
                         condition: Callable[[dict[str, Any]], bool], what: str,
                         timeout: float = 3.0) -> dict[str, Any]:
-    """The first update whose first item meets `condition`, within `timeout`; prints the delay."""
+    """The first update whose first item meets `condition`, within `timeout`."""
     started = time.perf_counter()
     while True:
         left = timeout - (time.perf_counter() - started)
@@ -239,7 +240,6 @@ async def next_matching(ws: aiohttp.ClientWebSocketResponse,
         update = await receive_json(ws, timeout=left)
         if update["type"] == "update" and update["data"]["items"] and condition(
                 update["data"]["items"][0]):
-            print(f"{what}: {(time.perf_counter() - started) * 1000:.0f} ms")
             return update
 
 

@@ -4,12 +4,11 @@ notices, and is quiet otherwise."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 import aiohttp
 
 
-from ..support.server import MakeServer, hub_of, receive_json, store_of, ws_url, parts_of
+from ..support.server import MakeServer, db_write, hub_of, receive_json, store_of, ws_url
 
 
 async def _frames_within(ws: aiohttp.ClientWebSocketResponse, seconds: float) -> list[object]:
@@ -31,8 +30,7 @@ async def test_outside_write_is_republished_as_a_snapshot_and_silence_costs_noth
         snapshot = await receive_json(ws)
         assert await _frames_within(ws, 0.7) == [], "unchanged polls must send nothing"
 
-        with sqlite3.connect(parts_of(server).settings.database.path) as other_program:
-            other_program.execute("UPDATE inventory SET quantity = 0 WHERE sku = 'FLOUR'")
+        db_write(server, "UPDATE inventory SET quantity = 0 WHERE sku = 'FLOUR'")
         update = await receive_json(ws, timeout=2)
         assert update["data"]["kind"] == "snapshot"
         assert update["seq"] == snapshot["seq"] + 1

@@ -9,7 +9,6 @@ import os
 import stat
 import time
 import tomllib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -31,14 +30,6 @@ ping_interval_s = 300
 # The whole shutdown must fit in the budget of docs/protocol.md, "Shutdown", measured from the
 # signal to the exit.
 SHUTDOWN_BUDGET_S = 10.0
-
-
-@pytest.fixture
-async def ws_session() -> AsyncIterator[aiohttp.ClientSession]:
-    # limit=0: a WebSocket holds its connection, and the default pool of 100 would make the
-    # 101st client wait forever.
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as s:
-        yield s
 
 
 async def open_subscribed(session: aiohttp.ClientSession, url: str,
@@ -147,7 +138,7 @@ def test_unusable_tokens_file_exits_2_with_one_line(tmp_path: Path) -> None:
 
 # --- first start makes the tokens, later starts reuse them quietly ----------------------------
 
-async def test_first_start_creates_tokens_once_and_reuses_them(servers, ws_session) -> None:
+async def test_first_start_creates_tokens_once_and_reuses_them(servers, session) -> None:
     first = servers("[websocket]\nping_interval_s = 300\n")
     tokens_file = first.db.parent / "tokens.toml"
     assert not tokens_file.exists()
@@ -160,7 +151,7 @@ async def test_first_start_creates_tokens_once_and_reuses_them(servers, ws_sessi
         by_role = {role: token for token, role in tokens.items()}
         # The tokens go to the operator's log only, never to the systemlogs topic (which the
         # maintenance role reads) although they are logged as a WARNING.
-        ws = await ws_session.ws_connect(first.ws_url("systemlogs", by_role["admin"]))
+        ws = await session.ws_connect(first.ws_url("systemlogs", by_role["admin"]))
         snapshot = await ws.receive(timeout=10)
         assert snapshot.type is WSMsgType.TEXT, snapshot
         assert json.loads(snapshot.data)["data"]["kind"] == "snapshot"
@@ -183,10 +174,10 @@ async def test_first_start_creates_tokens_once_and_reuses_them(servers, ws_sessi
     try:
         # The reused tokens work on the new process: admin reads robots, kitchen reads orders.
         for topic, role in (("robots", "admin"), ("orders", "kitchen")):
-            ws = await open_subscribed(ws_session, second.ws_url(topic, by_role[role]), topic)
+            ws = await open_subscribed(session, second.ws_url(topic, by_role[role]), topic)
             await ws.close()
         # …and a kitchen token is still only a kitchen token (docs/protocol.md, "Roles").
-        ws = await ws_session.ws_connect(second.ws_url("systemlogs", by_role["kitchen"]))
+        ws = await session.ws_connect(second.ws_url("systemlogs", by_role["kitchen"]))
         closing = await ws.receive(timeout=10)
         assert (closing.type, closing.data) == (WSMsgType.CLOSE, 4403)
     finally:
@@ -198,11 +189,11 @@ async def test_first_start_creates_tokens_once_and_reuses_them(servers, ws_sessi
         assert token not in log2, f"a later start printed a token again:\n{log2}"
 
 
-async def test_tokens_from_config_make_no_tokens_file(servers, ws_session) -> None:
+async def test_tokens_from_config_make_no_tokens_file(servers, session) -> None:
     server = servers(CONFIG_WITH_ADMIN)
     await server.start()
     try:
-        ws = await open_subscribed(ws_session, server.ws_url("robots", ADMIN), "robots")
+        ws = await open_subscribed(session, server.ws_url("robots", ADMIN), "robots")
         await ws.close()
     finally:
         assert await server.stop() == 0
@@ -212,12 +203,12 @@ async def test_tokens_from_config_make_no_tokens_file(servers, ws_session) -> No
 # --- SIGTERM: every client told and closed with 1001, exit 0 within 10 s ----------------------
 
 @pytest.mark.slow
-async def test_sigterm_with_500_clients(servers, ws_session, capsys) -> None:
+async def test_sigterm_with_500_clients(servers, session) -> None:
     count = 500
     raise_fd_limit(2 * count + 256)  # our 500 sockets, and the server's (it inherits the limit)
     server = servers(CONFIG_WITH_ADMIN)
     await server.start()
-    clients = await open_many(ws_session, server, count)
+    clients = await open_many(session, server, count)
     assert len(clients) == count
     readers = [asyncio.create_task(shutdown_then_1001(t, ws)) for t, ws in clients]
 
@@ -230,14 +221,12 @@ async def test_sigterm_with_500_clients(servers, ws_session, capsys) -> None:
     for (topic, _), frame in zip(clients, frames):
         assert_shutdown_frame(frame, topic)
     assert exit_status == 0, server.stderr()[-3000:]
-    with capsys.disabled():
-        print(f"\n[shutdown] {count} WebSocket clients: SIGTERM to exit {elapsed:.2f} s")
     assert elapsed < SHUTDOWN_BUDGET_S, f"shutdown took {elapsed:.2f} s"
     assert "Traceback" not in server.stderr()
 
 
 @pytest.mark.slow
-async def test_new_handshake_during_shutdown_is_refused(servers, ws_session) -> None:
+async def test_new_handshake_during_shutdown_is_refused(servers, session) -> None:
     """Once shutdown has begun, a new client gets no snapshot: it is refused.
 
     A client seeing its shutdown frame proves the shutdown has begun (aiohttp closes the
@@ -250,7 +239,7 @@ async def test_new_handshake_during_shutdown_is_refused(servers, ws_session) -> 
     """
     server = servers(CONFIG_WITH_ADMIN)
     await server.start()
-    clients = await open_many(ws_session, server, 100)
+    clients = await open_many(session, server, 100)
     frozen_topic, frozen = clients.pop()  # a frozen tablet: reads nothing from now on
     watcher_topic, watcher = clients.pop()
     readers = [asyncio.create_task(shutdown_then_1001(t, ws)) for t, ws in clients]
@@ -260,7 +249,7 @@ async def test_new_handshake_during_shutdown_is_refused(servers, ws_session) -> 
     assert_shutdown_frame(await shutdown_then_1001(watcher_topic, watcher), watcher_topic)
 
     try:
-        late = await ws_session.ws_connect(server.ws_url("robots", ADMIN))
+        late = await session.ws_connect(server.ws_url("robots", ADMIN))
     except aiohttp.ClientConnectionError:
         pass  # the listener is closed: the handshake never starts
     else:

@@ -28,6 +28,7 @@ from ..conftest import MakeServer
 from ..support.api_client import Api, assert_error
 from ..support.seeded_day import DAY, FORMULA_NOTE, QUOTED_NOTE, ZONE, seed_day
 from ..support.server import ADMIN
+from ..support.wait import until
 
 KITCHEN = "kitchen-token-test"
 
@@ -168,10 +169,9 @@ async def _many_orders(server: TestServer, orders: int, items: int = 4) -> int:
 
 
 async def _until_released(server: TestServer, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while await _snapshot_held(server):
-        assert asyncio.get_running_loop().time() < deadline, "the export's snapshot is held"
-        await asyncio.sleep(0.05)
+    async def released() -> bool:
+        return not await _snapshot_held(server)
+    await until(released, timeout, "the export's snapshot released")
 
 
 async def test_an_export_of_many_batches_is_one_file_with_every_row_once(

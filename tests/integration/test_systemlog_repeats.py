@@ -10,9 +10,9 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from ..support.api_client import until
 from ..support.robot_client import RobotClient
 from ..support.server import ADMIN, db_rows, receive_json, ws_url
+from ..support.wait import until
 
 
 async def updates_for(ws: aiohttp.ClientWebSocketResponse, seconds: float

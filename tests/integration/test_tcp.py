@@ -4,7 +4,6 @@ every message type and error code."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from typing import Any
 
@@ -16,8 +15,10 @@ from robodyne.domain import fleet as fleet_module
 from robodyne.robots import protocol as tcp
 from robodyne.core.errors import RobotOffline
 
-from ..support.server import MakeServer, receive_json, ws_url, db_rows, events_of, parts_of
+from ..support.server import (MakeServer, db_rows, db_write, events_of, parts_of, receive_json,
+                              ws_url)
 from ..support.robot_client import RobotClient
+from ..support.wait import until
 
 
 async def test_hello_gets_welcome_and_the_robot_comes_online(make_server: MakeServer) -> None:
@@ -143,7 +144,7 @@ async def test_dropped_socket_raises_robot_offline_once(make_server: MakeServer)
     await robot.send({"type": "state", "battery": 90, "id": 1})
     await robot.receive()
     await robot.close()  # no bye
-    await _until(lambda: events_of(server, "robot_offline"))
+    await until(lambda: events_of(server, "robot_offline"))
     await asyncio.sleep(0.3)
     [offline] = events_of(server, "robot_offline")
     assert offline["severity"] == "warning" and '"reason":"lost"' in offline["data"]
@@ -158,9 +159,8 @@ async def test_silent_robot_goes_offline_after_three_heartbeats(make_server: Mak
     started = time.monotonic()
     await robot.closed_by_server(timeout=5)
     silent_for = time.monotonic() - started
-    print(f"silent robot dropped after {silent_for:.2f} s (3 x heartbeat = 0.6 s)")
-    assert 0.55 < silent_for < 2.0
-    await _until(lambda: events_of(server, "robot_offline"))
+    assert 0.55 < silent_for < 2.0, "3 x heartbeat = 0.6 s"
+    await until(lambda: events_of(server, "robot_offline"))
     [offline] = events_of(server, "robot_offline")
     assert '"reason":"silent"' in offline["data"]
 
@@ -181,7 +181,7 @@ async def test_bye_raises_robot_disconnected_not_offline(make_server: MakeServer
     robot = await RobotClient.hello(server)
     await robot.send({"type": "bye", "id": "last"})
     assert await robot.closed_by_server() == []  # no ack after bye: the session is over
-    await _until(lambda: events_of(server, "robot_disconnected"))
+    await until(lambda: events_of(server, "robot_disconnected"))
     await asyncio.sleep(0.2)
     assert len(events_of(server, "robot_disconnected")) == 1
     assert events_of(server, "robot_offline") == []
@@ -263,9 +263,8 @@ async def test_notify_rereads_what_another_program_wrote(
     server = await make_server()
     async with session.ws_connect(ws_url(server, "tables")) as ws:
         await receive_json(ws)
-        with sqlite3.connect(parts_of(server).settings.database.path) as other:
-            other.execute("INSERT INTO dining_tables (id, label, seats, updated_at)"
-                          " VALUES (40, 'Patio', 4, '2026-01-01T00:00:00.000Z')")
+        db_write(server, "INSERT INTO dining_tables (id, label, seats, updated_at)"
+                 " VALUES (40, 'Patio', 4, '2026-01-01T00:00:00.000Z')")
         peer = await RobotClient.connect(server)
         await peer.send({"type": "hello", "token": "admin-token-test"})
         assert (await peer.receive())["robot_id"] is None  # an integration peer
@@ -274,8 +273,7 @@ async def test_notify_rereads_what_another_program_wrote(
         update = await receive_json(ws)
         assert update["data"]["kind"] == "upsert"
         assert update["data"]["items"][0]["label"] == "Patio"
-        with sqlite3.connect(parts_of(server).settings.database.path) as other:
-            other.execute("DELETE FROM dining_tables WHERE id = 40")
+        db_write(server, "DELETE FROM dining_tables WHERE id = 40")
         await peer.send({"type": "notify", "entity": "table", "entity_id": 40})
         assert (await receive_json(ws))["data"] == {"kind": "delete", "items": [], "ids": [40]}
         await peer.send({"type": "state", "battery": 5, "id": 2})
@@ -291,14 +289,12 @@ async def test_a_state_line_reaches_a_robots_subscriber(
     async with session.ws_connect(ws_url(server, "robots")) as ws:
         await receive_json(ws)
         await asyncio.sleep(0.3)  # past the coalescing window of the hello
-        sent = time.perf_counter()
         await robot.send({"type": "state", "pose": {"x": 3.0, "y": 4.0, "yaw": 0.0}})
         while True:
             update = await receive_json(ws)
             [item] = update["data"]["items"]
             if item["pose"] and item["pose"]["x"] == 3.0:
                 break
-        print(f"state line -> robots subscriber: {(time.perf_counter() - sent) * 1000:.1f} ms")
     await robot.close()
 
 
@@ -322,7 +318,6 @@ async def test_updates_are_coalesced_to_one_per_window_carrying_every_changed_ro
     window = parts_of(server).fleet.window()
     assert len(updates) <= elapsed / window + 2
     assert max(len(u["data"]["items"]) for u in updates) == 10
-    print(f"200 state lines from 10 robots -> {len(updates)} robots updates in {elapsed:.2f} s")
     for robot in robots:
         await robot.close()
 
@@ -332,13 +327,6 @@ def _latest(updates: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     for update in updates:
         latest.update({item["id"]: item for item in update["data"]["items"]})
     return latest if len(latest) == 10 else {"missing": {"pose": {"x": -1}}}
-
-
-async def _until(condition: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition never held"
-        await asyncio.sleep(0.02)
 
 
 async def test_an_acked_state_line_is_already_in_get_api_robots_and_on_the_topic(

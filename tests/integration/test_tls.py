@@ -20,6 +20,7 @@ import trustme
 from aiohttp import WSMsgType
 
 from ..support.process import REPO, ServerProcess, clean_env, run_to_exit
+from ..support.wait import until
 
 ADMIN = "tls-admin-token-0123456789"
 KITCHEN = "tls-kitchen-token-0123456789"
@@ -271,12 +272,10 @@ async def test_demo_robots_connect_over_tls_and_sigterm_still_exits_0(
     demo = ServerProcess(tmp_path, pki.config("demo = true"), tls=pki.client())
     await demo.start()
     try:
-        for _ in range(100):
+        async def all_connected() -> bool:
             robots = await snapshot(session, demo, "robots")
-            if robots and all(r["connected"] for r in robots):
-                break
-            await asyncio.sleep(0.1)
-        assert robots and all(r["connected"] for r in robots), robots
+            return bool(robots) and all(r["connected"] for r in robots)
+        await until(all_connected, 20, "every demo robot connected", every=0.1)
         assert await demo.stop() == 0
     finally:
         demo.kill()

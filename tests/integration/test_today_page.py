@@ -20,10 +20,11 @@ from robodyne.app import PARTS
 from robodyne.web.auth import TOKEN_COOKIE
 
 from ..support.browser import (
-    ARTIFACTS, RECORD_VIOLATIONS, VIEWPORT, Pages, Tab, browser, catalogue, eventually, pages,
+    ARTIFACTS, RECORD_VIOLATIONS, VIEWPORT, Pages, Tab, browser, catalogue, pages,
 )
 from ..support.seeded_day import DAY, ZONE, seed_day
 from ..support.server import MakeServer
+from ..support.wait import until
 
 __all__ = ["browser", "pages"]  # fixtures, imported so pytest finds them here
 
@@ -204,7 +205,7 @@ async def test_the_arrows_step_a_day_and_only_today_refreshes_every_minute(
     await expect(panel).to_have_attribute("data-date", today)
     assert asked() == [""]  # today: the server says which day that is
     await page.clock.fast_forward(61_000)
-    await eventually(lambda: asked_times(2))
+    await until(lambda: asked_times(2))
     assert asked()[1] == ""
 
     await show_day(page, "2026-12-01")
@@ -227,7 +228,7 @@ async def test_the_arrows_step_a_day_and_only_today_refreshes_every_minute(
     assert await page.locator("#today-next").is_disabled()
     count = len(asked())
     await page.clock.fast_forward(61_000)
-    await eventually(lambda: asked_times(count + 1))
+    await until(lambda: asked_times(count + 1))
     assert tab.errors == []
 
 

@@ -25,10 +25,11 @@ from robodyne.core.roles import Role
 from robodyne.core.tokens import Grant
 from robodyne.web.auth import TOKEN_COOKIE
 
-from ..support.api_client import Api, assert_error, until
+from ..support.api_client import Api, assert_error
 from ..support.robot_client import RobotClient
 from ..support.server import (TOKENS, MakeServer, db_rows, events_of, parts_of, receive_close,
                               receive_json, ws_url)
+from ..support.wait import until
 
 ADMIN = "admin-token-test"
 KITCHEN = "kitchen-token-test"

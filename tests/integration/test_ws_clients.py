@@ -101,7 +101,6 @@ async def test_silent_peer_is_closed_4000_and_an_answering_one_stays(
                 answered += 1
 
     answerer = asyncio.create_task(answer_pings())
-    started = time.monotonic()
     pings = 0
     while True:
         msg = await silent.receive(timeout=5)
@@ -114,7 +113,6 @@ async def test_silent_peer_is_closed_4000_and_an_answering_one_stays(
             break
     assert silent.close_code == 4000
     assert pings >= 1
-    print(f"silent peer closed after {time.monotonic() - started:.2f} s")
     await asyncio.sleep(1.0)  # several more ping rounds for the answering peer
     assert not answering.closed
     assert len(hub_of(server).topics["orders"].subscribers) == 0
@@ -161,14 +159,13 @@ async def test_frozen_client_is_closed_4008_while_a_healthy_one_keeps_up(
                 return
 
     reader = asyncio.create_task(read_healthy())
-    frozen_closed_at = None
-    started = time.perf_counter()
+    frozen_closed = False
     for n in range(3000):
         hub.publish("robots", "upsert",
                     [{"id": f"r{n % 5}", "sent": time.perf_counter(), "pad": padding}])
         await asyncio.sleep(0.002)
-        if frozen_closed_at is None and len(hub.topics["robots"].subscribers) == 1:
-            frozen_closed_at = time.perf_counter() - started
+        if len(hub.topics["robots"].subscribers) == 1:
+            frozen_closed = True
             break
     for n in range(100):  # the healthy client goes on after the frozen one is gone
         hub.publish("robots", "upsert",
@@ -177,13 +174,9 @@ async def test_frozen_client_is_closed_4008_while_a_healthy_one_keeps_up(
     hub.publish("robots", "upsert", [{"id": "last", "sent": time.perf_counter()}])
     await asyncio.wait_for(reader, 10)
 
-    assert frozen_closed_at is not None, "the frozen client was never closed"
+    assert frozen_closed, "the frozen client was never closed"
     assert hub.queue_high_water <= queue_max
-    latencies.sort()
-    p99, worst = latencies[int(len(latencies) * 0.99)], latencies[-1]
-    print(f"frozen client dropped after {frozen_closed_at:.2f} s; healthy client: "
-          f"{len(latencies)} updates, p99 {p99 * 1000:.1f} ms, max {worst * 1000:.1f} ms")
-    assert worst < 0.1
+    assert max(latencies) < 0.1
     # the frozen tablet wakes up: it reads what was buffered, then the end of the connection
     assert await receive_close(frozen, timeout=5) in SLOW_OR_ABORTED
     await healthy.close()
@@ -205,7 +198,6 @@ async def test_a_frozen_client_is_caught_before_the_kernel_buffers_fill(
             closed_after = time.perf_counter() - started
             break
     assert closed_after is not None and closed_after < 10
-    print(f"trickle-fed frozen client closed after {closed_after:.1f} s (send_timeout_s = 1)")
     assert await receive_close(frozen, timeout=5) in SLOW_OR_ABORTED
 
 
@@ -264,7 +256,5 @@ async def test_nothing_of_a_frozen_client_is_held_past_send_timeout_plus_5_s(
             break
     sock.close()
     assert released_after is not None, "the server still holds the frozen client"
-    print(f"frozen client released {released_after:.1f} s after it stopped reading "
-          f"(send_timeout_s = {send_timeout_s})")
     assert released_after < send_timeout_s + 5
     assert not hub.topics["robots"].subscribers

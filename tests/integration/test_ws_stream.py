@@ -1,4 +1,7 @@
-"""Snapshot, contiguous seqs under concurrent publishing, and resume (docs/protocol.md)."""
+"""Snapshot, contiguous seqs under concurrent publishing, and resume (docs/protocol.md).
+
+Every write goes through the domain (the app's Restaurant and Journal), as a REST call's would.
+"""
 
 from __future__ import annotations
 
@@ -6,61 +9,53 @@ import asyncio
 from typing import Any
 
 import aiohttp
+from aiohttp.test_utils import TestServer
 
-from ..support.server import MakeServer, hub_of, receive_json, store_of, ws_url
+from robodyne.core.models import LogLevel, OrderItem, TableStatus
 
-
-class TopicMirror:
-    """What a client holds of a topic: the snapshot plus every update applied in seq order."""
-
-    def __init__(self) -> None:
-        self.items: dict[Any, dict[str, Any]] = {}
-        self.seqs: list[int] = []
-        self.epoch: str | None = None
-
-    def apply(self, message: dict[str, Any]) -> None:
-        assert message["type"] == "update", message
-        data = message["data"]
-        if self.seqs and data["kind"] != "snapshot":
-            assert message["seq"] == self.seqs[-1] + 1, (self.seqs[-1], message["seq"])
-        if data["kind"] == "snapshot":
-            self.items = {item["id"]: item for item in data["items"]}
-            self.epoch = data.get("epoch", self.epoch)
-        elif data["kind"] in ("upsert", "append"):
-            self.items.update({item["id"]: item for item in data["items"]})
-        elif data["kind"] == "delete":
-            for item_id in data["ids"]:
-                self.items.pop(item_id, None)
-        self.seqs.append(message["seq"])
+from ..support.api_client import Api
+from ..support.mirror import TopicMirror
+from ..support.server import MakeServer, db_rows, parts_of, receive_json, ws_url
 
 
-async def _change_quantities(server: Any, count: int) -> None:
-    """The write path every writer follows: commit, then publish."""
-    store, hub = store_of(server), hub_of(server)
-    items = await store.inventory()
+async def _change_quantities(server: TestServer, count: int) -> None:
+    """Stock changes one after another, each committed and published by the restaurant."""
+    restaurant = parts_of(server).restaurant
+    ids = [row["id"] for row in db_rows(server, "SELECT id FROM inventory ORDER BY id")]
     for n in range(count):
-        item = items[n % len(items)]
-        updated = await store.update_inventory(item.id, {"quantity": n})
-        assert updated is not None
-        hub.publish("inventory", "upsert", [updated.model_dump(mode="json")])
+        # Above every low threshold: no stock event joins in.
+        await restaurant.change_inventory(ids[n % len(ids)], {"quantity": 100 + n})
         if n % 10 == 0:
             await asyncio.sleep(0)
+
+
+async def _orders(server: TestServer, count: int) -> list[dict[str, Any]]:
+    """`count` orders placed at a new table, each as the orders topic published it."""
+    restaurant = parts_of(server).restaurant
+    table = await restaurant.add_table("T1", 4, TableStatus.AVAILABLE, None, None)
+    return [(await restaurant.place_order(table.id, [OrderItem(name="Soup")], "")
+             ).model_dump(mode="json") for _ in range(count)]
+
+
+async def _current(session: aiohttp.ClientSession, server: TestServer, topic: str
+                   ) -> tuple[int, str]:
+    """The topic's seq and epoch, as GET /api/{topic} tells a client."""
+    body = await Api(session, server).ok("GET", f"/api/{topic}")
+    return body["seq"], body["epoch"]
 
 
 async def test_snapshot_holds_every_item_with_the_topic_seq_and_epoch(
     make_server: MakeServer, session: aiohttp.ClientSession
 ) -> None:
     server = await make_server()
-    store, hub = store_of(server), hub_of(server)
     for n in range(3):
-        item = await store.add_inventory(f"SKU-{n}", f"thing {n}", 10, "pc", 2)
-        hub.publish("inventory", "upsert", [item.model_dump(mode="json")])
+        await parts_of(server).restaurant.add_inventory(f"SKU-{n}", f"thing {n}", 10, "pc", 2)
     async with session.ws_connect(ws_url(server, "inventory")) as ws:
         snapshot = await receive_json(ws)
     assert snapshot["topic"] == "inventory"
     assert snapshot["seq"] == 3
     assert snapshot["data"]["kind"] == "snapshot"
-    assert snapshot["data"]["epoch"] == hub.epoch
+    assert snapshot["data"]["epoch"] == (await _current(session, server, "inventory"))[1]
     assert [i["sku"] for i in snapshot["data"]["items"]] == ["SKU-0", "SKU-1", "SKU-2"]
 
 
@@ -68,42 +63,39 @@ async def test_subscriber_joining_during_1000_updates_sees_no_gap_and_ends_equal
     make_server: MakeServer, session: aiohttp.ClientSession
 ) -> None:
     server = await make_server()
-    store = store_of(server)
     for n in range(20):
-        await store.add_inventory(f"SKU-{n}", f"thing {n}", 100, "pc", 5)
-    # the hub was primed at start, before these rows: publish them as a writer would
-    hub = hub_of(server)
-    hub.publish("inventory", "snapshot",
-                [item.model_dump(mode="json") for item in await store.inventory()])
+        await parts_of(server).restaurant.add_inventory(f"SKU-{n}", f"thing {n}", 100, "pc", 5)
 
     writer = asyncio.create_task(_change_quantities(server, 1000))
     await asyncio.sleep(0.05)  # let the writer get going before we subscribe
-    mirror = TopicMirror()
+    mirror = TopicMirror("inventory")
     async with session.ws_connect(ws_url(server, "inventory")) as ws:
         first = await receive_json(ws)
         assert first["data"]["kind"] == "snapshot"
-        assert 0 < first["seq"] < 1001, "the subscribe should land mid-stream"
-        mirror.apply(first)
+        assert 20 < first["seq"] < 1020, "the subscribe should land mid-stream"
+        assert mirror.apply(first) is None
         await writer
-        final_seq = hub.topics["inventory"].seq
+        final_seq, _ = await _current(session, server, "inventory")
         while mirror.seqs[-1] < final_seq:
-            mirror.apply(await receive_json(ws))
+            message = await receive_json(ws)
+            assert message["type"] == "update", message
+            assert mirror.apply(message) is None
     assert mirror.seqs == list(range(first["seq"], final_seq + 1))
-    in_database = {item.id: item.model_dump(mode="json") for item in await store.inventory()}
-    assert mirror.items == in_database
+    in_database = {row["id"]: dict(row) for row in db_rows(server, "SELECT * FROM inventory")}
+    assert {item_id: {column: item[column] for column in in_database[item_id]}
+            for item_id, item in mirror.items.items()} == in_database
 
 
 async def test_resume_returns_exactly_the_missed_updates(
     make_server: MakeServer, session: aiohttp.ClientSession
 ) -> None:
     server = await make_server()
-    hub = hub_of(server)
+    journal = parts_of(server).journal
     async with session.ws_connect(ws_url(server, "systemlogs")) as ws:
         snapshot = await receive_json(ws)
     since, epoch = snapshot["seq"], snapshot["data"]["epoch"]
     for n in range(5):
-        record = await store_of(server).add_systemlog("WARNING", "test", f"missed {n}")
-        hub.publish("systemlogs", "append", [record.model_dump(mode="json")])
+        await journal.log(LogLevel.WARNING, "test", f"missed {n}")
     async with session.ws_connect(ws_url(server, "systemlogs", since=since, epoch=epoch)) as ws:
         replayed = [await receive_json(ws) for _ in range(5)]
         assert [m["seq"] for m in replayed] == list(range(since + 1, since + 6))
@@ -111,8 +103,7 @@ async def test_resume_returns_exactly_the_missed_updates(
         assert [m["data"]["items"][0]["message"] for m in replayed] == [
             f"missed {n}" for n in range(5)]
         # and nothing else: the next frame is the next live update
-        record = await store_of(server).add_systemlog("WARNING", "test", "live")
-        hub.publish("systemlogs", "append", [record.model_dump(mode="json")])
+        await journal.log(LogLevel.WARNING, "test", "live")
         live = await receive_json(ws)
         assert live["seq"] == since + 6 and live["data"]["items"][0]["message"] == "live"
 
@@ -121,38 +112,38 @@ async def test_resume_at_the_current_seq_sends_nothing_until_the_next_update(
     make_server: MakeServer, session: aiohttp.ClientSession
 ) -> None:
     server = await make_server()
-    hub = hub_of(server)
-    seq = hub.topics["orders"].seq
-    async with session.ws_connect(ws_url(server, "orders", since=seq, epoch=hub.epoch)) as ws:
-        hub.publish("orders", "delete", [], ids=[12345])
+    restaurant = parts_of(server).restaurant
+    table = await restaurant.add_table("T1", 4, TableStatus.AVAILABLE, None, None)
+    seq, epoch = await _current(session, server, "orders")
+    async with session.ws_connect(ws_url(server, "orders", since=seq, epoch=epoch)) as ws:
+        order = await restaurant.place_order(table.id, [OrderItem(name="Soup")], "")
         message = await receive_json(ws)
         assert message["seq"] == seq + 1 and message["data"] == {
-            "kind": "delete", "items": [], "ids": [12345]}
+            "kind": "upsert", "items": [order.model_dump(mode="json")]}
 
 
 async def test_resume_gets_a_snapshot_when_the_epoch_differs(
     make_server: MakeServer, session: aiohttp.ClientSession
 ) -> None:
     server = await make_server()
-    hub = hub_of(server)
-    hub.publish("orders", "delete", [], ids=[1])
+    await _orders(server, 1)
     async with session.ws_connect(ws_url(server, "orders", since=0, epoch="an-old-epoch")) as ws:
         message = await receive_json(ws)
     assert message["data"]["kind"] == "snapshot"
-    assert message["data"]["epoch"] == hub.epoch and message["seq"] == 1
+    assert (message["seq"], message["data"]["epoch"]) == await _current(session, server, "orders")
+    assert message["seq"] == 1
 
 
 async def test_resume_gets_a_snapshot_when_the_history_no_longer_covers_the_gap(
     make_server: MakeServer, session: aiohttp.ClientSession
 ) -> None:
     server = await make_server(websocket={"history_size": 3})
-    hub = hub_of(server)
-    for n in range(5):
-        hub.publish("orders", "delete", [], ids=[n])
-    async with session.ws_connect(ws_url(server, "orders", since=1, epoch=hub.epoch)) as ws:
+    await _orders(server, 5)
+    _, epoch = await _current(session, server, "orders")
+    async with session.ws_connect(ws_url(server, "orders", since=1, epoch=epoch)) as ws:
         message = await receive_json(ws)
         assert message["data"]["kind"] == "snapshot" and message["seq"] == 5
-    async with session.ws_connect(ws_url(server, "orders", since=2, epoch=hub.epoch)) as ws:
+    async with session.ws_connect(ws_url(server, "orders", since=2, epoch=epoch)) as ws:
         replayed = [await receive_json(ws) for _ in range(3)]
         assert [m["seq"] for m in replayed] == [3, 4, 5]
 
@@ -161,6 +152,6 @@ async def test_resume_from_the_future_gets_a_snapshot(
     make_server: MakeServer, session: aiohttp.ClientSession
 ) -> None:
     server = await make_server()
-    hub = hub_of(server)
-    async with session.ws_connect(ws_url(server, "tables", since=99, epoch=hub.epoch)) as ws:
+    _, epoch = await _current(session, server, "tables")
+    async with session.ws_connect(ws_url(server, "tables", since=99, epoch=epoch)) as ws:
         assert (await receive_json(ws))["data"]["kind"] == "snapshot"

@@ -5,19 +5,17 @@ Idempotency-Key gets the committed order, and no order is ever made twice (docs/
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 import pytest
 
-from ..support.reliability import (
-    AUTH, RestartableServer, db_rows, integrity, restartable_server,
-)
+from ..support.reliability import AUTH, RestartableServer, integrity, order_until_gone
+from ..support.server import db_rows
 
 pytestmark = pytest.mark.slow
-__all__ = ["restartable_server"]  # the `server` fixture, imported so pytest finds it
 
 WRITERS = 4
 ROUNDS = 3
@@ -32,43 +30,32 @@ async def post_order(session: aiohttp.ClientSession, server: RestartableServer, 
                 resp.headers.get("Idempotent-Replayed") == "true")
 
 
-async def place_orders(session: aiohttp.ClientSession, server: RestartableServer, table_id: int,
-                       writer: int, round_: int, answered: dict[str, dict[str, Any]],
-                       unanswered: dict[str, dict[str, Any]]) -> None:
-    """POST keyed orders back to back until the server is gone; the one in flight then is
-    left for the retry."""
-    n = 0
-    while True:
-        n += 1
-        key = f"r{round_}-w{writer}-n{n}"
-        body = {"table_id": table_id, "note": key, "items": [{"name": "Soup", "qty": 1}]}
-        try:
-            status, order, _ = await post_order(session, server, key, body)
-        except (aiohttp.ClientError, OSError):
-            unanswered[key] = body
-            return
-        assert status == 201, order
-        answered[key] = order
+def keyed_body(table_id: int, writer: str) -> Callable[[int], dict[str, Any]]:
+    """The writer's n-th order; its note is its Idempotency-Key."""
+    def body(n: int) -> dict[str, Any]:
+        return {"table_id": table_id, "note": f"{writer}-n{n}",
+                "items": [{"name": "Soup", "qty": 1}]}
+    return body
 
 
 async def test_retried_posts_after_kill_9_never_duplicate_an_order(
         server: RestartableServer) -> None:
     await server.start()
     answered: dict[str, dict[str, Any]] = {}
-    recovered = replayed_total = 0
     async with aiohttp.ClientSession() as session:
         async with session.post(f"{server.base_url}/api/tables", headers=AUTH,
                                 json={"label": "T1", "seats": 4}) as resp:
             table_id = (await resp.json())["id"]
         for round_ in range(1, ROUNDS + 1):
-            unanswered: dict[str, dict[str, Any]] = {}
-            writers = [asyncio.create_task(place_orders(session, server, table_id, w, round_,
-                                                        answered, unanswered))
-                       for w in range(WRITERS)]
+            writers = [asyncio.create_task(order_until_gone(
+                session, server, keyed_body(table_id, f"r{round_}-w{w}"), keyed=True))
+                for w in range(WRITERS)]
             await asyncio.sleep(LOAD_S)
-            server.signal(signal.SIGKILL)
-            assert await server.wait(10) == -signal.SIGKILL
-            await asyncio.gather(*writers)
+            await server.kill_9()
+            unanswered: dict[str, dict[str, Any]] = {}
+            for done, in_flight in await asyncio.gather(*writers):
+                answered.update((body["note"], order) for body, order in done)
+                unanswered[in_flight["note"]] = in_flight
             committed_unanswered = {r["note"] for r in db_rows(
                 server.db, "SELECT note FROM orders")} & set(unanswered)
             await server.start()
@@ -79,12 +66,7 @@ async def test_retried_posts_after_kill_9_never_duplicate_an_order(
                 assert order["note"] == key
                 if key in committed_unanswered:
                     assert replayed, key  # the committed order, not a second one
-                    recovered += 1
-                replayed_total += replayed
                 answered[key] = order
-            print(f"[crash-idempotency] round {round_}: {len(unanswered)} POSTs unanswered at "
-                  f"kill -9, {len(committed_unanswered)} of them committed; retried with their "
-                  f"keys: {len(committed_unanswered)} got the committed order")
     notes = Counter(r["note"] for r in db_rows(server.db, "SELECT note FROM orders"))
     duplicates = {note: n for note, n in notes.items() if n > 1}
     assert integrity(server.db) == "ok"
@@ -92,6 +74,3 @@ async def test_retried_posts_after_kill_9_never_duplicate_an_order(
     assert set(notes) == set(answered)
     assert all(answered[key]["id"] == row["id"] for key, row in (
         (r["note"], r) for r in db_rows(server.db, "SELECT id, note FROM orders")))
-    print(f"[crash-idempotency] {ROUNDS} kill -9s, {len(notes)} orders posted, {recovered} "
-          f"recovered after a crash between commit and answer, {replayed_total} replayed, "
-          f"0 duplicates")

@@ -12,7 +12,6 @@ pytestmark = pytest.mark.slow
 async def test_a_minute_of_mixed_load_leaves_rss_and_fds_flat() -> None:
     result = await soak(60, robots=10)
     verdict = result["verdict"]
-    print({k: round(v, 2) for k, v in verdict.items()})
     assert result["errors"] == 0
     assert result["connects"] > 20 and result["updates"] > 0 and result["writes"] > 0
     assert verdict["fds_growth"] <= 5, "a descriptor leaks per tablet or per write"

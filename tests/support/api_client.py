@@ -1,10 +1,8 @@
-"""An HTTP client for the REST tests, and the waits they share."""
+"""An HTTP client for the REST tests, and the WebSocket reads they share."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from .server import ADMIN, db_rows, events_of, receive_json, ws_url
 from .robot_client import RobotClient
+from .wait import until
 
 
 @dataclass
@@ -105,14 +104,6 @@ async def already_sent(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
     message = await receive_json(ws, timeout=0.5)
     assert message["type"] == "update", message
     return message
-
-
-async def until(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, "condition never held"
-        await asyncio.sleep(0.02)
-    return result
 
 
 async def robot_offline(server: TestServer, robot_id: str) -> None:

@@ -10,7 +10,7 @@ import asyncio
 import json
 import os
 import re
-import time
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +22,10 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import (Browser, BrowserContext, Dialog, Page, ViewportSize, WebSocket,
                                   async_playwright)
 
-from .server import parts_of
 from robodyne.app import create_app
 
-from .server import ADMIN, make_settings
+from .server import ADMIN, make_settings, parts_of
+from .wait import until
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -106,7 +106,7 @@ class Pages:
             try:
                 await tab.page.screenshot(path=ARTIFACTS / f"{self.test_name}{suffix}.png")
             except Exception as err:  # a closed page must not hide the test's own result
-                print(f"no screenshot of {tab.page.url}: {err}")
+                warnings.warn(f"no screenshot of {tab.page.url}: {err}", stacklevel=1)
 
 
 @pytest.fixture
@@ -143,19 +143,6 @@ async def rest(session: aiohttp.ClientSession, server: TestServer, method: str, 
         return payload
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 5.0,
-                     interval: float = 0.05) -> Any:
-    """Poll `check` until it returns something truthy; fail with its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout} s; last value {result!r}")
-        await asyncio.sleep(interval)
-
-
 async def until_true(page: Page, expression: str, arg: Any = None,
                      timeout: float = 5.0) -> Any:
     """Wait until `expression` (or the function it is, called with `arg`) is truthy in the
@@ -163,8 +150,8 @@ async def until_true(page: Page, expression: str, arg: Any = None,
     string with eval inside the page when it polls, which the pages' CSP (no 'unsafe-eval')
     refuses, so it failed whenever the condition was not already true."""
     if arg is None:
-        return await eventually(lambda: page.evaluate(expression), timeout)
-    return await eventually(lambda: page.evaluate(expression, arg), timeout)
+        return await until(lambda: page.evaluate(expression), timeout)
+    return await until(lambda: page.evaluate(expression, arg), timeout)
 
 
 async def restart_on_same_port(server: TestServer) -> Callable[[], Awaitable[TestServer]]:

@@ -7,22 +7,22 @@ sqlite3 the way an operator would inspect it.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
-import sqlite3
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
-import pytest
 from yarl import URL
 
+from .mirror import TopicMirror
 from .process import RUN_PY, ServerProcess
+from .server import db_rows
 
 ADMIN = "reliability-admin-token-0123456789"
 ROBOT = "reliability-robot-token-0123456789"
@@ -50,6 +50,11 @@ class RestartableServer(ServerProcess):
             self.proc = subprocess.Popen(args, cwd=self.workdir, env=self.env,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 
+    async def kill_9(self) -> None:
+        """SIGKILL, as a power cut would stop it; returns once the process is gone."""
+        self.signal(signal.SIGKILL)
+        assert await self.wait(10) == -signal.SIGKILL
+
     async def restart(self) -> float:
         """SIGTERM, exit 0, start again on the same ports and database; the seconds it took."""
         started = time.monotonic()
@@ -58,60 +63,8 @@ class RestartableServer(ServerProcess):
         return time.monotonic() - started
 
 
-async def until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Check `condition()` (awaited if it is a coroutine) every 50 ms until it is truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        await asyncio.sleep(0.05)
-
-
-def db_rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-    """Read the database file directly, beside the server (WAL lets a reader in)."""
-    db = sqlite3.connect(path, timeout=10)
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute(sql, params).fetchall()
-    finally:
-        db.close()
-
-
 def integrity(path: Path) -> str:
     return str(db_rows(path, "PRAGMA integrity_check")[0][0])
-
-
-class TopicMirror:
-    """What a client holds of a topic: the snapshot plus every update applied in seq order."""
-
-    def __init__(self, topic: str) -> None:
-        # The status topic's one item has no id (docs/api.md, "The order state machine").
-        self.key: Callable[[dict[str, Any]], Any] = (
-            (lambda item: "status") if topic == "status" else (lambda item: item["id"]))
-        self.items: dict[Any, dict[str, Any]] = {}
-        self.seq: int | None = None
-        self.epoch: str | None = None
-
-    def apply(self, message: dict[str, Any]) -> str | None:
-        """Apply one update; a description of the problem when it does not follow on."""
-        data = message["data"]
-        if data["kind"] == "snapshot":
-            self.items = {self.key(item): item for item in data["items"]}
-            self.epoch = data["epoch"]
-        else:
-            if self.seq is None or message["seq"] != self.seq + 1:
-                return f"gap: seq {message['seq']} after {self.seq}"
-            if data["kind"] in ("upsert", "append"):
-                self.items.update({self.key(item): item for item in data["items"]})
-            elif data["kind"] == "delete":
-                for item_id in data["ids"]:
-                    self.items.pop(item_id, None)
-        self.seq = message["seq"]
-        return None
 
 
 class Tablet:
@@ -128,7 +81,6 @@ class Tablet:
         self.snapshots = 0     # connections that began with a snapshot
         self.resumed = 0       # reconnects that began with the missed updates instead
         self.epochs: list[str] = []
-        self.snapshot_at = 0.0  # time.monotonic() of the last snapshot
         self.problems: list[str] = []
         self.received: list[dict[str, Any]] = []  # every update, in order
 
@@ -178,7 +130,6 @@ class Tablet:
         if message["data"]["kind"] == "snapshot":
             self.snapshots += 1
             self.epochs.append(message["data"]["epoch"])
-            self.snapshot_at = time.monotonic()
         elif first and self.connections > 1:
             self.resumed += 1
         problem = self.mirror.apply(message)
@@ -274,9 +225,23 @@ class AckingRobot:
             writer.close()
 
 
-@pytest.fixture(name="server")
-async def restartable_server(tmp_path: Path) -> AsyncIterator[RestartableServer]:
-    """`python run.py` on CONFIG in tmp_path, to kill and start again; killed at the end."""
-    server = RestartableServer(tmp_path, CONFIG)
-    yield server
-    server.kill()
+async def order_until_gone(session: aiohttp.ClientSession, server: ServerProcess,
+                           body_of: Callable[[int], dict[str, Any]], keyed: bool = False
+                           ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], dict[str, Any]]:
+    """POST orders body_of(1), body_of(2), … back to back until the server is gone (keyed: each
+    with its note as Idempotency-Key). Every (body, order) answered 201, and the body in flight
+    when it went: it may or may not have committed, and nobody was told."""
+    answered: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    n = 0
+    while True:
+        n += 1
+        body = body_of(n)
+        headers = {**AUTH, "Idempotency-Key": body["note"]} if keyed else AUTH
+        try:
+            async with session.post(f"{server.base_url}/api/orders", json=body,
+                                    headers=headers) as resp:
+                assert resp.status == 201, await resp.text()
+                order: dict[str, Any] = await resp.json()
+        except (aiohttp.ClientError, OSError):
+            return answered, body
+        answered.append((body, order))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -82,11 +83,23 @@ def store_of(server: TestServer) -> Store:
     return parts_of(server).store
 
 
-def db_rows(server: TestServer, sql: str, *params: Any) -> list[sqlite3.Row]:
-    """Read through a separate SQLite connection: only committed data is visible there."""
-    with sqlite3.connect(parts_of(server).settings.database.path) as other:
-        other.row_factory = sqlite3.Row
-        return other.execute(sql, params).fetchall()
+def db_path(where: TestServer | Path) -> Path:
+    """The SQLite file of a test server, or the file itself."""
+    return parts_of(where).settings.database.path if isinstance(where, TestServer) else where
+
+
+def db_rows(where: TestServer | Path, sql: str, *params: Any) -> list[sqlite3.Row]:
+    """Read through a separate SQLite connection, as an operator would: only committed data
+    is visible there (WAL lets a reader in beside the server)."""
+    with closing(sqlite3.connect(db_path(where), timeout=10)) as db:
+        db.row_factory = sqlite3.Row
+        return db.execute(sql, params).fetchall()
+
+
+def db_write(where: TestServer | Path, sql: str, *params: Any) -> int | None:
+    """A write from outside the server, as another program would make it; its lastrowid."""
+    with closing(sqlite3.connect(db_path(where), timeout=10)) as db, db:
+        return db.execute(sql, params).lastrowid
 
 
 def events_of(server: TestServer, type_: str) -> list[sqlite3.Row]:

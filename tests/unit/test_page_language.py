@@ -1,5 +1,4 @@
-"""The kitchen page's small rules without sockets: the page's language (the station prep times
-are tests/unit/test_daybook.py's)."""
+"""Which language a page is served in, without sockets (web/pages.choose_language)."""
 
 from __future__ import annotations
 

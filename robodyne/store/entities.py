@@ -1,5 +1,5 @@
 """The store's tables as data: for each, how its rows are read and built, and what a change
-may write. The Store's reads and writes of one row are generic over these."""
+may write. The reads and writes of rows.py are generic over these."""
 
 from __future__ import annotations
 

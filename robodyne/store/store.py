@@ -1,9 +1,10 @@
-"""The store: the database (database.py), every entity's reads and writes (their tables in
-entities.py) and the idempotency keys (keys.py), behind one object the domain is given."""
+"""The store: the database (database.py), every entity's reads and writes (typed here, done by
+rows.py over the tables of entities.py) and the idempotency keys (keys.py), behind one object
+the domain is given."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from pathlib import Path
 from typing import Any, Final
@@ -62,14 +63,11 @@ from .entities import (
     TASKS,
     UNFINISHED_SQL,
     VIDEO_STREAMS,
-    M,
-    Entity,
-    decoded,
-    encoded,
     json,
 )
 from .keys import KeyRecord, Keys
 from .report_queries import ReportReader
+from .rows import Rows
 
 __all__ = ["KeyRecord", "Store"]
 
@@ -83,6 +81,7 @@ class Store:
         self.path = path
         self.database = Database(path)
         self.keys = Keys(self.database)
+        self._rows = Rows(self.database, self.keys)
         # Seconds each commit took (for /metrics), and the health flips (for the journal).
         self.on_commit = self.database.on_commit
         self.on_health = self.database.on_health
@@ -120,77 +119,77 @@ class Store:
     # (docs/protocol.md, "Snapshot on subscribe") ----
 
     async def robots(self) -> list[Robot]:
-        return await self._all(ROBOTS)
+        return await self._rows.every(ROBOTS)
 
     async def robot(self, robot_id: str) -> Robot | None:
-        return await self._by_id(ROBOTS, robot_id)
+        return await self._rows.by_id(ROBOTS, robot_id)
 
     async def tables(self) -> list[Table]:
-        return await self._all(TABLES)
+        return await self._rows.every(TABLES)
 
     async def table(self, table_id: int) -> Table | None:
-        return await self._by_id(TABLES, table_id)
+        return await self._rows.by_id(TABLES, table_id)
 
     async def orders(self) -> list[Order]:
         """Open orders and those closed within the window (core.orders.closed_cutoff)."""
-        return await self._fetch(
+        return await self._rows.fetch(
             ORDERS, f"WHERE status IN ({OPEN_SQL})"
             f" OR (status IN ({CLOSED_SQL}) AND updated_at >= ?) ORDER BY id", closed_cutoff())
 
     async def order(self, order_id: int) -> Order | None:
-        return await self._by_id(ORDERS, order_id)
+        return await self._rows.by_id(ORDERS, order_id)
 
     async def customers(self) -> list[Customer]:
-        return await self._all(CUSTOMERS)
+        return await self._rows.every(CUSTOMERS)
 
     async def customer(self, customer_id: int) -> Customer | None:
-        return await self._by_id(CUSTOMERS, customer_id)
+        return await self._rows.by_id(CUSTOMERS, customer_id)
 
     async def inventory(self) -> list[InventoryItem]:
-        return await self._all(INVENTORY)
+        return await self._rows.every(INVENTORY)
 
     async def inventory_item(self, item_id: int) -> InventoryItem | None:
-        return await self._by_id(INVENTORY, item_id)
+        return await self._rows.by_id(INVENTORY, item_id)
 
     async def video_streams(self) -> list[VideoStream]:
-        return await self._all(VIDEO_STREAMS)
+        return await self._rows.every(VIDEO_STREAMS)
 
     async def video_stream(self, stream_id: int) -> VideoStream | None:
-        return await self._by_id(VIDEO_STREAMS, stream_id)
+        return await self._rows.by_id(VIDEO_STREAMS, stream_id)
 
     async def menu(self) -> list[MenuItem]:
-        return await self._fetch(MENU, "ORDER BY category, name")
+        return await self._rows.fetch(MENU, "ORDER BY category, name")
 
     async def menu_item(self, item_id: int) -> MenuItem | None:
-        return await self._by_id(MENU, item_id)
+        return await self._rows.by_id(MENU, item_id)
 
     async def menu_item_named(self, name: str) -> MenuItem | None:
         """The dish of that name, whatever its case (the column is COLLATE NOCASE)."""
-        return await self._first(MENU, "WHERE name = ?", name)
+        return await self._rows.first(MENU, "WHERE name = ?", name)
 
     async def tasks(self) -> list[Task]:
         """Unfinished tasks and those finished within the window (core.tasks.finished_cutoff)."""
-        return await self._fetch(
+        return await self._rows.fetch(
             TASKS, f"WHERE status IN ({UNFINISHED_SQL})"
             f" OR (status IN ({FINISHED_SQL}) AND finished_at >= ?) ORDER BY id",
             finished_cutoff())
 
     async def unfinished_tasks(self) -> list[Task]:
-        return await self._fetch(TASKS, f"WHERE status IN ({UNFINISHED_SQL}) ORDER BY id")
+        return await self._rows.fetch(TASKS, f"WHERE status IN ({UNFINISHED_SQL}) ORDER BY id")
 
     async def task(self, task_id: int) -> Task | None:
-        return await self._by_id(TASKS, task_id)
+        return await self._rows.by_id(TASKS, task_id)
 
     async def event(self, event_id: int) -> Event | None:
-        return await self._by_id(EVENTS, event_id)
+        return await self._rows.by_id(EVENTS, event_id)
 
     async def events(self, limit: int) -> list[Event]:
         """The newest `limit` events, oldest first."""
-        return await self._newest(EVENTS, limit)
+        return await self._rows.newest(EVENTS, limit)
 
     async def systemlogs(self, limit: int) -> list[SystemLog]:
         """The newest `limit` log records, oldest first."""
-        return await self._newest(SYSTEMLOGS, limit)
+        return await self._rows.newest(SYSTEMLOGS, limit)
 
     async def state(self, topic: Topic) -> list[Item]:
         """Everything a state topic's snapshot holds, as the database has it now."""
@@ -209,31 +208,8 @@ class Store:
 
     async def one(self, topic: Topic, row_id: int) -> Item | None:
         """One item of a state topic by its integer id (robots aside), as the database has it."""
-        found: Item | None = await self._by_id(NUMBERED[topic], row_id)
+        found: Item | None = await self._rows.by_id(NUMBERED[topic], row_id)
         return found
-
-    async def _fetch(self, entity: Entity[M], where: str, *params: Any) -> list[M]:
-        """The entity's records that `where` (and what follows it: an ORDER BY) selects."""
-        return await self._built(entity, f"{entity.selected} {where}", *params)
-
-    async def _built(self, entity: Entity[M], sql: str, *params: Any) -> list[M]:
-        return [entity.build(decoded(row)) for row in await self.database.rows(sql, params)]
-
-    async def _first(self, entity: Entity[M], where: str, *params: Any) -> M | None:
-        found = await self._fetch(entity, where, *params)
-        return found[0] if found else None
-
-    async def _all(self, entity: Entity[M]) -> list[M]:
-        return await self._fetch(entity, "ORDER BY id")
-
-    async def _by_id(self, entity: Entity[M], row_id: int | str) -> M | None:
-        return await self._first(entity, "WHERE id = ?", row_id)
-
-    async def _newest(self, entity: Entity[M], limit: int) -> list[M]:
-        """The newest `limit` records, oldest first."""
-        return await self._built(
-            entity, f"SELECT * FROM ({entity.selected} ORDER BY id DESC LIMIT ?) ORDER BY id",
-            limit)
 
     # ---- writes: each commits before it returns ----
 
@@ -250,49 +226,49 @@ class Store:
 
     async def add_table(self, label: str, seats: int, status: TableStatus = TableStatus.AVAILABLE,
                         x: float | None = None, y: float | None = None) -> Table:
-        return await self._add(TABLES, label=label, seats=seats, status=status, x=x, y=y,
-                               updated_at=utcnow())
+        return await self._rows.add(TABLES, label=label, seats=seats, status=status, x=x, y=y,
+                                    updated_at=utcnow())
 
     async def add_order(self, table_id: int, items: list[OrderItem], note: str = "",
                         priority: OrderPriority = OrderPriority.NORMAL) -> Order:
         now = utcnow()
-        return await self._add(ORDERS, table_id=table_id, priority=priority,
-                               items=[item.model_dump() for item in items], note=note,
-                               created_at=now, updated_at=now)
+        return await self._rows.add(ORDERS, table_id=table_id, priority=priority,
+                                    items=[item.model_dump() for item in items], note=note,
+                                    created_at=now, updated_at=now)
 
     async def add_menu_item(self, name: str, category: str = "", station: str | None = None,
                             prep_target_s: float | None = None,
                             available: bool = True) -> MenuItem:
-        return await self._add(MENU, name=name, category=category, station=station,
-                               prep_target_s=prep_target_s, available=available)
+        return await self._rows.add(MENU, name=name, category=category, station=station,
+                                    prep_target_s=prep_target_s, available=available)
 
     async def add_task(self, kind: TaskKind, stops: list[TaskStop], *, priority: int = 0,
                        robot_id: str | None = None, source: TaskSource = TaskSource.STAFF,
                        detail: str = "") -> Task:
         """A new queued task; one given a robot is pinned to it."""
-        return await self._add(TASKS, kind=kind, priority=priority, robot_id=robot_id,
-                               pinned=robot_id is not None,
-                               stops=[stop.model_dump() for stop in stops], source=source,
-                               detail=detail, created_at=utcnow())
+        return await self._rows.add(TASKS, kind=kind, priority=priority, robot_id=robot_id,
+                                    pinned=robot_id is not None,
+                                    stops=[stop.model_dump() for stop in stops], source=source,
+                                    detail=detail, created_at=utcnow())
 
     async def add_customer(self, name: str, party_size: int, phone: str = "",
                            status: CustomerStatus = CustomerStatus.WAITING,
                            table_id: int | None = None) -> Customer:
-        return await self._add(CUSTOMERS, name=name, phone=phone, party_size=party_size,
-                               status=status, table_id=table_id, created_at=utcnow())
+        return await self._rows.add(CUSTOMERS, name=name, phone=phone, party_size=party_size,
+                                    status=status, table_id=table_id, created_at=utcnow())
 
     async def add_inventory(
         self, sku: str, name: str, quantity: float, unit: str = "", low_threshold: float = 0
     ) -> InventoryItem:
-        return await self._add(INVENTORY, sku=sku, name=name, quantity=quantity, unit=unit,
-                               low_threshold=low_threshold)
+        return await self._rows.add(INVENTORY, sku=sku, name=name, quantity=quantity, unit=unit,
+                                    low_threshold=low_threshold)
 
     async def add_video_stream(
         self, name: str, url: str, robot_id: str | None = None,
         status: StreamStatus = StreamStatus.INACTIVE,
     ) -> VideoStream:
-        return await self._add(VIDEO_STREAMS, name=name, robot_id=robot_id, url=url,
-                               status=status, updated_at=utcnow())
+        return await self._rows.add(VIDEO_STREAMS, name=name, robot_id=robot_id, url=url,
+                                    status=status, updated_at=utcnow())
 
     async def add_event(
         self,
@@ -304,16 +280,16 @@ class Store:
         data: dict[str, Any] | None = None,
     ) -> Event:
         now = utcnow()
-        event_id = await self._insert("events", dict(
+        event_id = await self._rows.insert(EVENTS, dict(
             type=type_, severity=severity, source=source, message=message, data=data or {},
-            created_at=now))
+            created_at=now), noted=False)
         return Event(id=event_id, type=type_, severity=severity, source=source,
                      message=message, data=data or {}, created_at=now)
 
     async def add_systemlog(self, level: LogLevel, source: str, message: str) -> SystemLog:
         now = utcnow()
-        log_id = await self._insert("systemlogs", dict(ts=now, level=level, source=source,
-                                                       message=message))
+        log_id = await self._rows.insert(SYSTEMLOGS, dict(ts=now, level=level, source=source,
+                                                          message=message), noted=False)
         return SystemLog(id=log_id, ts=now, level=level, source=source, message=message)
 
     async def count_repeats(self, counts: Iterable[tuple[int, int]]) -> None:
@@ -324,93 +300,46 @@ class Store:
         async with self.transaction() as db:
             await db.executemany("UPDATE systemlogs SET repeats = ? WHERE id = ?", rows)
 
-    async def _add(self, entity: Entity[M], **values: Any) -> M:
-        """A new row of the entity's table, read back as it now is."""
-        row_id = await self._insert(entity.table, values, entity.topic)
-        found = await self._by_id(entity, row_id)
-        if found is None:
-            raise LookupError("row vanished right after it was written")
-        return found
-
-    async def _insert(self, table: str, values: Mapping[str, Any], item_of: Topic | None = None
-                      ) -> int:
-        """A new row, committed; its id. A row of a state topic (`item_of`) is also noted on
-        the idempotency key being written under (Keys.keyed)."""
-        columns = encoded(values)
-        async with self.transaction() as db:
-            cur = await db.execute(
-                f"INSERT INTO {table} ({', '.join(columns)})"
-                f" VALUES ({', '.join('?' * len(columns))})", tuple(columns.values()))
-            row_id = cur.lastrowid or 0
-            if item_of is not None:
-                await self.keys.note_written(db, item_of, row_id)
-        return row_id
-
     # ---- changes: one method per entity; each returns the row as it now is, or None ----
 
     async def update_table(self, table_id: int, changes: TableChanges) -> Table | None:
-        return await self._update(TABLES, table_id, changes)
+        return await self._rows.update(TABLES, table_id, changes)
 
     async def update_order(self, order_id: int, changes: OrderChanges) -> Order | None:
         values: dict[str, Any] = dict(changes)
         if "items" in changes:
             values["items"] = [item.model_dump() for item in changes["items"]]
-        return await self._update(ORDERS, order_id, values)
+        return await self._rows.update(ORDERS, order_id, values)
 
     async def update_menu_item(self, item_id: int, changes: MenuChanges) -> MenuItem | None:
-        return await self._update(MENU, item_id, changes)
+        return await self._rows.update(MENU, item_id, changes)
 
     async def update_customer(self, customer_id: int, changes: CustomerChanges
                               ) -> Customer | None:
-        return await self._update(CUSTOMERS, customer_id, changes)
+        return await self._rows.update(CUSTOMERS, customer_id, changes)
 
     async def update_inventory(self, item_id: int, changes: InventoryChanges
                                ) -> InventoryItem | None:
-        return await self._update(INVENTORY, item_id, changes)
+        return await self._rows.update(INVENTORY, item_id, changes)
 
     async def update_video_stream(self, stream_id: int, changes: VideoStreamChanges
                                   ) -> VideoStream | None:
-        return await self._update(VIDEO_STREAMS, stream_id, changes)
+        return await self._rows.update(VIDEO_STREAMS, stream_id, changes)
 
     async def update_task(self, task_id: int, changes: TaskChanges) -> Task | None:
         values: dict[str, Any] = dict(changes)
         if "stops" in changes:
             values["stops"] = [stop.model_dump() for stop in changes["stops"]]
-        return await self._update(TASKS, task_id, values)
+        return await self._rows.update(TASKS, task_id, values)
 
     async def delete_menu_item(self, item_id: int) -> bool:
-        return await self._delete(MENU, item_id)
+        return await self._rows.delete(MENU, item_id)
 
     async def delete_customer(self, customer_id: int) -> bool:
-        return await self._delete(CUSTOMERS, customer_id)
+        return await self._rows.delete(CUSTOMERS, customer_id)
 
     async def delete_video_stream(self, stream_id: int) -> bool:
-        return await self._delete(VIDEO_STREAMS, stream_id)
-
-    async def _update(self, entity: Entity[M], row_id: int, changes: Mapping[str, Any]
-                      ) -> M | None:
-        """Change the given columns of one row, then read it back; None when it is not there."""
-        unknown = set(changes) - entity.updatable
-        if unknown:
-            raise ValueError(f"{entity.table} has no updatable column {sorted(unknown)}")
-        if changes:
-            values = encoded(changes)
-            if entity.stamped:
-                values["updated_at"] = utcnow()
-            assignments = ", ".join(f"{column} = ?" for column in values)
-            async with self.transaction() as db:
-                cur = await db.execute(f"UPDATE {entity.table} SET {assignments} WHERE id = ?",
-                                       (*values.values(), row_id))
-                if cur.rowcount:
-                    await self.keys.note_written(db, entity.topic, row_id, created=False)
-            if not cur.rowcount:
-                return None
-        return await self._by_id(entity, row_id)
-
-    async def _delete(self, entity: Entity[Any], row_id: int) -> bool:
-        async with self.transaction() as db:
-            cur = await db.execute(f"DELETE FROM {entity.table} WHERE id = ?", (row_id,))
-        return cur.rowcount > 0
+        return await self._rows.delete(VIDEO_STREAMS, stream_id)
 
     async def acknowledge_event(self, event_id: int) -> Event | None:
         """Stamp acknowledged_at once; acknowledging again keeps the first stamp."""

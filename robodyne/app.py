@@ -7,7 +7,6 @@ import asyncio
 from contextlib import suppress
 import logging
 import socket
-import sqlite3
 import ssl
 import sys
 import time
@@ -311,7 +310,7 @@ async def _every(seconds: float, work: Callable[[], Coroutine[Any, Any, Any]]) -
         await asyncio.sleep(seconds)
         try:
             await work()
-        except (StorageUnavailable, sqlite3.Error) as err:
+        except StorageUnavailable as err:
             log.warning("skipped a round of %s: %s", work.__name__, err)
 
 

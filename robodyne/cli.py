@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
 import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .core.errors import StorageUnavailable
 from .core.roles import Role
 from .core.tokens import SHOWN_CHARS, Grant, shown
 from .settings import Settings, SettingsError, load_settings
@@ -141,6 +141,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     except (SettingsError, BackupError) as err:
         print(f"robodyne: {err}", file=sys.stderr)
         raise SystemExit(2) from None
-    except (OSError, sqlite3.Error) as err:
+    except (OSError, StorageUnavailable) as err:
         print(f"robodyne: {args.command} failed: {err}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -13,12 +13,16 @@ class Conflict(DomainError):
     """The request clashes with the current state (e.g. an order status move not allowed)."""
 
 
+class ConstraintFailed(Conflict):
+    """The database refused a write that breaks one of its constraints (a unique name, sku)."""
+
+
 class RobotOffline(Conflict):
     """The robot has no live TCP session to carry a command."""
 
 
 class StorageUnavailable(DomainError):
-    """The database refused the write (read-only, disk full)."""
+    """The database refused the write (read-only, disk full) or could not be read."""
 
 
 class Invalid(DomainError):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Final
 
+from ..core.errors import StorageUnavailable
 from ..core.models import Severity
 from ..core.stats import Stats
 from ..settings import BackupSettings
@@ -68,7 +68,7 @@ class Backups:
         try:
             written = await self._store.backup(new_name(directory, self._now()))
             pruned = prune(directory, self._settings.keep)
-        except (BackupError, OSError, sqlite3.Error) as err:
+        except (BackupError, OSError, StorageUnavailable) as err:
             await self._failed(str(err))
             return None
         seconds = time.perf_counter() - started

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -108,7 +107,7 @@ class Journal:
             # Records published from memory (negative ids) have no row to count on.
             await self._store.count_repeats(
                 (record.id, record.repeats) for record in records if record.id > 0)
-        except (StorageUnavailable, sqlite3.Error):
+        except StorageUnavailable:
             self._repeats.postpone(due, self._clock())  # the storage watch reports the failure
             return
         self._repeats.flushed(due, self._clock(), [record.repeats for record in records])
@@ -145,7 +144,7 @@ class Journal:
                             await changed.wait()
                 try:
                     await self._storage_recovered(failure, failed_at, loop.time() - down_since)
-                except (StorageUnavailable, sqlite3.Error):
+                except StorageUnavailable:
                     if self._store.healthy:  # an error that left health as it was: no spinning
                         await asyncio.sleep(PROBE_EVERY_S)
                     continue

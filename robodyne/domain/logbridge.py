@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import sqlite3
 from collections import deque
 from typing import Final
 
@@ -50,7 +49,7 @@ class SystemlogBridge(logging.Handler):
                 level, message = self._backlog.popleft()
                 try:
                     await self._journal.log(level, "server", message)
-                except (StorageUnavailable, sqlite3.Error):
+                except StorageUnavailable:
                     # The database is what is failing; journald still has these records.
                     self._backlog.clear()
                     break

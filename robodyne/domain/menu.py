@@ -3,9 +3,7 @@ the kitchen has run out of, which no new order may name."""
 
 from __future__ import annotations
 
-import sqlite3
-
-from ..core.errors import Conflict, Invalid, NotFound
+from ..core.errors import ConstraintFailed, Conflict, Invalid, NotFound
 from ..core.models import MenuChanges, MenuItem, OrderItem, Severity
 from ..core.topics import Topic
 from ..live.hub import Hub
@@ -48,7 +46,7 @@ class Menu:
         try:
             dish = await self._store.add_menu_item(name, category, station, prep_target_s,
                                                    available)
-        except sqlite3.IntegrityError as err:
+        except ConstraintFailed as err:
             raise Conflict(f"the menu already has {name!r}") from err
         self._hub.publish(Topic.MENU, "upsert", [dish.model_dump(mode="json")])
         return dish
@@ -61,7 +59,7 @@ class Menu:
             raise NotFound(f"menu item {item_id} not found")
         try:
             dish = await self._store.update_menu_item(item_id, changes)
-        except sqlite3.IntegrityError as err:
+        except ConstraintFailed as err:
             raise Conflict(f"the menu already has {changes.get('name')!r}") from err
         if dish is None:
             raise NotFound(f"menu item {item_id} not found")

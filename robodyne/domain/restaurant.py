@@ -6,10 +6,9 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable
-import sqlite3
 from typing import Final
 
-from ..core.errors import Conflict, Forbidden, Invalid, NotFound
+from ..core.errors import ConstraintFailed, Conflict, Forbidden, Invalid, NotFound
 from ..core.models import (
     Command,
     Customer,
@@ -273,7 +272,7 @@ class Restaurant:
                             low_threshold: float) -> InventoryItem:
         try:
             item = await self._store.add_inventory(sku, name, quantity, unit, low_threshold)
-        except sqlite3.IntegrityError as err:
+        except ConstraintFailed as err:
             raise Conflict(f"sku {sku!r} already exists") from err
         self._publish(Topic.INVENTORY, item)
         await self._stock_events(StockStatus.IN_STOCK, item)

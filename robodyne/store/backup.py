@@ -14,12 +14,14 @@ from typing import Final
 
 import aiosqlite
 
+from .errors import translated
 from .schema import MIGRATIONS
 
 # robodyne-20261201-031500.db, in UTC; -1, -2 … when two land in the same second.
 NAME_FORMAT: Final = "robodyne-%Y%m%d-%H%M%S"
 NAME_PATTERN: Final = re.compile(r"robodyne-(\d{8}-\d{6})(?:-(\d+))?\.db")
 PARTIAL_SUFFIX: Final = ".partial"
+COPY_FAILED: Final = "SQLite could not make the copy"
 
 
 class BackupError(Exception):
@@ -114,12 +116,13 @@ async def write_backup(database: Path, target: Path) -> Written:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + PARTIAL_SUFFIX)
     try:
-        async with aiosqlite.connect(database) as source, \
-                aiosqlite.connect(partial) as copy:
-            await source.backup(copy, pages=-1)
-            # One self-contained file: the copy would otherwise keep the source's WAL mode.
-            await copy.execute("PRAGMA journal_mode=DELETE")
-            problem = await _integrity(copy)
+        with translated(COPY_FAILED):
+            async with aiosqlite.connect(database) as source, \
+                    aiosqlite.connect(partial) as copy:
+                await source.backup(copy, pages=-1)
+                # One self-contained file: the copy would otherwise keep the source's WAL mode.
+                await copy.execute("PRAGMA journal_mode=DELETE")
+                problem = await _integrity(copy)
         if problem != "ok":
             raise BackupError(f"the copy failed PRAGMA integrity_check: {problem}")
         partial.rename(target)
@@ -180,13 +183,15 @@ async def restore(backup: Path, database: Path, now: datetime) -> Restored:
         version = await check_restorable(backup)
         incoming = database.with_name(database.name + ".restoring")
         incoming.unlink(missing_ok=True)
-        async with aiosqlite.connect(f"file:{backup}?mode=ro", uri=True) as source, \
-                aiosqlite.connect(incoming) as copy:
-            await source.backup(copy, pages=-1)
-            await copy.execute("PRAGMA journal_mode=DELETE")
+        with translated(COPY_FAILED):
+            async with aiosqlite.connect(f"file:{backup}?mode=ro", uri=True) as source, \
+                    aiosqlite.connect(incoming) as copy:
+                await source.backup(copy, pages=-1)
+                await copy.execute("PRAGMA journal_mode=DELETE")
         kept = None
         if database.exists():
-            await _fold_wal(database)
+            with translated(f"{database} could not be checkpointed"):
+                await _fold_wal(database)
             stamp = now.astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
             kept = database.with_name(f"{database.name}.before-restore-{stamp}")
             database.rename(kept)

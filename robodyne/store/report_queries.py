@@ -18,6 +18,7 @@ from typing import Any, Final
 import aiosqlite
 
 from ..core.events import STOCK_EVENTS
+from .errors import READ_FAILED, translated
 from .sqltext import in_range, sql_list
 
 # Seconds between two stored stamps; julianday is exact to about 10 µs, so round to ms.
@@ -137,13 +138,15 @@ class ReportReader:
     async def order_item_rows(self, start: str, end: str
                               ) -> AsyncGenerator[list[aiosqlite.Row], None]:
         """One row per order item of the orders placed in the range, EXPORT_BATCH at a time."""
-        async with self._db.execute(EXPORT, {"start": start, "end": end}) as cursor:
-            while rows := await cursor.fetchmany(EXPORT_BATCH):
-                yield list(rows)
+        with translated(READ_FAILED):
+            async with self._db.execute(EXPORT, {"start": start, "end": end}) as cursor:
+                while rows := await cursor.fetchmany(EXPORT_BATCH):
+                    yield list(rows)
 
     async def _all(self, sql: str, start: str, end: str) -> list[dict[str, Any]]:
-        async with self._db.execute(sql, {"start": start, "end": end}) as cursor:
-            return [dict(row) for row in await cursor.fetchall()]
+        with translated(READ_FAILED):
+            async with self._db.execute(sql, {"start": start, "end": end}) as cursor:
+                return [dict(row) for row in await cursor.fetchall()]
 
     async def _grouped(self, sql: str, start: str, end: str) -> dict[str, list[float]]:
         """Rows of (name, seconds), sorted by both, as each name's sorted seconds."""

@@ -7,7 +7,6 @@ import asyncio
 import csv
 import io
 import logging
-import sqlite3
 from contextlib import AsyncExitStack
 from typing import Any, Final
 
@@ -57,10 +56,9 @@ class Reports:
         last = parse_day(request.query.get("to"), zone)
         first = parse_day(request.query.get("from"), zone) if "from" in request.query else last
         async with AsyncExitStack() as stack:
-            try:  # a bad range or an unreadable database is an error answer, before the 200
-                rows = await stack.enter_async_context(self._daybook.export(first, last))
-            except sqlite3.Error as err:
-                raise StorageUnavailable(f"the database could not be read ({err})") from err
+            # A bad range or an unreadable database (StorageUnavailable) is an error answer,
+            # before the 200.
+            rows = await stack.enter_async_context(self._daybook.export(first, last))
             response = web.StreamResponse(headers={
                 "Content-Type": "text/csv; charset=utf-8",
                 "Content-Disposition": f'attachment; filename="orders-{first}-to-{last}.csv"'})
@@ -95,8 +93,8 @@ class Reports:
             level, why = logging.INFO, "the client went away"
         except TimeoutError:
             level, why = logging.INFO, f"the client read nothing for {STALL_S:g} s"
-        except sqlite3.Error as err:
-            level, why = logging.WARNING, f"the database failed ({err})"
+        except StorageUnavailable as err:
+            level, why = logging.WARNING, str(err)
         log.log(level, "export cut after %d rows: %s", written, why)
         if request.transport is not None:
             request.transport.abort()

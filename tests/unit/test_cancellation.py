@@ -57,7 +57,7 @@ async def test_the_storage_watch_ends_when_cancelled_as_health_flips(
 ) -> None:
     async with open_domain(tmp_path) as domain:
         store = domain.store
-        store.healthy = False  # failing: the watch probes with a timed wait for a flip
+        store.database.healthy = False  # failing: the watch probes with a timed wait for a flip
 
         def flip() -> None:
             for callback in store.on_health:

@@ -1,7 +1,7 @@
 """The package's imports point one way: core ← wire ← store ← live ← domain ← robots/web ← app.
 
-Walks every module's imports (the AST, so nothing is executed) and fails on an import circle
-or on any import from a lower layer into a higher one.
+Walks every module's imports (the AST, so nothing is executed) and fails on an import circle,
+on any import from a lower layer into a higher one, and on SQLite's drivers outside the store.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def _layer(module: str) -> str:
     return parts[1] if len(parts) > 1 else "__init__"
 
 
-def _imports() -> dict[str, set[str]]:
-    """Every robodyne module and the robodyne modules it imports (at any depth of the file)."""
+def _all_imports() -> dict[str, set[str]]:
+    """Every robodyne module and every module it imports, of any package (at any depth)."""
     graph: dict[str, set[str]] = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         module = _module(path)
@@ -50,8 +50,14 @@ def _imports() -> dict[str, set[str]]:
                 names = [alias.name for alias in node.names]
             else:
                 continue
-            found.update(name for name in names if name.split(".")[0] == "robodyne")
+            found.update(names)
         graph[module] = found
+    return graph
+
+
+def _imports() -> dict[str, set[str]]:
+    """Every robodyne module and the robodyne modules it imports (at any depth of the file)."""
+    graph = _all_imports()
     modules = set(graph)
     # `from .x import name` names a module only when x.name is one.
     return {m: {t for t in targets if t in modules and t != m} for m, targets in graph.items()}
@@ -76,6 +82,15 @@ def test_robots_and_web_do_not_import_each_other() -> None:
               for target in targets
               if {_layer(module), _layer(target)} == {"robots", "web"}]
     assert not across, "\n".join(across)
+
+
+def test_only_the_store_imports_sqlite() -> None:
+    """The store turns sqlite3's errors into ours (core/errors.py): no layer above needs it."""
+    drivers = {"sqlite3", "aiosqlite"}
+    outside = [f"{module} imports {target}" for module, targets in _all_imports().items()
+               for target in sorted(targets)
+               if target.split(".")[0] in drivers and _layer(module) != "store"]
+    assert not outside, "\n".join(outside)
 
 
 def test_there_is_no_import_circle() -> None:
@@ -106,3 +121,4 @@ def test_the_walk_sees_the_imports_it_checks() -> None:
     assert "robodyne.live.hub" in graph["robodyne.domain.fleet"]
     assert "robodyne.wire.frames" in graph["robodyne.live.hub"]
     assert "robodyne.core.roles" in graph["robodyne.web.auth"]
+    assert "sqlite3" in _all_imports()["robodyne.store.database"]

@@ -1,0 +1,64 @@
+"""The store on a real SQLite file: sqlite3's errors reach the domain as ours, and each
+request's idempotency key notes only what that request wrote."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from robodyne.core.errors import ConstraintFailed, StorageUnavailable
+from robodyne.core.models import OrderItem
+from robodyne.core.topics import Topic
+from robodyne.store.store import Store
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = Store(tmp_path / "store.db")
+    await opened.open()
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def test_a_second_dish_of_the_same_name_is_a_constraint_failed_and_nothing_is_saved(
+        store: Store) -> None:
+    await store.add_menu_item("Soup")
+    with pytest.raises(ConstraintFailed):
+        await store.add_menu_item("SOUP")
+    assert [dish.name for dish in await store.menu()] == ["Soup"]
+    assert store.healthy  # a refused duplicate says nothing about the database's health
+
+
+async def test_a_read_the_database_cannot_answer_is_storage_unavailable(
+        store: Store, tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "store.db") as other:
+        other.execute("DROP TABLE customers")
+    with pytest.raises(StorageUnavailable, match="could not be read"):
+        await store.customers()
+
+
+async def test_requests_writing_at_once_each_note_their_own_item_on_their_own_key(
+        store: Store) -> None:
+    table = await store.add_table("T1", 4)
+    for key in ("a", "b"):
+        await store.begin_idempotent("scope", key, "POST", "/api/orders", "sha")
+
+    async def place(key: str) -> int:
+        with store.keyed("scope", key, Topic.ORDERS):
+            await asyncio.sleep(0)  # the other request runs in between
+            order = await store.add_order(table.id, [OrderItem(name=key, qty=1)])
+            await asyncio.sleep(0)
+        return order.id
+
+    placed = await asyncio.gather(place("a"), place("b"))
+    await store.add_order(table.id, [OrderItem(name="unkeyed", qty=1)])  # notes nothing
+    for key, order_id in zip(("a", "b"), placed):
+        record = await store.idempotency_record("scope", key, "")
+        assert record is not None
+        assert (record.created_topic, record.created_id) == ("orders", order_id)

@@ -80,7 +80,7 @@ async def test_a_robot_with_a_fail_rate_of_one_reports_its_failed_trip(
         "127.0.0.1", parts_of(server).robot_server.port, "robot-token-test", 1, 10.0,
         stop=stop, seed=3, fail_rate=1.0))
     try:
-        await _until(lambda: "sim-1" in parts_of(server).fleet.links, "sim-1 connected")
+        await _until(lambda: parts_of(server).fleet.is_online("sim-1"), "sim-1 connected")
         command_id = (await api.ok("POST", "/api/robots/sim-1/commands",
                                    {"command": "go_to", "table_id": table["id"]}, 202))["id"]
         # T1 is 5.7 m from the dock; the trip breaks down within 80 % of it (~6 s).
@@ -112,7 +112,8 @@ async def _until(condition: Any, what: str) -> None:
 async def _until_offline(server: Any) -> None:
     fleet = parts_of(server).fleet
     for _ in range(100):
-        if not fleet.links:
+        if not fleet.online_count():
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"robots still connected after bye: {sorted(fleet.links)}")
+    raise AssertionError("robots still connected after bye: "
+                         f"{sorted(robot.id for robot in fleet.online())}")

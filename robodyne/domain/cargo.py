@@ -1,5 +1,6 @@
-"""The orders tasks carry: checked when a task is asked for, and moved through the restaurant's
-rules as the dispatcher's own moves (committed and published there)."""
+"""The orders tasks carry: checked when a task is asked for, put on a trip when ready, and
+moved through the restaurant's rules as the dispatcher's own moves (committed and published
+there)."""
 
 from __future__ import annotations
 
@@ -7,28 +8,44 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from typing import Final
+
 from ..core.errors import Conflict, Invalid
-from ..core.models import Order, OrderStatus, StopStatus, Task, TaskKind, TaskStop
+from ..core.models import (
+    Order,
+    OrderPriority,
+    OrderStatus,
+    StopStatus,
+    Task,
+    TaskKind,
+    TaskSource,
+    TaskStatus,
+    TaskStop,
+)
 from ..core.stats import Stats
-from ..core.tasks import CARRIABLE_ORDER_STATUSES, TABLE_KINDS, orders_on
+from ..core.tasks import CARRIABLE_ORDER_STATUSES, TABLE_KINDS, orders_on, with_order
 from ..store.store import Store
+from .assign import delivery_for
 from .restaurant import Restaurant
 from .taskbook import TaskBook
 
 log = logging.getLogger(__name__)
 
 S = OrderStatus
+# The priority of a deliver task carrying a rush order.
+RUSH_PRIORITY: Final = 10
 
 
 class Cargo:
     """Reads and moves the orders on tasks; a move someone else made first is left standing."""
 
-    def __init__(self, store: Store, restaurant: Restaurant, book: TaskBook,
-                 stats: Stats) -> None:
+    def __init__(self, store: Store, restaurant: Restaurant, book: TaskBook, stats: Stats,
+                 max_stops: int) -> None:
         self._store = store
         self._restaurant = restaurant
         self._book = book
         self._stats = stats
+        self._max_stops = max_stops
 
     async def stops_for(self, kind: TaskKind, table_id: int | None, order_ids: list[int],
                         robot_id: str | None) -> list[TaskStop]:
@@ -59,6 +76,34 @@ class Cargo:
         if robot_id is None:
             raise Invalid(f"robot_id: a {kind} task needs the robot it is for")
         return []
+
+    async def ride(self, order: Order) -> None:
+        """A ready order on no task rides: onto the queued deliver task with a stop at its
+        table, else one with room for another stop, else a new one."""
+        if self._book.holder(order.id) is not None:
+            return
+        joined = delivery_for(order.table_id, self._book.open_deliveries(), self._max_stops)
+        # A rush order rides first: its trip is raised above every normal one.
+        priority = RUSH_PRIORITY if order.priority is OrderPriority.RUSH else 0
+        if joined is None:
+            task = await self._book.create(TaskKind.DELIVER, [TaskStop(
+                table_id=order.table_id, order_ids=[order.id])], priority=priority,
+                source=TaskSource.AUTO)
+        else:
+            task = self._book[joined]
+            task = await self._book.save(task, {
+                "stops": with_order(task.stops, order.table_id, order.id),
+                "priority": max(task.priority, priority)})
+        await self.move(order.id, task_id=task.id, set_task=True)
+
+    async def unstick(self, order: Order) -> Order:
+        """An order delivering on no unfinished task: its task ended, but the server stopped
+        before the order was released. Released now as that end would have: a cancel hands
+        it to staff (it keeps the task's id), after a failure it rides again."""
+        ended = await self._book.stored(order.task_id) if order.task_id is not None else None
+        to_staff = ended is not None and ended.status is TaskStatus.CANCELLED
+        return await self.move(order.id, status=S.READY, robot_id=None, set_robot=True,
+                               task_id=None, set_task=not to_staff) or order
 
     async def orders(self) -> list[Order]:
         """Every open order (and those closed lately), for a restart to look over."""

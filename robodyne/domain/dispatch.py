@@ -9,11 +9,10 @@ import asyncio
 import time
 from typing import Final
 
-from ..core.errors import Forbidden, Invalid, RobotOffline
+from ..core.errors import Forbidden, RobotOffline
 from ..core.models import (
     Command,
     Order,
-    OrderPriority,
     OrderStatus,
     Severity,
     StopStatus,
@@ -40,13 +39,12 @@ from ..core.tasks import (
     repinned,
     reprioritised,
     requeued,
-    with_order,
     without_order,
 )
 from ..live.hub import Hub
 from ..settings import DispatchSettings
 from ..store.store import Store
-from .assign import Candidate, Jobs, available, charged, delivery_for, low, needs_charge, plan
+from .assign import Candidate, Jobs, available, charged, low, needs_charge, plan
 from .cargo import Cargo
 from .fleet import ERROR_STATUSES, Fleet, RobotChange, new_command_id
 from .journal import Journal
@@ -55,8 +53,6 @@ from .taskbook import TaskBook
 
 S = OrderStatus
 T = TaskStatus
-# The priority of a deliver task carrying a rush order.
-RUSH_PRIORITY: Final = 10
 # After a restart, a robot on an unfinished task has this many heartbeats to come back.
 RESTART_GRACE_HEARTBEATS: Final = 3
 
@@ -73,7 +69,7 @@ class Dispatcher:
         self._stats = stats
         # The dispatcher's own parts: no other holds them.
         self._book = TaskBook(store, hub, stats)
-        self._cargo = Cargo(store, restaurant, self._book, stats)
+        self._cargo = Cargo(store, restaurant, self._book, stats, settings.max_stops)
         # Decisions are made one at a time: each reads tasks and robots, then writes.
         self._lock = asyncio.Lock()
         # When each robot last became free, for ties between equally near robots.
@@ -93,19 +89,11 @@ class Dispatcher:
                 if self._book.holder(order.id) is not None:
                     continue
                 if order.status is S.DELIVERING:
-                    # Its task finished, but the server stopped before the order was released:
-                    # released now as that end would have (a cancel hands it to staff, so it
-                    # keeps the task's id; after a failure it rides again).
-                    ended = (await self._book.stored(order.task_id)
-                             if order.task_id is not None else None)
-                    to_staff = ended is not None and ended.status is T.CANCELLED
-                    order = await self._cargo.move(order.id, status=S.READY, robot_id=None,
-                                                   set_robot=True, task_id=None,
-                                                   set_task=not to_staff) or order
+                    order = await self._cargo.unstick(order)
                 if (order.status is S.READY and order.task_id is None
                         and self._settings.auto_deliver):
                     # A ready order staff took off a task keeps that task's id, and stays.
-                    await self._auto_deliver(order)
+                    await self._cargo.ride(order)
 
     async def recover(self, heartbeat_s: float) -> None:
         """After a restart: fail the active tasks whose robot is not back within the grace."""
@@ -126,7 +114,7 @@ class Dispatcher:
                      priority: int = 0, source: TaskSource = TaskSource.STAFF) -> Task:
         """A new task, queued and at once offered to a robot; bad input queues nothing."""
         async with self._lock:
-            self._check_robot(robot_id)
+            self._fleet.check_robot_id(robot_id)
             stops = await self._cargo.stops_for(kind, table_id, order_ids or [], robot_id)
             task = await self._book.create(kind, stops, priority=priority, robot_id=robot_id,
                                            source=source)
@@ -143,7 +131,7 @@ class Dispatcher:
             if priority is not None:
                 changes.update(reprioritised(task, priority))
             if set_robot:
-                self._check_robot(robot_id)
+                self._fleet.check_robot_id(robot_id)
                 changes.update(repinned(task, robot_id))
             if changes:
                 before = task
@@ -163,10 +151,6 @@ class Dispatcher:
             await self._dispatch()
             return task
 
-    def _check_robot(self, robot_id: str | None) -> None:
-        if robot_id is not None and not self._fleet.knows(robot_id):
-            raise Invalid(f"robot_id: there is no robot {robot_id}")
-
     # ---- what the restaurant tells us ----
 
     async def order_moved(self, before: OrderStatus, order: Order, by_dispatch: bool) -> None:
@@ -177,7 +161,7 @@ class Dispatcher:
             if before in CARRIABLE_ORDER_STATUSES:
                 await self._leave_task(order)
             if order.status is S.READY and self._settings.auto_deliver:
-                await self._auto_deliver(order)
+                await self._cargo.ride(order)
             await self._dispatch()
 
     # ---- what the robots tell us ----
@@ -366,7 +350,7 @@ class Dispatcher:
         released = await self._cargo.release(task, redeliver=self._settings.auto_deliver)
         if self._settings.auto_deliver:
             for order in released:
-                await self._auto_deliver(order)
+                await self._cargo.ride(order)
 
     async def _end(self, task: Task, status: TaskStatus, detail: str,
                    stops: list[TaskStop] | None = None) -> Task:
@@ -388,27 +372,6 @@ class Dispatcher:
                 self._fleet.send_command(task.robot_id, Command.CANCEL, task_id=task.id)
             except RobotOffline:
                 pass  # gone already: nothing to take back
-
-    # ---- orders on tasks ----
-
-    async def _auto_deliver(self, order: Order) -> None:
-        """Onto the queued deliver task with a stop at its table, else one with room, else new."""
-        if self._book.holder(order.id) is not None:
-            return
-        joined = delivery_for(order.table_id, self._book.open_deliveries(),
-                              self._settings.max_stops)
-        # A rush order rides first: its trip is raised above every normal one.
-        priority = RUSH_PRIORITY if order.priority is OrderPriority.RUSH else 0
-        if joined is None:
-            task = await self._book.create(TaskKind.DELIVER, [TaskStop(
-                table_id=order.table_id, order_ids=[order.id])], priority=priority,
-                source=TaskSource.AUTO)
-        else:
-            task = self._book[joined]
-            task = await self._book.save(task, {
-                "stops": with_order(task.stops, order.table_id, order.id),
-                "priority": max(task.priority, priority)})
-        await self._cargo.move(order.id, task_id=task.id, set_task=True)
 
     async def _leave_task(self, order: Order) -> None:
         """An order moved by hand off ready or delivering: its stop drops it; a stop left

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final, Literal, NamedTuple, Protocol
 
-from ..core.errors import RobotOffline, StorageUnavailable
+from ..core.errors import Invalid, RobotOffline, StorageUnavailable
 from ..core.floor import Point
 from ..core.models import Command, Robot, RobotStatus, Severity, utcnow
 from ..core.topics import Topic
@@ -134,6 +134,11 @@ class Fleet:
     def knows(self, robot_id: str) -> bool:
         """Whether this robot exists: it has said hello once, or the database has it."""
         return robot_id in self._robots
+
+    def check_robot_id(self, robot_id: str | None) -> None:
+        """A request's robot_id must name a robot the fleet knows (None names none)."""
+        if robot_id is not None and robot_id not in self._robots:
+            raise Invalid(f"robot_id: there is no robot {robot_id}")
 
     def is_online(self, robot_id: str) -> bool:
         return robot_id in self._links

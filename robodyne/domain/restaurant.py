@@ -159,8 +159,7 @@ class Restaurant:
                     items[index].done_at = now if done else None
             changes["items"] = items
         if set_robot:
-            if robot_id is not None and not self._fleet.knows(robot_id):
-                raise Invalid(f"robot_id: there is no robot {robot_id}")
+            self._fleet.check_robot_id(robot_id)
             changes["robot_id"] = robot_id
         if set_task:
             changes["task_id"] = task_id

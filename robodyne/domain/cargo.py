@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
-
-from typing import Final
+from typing import Any, Final
 
 from ..core.errors import Conflict, Invalid
 from ..core.models import (
@@ -154,8 +152,9 @@ class Cargo:
         `order_id`, when given)."""
         changed = [stop.model_copy() for stop in stops]
         for stop in changed:
-            if stop.order_ids and stop.status is not StopStatus.DONE and (
-                    order_id is None or order_id in stop.order_ids) and await self._all_served(
+            if not stop.order_ids or stop.status is StopStatus.DONE:
+                continue
+            if (order_id is None or order_id in stop.order_ids) and await self._all_served(
                     stop.order_ids):
                 stop.status = StopStatus.DONE
         return changed
@@ -167,8 +166,9 @@ class Cargo:
                 return False
         return True
 
-    async def release(self, task: Task, *, redeliver: bool) -> list[Order]:
-        """The task's undelivered orders go back to ready, off the task (and off the robot)."""
+    async def release(self, task: Task, *, redeliver: bool) -> None:
+        """The task's undelivered orders go back to ready, off the task (and off the robot);
+        to be redelivered, each rides again at once."""
         released = []
         for order_id in orders_on(task):
             if await self.carriable(order_id) is None:
@@ -179,4 +179,6 @@ class Cargo:
                                     task_id=None, set_task=redeliver)
             if moved is not None:
                 released.append(moved)
-        return released
+        if redeliver:
+            for order in released:
+                await self.ride(order)

@@ -347,10 +347,7 @@ class Dispatcher:
             message=f"{task.kind} task {task.id} on {task.robot_id} failed: {reason}",
             data={"task_id": task.id, "kind": task.kind, "robot_id": task.robot_id,
                   "reason": reason, "order_ids": orders_on(task)})
-        released = await self._cargo.release(task, redeliver=self._settings.auto_deliver)
-        if self._settings.auto_deliver:
-            for order in released:
-                await self._cargo.ride(order)
+        await self._cargo.release(task, redeliver=self._settings.auto_deliver)
 
     async def _end(self, task: Task, status: TaskStatus, detail: str,
                    stops: list[TaskStop] | None = None) -> Task:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal, NamedTuple, Protocol
 
@@ -127,9 +127,9 @@ class Fleet:
         """The robot as it is now, or None for a robot the fleet does not know."""
         return self._view(robot_id) if robot_id in self._robots else None
 
-    def online(self) -> Iterator[RobotView]:
+    def online(self) -> list[RobotView]:
         """Every robot with a live session, as it is now."""
-        return (self._view(robot_id) for robot_id in self._links)
+        return [self._view(robot_id) for robot_id in self._links]
 
     def knows(self, robot_id: str) -> bool:
         """Whether this robot exists: it has said hello once, or the database has it."""

@@ -1,12 +1,24 @@
-"""The task lifecycle (docs/protocol.md, "Dispatch"): which statuses are final, and when a
-finished task leaves the tasks snapshot."""
+"""The task lifecycle (docs/protocol.md, "Dispatch"): which statuses are final, what a robot
+may carry, when a stop is closed, how staff and robots change a task, the command it becomes,
+and when a finished task leaves the tasks snapshot."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
-from typing import Final
+from typing import Any, Final
 
-from .models import TaskStatus, iso
+from .errors import Conflict
+from .models import (
+    OrderStatus,
+    StopStatus,
+    Task,
+    TaskChanges,
+    TaskKind,
+    TaskStatus,
+    TaskStop,
+    iso,
+)
 
 FINISHED: Final = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED})
 # A task holding a robot: it was sent its command and has not finished.
@@ -15,8 +27,109 @@ ACTIVE: Final = frozenset({TaskStatus.ASSIGNED, TaskStatus.UNDERWAY})
 # no robot has started (an assigned task's robot is told to cancel).
 REPRIORITISABLE: Final = frozenset({TaskStatus.QUEUED})
 REPINNABLE: Final = frozenset({TaskStatus.QUEUED, TaskStatus.ASSIGNED})
+# Kinds that go to a table, and so take a stop with the table (and for deliver, orders).
+TABLE_KINDS: Final = frozenset({TaskKind.DELIVER, TaskKind.BUS, TaskKind.SUMMON, TaskKind.GO_TO})
+# An order a robot may carry: ready for a trip, or on one. Any other order is out of the
+# robots' hands (still cooking, or closed), and a task's end leaves it as it is.
+CARRIABLE_ORDER_STATUSES: Final = frozenset({OrderStatus.READY, OrderStatus.DELIVERING})
+# A stop the robot has nothing left to do at: its orders served, or none left to serve.
+CLOSED_STOP_STATUSES: Final = frozenset({StopStatus.DONE, StopStatus.SKIPPED})
 # Finished tasks stay in the tasks snapshot this long, as closed orders do in theirs.
 FINISHED_TASK_WINDOW_S: Final = 3600
+
+
+def orders_on(task: Task) -> list[int]:
+    """Every order the task carries, stop by stop."""
+    return [order_id for stop in task.stops for order_id in stop.order_ids]
+
+
+def all_stops_closed(stops: Iterable[TaskStop]) -> bool:
+    return all(stop.status in CLOSED_STOP_STATUSES for stop in stops)
+
+
+def with_order(stops: Iterable[TaskStop], table_id: int, order_id: int) -> list[TaskStop]:
+    """The stops with the order added: to the stop at its table, else on a new stop."""
+    changed = [stop.model_copy(deep=True) for stop in stops]
+    stop = next((s for s in changed if s.table_id == table_id), None)
+    if stop is None:
+        changed.append(TaskStop(table_id=table_id, order_ids=[order_id]))
+    else:
+        stop.order_ids.append(order_id)
+    return changed
+
+
+def without_order(stops: Iterable[TaskStop], order_id: int) -> list[TaskStop]:
+    """The stops with the order taken off; a stop it leaves empty (and not done) is skipped."""
+    changed = [stop.model_copy(deep=True) for stop in stops]
+    for stop in changed:
+        if order_id in stop.order_ids:
+            stop.order_ids.remove(order_id)
+            if not stop.order_ids and stop.status is not StopStatus.DONE:
+                stop.status = StopStatus.SKIPPED
+    return changed
+
+
+def arrived_at(stops: Iterable[TaskStop], table_id: int) -> list[TaskStop] | None:
+    """The stops with the first pending one at that table arrived; None when there is none."""
+    changed = [stop.model_copy() for stop in stops]
+    stop = next((s for s in changed if s.table_id == table_id
+                 and s.status is StopStatus.PENDING), None)
+    if stop is None:
+        return None
+    stop.status = StopStatus.ARRIVED
+    return changed
+
+
+def closed_stops(stops: Iterable[TaskStop]) -> list[TaskStop]:
+    """The stops of a completed task: every one done but those skipped."""
+    return [stop if stop.status is StopStatus.SKIPPED
+            else stop.model_copy(update={"status": StopStatus.DONE}) for stop in stops]
+
+
+def reprioritised(task: Task, priority: int) -> TaskChanges:
+    """Staff change a task's priority: only while it waits in the queue (409 after)."""
+    if task.status not in REPRIORITISABLE:
+        raise Conflict(f"task {task.id} is {task.status}: only a queued task's priority changes")
+    return {"priority": priority}
+
+
+def repinned(task: Task, robot_id: str | None) -> TaskChanges:
+    """Staff pin a task to a robot (None unpins): only before a robot started it (409 after).
+    An assigned task pinned to another robot goes back to the queue (its first robot is then
+    told to cancel)."""
+    if task.status not in REPINNABLE:
+        raise Conflict(f"task {task.id} is underway on {task.robot_id}: cancel it instead")
+    changes: TaskChanges = {}
+    if task.status is TaskStatus.ASSIGNED and task.robot_id != robot_id:
+        changes.update({"status": TaskStatus.QUEUED, "assigned_at": None, "command_id": None})
+    changes.update({"robot_id": robot_id, "pinned": robot_id is not None})
+    return changes
+
+
+def requeued(task: Task, *, rejected: bool, detail: str) -> TaskChanges:
+    """Back in the queue for another robot; one that refused it is never offered it again."""
+    changes: TaskChanges = {"status": TaskStatus.QUEUED, "assigned_at": None,
+                            "command_id": None, "detail": detail}
+    if rejected and task.robot_id is not None:
+        changes["rejected_by"] = [*task.rejected_by, task.robot_id]
+        # A task pinned to the robot that refused it would wait forever: unpin it.
+        changes.update({"robot_id": None, "pinned": False})
+    elif not task.pinned:
+        changes["robot_id"] = None
+    return changes
+
+
+def command_fields(task: Task) -> dict[str, Any]:
+    """task_id and stops; one stop also as table_id (and order_id), for simple robots."""
+    fields: dict[str, Any] = {"task_id": task.id}
+    if task.stops:
+        fields["stops"] = [{"table_id": stop.table_id, "order_ids": stop.order_ids}
+                           for stop in task.stops]
+    if len(task.stops) == 1:
+        fields["table_id"] = task.stops[0].table_id
+        if len(task.stops[0].order_ids) == 1:
+            fields["order_id"] = task.stops[0].order_ids[0]
+    return fields
 
 
 def finished_cutoff(now: datetime | None = None) -> str:

@@ -1,13 +1,48 @@
-"""Which robot takes which queued task, and which queued deliver task a ready order joins:
-the dispatcher's choices as pure functions of plain values (docs/protocol.md, "Dispatch")."""
+"""Which robot is available, which takes which queued task, which queued deliver task a ready
+order joins, and when a robot goes to charge: the dispatcher's choices as pure functions of
+plain values (docs/protocol.md, "Dispatch")."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from collections.abc import Container, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Final, NamedTuple
 
-Point = tuple[float, float]
+from ..core.floor import Point
+from ..core.models import RobotStatus, Task
+from ..settings import DispatchSettings
+
+if TYPE_CHECKING:
+    from .fleet import RobotView
+
+# A robot's own errand to charge begins from these: not while it carries anything.
+CHARGEABLE_STATUSES: Final = frozenset({RobotStatus.IDLE, RobotStatus.RETURNING})
+
+
+def available(robot: RobotView, busy: Container[str], settings: DispatchSettings) -> bool:
+    """Free to take a task now: online, idle (or charging and charged), its battery at
+    min_battery or unknown, and on no unfinished task (`busy`)."""
+    if not robot.online or robot.id in busy:
+        return False
+    if robot.battery is not None and robot.battery < settings.min_battery:
+        return False
+    return robot.status is RobotStatus.IDLE or (
+        robot.status is RobotStatus.CHARGING and charged(robot.battery, settings))
+
+
+def charged(battery: float | None, settings: DispatchSettings) -> bool:
+    """Charged enough to stop charging and work again."""
+    return battery is not None and battery >= settings.resume_battery
+
+
+def low(battery: float | None, settings: DispatchSettings) -> bool:
+    """Low enough that the robot should go to charge rather than wait for work."""
+    return battery is not None and battery < settings.charge_below
+
+
+def needs_charge(robot: RobotView, settings: DispatchSettings) -> bool:
+    """Low, and doing nothing a charge would cut short (the caller knows it has no task)."""
+    return low(robot.battery, settings) and robot.status in CHARGEABLE_STATUSES
 
 
 # NamedTuples: a decision makes one per queued task and per free robot, and these are the
@@ -30,6 +65,29 @@ class Job(NamedTuple):
     target: Point | None = None
     pinned_to: str | None = None
     rejected_by: frozenset[str] = frozenset()
+
+
+class Jobs:
+    """The queued tasks as the choice sees them, each Job kept while its task (and its table)
+    stay as they are: with a long queue, rebuilding every job each decision was most of its
+    cost."""
+
+    def __init__(self) -> None:
+        self._kept: dict[int, tuple[Task, Job]] = {}
+
+    def of(self, queued: Iterable[Task], tables: Mapping[int, Point]) -> list[Job]:
+        """The queued tasks' jobs; only theirs are kept for the next decision."""
+        kept: dict[int, tuple[Task, Job]] = {}
+        for task in queued:
+            target = tables.get(task.stops[0].table_id) if task.stops else None
+            held = self._kept.get(task.id)
+            if held is None or held[0] is not task or held[1].target != target:
+                held = (task, Job(task.id, task.priority, task.created_at, target,
+                                  task.robot_id if task.pinned else None,
+                                  frozenset(task.rejected_by)))
+            kept[task.id] = held
+        self._kept = kept
+        return [job for _, job in kept.values()]
 
 
 def _distance(robot: Candidate, target: Point | None) -> float:

@@ -8,9 +8,10 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, NamedTuple, Protocol
 
-from ..core.errors import RobotOffline, StorageUnavailable
+from ..core.errors import Invalid, RobotOffline, StorageUnavailable
+from ..core.floor import Point
 from ..core.models import Command, Robot, RobotStatus, Severity, utcnow
 from ..core.topics import Topic
 from ..live.hub import Hub
@@ -30,6 +31,9 @@ FRAME_BUDGET_PER_S: Final = 20_000
 PERSIST_WINDOW_S: Final = 0.25
 LOW_BATTERY: Final = 20
 ERROR_STATUSES: Final = frozenset({RobotStatus.ERROR, RobotStatus.EMERGENCY_STOP})
+# A record's status string to its member: Enum's own lookup (RobotStatus(value)) costs as much
+# as the rest of a view, and the dispatcher builds one per online robot per decision.
+_STATUS: Final = {status.value: status for status in RobotStatus}
 
 
 def new_command_id() -> str:
@@ -37,17 +41,26 @@ def new_command_id() -> str:
     return secrets.token_hex(6)
 
 
+# A NamedTuple, like assign.py's records: the cheapest record to build on every read.
+class RobotView(NamedTuple):
+    """A robot as the fleet's readers see it, read from its live record when asked for."""
+
+    id: str
+    status: RobotStatus
+    battery: float | None
+    position: Point | None  # its pose's x, y on the floor, when it reported one
+    online: bool  # it has a live session, so it can be sent a command
+
+
 @dataclass(frozen=True)
 class RobotChange:
     """A change a watcher of the fleet hears of: a session began or ended, the status moved,
     or the battery crossed one of the watcher's marks."""
 
-    robot_id: str
+    robot_id: str  # the watcher reads the robot as it is when it gets to it (fleet.robot)
     # "began" (a hello, or a takeover), "ended" (the session dropped), or None (a state line).
     session: Literal["began", "ended"] | None
     before_status: str
-    before_battery: float | None
-    record: dict[str, Any]  # the robot as it is now, live
 
 
 Watcher = Callable[[RobotChange], Awaitable[None]]
@@ -67,8 +80,8 @@ class Fleet:
         self._store = store
         self._hub = hub
         self._journal = journal
-        self.robots: dict[str, dict[str, Any]] = {}
-        self.links: dict[str, Link] = {}
+        self._robots: dict[str, dict[str, Any]] = {}
+        self._links: dict[str, Link] = {}
         self._unpublished: set[str] = set()
         self._unpersisted: set[str] = set()
         self._publish_handle: asyncio.TimerHandle | None = None
@@ -86,9 +99,9 @@ class Fleet:
         for robot in await self._store.robots():
             record = robot.model_dump(mode="json")
             record.update(connected=False, status=RobotStatus.OFFLINE.value)
-            self.robots[robot.id] = record
-        await self._store.save_robots(self.robots.values())
-        self._hub.prime(Topic.ROBOTS, list(self.robots.values()))
+            self._robots[robot.id] = record
+        await self._store.save_robots(self._robots.values())
+        self._hub.prime(Topic.ROBOTS, list(self._robots.values()))
 
     def watch(self, watcher: Watcher, battery_marks: tuple[float, ...] = ()) -> None:
         """Tell `watcher` of sessions, status changes and battery crossing `battery_marks`.
@@ -109,21 +122,56 @@ class Fleet:
         return before is None or any((before < mark) != (after < mark) for mark in self._marks)
 
     async def _tell(self, robot_id: str, session: Literal["began", "ended"] | None,
-                    before_status: str, before_battery: float | None) -> None:
-        change = RobotChange(robot_id, session, before_status, before_battery,
-                             self.robots[robot_id])
+                    before_status: str) -> None:
+        change = RobotChange(robot_id, session, before_status)
         for watcher in list(self._watchers):
             await watcher(change)
+
+    # ---- reading robots ----
+
+    def robot(self, robot_id: str) -> RobotView | None:
+        """The robot as it is now, or None for a robot the fleet does not know."""
+        return self._view(robot_id) if robot_id in self._robots else None
+
+    def online(self) -> list[RobotView]:
+        """Every robot with a live session, as it is now."""
+        return [self._view(robot_id) for robot_id in self._links]
+
+    def knows(self, robot_id: str) -> bool:
+        """Whether this robot exists: it has said hello once, or the database has it."""
+        return robot_id in self._robots
+
+    def check_robot_id(self, robot_id: str | None) -> None:
+        """A request's robot_id must name a robot the fleet knows (None names none)."""
+        if robot_id is not None and robot_id not in self._robots:
+            raise Invalid(f"robot_id: there is no robot {robot_id}")
+
+    def is_online(self, robot_id: str) -> bool:
+        return robot_id in self._links
+
+    def count(self) -> int:
+        """The robots the fleet knows, online or not."""
+        return len(self._robots)
+
+    def online_count(self) -> int:
+        return len(self._links)
+
+    def _view(self, robot_id: str) -> RobotView:
+        record = self._robots[robot_id]
+        pose = record["pose"]
+        return RobotView(robot_id, _STATUS[record["status"]], record["battery"],
+                         None if pose is None else (float(pose["x"]), float(pose["y"])),
+                         robot_id in self._links)
 
     # ---- sessions ----
 
     async def connect(self, robot_id: str, name: str | None, model: str | None, link: Link) -> None:
         """A robot said hello: take over any older session, mark it online, raise the event."""
-        old = self.links.get(robot_id)
-        self.links[robot_id] = link
+        old = self._links.get(robot_id)
+        self._links[robot_id] = link
         if old is not None:
             old.end("replaced")
-        record = self.robots.get(robot_id) or Robot(id=robot_id, name=name or robot_id).model_dump(
+        record = self._robots.get(robot_id) or Robot(id=robot_id, name=name or robot_id).model_dump(
             mode="json")
         before_status = record["status"]
         record.update(connected=True, last_seen=utcnow())
@@ -133,21 +181,20 @@ class Fleet:
             record["model"] = model
         if record["status"] == RobotStatus.OFFLINE:
             record["status"] = RobotStatus.IDLE.value
-        self.robots[robot_id] = record
+        self._robots[robot_id] = record
         self._unpublished.add(robot_id)
         self._publish_now()
         await self._persist_or_retry(robot_id)
         await self._event("robot_connected", robot_id, f"{record['name']} connected",
                           replaced_session=old is not None)
-        await self._tell(robot_id, "began", before_status,
-                         record["battery"])
+        await self._tell(robot_id, "began", before_status)
 
     async def disconnect(self, robot_id: str, link: Link, reason: str) -> None:
         """A session ended. `reason` is bye, lost, silent or shutdown."""
-        if self.links.get(robot_id) is not link:
+        if self._links.get(robot_id) is not link:
             return  # a newer session took over: this one's end changes nothing
-        del self.links[robot_id]
-        record = self.robots[robot_id]
+        del self._links[robot_id]
+        record = self._robots[robot_id]
         before_status = record["status"]
         record.update(connected=False, status=RobotStatus.OFFLINE.value, last_seen=utcnow())
         self._unpublished.add(robot_id)
@@ -160,7 +207,7 @@ class Fleet:
                               f"{record['name']} went offline ({reason})", Severity.WARNING,
                               reason=reason)
         if reason != "shutdown":
-            await self._tell(robot_id, "ended", before_status, record["battery"])
+            await self._tell(robot_id, "ended", before_status)
 
     async def _event(self, type_: str, robot_id: str, message: str,
                      severity: Severity = Severity.INFO,
@@ -174,7 +221,7 @@ class Fleet:
 
     async def apply_state(self, robot_id: str, changes: dict[str, Any]) -> None:
         """Merge reported fields into memory; raise events on transitions, once each."""
-        record = self.robots[robot_id]
+        record = self._robots[robot_id]
         before_status, before_battery = record["status"], record["battery"]
         record.update(changes)
         self.touch(robot_id)
@@ -191,7 +238,7 @@ class Fleet:
                               battery=battery)
         if self._watchers and (record["status"] != before_status
                                or self._crossed(before_battery, battery)):
-            await self._tell(robot_id, None, before_status, before_battery)
+            await self._tell(robot_id, None, before_status)
 
     def touch(self, robot_id: str) -> None:
         """Any line is a sign of life: note it, to be persisted and published in a window.
@@ -231,7 +278,7 @@ class Fleet:
             self._publish_handle = None
         if not self._unpublished:
             return
-        changed = [self.robots[robot_id] for robot_id in self._unpublished]
+        changed = [self._robots[robot_id] for robot_id in self._unpublished]
         self._unpublished.clear()
         now = utcnow()
         for record in changed:
@@ -254,10 +301,10 @@ class Fleet:
             return
         now = utcnow()
         for unseen in ids & self._unpublished:
-            self.robots[unseen]["last_seen"] = now
+            self._robots[unseen]["last_seen"] = now
         self._unpersisted -= ids
         try:
-            await self._store.save_robots(dict(self.robots[i]) for i in ids)
+            await self._store.save_robots(dict(self._robots[i]) for i in ids)
         except StorageUnavailable:
             self._unpersisted |= ids  # kept for the next window: nothing is dropped
             raise
@@ -282,7 +329,7 @@ class Fleet:
     def send_command(self, robot_id: str, name: Command, *, command_id: str | None = None,
                      **fields: Any) -> str:
         """Send a command to a connected robot; its id comes back in command_result."""
-        link = self.links.get(robot_id)
+        link = self._links.get(robot_id)
         if link is None:
             raise RobotOffline(f"robot {robot_id} is not connected")
         command_id = command_id or new_command_id()
@@ -293,15 +340,15 @@ class Fleet:
         """Re-read robots another program changed; live telemetry wins for connected ones."""
         fresh = {r.id: r.model_dump(mode="json") for r in await self._store.robots()}
         for rid, record in fresh.items():
-            if robot_id not in (None, rid) or rid in self.links:
+            if robot_id not in (None, rid) or rid in self._links:
                 continue
-            if self.robots.get(rid) != record:
-                self.robots[rid] = record
+            if self._robots.get(rid) != record:
+                self._robots[rid] = record
                 self._unpublished.add(rid)
-        gone = [rid for rid in self.robots if rid not in fresh and rid not in self.links
+        gone = [rid for rid in self._robots if rid not in fresh and rid not in self._links
                 and robot_id in (None, rid)]
         for rid in gone:
-            del self.robots[rid]
+            del self._robots[rid]
         self._publish_now()
         if gone:
             self._hub.publish(Topic.ROBOTS, "delete", [], ids=gone)
@@ -309,7 +356,7 @@ class Fleet:
     async def close(self) -> None:
         """Final flush: every robot offline, nothing left unwritten."""
         self._publish_now()
-        for record in self.robots.values():
+        for record in self._robots.values():
             record.update(connected=False, status=RobotStatus.OFFLINE.value)
-        self.links.clear()
-        await self._store.save_robots(self.robots.values())
+        self._links.clear()
+        await self._store.save_robots(self._robots.values())

@@ -34,7 +34,9 @@ from ..core.models import (
     stock_status,
     utcnow,
 )
+from ..core.floor import Point
 from ..core.orders import CLOSED_ORDER_STATUSES, TRANSITIONS
+from ..core.tasks import CARRIABLE_ORDER_STATUSES
 from ..core.topics import Topic
 from ..live.hub import Hub
 from ..store.store import Store
@@ -68,6 +70,8 @@ class Restaurant:
         self._inventory_lock = asyncio.Lock()
         self._seating_lock = asyncio.Lock()
         self.order_watchers: list[OrderWatcher] = []
+        # The tables topic's seq, and the positions read from it then.
+        self._positions: tuple[int, dict[int, Point]] = (-1, {})
 
     def _publish(self, topic: Topic, item: Item) -> None:
         self._hub.publish(topic, "upsert", [item.model_dump(mode="json")])
@@ -154,8 +158,7 @@ class Restaurant:
                     items[index].done_at = now if done else None
             changes["items"] = items
         if set_robot:
-            if robot_id is not None and robot_id not in self._fleet.robots:
-                raise Invalid(f"robot_id: there is no robot {robot_id}")
+            self._fleet.check_robot_id(robot_id)
             changes["robot_id"] = robot_id
         if set_task:
             changes["task_id"] = task_id
@@ -183,7 +186,7 @@ class Restaurant:
         """A robot's delivered event closes its order, if the order was on its way."""
         async with self._orders_lock:
             order = await self._store.order(order_id)
-            if order is None or order.status not in (S.READY, S.DELIVERING):
+            if order is None or order.status not in CARRIABLE_ORDER_STATUSES:
                 log.warning("robot %s delivered order %s, which is %s: left as it is", robot_id,
                             order_id, order.status if order else "unknown")
                 return
@@ -197,6 +200,17 @@ class Restaurant:
             await watcher(before, updated, False)
 
     # ---- tables and customers ----
+
+    def table_positions(self) -> dict[int, Point]:
+        """Where each table stands (those without a position left out), as the tables topic
+        has it: a table another program moved (notify, polling) too. Read again only after
+        the topic changed, since the dispatcher asks on every decision."""
+        tables, seq = self._hub.snapshot(Topic.TABLES)
+        if seq != self._positions[0]:
+            self._positions = (seq, {table["id"]: (float(table["x"]), float(table["y"]))
+                                     for table in tables
+                                     if table["x"] is not None and table["y"] is not None})
+        return self._positions[1]
 
     async def add_table(self, label: str, seats: int, status: TableStatus,
                         x: float | None, y: float | None) -> Table:
@@ -356,7 +370,7 @@ class Restaurant:
 
     async def command(self, robot_id: str, name: Command, table_id: int | None,
                       order_id: int | None) -> str:
-        if robot_id not in self._fleet.robots:
+        if not self._fleet.knows(robot_id):
             raise NotFound(f"robot {robot_id} not found")
         if table_id is not None:
             await self._table(table_id)
@@ -365,7 +379,7 @@ class Restaurant:
             raise Invalid(f"order_id: there is no order {order_id}")
         command_id = self._fleet.send_command(robot_id, name, table_id=table_id,
                                               order_id=order_id)
-        carries = order is not None and order.status in (S.READY, S.DELIVERING)
+        carries = order is not None and order.status in CARRIABLE_ORDER_STATUSES
         if name is Command.DELIVER and order is not None and carries:
             # Staff chose this robot to carry it: from now on it is on this robot, which
             # may then say it delivered it.

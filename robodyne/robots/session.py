@@ -148,7 +148,7 @@ class RobotSession:
             self._refuse_hello(hello, "this token does not speak for that robot_id")
             return
         fleet = self._fleet
-        if robot_id and robot_id not in fleet.robots and len(fleet.robots) >= self._max_robots:
+        if robot_id and not fleet.knows(robot_id) and fleet.count() >= self._max_robots:
             raise wire.ProtocolError(
                 Code.FORBIDDEN, f"the server already knows {self._max_robots} robots"
                 " (tcp.max_robots): a new robot_id is refused", hello.id)

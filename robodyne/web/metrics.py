@@ -69,7 +69,7 @@ class Collector:
         yield GaugeMetricFamily("robodyne_event_loop_lag_seconds",
                                 "How late the watchdog's last timer fired", value=stats.loop_lag)
         yield GaugeMetricFamily("robodyne_robot_connections", "Robots with a live TCP session",
-                                value=len(self._fleet.links))
+                                value=self._fleet.online_count())
         lines = CounterMetricFamily("robodyne_tcp_lines", "Robot lines handled", labels=["type"])
         for kind, value in stats.tcp_lines.items():
             lines.add_metric([kind], value)

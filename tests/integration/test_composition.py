@@ -12,8 +12,8 @@ from robodyne.app import PARTS, Parts, create_app
 from robodyne.core.roles import Role
 from robodyne.web.noise import LOGGER as AIOHTTP_SERVER
 
-from ..support.api_client import until
 from ..support.server import ADMIN, make_settings
+from ..support.wait import until
 
 
 def _leftovers(parts: Parts) -> dict[str, list[object]]:
@@ -37,9 +37,9 @@ async def test_starting_in_demo_mode_leaves_the_callers_settings_as_they_were(
     await server.start_server()
     try:
         parts = app[PARTS]
-        robots = await until(lambda: [robot for robot in parts.fleet.robots.values()
-                                      if robot["connected"]] or None, timeout=10)
-        assert len(robots) == 2  # the demo's robots got in with a token of the demo's own
+        # the demo's robots get in with a token of the demo's own
+        await until(lambda: parts.fleet.online_count() == 2, timeout=10,
+                    what="both demo robots online")
         assert Role.ROBOT.value in parts.settings.auth.tokens.values()
         assert parts.settings.kitchen.stations != settings.kitchen.stations
     finally:

@@ -17,6 +17,7 @@ from robodyne.demo.client import run_fleet
 
 from ..support.api_client import Api
 from ..support.server import MakeServer, receive_json, ws_url, parts_of
+from ..support.wait import until
 
 ROBOTS = {f"sim-{n}" for n in range(1, 11)}
 
@@ -30,7 +31,6 @@ async def test_ten_robots_sent_driving_reach_subscribers_without_errors(
     tables = [(await api.table(f"T{n}"))["id"] for n in range(1, 4)]
     stop = asyncio.Event()
     seen: dict[str, dict[str, Any]] = {}
-    updates = 0
     commanded_at: float | None = None
     async with session.ws_connect(ws_url(server, "robots")) as ws:
         await receive_json(ws)
@@ -45,7 +45,6 @@ async def test_ten_robots_sent_driving_reach_subscribers_without_errors(
                 continue
             assert last_seq is None or update["seq"] == last_seq + 1
             last_seq = update["seq"]
-            updates += 1
             for item in update["data"]["items"]:
                 seen[item["id"]] = item
             if commanded_at is None and set(seen) == ROBOTS and all(
@@ -63,7 +62,6 @@ async def test_ten_robots_sent_driving_reach_subscribers_without_errors(
     for item in seen.values():
         assert item["status"] == "delivering", item
         assert math.dist((item["pose"]["x"], item["pose"]["y"]), DOCK) > 1.0, item
-    print(f"10 robots x 10 Hz for 5 s: {updates} coalesced robots updates reached the subscriber")
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
     await _until_offline(server)
@@ -80,20 +78,18 @@ async def test_a_robot_with_a_fail_rate_of_one_reports_its_failed_trip(
         "127.0.0.1", parts_of(server).robot_server.port, "robot-token-test", 1, 10.0,
         stop=stop, seed=3, fail_rate=1.0))
     try:
-        await _until(lambda: "sim-1" in parts_of(server).fleet.links, "sim-1 connected")
+        await until(lambda: parts_of(server).fleet.is_online("sim-1"), what="sim-1 connected")
         command_id = (await api.ok("POST", "/api/robots/sim-1/commands",
                                    {"command": "go_to", "table_id": table["id"]}, 202))["id"]
         # T1 is 5.7 m from the dock; the trip breaks down within 80 % of it (~6 s).
-        for _ in range(200):
+
+        async def failed_trip() -> tuple[list[dict[str, Any]], list[str]] | None:
             events = (await api.ok("GET", "/api/events"))["items"]
             failed = [e for e in events if e["type"] == "failed"]
             answers = [e["data"]["status"] for e in events if e["type"] == "command_result"
                        and e["data"]["command_id"] == command_id]
-            if failed and "failed" in answers:
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError(f"no failed trip among {events}")
+            return (failed, answers) if failed and "failed" in answers else None
+        failed, answers = await until(failed_trip, timeout=10, what="a failed trip")
         assert sorted(answers) == ["accepted", "failed"]
         assert failed[0]["severity"] == "warning"
     finally:
@@ -101,18 +97,6 @@ async def test_a_robot_with_a_fail_rate_of_one_reports_its_failed_trip(
         await asyncio.wait_for(fleet, 5)
 
 
-async def _until(condition: Any, what: str) -> None:
-    for _ in range(100):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def _until_offline(server: Any) -> None:
     fleet = parts_of(server).fleet
-    for _ in range(100):
-        if not fleet.links:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"robots still connected after bye: {sorted(fleet.links)}")
+    await until(lambda: fleet.online_count() == 0, what="every robot offline after bye")

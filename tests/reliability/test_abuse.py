@@ -295,7 +295,7 @@ async def test_a_dribbling_tcp_peer_neither_grows_a_buffer_nor_slows_another_rob
     await too_long.send_raw(b'\n{"type": "heartbeat", "id": "after"}\n')
     assert await too_long.receive() == {"type": "ack", "id": "after"}
     fleet = parts_of(server).fleet
-    assert all(fleet.robots[r]["connected"] for r in ("dribble-fits", "dribble-long", "busy"))
+    assert all(fleet.is_online(r) for r in ("dribble-fits", "dribble-long", "busy"))
     for robot in (fits, too_long, busy):
         await robot.close()
 
@@ -325,7 +325,8 @@ async def test_an_endless_line_costs_one_error_and_bounded_memory(make_server: M
     grown = (me.memory_info().rss - rss_before) / 2**20
     assert max_buffered <= 65536
     assert grown < 32
-    assert parts_of(server).fleet.robots["endless"]["battery"] == 12
+    endless = parts_of(server).fleet.robot("endless")
+    assert endless is not None and endless.battery == 12
     await robot.close()
     await other.close()
 
@@ -413,8 +414,7 @@ async def test_100_bad_lines_in_a_row_close_a_robot_and_it_may_come_back(
     assert {e["code"] for e in errors} == {"invalid_json", "unknown_type", "validation_error",
                                            "line_too_long"}
     fleet = parts_of(server).fleet
-    await until(lambda: not fleet.robots["noisy"]["connected"], 5, "noisy disconnected",
-                every=0.02)
+    await until(lambda: not fleet.is_online("noisy"), 5, "noisy disconnected", every=0.02)
     again = await RobotClient.hello(server, robot_id="noisy")
     await again.send({"type": "heartbeat", "id": 1})
     assert await again.receive() == {"type": "ack", "id": 1}

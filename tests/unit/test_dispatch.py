@@ -1,0 +1,274 @@
+"""The dispatcher's choices (docs/protocol.md, "Dispatch") on a real SQLite file and hub, with
+recording links for robots and no sockets: given robots and tasks, who takes what, and how a
+task comes back when its robot refuses, drops or fails."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from robodyne.core.models import (
+    Command,
+    OrderItem,
+    OrderPriority,
+    OrderStatus,
+    TableStatus,
+    TaskKind,
+)
+from robodyne.core.stats import Stats
+from robodyne.domain.dispatch import Dispatcher
+from robodyne.settings import DispatchSettings
+
+from ..support.domain import Domain, RecordingLink, open_domain
+
+S = OrderStatus
+# Three tables along the floor: T1 near the dock (x 1.5), T3 far from it.
+TABLES = (("T1", 4.0), ("T2", 10.0), ("T3", 18.0))
+
+
+@dataclass
+class Floor:
+    """A domain with a dispatcher, its three tables, and robots joined through the fleet."""
+
+    domain: Domain
+    dispatcher: Dispatcher
+    tables: list[int]
+
+    async def robot(self, robot_id: str, *, x: float | None = None, **state: Any
+                    ) -> RecordingLink:
+        """A robot says hello and reports its state (a pose at x, 6 when x is given)."""
+        link = RecordingLink()
+        await self.domain.fleet.connect(robot_id, None, None, link)
+        if x is not None:
+            state["pose"] = {"x": x, "y": 6.0, "yaw": 0.0, "map": "floor"}
+        if state:
+            await self.domain.fleet.apply_state(robot_id, state)
+        return link
+
+    async def ready(self, table_id: int, priority: OrderPriority = OrderPriority.NORMAL
+                    ) -> int:
+        """An order for the table, cooked: it becomes ready (and so, with auto_deliver, rides)."""
+        restaurant = self.domain.restaurant
+        order = await restaurant.place_order(table_id, [OrderItem(name="Bibimbap")], "",
+                                             priority)
+        await restaurant.change_order(order.id, status=S.PREPARING)
+        await restaurant.change_order(order.id, status=S.READY)
+        return order.id
+
+    def task(self, task_id: int) -> dict[str, Any]:
+        return self.domain.item("tasks", task_id)
+
+    def tasks(self) -> list[dict[str, Any]]:
+        return self.domain.hub.snapshot("tasks")[0]
+
+    async def answer(self, robot_id: str, link: RecordingLink, status: str) -> None:
+        """The robot answers the last command it was sent."""
+        await self.dispatcher.command_result(robot_id, link.commands[-1][0], status, "")
+
+
+OpenFloor = Callable[..., Awaitable[Floor]]
+
+
+@pytest.fixture
+async def floor(tmp_path: Path) -> AsyncIterator[OpenFloor]:
+    async with open_domain(tmp_path) as domain:
+        async def open_floor(**settings: Any) -> Floor:
+            dispatcher = Dispatcher(domain.store, domain.hub, domain.journal, domain.fleet,
+                                    domain.restaurant,
+                                    DispatchSettings(**{"return_when_idle": False, **settings}),
+                                    Stats())
+            await dispatcher.load()
+            tables = [(await domain.restaurant.add_table(label, 4, TableStatus.AVAILABLE, x,
+                                                         6.0)).id for label, x in TABLES]
+            return Floor(domain, dispatcher, tables)
+
+        yield open_floor
+
+
+def _sent(link: RecordingLink) -> list[Command]:
+    return [name for _, name, _ in link.commands]
+
+
+async def test_a_ready_order_rides_on_a_deliver_task_nobody_asked_for(floor: OpenFloor) -> None:
+    f = await floor()
+    link = await f.robot("r1", x=2.0)
+    order_id = await f.ready(f.tables[0])
+    [(command_id, name, fields)] = link.commands
+    assert name is Command.DELIVER
+    assert fields["stops"] == [{"table_id": f.tables[0], "order_ids": [order_id]}]
+    task = f.task(fields["task_id"])
+    assert (task["status"], task["robot_id"], task["command_id"]) == (
+        "assigned", "r1", command_id)
+
+
+async def test_the_robot_nearest_the_first_stop_takes_the_task(floor: OpenFloor) -> None:
+    f = await floor()
+    near_dock, near_t3 = await f.robot("dock", x=1.5), await f.robot("far", x=17.0)
+    await f.dispatcher.create(TaskKind.SUMMON, table_id=f.tables[2])
+    assert (_sent(near_dock), _sent(near_t3)) == ([], [Command.SUMMON])
+
+
+async def test_a_robot_without_a_pose_counts_as_farthest(floor: OpenFloor) -> None:
+    f = await floor()
+    lost, placed = await f.robot("lost"), await f.robot("placed", x=19.0)
+    await f.dispatcher.create(TaskKind.SUMMON, table_id=f.tables[0])
+    assert (_sent(lost), _sent(placed)) == ([], [Command.SUMMON])
+
+
+async def test_between_equally_far_robots_the_one_free_longest_wins(floor: OpenFloor) -> None:
+    f = await floor()
+    first, second = await f.robot("b-first"), await f.robot("a-second")
+    await f.dispatcher.create(TaskKind.SUMMON, table_id=f.tables[0])
+    assert (_sent(first), _sent(second)) == ([Command.SUMMON], [])
+
+
+@pytest.mark.parametrize(("state", "why"), [
+    ({"battery": 29.0}, "below min_battery"),
+    ({"status": "emergency_stop"}, "e-stopped"),
+    ({"status": "error"}, "in error"),
+    ({"status": "paused"}, "paused"),
+    ({"status": "charging", "battery": 79.0}, "charging, not yet at resume_battery"),
+])
+async def test_a_robot_that_is_not_available_is_skipped(
+    floor: OpenFloor, state: dict[str, Any], why: str
+) -> None:
+    f = await floor()
+    skipped = await f.robot("skipped", x=4.0, **state)
+    farther = await f.robot("farther", x=18.0)
+    await f.dispatcher.create(TaskKind.SUMMON, table_id=f.tables[0])
+    assert (_sent(skipped), _sent(farther)) == ([], [Command.SUMMON]), why
+
+
+@pytest.mark.parametrize("state", [{"battery": None}, {"battery": 30.0},
+                                   {"status": "charging", "battery": 80.0}])
+async def test_unknown_battery_min_battery_and_a_charged_charger_are_available(
+    floor: OpenFloor, state: dict[str, Any]
+) -> None:
+    f = await floor()
+    link = await f.robot("r1", x=4.0, **state)
+    await f.dispatcher.create(TaskKind.SUMMON, table_id=f.tables[0])
+    assert _sent(link) == [Command.SUMMON]
+
+
+async def test_an_offline_robot_is_skipped_and_nothing_queued_is_lost(floor: OpenFloor) -> None:
+    f = await floor()
+    link = await f.robot("r1", x=4.0)
+    await f.domain.fleet.disconnect("r1", link, "lost")
+    task = await f.dispatcher.create(TaskKind.SUMMON, table_id=f.tables[0])
+    assert link.commands == [] and f.task(task.id)["status"] == "queued"
+    back = await f.robot("r1")
+    assert _sent(back) == [Command.SUMMON]
+
+
+async def test_a_robot_on_a_task_takes_no_second_one(floor: OpenFloor) -> None:
+    f = await floor()
+    link = await f.robot("r1", x=4.0)
+    await f.dispatcher.create(TaskKind.SUMMON, table_id=f.tables[0])
+    second = await f.dispatcher.create(TaskKind.BUS, table_id=f.tables[0])
+    assert _sent(link) == [Command.SUMMON] and f.task(second.id)["status"] == "queued"
+
+
+async def test_orders_ready_while_no_robot_is_free_ride_together_up_to_max_stops(
+    floor: OpenFloor
+) -> None:
+    f = await floor(max_stops=2)
+    t1, t2, t3 = f.tables
+    orders = [await f.ready(table) for table in (t1, t2, t1, t3)]
+    stops = [[(s["table_id"], s["order_ids"]) for s in task["stops"]] for task in f.tasks()]
+    assert stops == [[(t1, [orders[0], orders[2]]), (t2, [orders[1]])], [(t3, [orders[3]])]]
+    link = await f.robot("r1", x=2.0)
+    assert len(link.commands[0][2]["stops"]) == 2  # one trip, two tables
+
+
+async def test_the_highest_priority_goes_first_then_the_oldest(floor: OpenFloor) -> None:
+    f = await floor()
+    old = await f.dispatcher.create(TaskKind.SUMMON, table_id=f.tables[0])
+    urgent = await f.dispatcher.create(TaskKind.SUMMON, table_id=f.tables[1], priority=5)
+    newer = await f.dispatcher.create(TaskKind.SUMMON, table_id=f.tables[2])
+    links = [await f.robot(f"r{n}") for n in range(3)]
+    assert [link.commands[0][2]["task_id"] for link in links] == [urgent.id, old.id, newer.id]
+
+
+async def test_a_rush_order_raises_its_trip_above_the_others(floor: OpenFloor) -> None:
+    f = await floor(max_stops=1)
+    await f.ready(f.tables[0])
+    await f.ready(f.tables[1], OrderPriority.RUSH)
+    link = await f.robot("r1")
+    assert link.commands[0][2]["table_id"] == f.tables[1]
+
+
+async def test_a_pinned_task_waits_for_its_robot(floor: OpenFloor) -> None:
+    f = await floor()
+    other = await f.robot("other", x=4.0)
+    await f.robot("pinned", x=4.0, status="paused")
+    task = await f.dispatcher.create(TaskKind.SUMMON, table_id=f.tables[0], robot_id="pinned")
+    assert other.commands == [] and f.task(task.id)["status"] == "queued"
+    await f.domain.fleet.apply_state("pinned", {"status": "idle"})
+    assert f.task(task.id)["robot_id"] == "pinned" and f.task(task.id)["status"] == "assigned"
+
+
+async def test_a_rejected_task_goes_to_another_robot_and_never_back(floor: OpenFloor) -> None:
+    f = await floor()
+    refuser = await f.robot("refuser", x=4.0)
+    task = await f.dispatcher.create(TaskKind.SUMMON, table_id=f.tables[0])
+    taker = await f.robot("taker", x=18.0)
+    await f.answer("refuser", refuser, "rejected")
+    assert _sent(refuser) == [Command.SUMMON] and _sent(taker) == [Command.SUMMON]
+    assert f.task(task.id)["rejected_by"] == ["refuser"]
+
+
+async def test_a_robot_dropping_before_it_accepted_puts_its_task_back_in_the_queue(
+    floor: OpenFloor
+) -> None:
+    f = await floor()
+    link = await f.robot("r1")
+    task = await f.dispatcher.create(TaskKind.SUMMON, table_id=f.tables[0])
+    await f.domain.fleet.disconnect("r1", link, "lost")
+    assert (f.task(task.id)["status"], f.task(task.id)["robot_id"]) == ("queued", None)
+
+
+async def test_a_robot_dropping_underway_fails_the_task_and_its_order_rides_again(
+    floor: OpenFloor
+) -> None:
+    f = await floor()
+    first = await f.robot("first")
+    order_id = await f.ready(f.tables[0])
+    task_id = first.commands[0][2]["task_id"]
+    await f.answer("first", first, "accepted")
+    assert f.domain.item("orders", order_id)["status"] == "delivering"
+    await f.domain.fleet.disconnect("first", first, "lost")
+    assert f.task(task_id)["status"] == "failed"
+    [failed] = f.domain.events("task_failed")
+    assert failed["data"]["order_ids"] == [order_id]
+    second = await f.robot("second")
+    assert second.commands[0][2]["order_id"] == order_id
+    assert f.domain.item("orders", order_id)["status"] == "ready"
+
+
+async def test_an_idle_robot_low_on_battery_charges_until_resume_battery(
+    floor: OpenFloor
+) -> None:
+    f = await floor()
+    link = await f.robot("r1", battery=24.0)
+    [(_, name, fields)] = link.commands
+    assert name is Command.CHARGE
+    await f.answer("r1", link, "accepted")
+    await f.domain.fleet.apply_state("r1", {"status": "charging", "battery": 80.0})
+    assert f.task(fields["task_id"])["status"] == "completed"
+    await f.dispatcher.create(TaskKind.SUMMON, table_id=f.tables[0])
+    assert _sent(link) == [Command.CHARGE, Command.SUMMON]
+
+
+async def test_a_robot_whose_task_completed_goes_home_when_nothing_waits_for_it(
+    floor: OpenFloor
+) -> None:
+    f = await floor(return_when_idle=True)
+    link = await f.robot("r1")
+    await f.dispatcher.create(TaskKind.SUMMON, table_id=f.tables[0])
+    await f.answer("r1", link, "accepted")
+    await f.answer("r1", link, "done")
+    assert _sent(link) == [Command.SUMMON, Command.RETURN]

@@ -46,11 +46,12 @@ class Domain:
 
 
 @asynccontextmanager
-async def open_domain(tmp_path: Path, kitchen: KitchenSettings | None = None
-                      ) -> AsyncIterator[Domain]:
+async def open_domain(tmp_path: Path, kitchen: KitchenSettings | None = None,
+                      dispatch: dict[str, Any] | None = None) -> AsyncIterator[Domain]:
     """The domain loaded as the app loads it at start, with the tests' settings (no automatic
-    deliveries, no charging) and a hub keeping 100 frames per topic."""
-    settings = make_settings(tmp_path / "domain.db",
+    deliveries, no charging, unless `dispatch` says otherwise) and a hub keeping 100 frames per
+    topic."""
+    settings = make_settings(tmp_path / "domain.db", dispatch=dispatch or {},
                              websocket={"history_size": 100, "send_queue_max": 1000})
     if kitchen is not None:
         settings = settings.model_copy(update={"kitchen": kitchen})

@@ -5,6 +5,7 @@ task comes back when its robot refuses, drops or fails."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,6 @@ from robodyne.core.models import (
     TableStatus,
     TaskKind,
 )
-from robodyne.core.stats import Stats
 from robodyne.domain.dispatch import Dispatcher
 from robodyne.settings import DispatchSettings
 
@@ -75,16 +75,16 @@ OpenFloor = Callable[..., Awaitable[Floor]]
 
 @pytest.fixture
 async def floor(tmp_path: Path) -> AsyncIterator[OpenFloor]:
-    async with open_domain(tmp_path) as domain:
-        async def open_floor(**settings: Any) -> Floor:
-            dispatcher = Dispatcher(domain.store, domain.hub, domain.journal, domain.fleet,
-                                    domain.restaurant,
-                                    DispatchSettings(**{"return_when_idle": False, **settings}),
-                                    Stats())
-            await dispatcher.load()
+    async with AsyncExitStack() as stack:
+        async def open_floor(**dispatch: Any) -> Floor:
+            """The domain as the app builds it, with the default dispatch settings (automatic
+            deliveries, charging) but for `dispatch`, and robots that stay where they are."""
+            defaults = DispatchSettings().model_dump()
+            domain = await stack.enter_async_context(open_domain(
+                tmp_path, dispatch={**defaults, "return_when_idle": False, **dispatch}))
             tables = [(await domain.restaurant.add_table(label, 4, TableStatus.AVAILABLE, x,
                                                          6.0)).id for label, x in TABLES]
-            return Floor(domain, dispatcher, tables)
+            return Floor(domain, domain.dispatcher, tables)
 
         yield open_floor
 

@@ -237,18 +237,22 @@ async def _robots(app: web.Application) -> AsyncIterator[None]:
     fleet, server = parts.fleet, parts.robot_server
     await fleet.load()
     await parts.dispatcher.load()
-    await server.start()
-    parts.health.ready = True
-    parts.status.publish_if_changed()
-    tasks = [asyncio.create_task(fleet.persist_forever(), name="fleet-persist"),
-             asyncio.create_task(server.watch(), name="robot-watch"),
-             asyncio.create_task(parts.dispatcher.recover(parts.settings.tcp.heartbeat_s),
-                                 name="task-recovery")]
-    yield
-    await server.stop()
-    await _cancel(tasks)
-    await fleet.close()
-    parts.dispatcher.close()
+    try:
+        await server.start()
+        parts.health.ready = True
+        parts.status.publish_if_changed()
+        tasks = [asyncio.create_task(fleet.persist_forever(), name="fleet-persist"),
+                 asyncio.create_task(server.watch(), name="robot-watch"),
+                 asyncio.create_task(parts.dispatcher.recover(parts.settings.tcp.heartbeat_s),
+                                     name="task-recovery")]
+        try:
+            yield
+        finally:
+            await server.stop()
+            await _cancel(tasks)
+            await fleet.close()
+    finally:
+        parts.dispatcher.close()  # also when the final flush meets a full disk
 
 
 async def _log_bridge(app: web.Application) -> AsyncIterator[None]:

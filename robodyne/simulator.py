@@ -1,5 +1,5 @@
-"""`python -m robodyne.simulator`: simulated robots (robodyne/demo/simulator.py) against any
-server."""
+"""`python -m robodyne.simulator`: simulated robots (the model in robodyne/demo/robot.py,
+its TCP client in demo/client.py, the command line in demo/simulator.py) against any server."""
 
 from .demo.simulator import main
 

@@ -10,8 +10,6 @@ class Code(StrEnum):
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     UNAVAILABLE = "unavailable"
-    # SPEC §4 and §5 name it for rate limits (429 over REST): reserved, nothing sends it yet.
-    RATE_LIMITED = "rate_limited"
     # The REST API's own.
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"

@@ -75,19 +75,17 @@ class Dispatcher:
         # When each robot last became free, for ties between equally near robots.
         self._free_since: dict[str, float] = {}
         self._jobs = Jobs()
-        restaurant.order_watchers.append(self.order_moved)
-        fleet.watch(self.robot_changed, (settings.min_battery, settings.charge_below,
-                                         settings.resume_battery))
 
     def close(self) -> None:
-        """Stop hearing of orders and robots: undoes the constructor's registrations."""
+        """Stop hearing of orders and robots: undoes load's registrations."""
         self._restaurant.order_watchers.remove(self.order_moved)
         self._fleet.unwatch(self.robot_changed)
 
     async def load(self) -> None:
         """The unfinished tasks of the database: a restart forgets none of them. Orders that
         are ready on no task (made ready while auto_deliver was off, or by another program)
-        are put on one, as if they had just become ready."""
+        are put on one, as if they had just become ready. From then on it hears of orders and
+        robots (until close)."""
         await self._book.load()
         async with self._lock:
             for order in await self._cargo.orders():
@@ -99,6 +97,10 @@ class Dispatcher:
                         and self._settings.auto_deliver):
                     # A ready order staff took off a task keeps that task's id, and stays.
                     await self._cargo.ride(order)
+        self._restaurant.order_watchers.append(self.order_moved)
+        settings = self._settings
+        self._fleet.watch(self.robot_changed, (settings.min_battery, settings.charge_below,
+                                               settings.resume_battery))
 
     async def recover(self, heartbeat_s: float) -> None:
         """After a restart: fail the active tasks whose robot is not back within the grace."""

@@ -204,9 +204,10 @@ class Restaurant:
     def table_positions(self) -> dict[int, Point]:
         """Where each table stands (those without a position left out), as the tables topic
         has it: a table another program moved (notify, polling) too. Read again only after
-        the topic changed, since the dispatcher asks on every decision."""
-        tables, seq = self._hub.snapshot(Topic.TABLES)
-        if seq != self._positions[0]:
+        the topic changed, since the dispatcher asks on every decision. (Its first decision
+        comes after the hub was primed at start, which leaves seq as it is.)"""
+        if self._hub.seq(Topic.TABLES) != self._positions[0]:
+            tables, seq = self._hub.snapshot(Topic.TABLES)
             self._positions = (seq, {table["id"]: (float(table["x"]), float(table["y"]))
                                      for table in tables
                                      if table["x"] is not None and table["y"] is not None})

@@ -138,6 +138,10 @@ class Hub:
         """Load a topic's view from the database at start, before anyone subscribes."""
         self.topics[topic].view.apply("snapshot", items, None)
 
+    def seq(self, topic: str) -> int:
+        """The topic's last seq: a reader caching what it derived from a snapshot asks this."""
+        return self.topics[topic].seq
+
     def snapshot(self, topic: str) -> tuple[list[Record], int]:
         state = self.topics[topic]
         return state.view.items(), state.seq

@@ -17,7 +17,7 @@ import aiosqlite
 
 from ..core.errors import StorageUnavailable
 from .backup import hold_lock
-from .errors import READ_FAILED, ours, translated
+from .errors import READ_FAILED, translated
 from .report_queries import ReportReader
 from .schema import MIGRATIONS
 
@@ -118,8 +118,8 @@ class Database:
         """One committed-or-rolled-back unit of writes.
 
         A database that refuses writes (locked, read-only, disk full) raises StorageUnavailable
-        and marks the store unhealthy until a later transaction commits; a broken constraint
-        raises ConstraintFailed.
+        and marks the store unhealthy until a later transaction commits; a duplicate of a unique
+        key raises ConstraintFailed; a bug of ours (a wrong statement) raises as it is.
         """
         async with self._write_lock:
             started = time.perf_counter()
@@ -128,12 +128,13 @@ class Database:
                 await self._db.commit()
             except sqlite3.Error as err:
                 await self._rollback()
-                if not isinstance(err, sqlite3.OperationalError):
-                    raise ours(err, WRITE_REFUSED) from err
-                await self._set_health(False, err)
-                raise StorageUnavailable(
-                    f"storage unavailable: {WRITE_REFUSED} ({err}); nothing was saved, try again"
-                    " shortly") from err
+                if isinstance(err, sqlite3.OperationalError):
+                    await self._set_health(False, err)
+                    raise StorageUnavailable(
+                        f"storage unavailable: {WRITE_REFUSED} ({err}); nothing was saved, try"
+                        " again shortly") from err
+                with translated(WRITE_REFUSED):
+                    raise
             except BaseException:
                 await self._rollback()
                 raise

@@ -10,19 +10,28 @@ from typing import Final
 from ..core.errors import ConstraintFailed, DomainError, StorageUnavailable
 
 READ_FAILED: Final = "the database could not be read"
+UNIQUE: Final = "UNIQUE constraint failed"
 
 
-def ours(err: sqlite3.Error, failed: str) -> DomainError:
-    """The domain error for `err`; `failed` says what could not be done."""
+def _ours(err: sqlite3.Error, failed: str) -> DomainError | None:
+    """The domain error for `err` (`failed` says what could not be done), or None for a bug of
+    ours (a wrong statement, a bad parameter, a NOT NULL broken), which must surface as one."""
     if isinstance(err, sqlite3.IntegrityError):
-        return ConstraintFailed(f"{failed}: {err}")
-    return StorageUnavailable(f"{failed} ({err})")
+        # A duplicate of a unique key is the caller's conflict; any other constraint is ours.
+        return ConstraintFailed(f"{failed}: {err}") if UNIQUE in str(err) else None
+    # Locked, read-only, full, corrupt or gone: the database, not the statement.
+    if isinstance(err, sqlite3.OperationalError) or type(err) is sqlite3.DatabaseError:
+        return StorageUnavailable(f"{failed} ({err})")
+    return None
 
 
 @contextmanager
 def translated(failed: str) -> Iterator[None]:
-    """Raise a sqlite3 error from inside as ours (see `ours`)."""
+    """Raise a sqlite3 error from inside as ours (see `_ours`); a bug of ours as it is."""
     try:
         yield
     except sqlite3.Error as err:
-        raise ours(err, failed) from err
+        translation = _ours(err, failed)
+        if translation is None:
+            raise
+        raise translation from err

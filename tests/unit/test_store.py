@@ -43,6 +43,16 @@ async def test_a_read_the_database_cannot_answer_is_storage_unavailable(
         await store.customers()
 
 
+async def test_a_bug_of_ours_surfaces_as_itself_not_as_a_conflict_or_an_outage(
+        store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
+        async with store.transaction() as db:
+            await db.execute("INSERT INTO dining_tables (label, seats) VALUES (NULL, 4)")
+    with pytest.raises(sqlite3.ProgrammingError):
+        await store.database.rows("SELECT ?", [{"not": "bindable"}])
+    assert store.healthy and [table.label for table in await store.tables()] == []
+
+
 async def test_requests_writing_at_once_each_note_their_own_item_on_their_own_key(
         store: Store) -> None:
     table = await store.add_table("T1", 4)

@@ -82,6 +82,9 @@ class Fleet:
         self._journal = journal
         self._robots: dict[str, dict[str, Any]] = {}
         self._links: dict[str, Link] = {}
+        # Each robot's view as last read, dropped whenever its record or session changes: the
+        # dispatcher reads every online robot per decision, the ingest path only drops one.
+        self._views: dict[str, RobotView] = {}
         self._unpublished: set[str] = set()
         self._unpersisted: set[str] = set()
         self._publish_handle: asyncio.TimerHandle | None = None
@@ -100,6 +103,7 @@ class Fleet:
             record = robot.model_dump(mode="json")
             record.update(connected=False, status=RobotStatus.OFFLINE.value)
             self._robots[robot.id] = record
+        self._views.clear()
         await self._store.save_robots(self._robots.values())
         self._hub.prime(Topic.ROBOTS, list(self._robots.values()))
 
@@ -157,11 +161,15 @@ class Fleet:
         return len(self._links)
 
     def _view(self, robot_id: str) -> RobotView:
-        record = self._robots[robot_id]
-        pose = record["pose"]
-        return RobotView(robot_id, _STATUS[record["status"]], record["battery"],
-                         None if pose is None else (float(pose["x"]), float(pose["y"])),
-                         robot_id in self._links)
+        view = self._views.get(robot_id)
+        if view is None:
+            record = self._robots[robot_id]
+            pose = record["pose"]
+            view = self._views[robot_id] = RobotView(
+                robot_id, _STATUS[record["status"]], record["battery"],
+                None if pose is None else (float(pose["x"]), float(pose["y"])),
+                robot_id in self._links)
+        return view
 
     # ---- sessions ----
 
@@ -169,6 +177,7 @@ class Fleet:
         """A robot said hello: take over any older session, mark it online, raise the event."""
         old = self._links.get(robot_id)
         self._links[robot_id] = link
+        self._views.pop(robot_id, None)
         if old is not None:
             old.end("replaced")
         record = self._robots.get(robot_id) or Robot(id=robot_id, name=name or robot_id).model_dump(
@@ -194,6 +203,7 @@ class Fleet:
         if self._links.get(robot_id) is not link:
             return  # a newer session took over: this one's end changes nothing
         del self._links[robot_id]
+        self._views.pop(robot_id, None)
         record = self._robots[robot_id]
         before_status = record["status"]
         record.update(connected=False, status=RobotStatus.OFFLINE.value, last_seen=utcnow())
@@ -224,6 +234,7 @@ class Fleet:
         record = self._robots[robot_id]
         before_status, before_battery = record["status"], record["battery"]
         record.update(changes)
+        self._views.pop(robot_id, None)
         self.touch(robot_id)
         # Into error or emergency_stop, or from one to the other: each is news to the floor.
         if record["status"] in ERROR_STATUSES and record["status"] != before_status:
@@ -344,11 +355,13 @@ class Fleet:
                 continue
             if self._robots.get(rid) != record:
                 self._robots[rid] = record
+                self._views.pop(rid, None)
                 self._unpublished.add(rid)
         gone = [rid for rid in self._robots if rid not in fresh and rid not in self._links
                 and robot_id in (None, rid)]
         for rid in gone:
             del self._robots[rid]
+            self._views.pop(rid, None)
         self._publish_now()
         if gone:
             self._hub.publish(Topic.ROBOTS, "delete", [], ids=gone)
@@ -359,4 +372,5 @@ class Fleet:
         for record in self._robots.values():
             record.update(connected=False, status=RobotStatus.OFFLINE.value)
         self._links.clear()
+        self._views.clear()
         await self._store.save_robots(self._robots.values())

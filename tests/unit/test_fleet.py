@@ -89,3 +89,31 @@ async def test_a_command_goes_to_the_robots_link_by_name_and_fields(domain: Doma
     await domain.fleet.connect("r1", None, None, link)
     command_id = domain.fleet.send_command("r1", Command.GO_TO, table_id=3, order_id=None)
     assert link.commands == [(command_id, Command.GO_TO, {"table_id": 3, "order_id": None})]
+
+
+async def test_a_robots_view_follows_every_change_of_its_record_and_session(
+    domain: Domain
+) -> None:
+    fleet, link = domain.fleet, RecordingLink()
+    assert fleet.robot("r1") is None
+    await fleet.connect("r1", None, None, link)
+    seen = fleet.robot("r1")
+    assert seen is not None and (seen.status, seen.online, seen.position) == ("idle", True, None)
+    assert fleet.online() == [seen]  # read twice, the same until something changes
+    await fleet.apply_state("r1", {"battery": 41.5, "status": "delivering",
+                                   "pose": {"x": 3, "y": 4.5, "yaw": 0.0, "map": "floor"}})
+    seen = fleet.robot("r1")
+    assert seen is not None
+    assert (seen.status, seen.battery, seen.position) == ("delivering", 41.5, (3.0, 4.5))
+    await fleet.disconnect("r1", link, "lost")
+    seen = fleet.robot("r1")
+    assert seen is not None and (seen.status, seen.online) == ("offline", False)
+    assert fleet.online() == []
+    async with domain.store.transaction() as db:  # another program recharges it
+        await db.execute("UPDATE robots SET battery = 90 WHERE id = 'r1'")
+    await fleet.reload("r1")
+    seen = fleet.robot("r1")
+    assert seen is not None and seen.battery == 90
+    await fleet.connect("r1", None, None, RecordingLink())
+    seen = fleet.robot("r1")
+    assert seen is not None and (seen.status, seen.online) == ("idle", True)

@@ -14,7 +14,8 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, expect
 
 from ..support.browser import (
-    STATIC, VIEWPORT, Pages, Tab, browser, catalogue, pages, rest, until_true,
+    STATIC, VIEWPORT, Pages, Tab, browser, catalogue, order_now, pages, place_order, rest,
+    until_true,
 )
 from ..support.server import MakeServer
 from ..support.wait import until
@@ -49,21 +50,6 @@ async def kitchen_server(make_server: MakeServer, session: aiohttp.ClientSession
     return server, ids, int(table["id"])
 
 
-async def order(session: aiohttp.ClientSession, server: TestServer, table_id: int,
-                *items: tuple[str, int], expect_status: int = 201) -> dict[str, Any]:
-    body = {"table_id": table_id, "items": [{"name": n, "qty": q} for n, q in items]}
-    made: dict[str, Any] = await rest(session, server, "POST", "/api/orders", body,
-                                      expect=expect_status)
-    return made
-
-
-async def from_api(session: aiohttp.ClientSession, server: TestServer,
-                   order_id: int) -> dict[str, Any]:
-    body = await rest(session, server, "GET", "/api/orders", expect=200)
-    [found] = [o for o in body["items"] if o["id"] == order_id]
-    return dict(found)
-
-
 async def open_kitchen(pages: Pages, server: TestServer, query: str = "",
                        init_script: str | None = None, **context: Any) -> Page:
     """The kitchen page, logged in with the kitchen token, live; optionally with a script that
@@ -87,7 +73,7 @@ async def open_kitchen(pages: Pages, server: TestServer, query: str = "",
 
 async def status_is(session: aiohttp.ClientSession, server: TestServer, order_id: int,
                     status: str) -> bool:
-    return bool((await from_api(session, server, order_id))["status"] == status)
+    return bool((await order_now(session, server, order_id))["status"] == status)
 
 
 @pytest.mark.browser
@@ -95,7 +81,7 @@ async def test_a_station_screen_shows_only_its_items_crossed_off_by_click_or_key
     make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages
 ) -> None:
     server, _, table = await kitchen_server(make_server, session)
-    made = await order(session, server, table, ("Bulgogi", 2), ("Fries", 1), ("Beer", 1))
+    made = await place_order(session, server, table, [("Bulgogi", 2), ("Fries", 1), ("Beer", 1)])
     grill = await open_kitchen(pages, server, "station=grill")
     fry = await open_kitchen(pages, server, "station=fry")
     card = grill.locator(ticket(made["id"]))
@@ -108,7 +94,7 @@ async def test_a_station_screen_shows_only_its_items_crossed_off_by_click_or_key
     # A click crosses off Bulgogi: the first item done starts the placed order.
     await card.locator(".item").click()
     await until(lambda: status_is(session, server, made["id"], "preparing"))
-    current = await from_api(session, server, made["id"])
+    current = await order_now(session, server, made["id"])
     assert [i["done"] for i in current["items"]] == [True, False, False]
     # All of the grill's part done: the ticket leaves the grill, and stays at the fry.
     await expect(card).to_have_count(0)
@@ -122,7 +108,7 @@ async def test_a_station_screen_shows_only_its_items_crossed_off_by_click_or_key
     await fry.keyboard.press("Enter")
 
     async def fries_done() -> bool:
-        return bool((await from_api(session, server, made["id"]))["items"][1]["done"])
+        return bool((await order_now(session, server, made["id"]))["items"][1]["done"])
     await until(fries_done)
     await expect(fry.locator(ticket(made["id"]))).to_have_count(0)
 
@@ -132,18 +118,18 @@ async def test_a_station_bumps_its_part_and_recalls_it(
     make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages
 ) -> None:
     server, _, table = await kitchen_server(make_server, session)
-    made = await order(session, server, table, ("Bulgogi", 1), ("Galbi", 2), ("Fries", 1))
+    made = await place_order(session, server, table, [("Bulgogi", 1), ("Galbi", 2), ("Fries", 1)])
     grill = await open_kitchen(pages, server, "station=grill")
     card = grill.locator(ticket(made["id"]))
     await expect(card.locator(".item")).to_have_count(2)
     await card.locator("button.bump").click()
 
     async def grill_done() -> bool:
-        items = (await from_api(session, server, made["id"]))["items"]
+        items = (await order_now(session, server, made["id"]))["items"]
         return [i["done"] for i in items] == [True, True, False]
     await until(grill_done)
     await expect(card).to_have_count(0)
-    assert (await from_api(session, server, made["id"]))["status"] == "preparing"
+    assert (await order_now(session, server, made["id"]))["status"] == "preparing"
 
     # R brings it back to the grill, marked, crossed off as it was; one item may be undone.
     await grill.keyboard.press("r")
@@ -152,7 +138,7 @@ async def test_a_station_bumps_its_part_and_recalls_it(
     await card.locator(".item").nth(1).click()
 
     async def galbi_back() -> bool:
-        items = (await from_api(session, server, made["id"]))["items"]
+        items = (await order_now(session, server, made["id"]))["items"]
         return [i["done"] for i in items] == [True, False, False]
     await until(galbi_back)
     await expect(card.locator(".item.done")).to_have_count(1)
@@ -169,7 +155,7 @@ async def test_the_expo_shows_progress_bumps_through_to_served_and_recalls(
     make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages
 ) -> None:
     server, _, table = await kitchen_server(make_server, session)
-    made = await order(session, server, table, ("Bulgogi", 1), ("Galbi", 1), ("Fries", 2))
+    made = await place_order(session, server, table, [("Bulgogi", 1), ("Galbi", 1), ("Fries", 2)])
     await rest(session, server, "PATCH", f"/api/orders/{made['id']}",
                {"items": [{"index": 0, "done": True}]}, expect=200)
     page = await open_kitchen(pages, server, "station=expo")
@@ -198,7 +184,7 @@ async def test_the_expo_shows_progress_bumps_through_to_served_and_recalls(
     await expect(card).to_have_count(0)
 
     # A fresh placed order bumps to preparing; one a robot's task lists cannot be served here.
-    second = await order(session, server, table, ("Kimchi", 1))
+    second = await place_order(session, server, table, [("Kimchi", 1)])
     await page.locator(f"{ticket(second['id'])} button.bump").click()
     await until(lambda: status_is(session, server, second["id"], "preparing"))
     await rest(session, server, "PATCH", f"/api/orders/{second['id']}", {"status": "ready"},
@@ -215,8 +201,8 @@ async def test_plain_kitchen_is_the_expo_and_the_expo_toggles_rush_which_rides_f
     make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages
 ) -> None:
     server, _, table = await kitchen_server(make_server, session)
-    first = await order(session, server, table, ("Bulgogi", 1))
-    second = await order(session, server, table, ("Fries", 1))
+    first = await place_order(session, server, table, [("Bulgogi", 1)])
+    second = await place_order(session, server, table, [("Fries", 1)])
     page = await open_kitchen(pages, server)
     assert await page.evaluate("document.body.dataset.view") == "expo"
     tickets = page.locator(".ticket")
@@ -224,7 +210,7 @@ async def test_plain_kitchen_is_the_expo_and_the_expo_toggles_rush_which_rides_f
     await page.locator(f"{ticket(second['id'])} button.rush-toggle").click()
     await expect(tickets.nth(0)).to_have_attribute("data-order-id", str(second["id"]))
     await expect(page.locator(f"{ticket(second['id'])} .rush-mark")).to_have_text("RUSH")
-    assert (await from_api(session, server, second["id"]))["priority"] == "rush"
+    assert (await order_now(session, server, second["id"]))["priority"] == "rush"
     # The station screen shows it first and marked too; U at the expo turns rush off again.
     fry_and_grill = await open_kitchen(pages, server, "station=grill")
     await expect(fry_and_grill.locator(".ticket")).to_have_count(1)
@@ -232,7 +218,7 @@ async def test_plain_kitchen_is_the_expo_and_the_expo_toggles_rush_which_rides_f
     await page.keyboard.press("u")
 
     async def normal() -> bool:
-        return bool((await from_api(session, server, second["id"]))["priority"] == "normal")
+        return bool((await order_now(session, server, second["id"]))["priority"] == "normal")
     await until(normal)
     await expect(page.locator(".rush-mark")).to_have_count(0)
     await expect(tickets.nth(0)).to_have_attribute("data-order-id", str(first["id"]))
@@ -243,14 +229,14 @@ async def test_every_station_screen_has_the_all_day_counts(
     make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages
 ) -> None:
     server, _, table = await kitchen_server(make_server, session)
-    await order(session, server, table, ("Bulgogi", 2), ("Fries", 1))
-    done = await order(session, server, table, ("Bulgogi", 3), ("Galbi", 1))
+    await place_order(session, server, table, [("Bulgogi", 2), ("Fries", 1)])
+    done = await place_order(session, server, table, [("Bulgogi", 3), ("Galbi", 1)])
     await rest(session, server, "PATCH", f"/api/orders/{done['id']}",
                {"items": [{"index": 1, "done": True}]}, expect=200)
     page = await open_kitchen(pages, server, "station=grill")
     await expect(page.locator('#allday li[data-name="Bulgogi"] .qty')).to_have_text("5")
     await expect(page.locator("#allday li")).to_have_count(1)  # Galbi is done; Fries elsewhere
-    await order(session, server, table, ("bulgogi", 4))
+    await place_order(session, server, table, [("bulgogi", 4)])
     await expect(page.locator('#allday li[data-name="Bulgogi"] .qty')).to_have_text("9")
 
 
@@ -260,8 +246,8 @@ async def test_timers_turn_amber_and_red_from_the_dishes_prep_targets(
 ) -> None:
     menu = [("Quick toast", "grill", 1), ("Slow stew", "grill", None)]
     server, _, table = await kitchen_server(make_server, session, menu=menu)
-    quick = await order(session, server, table, ("Quick toast", 1))
-    slow = await order(session, server, table, ("Slow stew", 1))
+    quick = await place_order(session, server, table, [("Quick toast", 1)])
+    slow = await place_order(session, server, table, [("Slow stew", 1)])
     page = await open_kitchen(pages, server, "station=grill")
     await expect(page.locator(ticket(quick["id"]))).to_have_attribute("data-amber", "1")
     await expect(page.locator(ticket(quick["id"]))).to_have_attribute("data-red", "2")
@@ -277,7 +263,7 @@ async def test_the_bump_bar_needs_no_mouse_and_marks_the_selected_ticket(
     make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages
 ) -> None:
     server, _, table = await kitchen_server(make_server, session)
-    made = [await order(session, server, table, ("Bulgogi", n)) for n in (1, 2, 3)]
+    made = [await place_order(session, server, table, [("Bulgogi", n)]) for n in (1, 2, 3)]
     page = await open_kitchen(pages, server, "station=grill")
     await expect(page.locator(".ticket")).to_have_count(3)
     selected = page.locator(".ticket.selected")
@@ -323,11 +309,11 @@ async def test_a_station_86es_a_dish_and_new_orders_for_it_are_refused(
         return [e for e in events if e["type"] == "menu_item_unavailable"]
     [event] = await until(raised)
     assert "Bulgogi" in event["message"]
-    refused = await order(session, server, table, ("Bulgogi", 1), expect_status=409)
+    refused = await place_order(session, server, table, [("Bulgogi", 1)], expect=409)
     assert "Bulgogi" in refused["error"]["message"]
     await dish.locator("button.back-on").click()
     await expect(dish.locator("button.eighty-six")).to_have_count(1)
-    await order(session, server, table, ("Bulgogi", 1))
+    await place_order(session, server, table, [("Bulgogi", 1)])
 
 
 @pytest.mark.browser
@@ -357,9 +343,9 @@ async def test_the_screen_stays_awake_and_chimes_for_its_own_new_tickets(
     await expect(page.locator("#fullscreen")).to_have_text("Full screen")
 
     assert await page.evaluate("document.body.dataset.chimes") is None
-    await order(session, server, table, ("Bulgogi", 1))
+    await place_order(session, server, table, [("Bulgogi", 1)])
     await until_true(page, "document.body.dataset.chimes === '1'")
-    await order(session, server, table, ("Beer", 1))  # the bar's, not the grill's
+    await place_order(session, server, table, [("Beer", 1)])  # the bar's, not the grill's
     await page.wait_for_timeout(500)
     assert await page.evaluate("document.body.dataset.chimes") == "1"
 
@@ -377,7 +363,7 @@ async def test_the_pages_speak_korean_by_query_cookie_or_browser_and_english_by_
     make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages
 ) -> None:
     server, _, table = await kitchen_server(make_server, session)
-    made = await order(session, server, table, ("Bulgogi", 1))
+    made = await place_order(session, server, table, [("Bulgogi", 1)])
     # Default: English.
     page = await open_kitchen(pages, server, "station=grill")
     assert await page.get_attribute("html", "lang") == "en"
@@ -443,17 +429,18 @@ async def test_kitchen_screenshots(make_server: MakeServer, session: aiohttp.Cli
     others = [(await rest(session, server, "POST", "/api/tables",
                           {"label": label, "seats": 4}, expect=201))["id"]
               for label in ("T4", "T7", "T9")]
-    first = await order(session, server, table, ("Bulgogi", 2), ("Fries", 2), ("Makgeolli", 1))
+    first = await place_order(session, server, table,
+                              [("Bulgogi", 2), ("Fries", 2), ("Makgeolli", 1)])
     await rest(session, server, "PATCH", f"/api/orders/{first['id']}",
                {"items": [{"index": 0, "done": True}]}, expect=200)
     body = {"table_id": others[0], "items": [
         {"name": "Cheeseburger", "qty": 1, "modifiers": ["no onion"], "note": "allergy: nuts"},
         {"name": "Galbi-jjim", "qty": 1}, {"name": "Lemonade", "qty": 2}]}
     second = await rest(session, server, "POST", "/api/orders", body, expect=201)
-    third = await order(session, server, others[1], ("Bulgogi", 1), ("Japchae", 1))
+    third = await place_order(session, server, others[1], [("Bulgogi", 1), ("Japchae", 1)])
     await rest(session, server, "PATCH", f"/api/orders/{third['id']}", {"priority": "rush"},
                expect=200)
-    await order(session, server, others[2], ("Galbi-jjim", 2), ("Fries", 1))
+    await place_order(session, server, others[2], [("Galbi-jjim", 2), ("Fries", 1)])
     assert second and third
     for station in ("grill", "expo"):
         page = await open_kitchen(pages, server, f"station={station}&lang={lang}")

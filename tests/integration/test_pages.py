@@ -23,7 +23,7 @@ from robodyne.app import create_app
 from robodyne.web.auth import TOKEN_COOKIE
 
 from ..support.browser import (
-    Pages, Tab, browser, pages, rest, restart_on_same_port, until_true,
+    Pages, Tab, browser, order_now, pages, place_order, rest, restart_on_same_port, until_true,
 )
 from ..support.floor_robot import FloorRobot
 from ..support.server import TOKENS, MakeServer, db_write, make_settings, parts_of
@@ -52,21 +52,6 @@ async def add_table(session: aiohttp.ClientSession, server: TestServer, label: s
     return table
 
 
-async def add_order(session: aiohttp.ClientSession, server: TestServer, table_id: int,
-                    items: list[dict[str, Any]], note: str = "") -> dict[str, Any]:
-    order: dict[str, Any] = await rest(session, server, "POST", "/api/orders",
-                                       {"table_id": table_id, "items": items, "note": note},
-                                       expect=201)
-    return order
-
-
-async def order_from_api(session: aiohttp.ClientSession, server: TestServer,
-                         order_id: int) -> dict[str, Any]:
-    body = await rest(session, server, "GET", "/api/orders", expect=200)
-    [order] = [o for o in body["items"] if o["id"] == order_id]
-    return dict(order)
-
-
 async def test_kitchen_shows_a_new_order_within_a_second_and_bumps_it(
     make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages
 ) -> None:
@@ -80,7 +65,7 @@ async def test_kitchen_shows_a_new_order_within_a_second_and_bumps_it(
         window.ticketShownAt ??= document.querySelector('.ticket') && Date.now();
     }).observe(document.getElementById('tickets'), { childList: true })""")
 
-    order = await add_order(session, server, table["id"], [
+    order = await place_order(session, server, table["id"], [
         {"name": "Margherita pizza", "qty": 2, "modifiers": ["extra basil"]},
         {"name": "Tomato soup", "qty": 1, "note": "no pepper"},
     ], note="birthday")
@@ -103,7 +88,7 @@ async def test_kitchen_shows_a_new_order_within_a_second_and_bumps_it(
     await page.wait_for_selector(f'{ticket(order["id"])} .item.done[data-index="0"]', timeout=2000)
 
     async def first_item_done() -> bool:
-        current = await order_from_api(session, server, order["id"])
+        current = await order_now(session, server, order["id"])
         return bool(current["items"][0]["done"] and not current["items"][1]["done"])
     await until(first_item_done)
 
@@ -111,7 +96,7 @@ async def test_kitchen_shows_a_new_order_within_a_second_and_bumps_it(
     await page.wait_for_selector(f'{ticket(order["id"])}[data-status="preparing"]', timeout=2000)
 
     async def status_is(status: str) -> bool:
-        return bool((await order_from_api(session, server, order["id"]))["status"] == status)
+        return bool((await order_now(session, server, order["id"]))["status"] == status)
     await until(lambda: status_is("preparing"))
     # Bump: preparing -> ready, on screen and in the server.
     await card.locator("button.bump").click()
@@ -122,7 +107,7 @@ async def test_kitchen_shows_a_new_order_within_a_second_and_bumps_it(
     await card.locator("button.recall").click()
     await page.wait_for_selector(f'{ticket(order["id"])}[data-status="preparing"]', timeout=2000)
     await until(lambda: status_is("preparing"))
-    assert (await order_from_api(session, server, order["id"]))["items"][0]["done"] is True
+    assert (await order_now(session, server, order["id"]))["items"][0]["done"] is True
     assert await card.locator(".item.done").count() == 1
     assert tab.dialogs == [] and tab.errors == []
 
@@ -223,7 +208,7 @@ async def test_kitchen_rides_out_a_server_restart_without_a_reload(
 ) -> None:
     server = await make_server()
     table = await add_table(session, server)
-    before = await add_order(session, server, table["id"], [{"name": "Tiramisu", "qty": 1}])
+    before = await place_order(session, server, table["id"], [{"name": "Tiramisu", "qty": 1}])
     tab = await pages.open(str(server.make_url("/kitchen?token=kitchen-token-test")))
     page = tab.page
     await live(page)
@@ -253,7 +238,7 @@ async def test_kitchen_rides_out_a_server_restart_without_a_reload(
         assert await page.evaluate("window.sameDocument") is True  # no reload happened
 
         # And it is really live on the new server: a new order still arrives at once.
-        after = await add_order(session, fresh, table["id"], [{"name": "Espresso", "qty": 1}])
+        after = await place_order(session, fresh, table["id"], [{"name": "Espresso", "qty": 1}])
         await page.wait_for_selector(ticket(after["id"]), timeout=1000)
         assert tab.errors == []
     finally:
@@ -271,7 +256,7 @@ async def test_markup_in_orders_is_shown_as_text_and_never_runs(
     await live(page)
     note = "<img src=x onerror=alert(1)>"
     name = "<b>bold</b> soup"
-    order = await add_order(session, server, table["id"], [
+    order = await place_order(session, server, table["id"], [
         {"name": name, "qty": 1, "note": "<svg onload=alert(2)>",
          "modifiers": ["<script>alert(3)</script>"]},
     ], note=note)
@@ -609,7 +594,7 @@ async def test_a_robot_on_a_task_shows_it_on_the_map_and_its_stops_advance(
     try:
         tab = await open_dashboard(pages, server)
         page = tab.page
-        order = await add_order(session, server, t2["id"], [{"name": "Bibimbap", "qty": 1}])
+        order = await place_order(session, server, t2["id"], [{"name": "Bibimbap", "qty": 1}])
         for status in ("preparing", "ready"):
             await rest(session, server, "PATCH", f"/api/orders/{order['id']}",
                        {"status": status}, expect=200)
@@ -831,7 +816,7 @@ async def test_dashboard_tasks_screenshot(
     try:
         # Two orders ready while no robot is free ride together.
         for n in (6, 7):
-            order = await add_order(session, server, tables[n], [{"name": "Bibimbap", "qty": 2}])
+            order = await place_order(session, server, tables[n], [{"name": "Bibimbap", "qty": 2}])
             for status in ("preparing", "ready"):
                 await rest(session, server, "PATCH", f"/api/orders/{order['id']}",
                            {"status": status}, expect=200)

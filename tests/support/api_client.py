@@ -12,6 +12,7 @@ import orjson
 from aiohttp.test_utils import TestServer
 
 from .server import ADMIN, db_rows, events_of, receive_json, ws_url
+from .browser import place_order
 from .robot_client import RobotClient
 from .wait import until
 
@@ -57,10 +58,9 @@ class Api:
         return body
 
     async def order(self, table_id: int, *names: str) -> dict[str, Any]:
-        items = [{"name": name, "qty": 1} for name in names or ("Soup",)]
-        body: dict[str, Any] = await self.ok("POST", "/api/orders",
-                                             {"table_id": table_id, "items": items}, 201)
-        return body
+        """One of each dish named (a soup when none is) for the table."""
+        return await place_order(self.session, self.server, table_id,
+                                 [(name, 1) for name in names or ("Soup",)])
 
     async def move(self, order_id: int, *statuses: str) -> dict[str, Any]:
         order: dict[str, Any] = {}

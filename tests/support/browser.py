@@ -143,6 +143,30 @@ async def rest(session: aiohttp.ClientSession, server: TestServer, method: str, 
         return payload
 
 
+OrderLine = tuple[str, int] | dict[str, Any]
+
+
+async def place_order(session: aiohttp.ClientSession, server: TestServer, table_id: int,
+                      lines: list[OrderLine], note: str = "", expect: int = 201
+                      ) -> dict[str, Any]:
+    """The one order filler of the tests: POST /api/orders for the table, each line a
+    (dish, qty) or a whole item (modifiers, note…); asserts the status it answers."""
+    items = [line if isinstance(line, dict) else {"name": line[0], "qty": line[1]}
+             for line in lines]
+    made: dict[str, Any] = await rest(session, server, "POST", "/api/orders",
+                                      {"table_id": table_id, "items": items, "note": note},
+                                      expect=expect)
+    return made
+
+
+async def order_now(session: aiohttp.ClientSession, server: TestServer,
+                    order_id: int) -> dict[str, Any]:
+    """The order as GET /api/orders has it now."""
+    body = await rest(session, server, "GET", "/api/orders", expect=200)
+    [found] = [order for order in body["items"] if order["id"] == order_id]
+    return dict(found)
+
+
 async def until_true(page: Page, expression: str, arg: Any = None,
                      timeout: float = 5.0) -> Any:
     """Wait until `expression` (or the function it is, called with `arg`) is truthy in the

@@ -26,6 +26,7 @@ from .domain.backups import Backups
 from .domain.dispatch import Dispatcher
 from .domain.fleet import Fleet
 from .domain.journal import Journal
+from .domain.links import TableLinks
 from .domain.daybook import Daybook
 from .domain.logbridge import SystemlogBridge
 from .domain.menu import Menu
@@ -45,10 +46,12 @@ from .core.tokens import Refusals, TokenBook
 from .web.api import Api
 from .web.auth import Auth
 from .web.idempotency import Idempotency
+from .web.links import LinkApi, LinkUrls
 from .web.login import Login
 from .web.metrics import Collector, Metrics
 from .web.noise import LOGGER as AIOHTTP_SERVER, ClientProtocolErrors
 from .web.pages import Pages
+from .web.print_sheet import PrintSheet
 from .web.reports import Reports
 from .web.routes import Health, setup_routes
 from .web.ws import WebSockets
@@ -83,6 +86,7 @@ class Parts:
     fleet: Fleet
     restaurant: Restaurant
     menu: Menu
+    links: TableLinks
     dispatcher: Dispatcher
     backups: Backups
     robot_server: RobotServer
@@ -92,8 +96,10 @@ class Parts:
     idempotency: Idempotency
     metrics: Metrics
     api: Api
+    link_api: LinkApi
     reports: Reports
     pages: Pages
+    print_sheet: PrintSheet
     # The server's warnings onto systemlogs, and aiohttp's complaints about clients' malformed
     # requests turned into DEBUG lines: installed on the loggers only while the app runs.
     log_bridge: SystemlogBridge
@@ -133,9 +139,13 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
                                Notifier(store, hub, fleet), stats, tls=tls)
     auth = Auth(tokens.book, settings.auth.allowed_origins, refusals)
     daybook = Daybook(store, settings.server.zone(), settings.kitchen.stations)
+    links = TableLinks(store, journal)
+    link_urls = LinkUrls(settings.server.public_url)
+    pages = Pages(settings.kitchen, auth)
     return Parts(
         settings=settings, tokens=tokens, auth=auth, stats=stats, store=store, hub=hub,
         journal=journal, status=status, fleet=fleet, restaurant=restaurant, menu=menu,
+        links=links,
         dispatcher=dispatcher, backups=Backups(store, journal, stats, settings.backup),
         robot_server=robot_server,
         websockets=WebSockets(ws, auth, hub, stats,
@@ -144,7 +154,9 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         idempotency=Idempotency(store, auth),
         metrics=Metrics(Collector(stats, hub, fleet)),
         api=Api(restaurant, menu, dispatcher, daybook, hub),
-        reports=Reports(daybook), pages=Pages(settings.kitchen, auth),
+        link_api=LinkApi(links, link_urls),
+        reports=Reports(daybook), pages=pages,
+        print_sheet=PrintSheet(links, link_urls, auth, pages),
         log_bridge=SystemlogBridge(journal), client_errors=ClientProtocolErrors(), tls=tls,
         demo=None if demo_token is None else _demo(settings, demo_token, restaurant, hub, tls))
 
@@ -173,7 +185,8 @@ def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.App
     setup_routes(
         app, auth=parts.auth, idempotency=parts.idempotency, health=parts.health,
         metrics=parts.metrics, websockets=parts.websockets, api=parts.api,
-        reports=parts.reports, pages=parts.pages, login=parts.login)
+        link_api=parts.link_api, reports=parts.reports, pages=parts.pages,
+        print_sheet=parts.print_sheet, login=parts.login)
     app.cleanup_ctx.extend([
         _tokens,
         _store,
@@ -206,13 +219,15 @@ async def _tokens(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _store(app: web.Application) -> AsyncIterator[None]:
-    """The database open, its writes timed into the stats; in demo mode, seeded."""
+    """The database open, its writes timed into the stats; in demo mode, seeded; every table
+    with its link code."""
     parts = app[PARTS]
     await parts.store.open()
     parts.store.on_commit.append(parts.stats.db_write.observe)
     try:
         if parts.settings.demo:
             await seed.seed(parts.store)
+        await parts.links.load()
         yield
     finally:
         parts.store.on_commit.remove(parts.stats.db_write.observe)

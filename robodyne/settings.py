@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -70,6 +71,9 @@ class ServerSettings(Section):
     port: int = Field(8000, ge=0, le=65535)
     # IANA name for the restaurant's day (today's prep times, reports); empty: the box's own.
     timezone: str = ""
+    # The base of the table links printed as QR codes (docs/guests.md), e.g.
+    # "https://robodyne.local"; empty: each request's own scheme and host.
+    public_url: str = ""
 
     @field_validator("timezone")
     @classmethod
@@ -80,6 +84,23 @@ class ServerSettings(Section):
             except (ZoneInfoNotFoundError, ValueError) as err:
                 raise ValueError(f"unknown time zone {value!r}") from err
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        try:
+            parts.port  # a port that is not a number (or out of range) raises here
+        except ValueError as err:
+            raise ValueError(f"{value!r}: {err}") from err
+        # Printable ASCII only: it is printed on paper and read by phones' cameras.
+        if (parts.scheme not in ("http", "https") or not parts.hostname
+                or parts.username is not None or any(c in "?#" or not "!" <= c <= "~"
+                                                     for c in value)):
+            raise ValueError(f"{value!r} is not http(s)://host[:port][/path]")
+        return value.rstrip("/")
 
     def zone(self) -> tzinfo:
         """The restaurant's time zone."""

@@ -12,6 +12,8 @@ SERVER_EVENTS: Final = frozenset({
     # A robot's command_result message is recorded under this type; as an event it would be
     # a result for a command nobody sent.
     "command_result",
+    # An admin gave a table a new link (domain/links.py): the old QR code opens nothing.
+    "table_link_rotated",
 })
 SERVER_EVENT_PREFIXES: Final = ("storage_",)
 # What the day's report counts as stock events: running low, running out, a dish 86'd.

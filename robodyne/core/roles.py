@@ -33,6 +33,8 @@ class Scope(StrEnum):
     MENU_AVAILABLE = "menu_available"
     # Making pairing codes, hence new tokens: admin only.
     TOKENS = "tokens"
+    # Making a table's link anew (the old one then opens nothing): admin only.
+    TABLE_LINKS = "table_links"
 
 
 T = Topic
@@ -58,6 +60,10 @@ WRITABLE: Final[dict[Role, frozenset[Scope]]] = {
 METRICS_ROLES: Final = frozenset({Role.ADMIN, Role.MAINTENANCE})
 # The day's report and the orders export are the business's numbers: the owner's.
 REPORT_ROLES: Final = frozenset({Role.ADMIN})
+# Who may read a table's secret link: the owner, and the floor who set a table up for guests.
+LINK_ROLES: Final = frozenset({Role.ADMIN, Role.FLOOR})
+# Who may print every table's link at once (the sheet of QR codes).
+PRINT_ROLES: Final = frozenset({Role.ADMIN})
 # A robot session's hello may carry these roles: a robot, or an integration peer.
 ROBOT_SESSION_ROLES: Final = frozenset({Role.ROBOT, Role.ADMIN})
 

@@ -146,4 +146,14 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX tasks_by_created ON tasks (created_at);
     CREATE INDEX events_by_type ON events (type, created_at);
     """,
+    # Table links (SPEC §11.2): a table's secret code, kept apart from dining_tables so that no
+    # read of the tables topic can carry it. Existing tables get theirs at the first start
+    # (domain/links.py: codes from Python's secrets, not SQLite's randomness).
+    """
+    CREATE TABLE table_links (
+        table_id INTEGER PRIMARY KEY,
+        code TEXT NOT NULL UNIQUE,
+        made_at TEXT NOT NULL
+    );
+    """,
 )

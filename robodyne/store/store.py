@@ -66,6 +66,7 @@ from .entities import (
     json,
 )
 from .keys import KeyRecord, Keys
+from .links import LinkRows
 from .report_queries import ReportReader
 from .rows import Rows
 
@@ -82,6 +83,7 @@ class Store:
         self.database = Database(path)
         self.keys = Keys(self.database)
         self._rows = Rows(self.database, self.keys)
+        self._links = LinkRows(self.database)
         # Seconds each commit took (for /metrics), and the health flips (for the journal).
         self.on_commit = self.database.on_commit
         self.on_health = self.database.on_health
@@ -226,8 +228,12 @@ class Store:
 
     async def add_table(self, label: str, seats: int, status: TableStatus = TableStatus.AVAILABLE,
                         x: float | None = None, y: float | None = None) -> Table:
-        return await self._rows.add(TABLES, label=label, seats=seats, status=status, x=x, y=y,
-                                    updated_at=utcnow())
+        """A new table, and its secret link code (a crash between the two leaves it to the
+        next start's make_table_links)."""
+        table = await self._rows.add(TABLES, label=label, seats=seats, status=status, x=x, y=y,
+                                     updated_at=utcnow())
+        await self._links.make_missing()
+        return table
 
     async def add_order(self, table_id: int, items: list[OrderItem], note: str = "",
                         priority: OrderPriority = OrderPriority.NORMAL) -> Order:
@@ -358,6 +364,28 @@ class Store:
                 f"DELETE FROM {table} WHERE id <= (SELECT id FROM {table} ORDER BY id DESC"
                 " LIMIT 1 OFFSET ?)", (keep,))
         return cur.rowcount
+
+    # ---- table links (links.py): never part of a table's record ----
+
+    async def table_link(self, table_id: int) -> str | None:
+        """The table's link code; None for a table without one, or no such table."""
+        return await self._links.code(table_id)
+
+    async def table_of_link(self, code: str) -> int | None:
+        """The id of the table the code opens, if any."""
+        return await self._links.table_of(code)
+
+    async def table_links(self) -> dict[int, str]:
+        """Every table's link code, by table id."""
+        return await self._links.every()
+
+    async def make_table_links(self) -> int:
+        """A code for every table without one; how many were made."""
+        return await self._links.make_missing()
+
+    async def replace_table_link(self, table_id: int) -> tuple[str | None, str]:
+        """A new code for the table: (the code it replaced, if any; the new code)."""
+        return await self._links.replace(table_id)
 
     # ---- idempotency keys: the names web/idempotency.py calls, on the keys (keys.py) ----
 

@@ -37,7 +37,8 @@ from .needs import Caller
 from .responses import json_response
 
 
-def _id(request: web.Request) -> int:
+def path_id(request: web.Request) -> int:
+    """The path's {id}: an unknown one (not a row id at all) is 404."""
     raw = request.match_info["id"]
     row_id = ascii_int(raw)
     if row_id is None or row_id > SQLITE_MAX_INT:
@@ -77,7 +78,7 @@ class Api:
     async def update_order(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, OrderPatch)
         order = await self._restaurant.change_order(
-            _id(request), status=body.status,
+            path_id(request), status=body.status,
             items_done=[(item.index, item.done) for item in body.items] if body.items else None,
             robot_id=body.robot_id, set_robot="robot_id" in body.model_fields_set,
             priority=body.priority)
@@ -91,7 +92,8 @@ class Api:
 
     async def update_table(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, TablePatch)
-        return json_response(await self._restaurant.change_table(_id(request), body.changes()))
+        return json_response(await self._restaurant.change_table(path_id(request),
+                                                                 body.changes()))
 
     async def create_customer(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, CustomerIn)
@@ -101,10 +103,11 @@ class Api:
 
     async def update_customer(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, CustomerPatch)
-        return json_response(await self._restaurant.change_customer(_id(request), body.changes()))
+        customer = await self._restaurant.change_customer(path_id(request), body.changes())
+        return json_response(customer)
 
     async def delete_customer(self, request: web.Request, caller: Caller) -> web.Response:
-        await self._restaurant.remove_customer(_id(request))
+        await self._restaurant.remove_customer(path_id(request))
         return web.Response(status=204)
 
     async def create_inventory(self, request: web.Request, caller: Caller) -> web.Response:
@@ -117,7 +120,8 @@ class Api:
         body = await read_body(request, InventoryPatch)
         changes = body.changes()
         delta = changes.pop("delta", None)
-        return json_response(await self._restaurant.change_inventory(_id(request), changes, delta))
+        item = await self._restaurant.change_inventory(path_id(request), changes, delta)
+        return json_response(item)
 
     async def create_video_stream(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, VideoStreamIn)
@@ -128,14 +132,14 @@ class Api:
     async def update_video_stream(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, VideoStreamPatch)
         return json_response(
-            await self._restaurant.change_video_stream(_id(request), body.changes()))
+            await self._restaurant.change_video_stream(path_id(request), body.changes()))
 
     async def delete_video_stream(self, request: web.Request, caller: Caller) -> web.Response:
-        await self._restaurant.remove_video_stream(_id(request))
+        await self._restaurant.remove_video_stream(path_id(request))
         return web.Response(status=204)
 
     async def acknowledge_event(self, request: web.Request, caller: Caller) -> web.Response:
-        return json_response(await self._restaurant.acknowledge(_id(request)))
+        return json_response(await self._restaurant.acknowledge(path_id(request)))
 
     async def robot_command(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, CommandIn)
@@ -153,12 +157,12 @@ class Api:
     async def update_task(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, TaskPatch)
         task = await self._dispatcher.change(
-            _id(request), priority=body.priority, robot_id=body.robot_id,
+            path_id(request), priority=body.priority, robot_id=body.robot_id,
             set_robot="robot_id" in body.model_fields_set)
         return json_response(task)
 
     async def cancel_task(self, request: web.Request, caller: Caller) -> web.Response:
-        return json_response(await self._dispatcher.cancel(_id(request)))
+        return json_response(await self._dispatcher.cancel(path_id(request)))
 
     async def create_menu_item(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, MenuItemIn)
@@ -168,10 +172,10 @@ class Api:
 
     async def update_menu_item(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, MenuItemPatch)
-        return json_response(await self._menu.change(_id(request), body.changes()))
+        return json_response(await self._menu.change(path_id(request), body.changes()))
 
     async def delete_menu_item(self, request: web.Request, caller: Caller) -> web.Response:
-        await self._menu.remove(_id(request))
+        await self._menu.remove(path_id(request))
         return web.Response(status=204)
 
     async def prep_times(self, request: web.Request, caller: Caller) -> web.Response:

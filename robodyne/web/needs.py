@@ -17,7 +17,16 @@ from typing import Protocol, TypeAlias
 from aiohttp import web
 
 from ..core.errors import Forbidden, NotFound
-from ..core.roles import METRICS_ROLES, REPORT_ROLES, Role, Scope, may_read, may_write
+from ..core.roles import (
+    LINK_ROLES,
+    METRICS_ROLES,
+    PRINT_ROLES,
+    REPORT_ROLES,
+    Role,
+    Scope,
+    may_read,
+    may_write,
+)
 from ..core.tokens import Grant
 from ..core.topics import TOPIC_NAMES, Topic
 from .auth import Auth
@@ -109,3 +118,5 @@ ANY_TOKEN = AnyToken()
 READ_NAMED_TOPIC = Read()
 REPORTS = OneOf(REPORT_ROLES, "reports")
 METRICS = OneOf(METRICS_ROLES, "metrics")
+TABLE_LINKS = OneOf(LINK_ROLES, "table links")
+PRINTED_LINKS = OneOf(PRINT_ROLES, "the printed table links")

@@ -1,4 +1,5 @@
-"""The three pages, the index and /login: plain HTML, CSS and JS modules from web/static."""
+"""The three pages, the index and /login: plain HTML, CSS and JS modules from web/static; the
+language, token and response rules every page follows (web/print_sheet.py's too)."""
 
 from __future__ import annotations
 
@@ -108,12 +109,17 @@ class Pages:
         ]
 
     async def page(self, request: web.Request) -> web.StreamResponse:
-        """Serve a page in its language; ?token=… becomes an HttpOnly cookie and leaves the
-        address bar; ?lang=… is kept in a cookie."""
+        """Serve a page in its language."""
         name = request.match_info.get("page", "index")
-        asked = request.query.get("lang")
-        lang = choose_language(asked, request.cookies.get(LANG_COOKIE),
-                               request.headers.get("Accept-Language", ""))
+        self.take_token(request)
+        lang = language(request)
+        text = self._templates[(name, lang)]
+        if name == "login":
+            text = _login_page(text, request)
+        return page_response(request, text, lang)
+
+    def take_token(self, request: web.Request) -> None:
+        """?token=… becomes an HttpOnly cookie and leaves the address bar (a redirect)."""
         token = request.query.get("token")
         if token is not None:
             kept = {key: value for key, value in request.query.items() if key != "token"}
@@ -123,17 +129,25 @@ class Pages:
             if self._auth.page_grant(token) is not None and self._auth.from_here(request):
                 set_token_cookie(response, token, request)
             raise response
-        text = self._templates[(name, lang)]
-        if name == "login":
-            text = _login_page(text, request)
-        # The Content-Security-Policy of every page is set with the other security headers
-        # (guard.py): scripts, styles, images and sockets from this server only, no frames.
-        served = web.Response(text=text, content_type="text/html",
-                              headers={"Cache-Control": "no-cache",
-                                       "Referrer-Policy": "no-referrer",
-                                       "Content-Language": lang,
-                                       "Vary": "Cookie, Accept-Language"})
-        if asked == lang:
-            served.set_cookie(LANG_COOKIE, lang, max_age=COOKIE_MAX_AGE_S, path="/",
-                              samesite="Strict", secure=request.secure)
-        return served
+
+
+def language(request: web.Request) -> str:
+    """The language a page is served in (choose_language over the request)."""
+    return choose_language(request.query.get("lang"), request.cookies.get(LANG_COOKIE),
+                           request.headers.get("Accept-Language", ""))
+
+
+def page_response(request: web.Request, text: str, lang: str, *, status: int = 200,
+                  cache: str = "no-cache") -> web.Response:
+    """A page's HTML in `lang`; ?lang=… is kept in a cookie."""
+    # The Content-Security-Policy of every page is set with the other security headers
+    # (guard.py): scripts, styles, images and sockets from this server only, no frames.
+    served = web.Response(text=text, content_type="text/html", status=status,
+                          headers={"Cache-Control": cache,
+                                   "Referrer-Policy": "no-referrer",
+                                   "Content-Language": lang,
+                                   "Vary": "Cookie, Accept-Language"})
+    if request.query.get("lang") == lang:
+        served.set_cookie(LANG_COOKIE, lang, max_age=COOKIE_MAX_AGE_S, path="/",
+                          samesite="Strict", secure=request.secure)
+    return served

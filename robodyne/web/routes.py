@@ -7,7 +7,8 @@ crash). One wrapper checks the need before the handler runs (web/routing.py). A 
 its lines here with its own need: a guest's order would be
 `Route("POST", "/api/guest/orders", guests.order, GUEST, creates(T.ORDERS))`.
 Not in the table: /healthz (no token), /ws/{topic} (a WebSocket, whose handshake checks its
-token), POST /login (a page's form, answered with a redirect) and the pages.
+token), POST /login (a page's form, answered with a redirect) and the pages (the printed sheet
+of table links too, whose refusal is a page; its QR images are in the table).
 """
 
 from __future__ import annotations
@@ -22,10 +23,22 @@ from .auth import Auth
 from .bodies import MenuItemPatch
 from .guard import browser_writes, hide_server_name, security_headers
 from .idempotency import Idempotency
+from .links import LinkApi
 from .login import Login
 from .metrics import Metrics
-from .needs import ANY_TOKEN, METRICS, READ_NAMED_TOPIC, REPORTS, Read, Write, WriteFields
+from .needs import (
+    ANY_TOKEN,
+    METRICS,
+    PRINTED_LINKS,
+    READ_NAMED_TOPIC,
+    REPORTS,
+    TABLE_LINKS,
+    Read,
+    Write,
+    WriteFields,
+)
 from .pages import Pages
+from .print_sheet import PrintSheet
 from .reports import Reports
 from .responses import api_errors
 from .routing import Route, RouteTable, changes, creates
@@ -37,9 +50,12 @@ REST_ROUTES = web.AppKey("rest_routes", RouteTable)
 MENU_CHANGE = WriteFields(S.MENU_AVAILABLE, MenuItemPatch, frozenset({"available"}), S.MENU)
 
 
-def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics) -> RouteTable:
+def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, links: LinkApi,
+                sheet: PrintSheet) -> RouteTable:
     """The REST routes. An ack may simply run again and a command or a pairing code is not
-    stored, so those POSTs write nothing a retry could be given."""
+    stored, so those POSTs write nothing a retry could be given; a new table link is no topic's
+    item either (a retry with its key gets the first answer, the same new code, kept with the
+    key; one cut short by a crash makes another code, which the lost answer never showed)."""
     return RouteTable([
         Route("GET", "/metrics", metrics.handler, METRICS),
         Route("GET", "/api/reports/daily", reports.daily, REPORTS),
@@ -51,6 +67,10 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics) -> R
         Route("PATCH", "/api/orders/{id}", api.update_order, Write(S.ORDERS)),
         Route("POST", "/api/tables", api.create_table, Write(S.TABLES), creates(T.TABLES)),
         Route("PATCH", "/api/tables/{id}", api.update_table, Write(S.TABLES)),
+        Route("GET", "/api/tables/{id}/link", links.read, TABLE_LINKS),
+        Route("POST", "/api/tables/{id}/link", links.rotate, Write(S.TABLE_LINKS)),
+        # An image of the printed sheet (/print/tables, a page: not in this table).
+        Route("GET", "/print/tables/{id}/qr.svg", sheet.qr, PRINTED_LINKS),
         Route("POST", "/api/customers", api.create_customer, Write(S.CUSTOMERS),
               creates(T.CUSTOMERS)),
         Route("PATCH", "/api/customers/{id}", api.update_customer, Write(S.CUSTOMERS)),
@@ -95,9 +115,9 @@ class Health:
 
 def setup_routes(app: web.Application, *, auth: Auth, idempotency: Idempotency,
                  health: Health, metrics: Metrics,
-                 websockets: WebSockets, api: Api, reports: Reports, pages: Pages,
-                 login: Login) -> None:
-    table = app[REST_ROUTES] = rest_routes(api, reports, login, metrics)
+                 websockets: WebSockets, api: Api, link_api: LinkApi, reports: Reports,
+                 pages: Pages, print_sheet: PrintSheet, login: Login) -> None:
+    table = app[REST_ROUTES] = rest_routes(api, reports, login, metrics, link_api, print_sheet)
     app.middlewares.extend([browser_writes(auth), idempotency.middleware(table), api_errors])
     app.on_response_prepare.append(security_headers)
     hide_server_name()
@@ -106,3 +126,4 @@ def setup_routes(app: web.Application, *, auth: Auth, idempotency: Idempotency,
     table.add_to(app.router, auth)
     app.router.add_post("/login", login.login)
     app.router.add_routes(pages.routes())
+    app.router.add_routes(print_sheet.routes())

@@ -10,7 +10,7 @@ import re
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import ConsoleMessage, Page
+from playwright.async_api import Page
 
 from robodyne.app import PARTS
 from robodyne.web.auth import TOKEN_COOKIE
@@ -34,6 +34,7 @@ PAGES = [
     ("/console", "maintenance-token-test", "live"),
     ("/login", None, "login"),
     ("/login?next=%2Fkitchen%3Fstation%3Dgrill&failed=1", None, "login"),
+    ("/print/tables", "admin-token-test", "print"),
 ]
 
 
@@ -48,7 +49,7 @@ async def reached_its_state(page: Page, state: str, lang: str) -> None:
     if state == "live":
         await page.wait_for_selector('#conn[data-state="live"]', timeout=5000)
         return
-    key = "login.heading" if state == "login" else "index.kitchen"
+    key = {"login": "login.heading", "print": "print.heading"}.get(state, "index.kitchen")
     await until_true(page, "([key, text]) => [...document.querySelectorAll("
                      "`[data-i18n='${key}']`)].some((e) => e.textContent === text)",
                      arg=[key, catalogue(lang)[key]], timeout=5)
@@ -60,22 +61,8 @@ async def reached_its_state(page: Page, state: str, lang: str) -> None:
 async def test_every_page_reaches_its_state_with_nothing_refused_by_the_policy(
     server: TestServer, pages: Pages, path: str, token: str | None, state: str, lang: str
 ) -> None:
-    context = await pages.browser.new_context()
-    pages.contexts.append(context)
-    if token:
-        # The cookie /login would have set, so that no token is in any address.
-        await context.add_cookies([{"name": TOKEN_COOKIE, "value": token,
-                                    "url": str(server.make_url("/"))}])
-    await context.add_init_script(RECORD_VIOLATIONS)
-    page = await context.new_page()
-    pages.tabs.append(Tab(page))  # screenshotted when the test ends
-    console: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        console.append(f"{message.type}: {message.text}")
-    page.on("console", on_console)
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
+    watched = await pages.watched(server, token)
+    page, console, errors = watched.page, watched.console, watched.errors
     failed: list[str] = []
     page.on("requestfailed", lambda request: failed.append(request.url))
     separator = "&" if "?" in path else "?"

@@ -34,14 +34,14 @@ READS = {
 # docs/protocol.md, "Roles", "may write".
 WRITES = {
     "admin": {"orders", "tables", "customers", "inventory", "video_streams", "event_ack",
-              "robot_commands", "tasks", "menu", "menu_available", "tokens"},
+              "robot_commands", "tasks", "menu", "menu_available", "tokens", "table_links"},
     "kitchen": {"orders", "inventory", "event_ack", "menu_available"},
     "floor": {"orders", "tables", "customers", "event_ack", "robot_commands", "tasks"},
     "maintenance": {"video_streams", "event_ack"},
     "robot": set(),
 }
 SCOPES = ["orders", "tables", "customers", "inventory", "video_streams", "event_ack",
-          "robot_commands", "tasks", "menu", "menu_available", "tokens"]
+          "robot_commands", "tasks", "menu", "menu_available", "tokens", "table_links"]
 
 # One representative write per scope: (method, path, body, success status); {table},
 # {event} and {dish} are ids made before each test, "r1" a connected robot.
@@ -57,6 +57,7 @@ WRITE_CALLS: dict[str, tuple[str, str, Any, int]] = {
     "menu": ("POST", "/api/menu", {"name": "Japchae", "station": "kitchen"}, 201),
     "menu_available": ("PATCH", "/api/menu/{dish}", {"available": False}, 200),
     "tokens": ("POST", "/api/pairing", {"role": "kitchen", "label": "grill"}, 201),
+    "table_links": ("POST", "/api/tables/{table}/link", None, 200),
 }
 # What a refused write must leave untouched, read from the SQLite file.
 WITNESS: dict[str, Any] = {
@@ -71,6 +72,7 @@ WITNESS: dict[str, Any] = {
     "menu": "SELECT count(*) FROM menu",
     "menu_available": "SELECT count(*) FROM menu WHERE available = 0",
     "tokens": lambda server: parts_of(server).login.codes.live,
+    "table_links": "SELECT count(*) FROM events WHERE type = 'table_link_rotated'",
 }
 
 
@@ -90,7 +92,7 @@ def test_the_tables_here_cover_every_role_topic_and_scope() -> None:
     assert set(READS) == set(WRITES) == set(ROLES)
     assert all(READS[role] <= set(TOPICS) and WRITES[role] <= set(SCOPES) for role in ROLES)
     assert set(WRITE_CALLS) == set(WITNESS) == set(SCOPES)
-    assert len(READ_CASES) == 55 and len(WRITE_CASES) == 55
+    assert len(READ_CASES) == 55 and len(WRITE_CASES) == 60
 
 
 @pytest.mark.parametrize("role,topic", READ_CASES, ids=[f"{r}-{t}" for r, t in READ_CASES])

@@ -265,6 +265,23 @@ async def test_login_form_sets_a_secure_cookie(server: ServerProcess,
         assert_page_cookie(set_cookie(resp))
 
 
+# --- a table's link is https under TLS ---------------------------------------------------------
+
+async def test_a_tables_link_under_tls_is_an_https_url(
+        server: ServerProcess, session: aiohttp.ClientSession) -> None:
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    async with session.post(f"{server.base_url}/api/tables", json={"label": "TLS", "seats": 2},
+                            headers=auth) as resp:
+        assert resp.status == 201
+        table = await resp.json()
+    async with session.get(f"{server.base_url}/api/tables/{table['id']}/link",
+                           headers=auth) as resp:
+        assert resp.status == 200
+        link = await resp.json()
+    assert server.base_url.startswith("https://")
+    assert link["url"] == f"{server.base_url}/t/{link['code']}"
+
+
 # --- the demo and the simulator speak TLS ----------------------------------------------------
 
 async def test_demo_robots_connect_over_tls_and_sigterm_still_exits_0(

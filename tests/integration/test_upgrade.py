@@ -107,6 +107,12 @@ async def test_run_py_serves_the_release_database_and_a_pre_migration_backup_res
     assert first["served"]["served"] == 8
     assert await server.stop() == 0
     assert _version(server.db) == len(MIGRATIONS)
+    # The first start gave every table of the release its own link code (SPEC §11.2).
+    with _reading(server.db) as db:
+        tables = db.execute("SELECT count(*) FROM dining_tables").fetchone()[0]
+        codes = db.execute("SELECT count(DISTINCT code) FROM table_links WHERE table_id IN"
+                           " (SELECT id FROM dining_tables)").fetchone()[0]
+    assert tables > 0 and codes == tables
 
     # The release's file is a backup taken before the migration: restore puts it back, and
     # the next start migrates it again with the same result.

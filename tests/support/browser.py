@@ -19,10 +19,11 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import (Browser, BrowserContext, Dialog, Page, ViewportSize, WebSocket,
-                                  async_playwright)
+from playwright.async_api import (Browser, BrowserContext, ConsoleMessage, Dialog, Page,
+                                  ViewportSize, WebSocket, async_playwright)
 
 from robodyne.app import create_app
+from robodyne.web.auth import TOKEN_COOKIE
 
 from .server import ADMIN, make_settings, parts_of
 from .wait import until
@@ -64,6 +65,15 @@ class Tab:
     websockets: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Watched:
+    """A page, and the console lines and script errors it has had."""
+
+    page: Page
+    console: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
 class Pages:
     """Opens each page in a fresh browser context (its own cookie jar); screenshots them all
     when the test ends."""
@@ -94,6 +104,27 @@ class Pages:
         self.tabs.append(tab)
         await page.goto(url)
         return tab
+
+    async def watched(self, server: TestServer, token: str | None,
+                      viewport: ViewportSize | None = None) -> Watched:
+        """A page in a fresh context, signed in with `token` as /login would have done it (the
+        cookie, no token in any address), recording from its first script on what the policy
+        refused, its console lines and its script errors."""
+        context = await self.browser.new_context(viewport=viewport)
+        self.contexts.append(context)
+        if token:
+            await context.add_cookies([{"name": TOKEN_COOKIE, "value": token,
+                                        "url": str(server.make_url("/"))}])
+        await context.add_init_script(RECORD_VIOLATIONS)
+        page = await context.new_page()
+        self.tabs.append(Tab(page))  # screenshotted when the test ends
+        watched = Watched(page)
+
+        def on_console(message: ConsoleMessage) -> None:
+            watched.console.append(f"{message.type}: {message.text}")
+        page.on("console", on_console)
+        page.on("pageerror", lambda err: watched.errors.append(str(err)))
+        return watched
 
     async def screenshot_all(self) -> None:
         """Once per test: a test that tears its server down early calls this before it does."""

@@ -17,7 +17,7 @@ from robodyne.settings import SettingsError, load_settings, local_zone
 
 # The product contract's keys and defaults (config/robodyne.toml) — written out, not imported.
 SPEC_DEFAULTS = {
-    "server": {"host": "0.0.0.0", "port": 8000, "timezone": ""},
+    "server": {"host": "0.0.0.0", "port": 8000, "timezone": "", "public_url": ""},
     "tcp": {"host": "0.0.0.0", "port": 8001, "heartbeat_s": 5, "max_line_bytes": 65536,
             "max_robots": 200},
     "database": {"path": "data/robodyne.db"},
@@ -87,6 +87,7 @@ def test_file_values_are_read_for_every_section(config) -> None:
 [server]
 host = "127.0.0.1"
 port = 9100
+public_url = "https://robodyne.local/"
 [tcp]
 host = "127.0.0.2"
 port = 9101
@@ -125,7 +126,8 @@ allowed_origins = ["http://tablet.local:8080"]
 """
     got = as_plain(load_settings(config(text), {}))
     assert got == {
-        "server": {"host": "127.0.0.1", "port": 9100, "timezone": ""},
+        "server": {"host": "127.0.0.1", "port": 9100, "timezone": "",
+                   "public_url": "https://robodyne.local"},
         "tcp": {"host": "127.0.0.2", "port": 9101, "heartbeat_s": 2.5, "max_line_bytes": 4096,
                 "max_robots": 200},
         "database": {"path": "/var/lib/robodyne/x.db"},

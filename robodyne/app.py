@@ -126,8 +126,8 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
     refusals = Refusals(logging.getLogger("robodyne.auth"), time.monotonic)
     stats = Stats()
     store = Store(settings.database.path)
-    hub = Hub(topic_views(ws.snapshot_limit), history_size=ws.history_size,
-              queue_max=ws.send_queue_max)
+    hub = Hub(topic_views(ws.snapshot_limit, settings.restaurant.categories),
+              history_size=ws.history_size, queue_max=ws.send_queue_max)
     journal = Journal(store, hub)
     status = StatusReporter(hub, store)
     fleet = Fleet(store, hub, journal)

@@ -23,13 +23,16 @@ from pydantic import (
     model_validator,
 )
 
+from .core.dishes import Language, each_once
+from .core.money import minor_digits
+from .core.text import plain
 from .core.tokens import Grant, shown, token_problem
 from .wire.validation import first_problem
 
 DEFAULT_CONFIG = Path("config/robodyne.toml")
 ENV_PREFIX = "ROBODYNE_"
 # Keys whose environment value is a comma-separated list.
-LIST_KEYS = frozenset({"allowed_origins", "stations"})
+LIST_KEYS = frozenset({"allowed_origins", "stations", "languages", "categories"})
 
 
 LOCALTIME = Path("/etc/localtime")
@@ -105,6 +108,37 @@ class ServerSettings(Section):
     def zone(self) -> tzinfo:
         """The restaurant's time zone."""
         return ZoneInfo(self.timezone) if self.timezone else local_zone()
+
+
+class RestaurantSettings(Section):
+    """The restaurant as guests see it (docs/api.md, "Menu"; the check's keys are SPEC §12's)."""
+
+    name: str = Field("Robodyne", min_length=1, max_length=80)
+    # ISO 4217; every price is an integer in its minor unit (KRW: won; USD: cents).
+    currency: str = "KRW"
+    tax_rate: float = Field(0.10, ge=0, le=1)
+    prices_include_tax: bool = True
+    service_charge_pct: float = Field(0, ge=0, le=100)
+    # The guest pages' languages, the first the default.
+    languages: list[Language] = Field(list(Language), min_length=1)
+    # The menu's category order on the guest page; categories not listed follow.
+    categories: list[str] = []
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        minor_digits(value)
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        return plain(value)
+
+    @field_validator("languages", "categories")
+    @classmethod
+    def _each_once(cls, values: list[str]) -> list[str]:
+        return each_once(values)
 
 
 class TcpSettings(Section):
@@ -220,6 +254,7 @@ class AuthSettings(Section):
 
 class Settings(Section):
     server: ServerSettings = ServerSettings()
+    restaurant: RestaurantSettings = RestaurantSettings()
     tcp: TcpSettings = TcpSettings()
     database: DatabaseSettings = DatabaseSettings()
     backup: BackupSettings = BackupSettings()

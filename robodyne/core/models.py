@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .dishes import Allergen, Language
 
 
 def iso(moment: datetime) -> str:
@@ -143,16 +146,45 @@ class OrderPriority(StrEnum):
     RUSH = "rush"
 
 
+class OrderSource(StrEnum):
+    """Who placed an order: staff (POST /api/orders), a guest at the table, an integration."""
+
+    STAFF = "staff"
+    GUEST = "guest"
+    INTEGRATION = "integration"
+
+
+class OrderLine(Item):
+    """A line as its caller asks for it: a dish by `name` (any case) or `menu_id`, or a line
+    not on the menu; the menu names, routes and prices it (domain/menu.py)."""
+
+    name: str = ""
+    menu_id: int | None = None
+    qty: int = Field(1, ge=1)
+    note: str = ""
+    modifiers: list[str] = []
+    # The names of the dish's options chosen.
+    options: list[str] = []
+    # The unit price of a line not on the menu; a dish's is the menu's.
+    price: int | None = None
+
+
 class OrderItem(Item):
     name: str
     qty: int = Field(1, ge=1)
     note: str = ""
+    # What the kitchen is told: the chosen options' names first, then the caller's own.
     modifiers: list[str] = []
     done: bool = False
     # The kitchen station that cooks it, taken from the menu when the order was placed.
     station: str = ""
     # When it was crossed off: a station's time is from placed until its last item's.
     done_at: str | None = None
+    # The dish it is, if on the menu; its unit price with its options, fixed at placement
+    # (a later menu change never alters a placed order); the options chosen, by name.
+    menu_id: int | None = None
+    price: int = Field(0, ge=0)
+    options: list[str] = []
 
 
 class Order(Item):
@@ -164,6 +196,11 @@ class Order(Item):
     note: str = ""
     robot_id: str | None = None
     task_id: int | None = None
+    source: OrderSource = OrderSource.STAFF
+    # The party's stay it belongs to (SPEC §12); null until visits exist.
+    visit_id: int | None = None
+    # Σ qty x price of its items (core/money.py), fixed with them at placement.
+    total: int = Field(0, ge=0)
     created_at: str
     updated_at: str
     ready_at: str | None = None
@@ -228,13 +265,33 @@ class VideoStream(Item):
     updated_at: str
 
 
+class MenuOption(Item):
+    """A choice a dish offers (an extra egg), its price added to the dish's."""
+
+    name: str
+    # A text per language, as a dish's names; a language left out shows `name`.
+    names: dict[Language, str] = {}
+    price: int = Field(0, ge=0)
+
+
 class MenuItem(Item):
     id: int
+    # The kitchen's name, and the menu's key (unique whatever its case).
     name: str
     category: str = ""
     station: str | None = None
     prep_target_s: float | None = Field(None, gt=0)
     available: bool = True
+    # In the minor unit of restaurant.currency.
+    price: int = Field(0, ge=0)
+    names: dict[Language, str] = {}
+    descriptions: dict[Language, str] = {}
+    allergens: list[Allergen] = []
+    options: list[MenuOption] = []
+    # Its photo's path (SPEC §13), null until one is uploaded.
+    image: str | None = None
+    # Orders it within its category (core/dishes.menu_order).
+    position: int = 0
 
 
 class TaskKind(StrEnum):
@@ -359,3 +416,9 @@ class MenuChanges(TypedDict, total=False):
     station: str | None
     prep_target_s: float | None
     available: bool
+    price: int
+    names: dict[Language, str]
+    descriptions: dict[Language, str]
+    allergens: list[Allergen]
+    options: Sequence[MenuOption]
+    position: int

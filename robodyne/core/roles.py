@@ -21,6 +21,8 @@ class Scope(StrEnum):
     """What a REST write changes; each role may write some of them."""
 
     ORDERS = "orders"
+    # Pricing an order's line that is not on the menu (a dish's price is the menu's).
+    ORDER_PRICES = "order_prices"
     TABLES = "tables"
     CUSTOMERS = "customers"
     INVENTORY = "inventory"
@@ -52,8 +54,8 @@ S = Scope
 WRITABLE: Final[dict[Role, frozenset[Scope]]] = {
     Role.ADMIN: frozenset(Scope),
     Role.KITCHEN: frozenset({S.ORDERS, S.INVENTORY, S.EVENT_ACK, S.MENU_AVAILABLE}),
-    Role.FLOOR: frozenset({S.ORDERS, S.TABLES, S.CUSTOMERS, S.EVENT_ACK, S.ROBOT_COMMANDS,
-                           S.TASKS}),
+    Role.FLOOR: frozenset({S.ORDERS, S.ORDER_PRICES, S.TABLES, S.CUSTOMERS, S.EVENT_ACK,
+                           S.ROBOT_COMMANDS, S.TASKS}),
     Role.MAINTENANCE: frozenset({S.VIDEO_STREAMS, S.EVENT_ACK}),
     Role.ROBOT: frozenset(),
 }

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Final
 
 from ..core.errors import Conflict, DomainError
-from ..core.models import CustomerStatus, OrderItem, OrderStatus, TableStatus
+from ..core.models import CustomerStatus, OrderLine, OrderStatus, TableStatus
 from ..core.topics import Topic
 from ..domain.restaurant import Restaurant
 from ..live.hub import Hub
@@ -122,7 +122,8 @@ class DemoLife:
         await self._restaurant.add_customer(self._rng.choice(NAMES), party, "",
                                             CustomerStatus.SEATED, table["id"])
         dishes = self._rng.sample(MENU, k=min(len(MENU), self._rng.randint(1, 4)))
-        items = [OrderItem(name=name, qty=self._rng.randint(1, 2),
-                           modifiers=[m for m in modifiers if self._rng.random() < 0.5])
-                 for name, _, _, _, modifiers in dishes]
-        await self._restaurant.place_order(table["id"], items, "")
+        lines = [OrderLine(name=dish.name, qty=self._rng.randint(1, 2),
+                           options=[o.name for o in dish.options if self._rng.random() < 0.3],
+                           modifiers=[m for m in dish.modifiers if self._rng.random() < 0.5])
+                 for dish in dishes]
+        await self._restaurant.place_order(table["id"], lines, "")

@@ -1,19 +1,26 @@
-"""The menu (docs/api.md, "Menu"): its dishes, which station cooks each, and "86" — a dish
-the kitchen has run out of, which no new order may name."""
+"""The menu (docs/api.md, "Menu"): its dishes, which station cooks each, what each costs, and
+"86" — a dish the kitchen has run out of, which no new order may name."""
 
 from __future__ import annotations
 
+from typing import Final
+
 from ..core.errors import ConstraintFailed, Conflict, Invalid, NotFound
-from ..core.models import MenuChanges, MenuItem, OrderItem, Severity
+from ..core.models import MenuChanges, MenuItem, MenuOption, OrderItem, OrderLine, Severity
+from ..core.money import unit_price
 from ..core.topics import Topic
 from ..live.hub import Hub
 from ..settings import KitchenSettings
 from ..store.store import Store
 from .journal import Journal
 
+# The fields that place a dish in the guests' order (core/dishes.menu_order).
+PLACING: Final = frozenset({"category", "position"})
+
 
 class Menu:
-    """Dishes committed, then published on menu; an order's items routed to their stations."""
+    """Dishes committed, then published on menu; an order's lines named, routed to their
+    stations and priced."""
 
     def __init__(self, store: Store, hub: Hub, journal: Journal,
                  kitchen: KitchenSettings) -> None:
@@ -27,29 +34,54 @@ class Menu:
             raise Invalid(f"station: {station!r} is not one of the kitchen's stations"
                           f" {self._kitchen.stations}")
 
-    async def route(self, items: list[OrderItem]) -> list[OrderItem]:
-        """Each item with the station that cooks it: its dish's (by name, any case), else the
-        default station. A dish that is not available refuses the whole order."""
-        routed = []
-        for item in items:
-            dish = await self._store.menu_item_named(item.name)
-            if dish is not None and not dish.available:
-                raise Conflict(f"{dish.name} is not available (86)")
-            station = dish.station if dish is not None and dish.station else None
-            routed.append(item.model_copy(
-                update={"station": station or self._kitchen.default_station}))
-        return routed
+    async def route(self, lines: list[OrderLine]) -> list[OrderItem]:
+        """Each line as the kitchen and the bill take it: the dish it names, its station (else
+        the default station) and its unit price with its options, fixed now. A dish that is
+        not available refuses the whole order (409); a menu_id or an option the menu does not
+        have, or a price for a dish (whose price is the menu's), is 400."""
+        return [await self._item(f"items.{n}", line) for n, line in enumerate(lines)]
 
-    async def add(self, name: str, category: str, station: str | None,
-                  prep_target_s: float | None, available: bool) -> MenuItem:
-        self._station(station)
+    async def _item(self, where: str, line: OrderLine) -> OrderItem:
+        dish = await self._dish(where, line)
+        if dish is None:
+            if line.options:
+                raise Invalid(f"{where}.options: {line.name!r} is not on the menu, so it has"
+                              " no options")
+            return OrderItem(name=line.name, qty=line.qty, note=line.note,
+                             modifiers=line.modifiers, station=self._kitchen.default_station,
+                             price=line.price or 0)
+        if not dish.available:
+            raise Conflict(f"{dish.name} is not available (86)")
+        if line.price is not None:
+            raise Invalid(f"{where}.price: {dish.name} is on the menu, at the menu's price")
+        chosen = _options(where, dish, line.options)
+        names = [option.name for option in chosen]
+        return OrderItem(
+            name=line.name or dish.name, qty=line.qty, note=line.note,
+            modifiers=names + [m for m in line.modifiers if m not in names],
+            station=dish.station or self._kitchen.default_station, menu_id=dish.id,
+            price=unit_price(dish.price, (option.price for option in chosen)), options=names)
+
+    async def _dish(self, where: str, line: OrderLine) -> MenuItem | None:
+        """The dish a line names by menu_id (which its name, if given, must match) or by name,
+        whatever its case; None for a line not on the menu."""
+        if line.menu_id is None:
+            return await self._store.menu_item_named(line.name)
+        dish = await self._store.menu_item(line.menu_id)
+        if dish is None:
+            raise Invalid(f"{where}.menu_id: there is no dish {line.menu_id}")
+        if line.name and line.name.lower() != dish.name.lower():
+            raise Invalid(f"{where}.name: dish {dish.id} is {dish.name!r}, not {line.name!r}")
+        return dish
+
+    async def add(self, name: str, dish: MenuChanges) -> MenuItem:
+        self._station(dish.get("station"))
         try:
-            dish = await self._store.add_menu_item(name, category, station, prep_target_s,
-                                                   available)
+            added = await self._store.add_menu_item(name, dish)
         except ConstraintFailed as err:
             raise Conflict(f"the menu already has {name!r}") from err
-        self._hub.publish(Topic.MENU, "upsert", [dish.model_dump(mode="json")])
-        return dish
+        self._republish(added)
+        return added
 
     async def change(self, item_id: int, changes: MenuChanges) -> MenuItem:
         """Change a dish; taking it off ("86") raises menu_item_unavailable."""
@@ -63,7 +95,10 @@ class Menu:
             raise Conflict(f"the menu already has {changes.get('name')!r}") from err
         if dish is None:
             raise NotFound(f"menu item {item_id} not found")
-        self._hub.publish(Topic.MENU, "upsert", [dish.model_dump(mode="json")])
+        if PLACING.intersection(changes):
+            self._republish(dish)
+        else:
+            self._hub.publish(Topic.MENU, "upsert", [dish.model_dump(mode="json")])
         if before.available and not dish.available:
             await self._journal.event(
                 "menu_item_unavailable", severity=Severity.WARNING,
@@ -74,4 +109,29 @@ class Menu:
     async def remove(self, item_id: int) -> None:
         if not await self._store.delete_menu_item(item_id):
             raise NotFound(f"menu item {item_id} not found")
-        self._hub.publish(Topic.MENU, "delete", [], ids=[item_id])
+        self._republish(gone=item_id)
+
+    def _republish(self, changed: MenuItem | None = None, gone: int | None = None) -> None:
+        """The whole menu as a snapshot, with one dish new, changed or gone: a dish may have
+        moved in the guests' order, which the topic's view gives every snapshot, so a page
+        that lists the topic's items as they come shows that order without knowing its rule."""
+        held = {dish["id"]: dish for dish in self._hub.snapshot(Topic.MENU)[0]}
+        if changed is not None:
+            held[changed.id] = changed.model_dump(mode="json")
+        if gone is not None:
+            held.pop(gone, None)
+        self._hub.publish(Topic.MENU, "snapshot", list(held.values()))
+
+
+def _options(where: str, dish: MenuItem, names: list[str]) -> list[MenuOption]:
+    """The dish's options a line chose by name (any case), each once."""
+    offered = {option.name.casefold(): option for option in dish.options}
+    chosen: list[MenuOption] = []
+    for name in names:
+        option = offered.get(name.casefold())
+        if option is None:
+            raise Invalid(f"{where}.options: {dish.name} has no option {name!r}")
+        if option in chosen:
+            raise Invalid(f"{where}.options: {option.name!r} is chosen twice")
+        chosen.append(option)
+    return chosen

@@ -20,8 +20,9 @@ from ..core.models import (
     Item,
     Order,
     OrderChanges,
-    OrderItem,
+    OrderLine,
     OrderPriority,
+    OrderSource,
     OrderStatus,
     Severity,
     StockStatus,
@@ -89,12 +90,14 @@ class Restaurant:
 
     # ---- orders ----
 
-    async def place_order(self, table_id: int, items: list[OrderItem], note: str,
-                          priority: OrderPriority = OrderPriority.NORMAL) -> Order:
-        """A new order, each item routed to its station; a dish that is 86 refuses it (409)."""
+    async def place_order(self, table_id: int, lines: list[OrderLine], note: str,
+                          priority: OrderPriority = OrderPriority.NORMAL,
+                          source: OrderSource = OrderSource.STAFF) -> Order:
+        """A new order, each line routed to its station and priced (domain/menu.py); a dish
+        that is 86 refuses it (409)."""
         table = await self._table(table_id)
-        routed = await self._menu.route(items)
-        order = await self._store.add_order(table_id, routed, note, priority)
+        items = await self._menu.route(lines)
+        order = await self._store.add_order(table_id, items, note, priority, source)
         self._publish(Topic.ORDERS, order)
         await self._publish_table(table_id)
         await self._journal.event(

@@ -3,11 +3,13 @@ hub is handed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from ..core import orders, tasks
+from ..core.dishes import menu_order
 from ..core.topics import LOG_TOPICS, Topic
-from ..live.views import ExpiringView, KeyedView, Record, RecentView, View
+from ..live.views import ExpiringView, KeyedView, Record, RecentView, SortedView, View
 
 
 def _closed_orders() -> Callable[[Record], bool]:
@@ -20,9 +22,9 @@ def _finished_tasks() -> Callable[[Record], bool]:
     return lambda task: tasks.expired(task, cutoff)
 
 
-def topic_views(snapshot_limit: int) -> dict[str, View]:
+def topic_views(snapshot_limit: int, categories: Sequence[str] = ()) -> dict[str, View]:
     """One fresh view per topic: logs keep their newest records, orders and tasks drop those
-    long closed or finished."""
+    long closed or finished, the menu is in the guests' order (`categories` first)."""
     views: dict[str, View] = {}
     for topic in Topic:
         if topic in LOG_TOPICS:
@@ -31,6 +33,8 @@ def topic_views(snapshot_limit: int) -> dict[str, View]:
             views[topic] = ExpiringView(_closed_orders)
         elif topic is Topic.TASKS:
             views[topic] = ExpiringView(_finished_tasks)
+        elif topic is Topic.MENU:
+            views[topic] = SortedView(partial(menu_order, categories=categories))
         elif topic is Topic.STATUS:
             views[topic] = KeyedView(key=lambda item: "status")
         else:

@@ -125,6 +125,8 @@ class Hub:
         state = self.topics[topic]
         state.seq += 1
         state.view.apply(kind, items, ids)
+        if kind == "snapshot":
+            items = state.view.items()  # as a subscriber's would be: in the view's order
         frame = frames.update(state.name, state.seq, kind, items, ids,
                               epoch=self.epoch if kind == "snapshot" else None)
         state.history.append(frame)

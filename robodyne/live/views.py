@@ -41,6 +41,17 @@ class KeyedView:
         return list(self._items.values())
 
 
+class SortedView(KeyedView):
+    """A keyed view read in the order `order` puts its items in (a snapshot and GET alike)."""
+
+    def __init__(self, order: Callable[[list[Record]], list[Record]]) -> None:
+        super().__init__()
+        self._order = order
+
+    def items(self) -> list[Record]:
+        return self._order(super().items())
+
+
 class ExpiringView(KeyedView):
     """A keyed view whose items can age out with time, without any publish."""
 

@@ -9,6 +9,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import aiosqlite
 import orjson
+from pydantic import BaseModel
 
 from ..core.models import (
     Customer,
@@ -34,7 +35,7 @@ from .sqltext import sql_list
 M = TypeVar("M", bound=Item)
 
 JSON_COLUMNS = frozenset({"pose", "issues", "items", "data", "open_order_ids", "stops",
-                          "rejected_by"})
+                          "rejected_by", "names", "descriptions", "allergens", "options"})
 
 # The closed and finished statuses as SQL lists, from the one place that says which they are,
 # and the others: a snapshot asks for "open, or closed lately" as two index ranges of
@@ -60,7 +61,17 @@ def encoded(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def json(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
+    """The value as JSON text: a model as its JSON dump; a dict's keys may be enums (a
+    dish's names by language)."""
+    if value is None:
+        return None
+    return orjson.dumps(value, default=_dumped, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _dumped(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _inventory(record: dict[str, Any]) -> InventoryItem:
@@ -104,7 +115,8 @@ ORDERS: Final = Entity(
                "served_at"}), stamped=True)
 MENU: Final = Entity(
     Topic.MENU, "menu", MenuItem.model_validate,
-    frozenset({"name", "category", "station", "prep_target_s", "available"}))
+    frozenset({"name", "category", "station", "prep_target_s", "available", "price", "names",
+               "descriptions", "allergens", "options", "position"}))
 TASKS: Final = Entity(
     Topic.TASKS, "tasks", Task.model_validate,
     frozenset({"status", "priority", "robot_id", "pinned", "stops", "detail", "command_id",

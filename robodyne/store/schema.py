@@ -156,4 +156,19 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         made_at TEXT NOT NULL
     );
     """,
+    # The menu as guests see it and priced orders (docs/api.md, "Menu" and "Orders"). A dish
+    # of an earlier release costs 0 and says nothing more; its orders came from staff, and
+    # their items (JSON) read as costing 0 with no menu_id, so their total is 0 as well.
+    """
+    ALTER TABLE menu ADD COLUMN price INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE menu ADD COLUMN names TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE menu ADD COLUMN descriptions TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE menu ADD COLUMN allergens TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE menu ADD COLUMN options TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE menu ADD COLUMN image TEXT;
+    ALTER TABLE menu ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE orders ADD COLUMN source TEXT NOT NULL DEFAULT 'staff';
+    ALTER TABLE orders ADD COLUMN visit_id INTEGER;
+    ALTER TABLE orders ADD COLUMN total INTEGER NOT NULL DEFAULT 0;
+    """,
 )

@@ -26,6 +26,7 @@ from ..core.models import (
     OrderChanges,
     OrderItem,
     OrderPriority,
+    OrderSource,
     Robot,
     Severity,
     StreamStatus,
@@ -42,6 +43,7 @@ from ..core.models import (
     VideoStreamChanges,
     utcnow,
 )
+from ..core.money import order_total
 from ..core.orders import closed_cutoff
 from ..core.tasks import finished_cutoff
 from ..core.topics import Topic
@@ -236,17 +238,18 @@ class Store:
         return table
 
     async def add_order(self, table_id: int, items: list[OrderItem], note: str = "",
-                        priority: OrderPriority = OrderPriority.NORMAL) -> Order:
+                        priority: OrderPriority = OrderPriority.NORMAL,
+                        source: OrderSource = OrderSource.STAFF) -> Order:
+        """A new order, its total the sum of its priced items (core/money.py)."""
         now = utcnow()
         return await self._rows.add(ORDERS, table_id=table_id, priority=priority,
                                     items=[item.model_dump() for item in items], note=note,
+                                    source=source, total=order_total(items),
                                     created_at=now, updated_at=now)
 
-    async def add_menu_item(self, name: str, category: str = "", station: str | None = None,
-                            prep_target_s: float | None = None,
-                            available: bool = True) -> MenuItem:
-        return await self._rows.add(MENU, name=name, category=category, station=station,
-                                    prep_target_s=prep_target_s, available=available)
+    async def add_menu_item(self, name: str, dish: MenuChanges | None = None) -> MenuItem:
+        """A new dish: its name, and any other fields it is given (the rest take defaults)."""
+        return await self._rows.add(MENU, name=name, **(dish or {}))
 
     async def add_task(self, kind: TaskKind, stops: list[TaskStop], *, priority: int = 0,
                        robot_id: str | None = None, source: TaskSource = TaskSource.STAFF,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..core.errors import NotFound
-from ..core.models import OrderItem
+from ..core.models import OrderLine
 from ..core.roles import READABLE, REPORT_ROLES, WRITABLE
 from ..core.text import ascii_int
 from ..domain.dispatch import Dispatcher
@@ -70,8 +70,8 @@ class Api:
 
     async def create_order(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, OrderIn)
-        items = [OrderItem(**item.model_dump()) for item in body.items]
-        order = await self._restaurant.place_order(body.table_id, items, body.note,
+        lines = [OrderLine(**item.model_dump()) for item in body.items]
+        order = await self._restaurant.place_order(body.table_id, lines, body.note,
                                                    body.priority)
         return json_response(order, 201)
 
@@ -166,8 +166,7 @@ class Api:
 
     async def create_menu_item(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, MenuItemIn)
-        dish = await self._menu.add(body.name, body.category, body.station, body.prep_target_s,
-                                    body.available)
+        dish = await self._menu.add(body.name, body.dish())
         return json_response(dish, 201)
 
     async def update_menu_item(self, request: web.Request, caller: Caller) -> web.Response:

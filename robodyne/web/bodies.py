@@ -6,18 +6,29 @@ from typing import Annotated, Any, ClassVar, Final, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
+from ..core.dishes import MAX_OPTIONS, Allergens, Descriptions, DishName, Names, unique_names
 from ..core.errors import Invalid
 from ..core.models import (
     Command,
     CustomerStatus,
+    MenuChanges,
+    MenuOption,
     OrderPriority,
     OrderStatus,
     StreamStatus,
     TableStatus,
     TaskKind,
 )
+from ..core.money import Price
 from ..core.text import NoteText, PlainText, StreamUrl
 from ..wire.robot import SQLITE_MAX_INT
 from ..wire.validation import first_problem
@@ -26,10 +37,23 @@ MAX_BODY_BYTES: Final = 64 * 1024
 # SQLite stores integers in 64 signed bits; a larger id names no row, and must not reach SQL
 # (the driver raises OverflowError there, which would be a 500).
 RowId = Annotated[int, Field(ge=-SQLITE_MAX_INT - 1, le=SQLITE_MAX_INT)]
+# A dish's place in its category: any order of magnitude a back office might number by.
+Position = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    def sent(self) -> frozenset[str]:
+        """The fields this body sent, and those of the bodies in its lists as "list.field"
+        (an order's "items.price"): what a route's need may ask about (web/needs.py)."""
+        paths = set(self.model_fields_set)
+        for name in self.model_fields_set:
+            value = getattr(self, name)
+            if isinstance(value, list):
+                paths.update(f"{name}.{field}" for item in value if isinstance(item, Body)
+                             for field in item.sent())
+        return frozenset(paths)
 
 
 class Patch(Body):
@@ -74,10 +98,22 @@ async def read_body(request: web.Request, model: type[B]) -> B:
 
 
 class OrderItemIn(Body):
-    name: PlainText = Field(min_length=1, max_length=200)
+    """A dish by `name` (any case) or `menu_id`, or a line not on the menu (by name)."""
+
+    name: PlainText = Field("", max_length=200)
+    menu_id: RowId | None = None
     qty: int = Field(1, ge=1, le=999)
     note: NoteText = Field("", max_length=500)
     modifiers: list[PlainText] = Field([], max_length=20)
+    options: list[PlainText] = Field([], max_length=MAX_OPTIONS)
+    # The unit price of a line not on the menu: admin and floor only (web/routes.py).
+    price: Price | None = None
+
+    @model_validator(mode="after")
+    def _names_something(self) -> OrderItemIn:
+        if not self.name and self.menu_id is None:
+            raise ValueError("give the dish's name or menu_id")
+        return self
 
 
 class OrderIn(Body):
@@ -186,12 +222,38 @@ class TaskPatch(Patch):
     robot_id: str | None = Field(None, min_length=1, max_length=64)
 
 
+class MenuOptionIn(MenuOption):
+    """An option as staff write it: its name and names as a dish's, a price in range."""
+
+    model_config = Body.model_config
+    name: DishName
+    names: Names = {}
+    price: Price = 0
+
+
+MenuOptions = Annotated[list[MenuOptionIn], Field(max_length=MAX_OPTIONS),
+                        AfterValidator(unique_names)]
+
+
 class MenuItemIn(Body):
     name: PlainText = Field(min_length=1, max_length=100)
     category: PlainText = Field("", max_length=50)
     station: PlainText | None = Field(None, min_length=1, max_length=50)
     prep_target_s: float | None = Field(None, gt=0, le=24 * 3600)
     available: bool = True
+    price: Price = 0
+    names: Names = {}
+    descriptions: Descriptions = {}
+    allergens: Allergens = []
+    options: MenuOptions = []
+    position: Position = 0
+
+    def dish(self) -> MenuChanges:
+        """Everything but its name, as a new dish's fields."""
+        return {"category": self.category, "station": self.station,
+                "prep_target_s": self.prep_target_s, "available": self.available,
+                "price": self.price, "names": self.names, "descriptions": self.descriptions,
+                "allergens": self.allergens, "options": self.options, "position": self.position}
 
 
 class MenuItemPatch(Patch):
@@ -201,3 +263,9 @@ class MenuItemPatch(Patch):
     station: PlainText | None = Field(None, min_length=1, max_length=50)
     prep_target_s: float | None = Field(None, gt=0, le=24 * 3600)
     available: bool | None = None
+    price: Price | None = None
+    names: Names | None = None
+    descriptions: Descriptions | None = None
+    allergens: Allergens | None = None
+    options: MenuOptions | None = None
+    position: Position | None = None

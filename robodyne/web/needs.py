@@ -30,7 +30,7 @@ from ..core.roles import (
 from ..core.tokens import Grant
 from ..core.topics import TOPIC_NAMES, Topic
 from .auth import Auth
-from .bodies import Patch, read_body
+from .bodies import Body, read_body
 
 Caller: TypeAlias = Grant
 
@@ -90,14 +90,27 @@ class WriteFields:
     field needs `wider` too. The body is read after the first role check, as for any write."""
 
     scope: Scope
-    body: type[Patch]
+    body: type[Body]
     fields: frozenset[str]
     wider: Scope
 
+    def widens(self, sent: frozenset[str]) -> bool:
+        """Whether a body that sent these fields needs `wider`."""
+        return bool(sent - self.fields)
+
     async def check(self, request: web.Request, auth: Auth) -> Caller:
         grant = _may_write(auth.require_grant(request), self.scope)
-        sent = (await read_body(request, self.body)).model_fields_set
-        return _may_write(grant, self.wider) if sent - self.fields else grant
+        sent = (await read_body(request, self.body)).sent()
+        return _may_write(grant, self.wider) if self.widens(sent) else grant
+
+
+@dataclass(frozen=True)
+class WriteWithout(WriteFields):
+    """A role that may write `scope` to send the `body` without any of `fields` (paths such as
+    "items.price", web/bodies.Body.sent); a body with one of them needs `wider` too."""
+
+    def widens(self, sent: frozenset[str]) -> bool:
+        return bool(sent & self.fields)
 
 
 @dataclass(frozen=True)

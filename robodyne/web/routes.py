@@ -20,7 +20,7 @@ from ..core.topics import Topic as T
 from ..domain.status import StatusReporter
 from .api import Api
 from .auth import Auth
-from .bodies import MenuItemPatch
+from .bodies import MenuItemPatch, OrderIn
 from .guard import browser_writes, hide_server_name, security_headers
 from .idempotency import Idempotency
 from .links import LinkApi
@@ -36,6 +36,7 @@ from .needs import (
     Read,
     Write,
     WriteFields,
+    WriteWithout,
 )
 from .pages import Pages
 from .print_sheet import PrintSheet
@@ -48,6 +49,9 @@ from .ws import WebSockets
 REST_ROUTES = web.AppKey("rest_routes", RouteTable)
 # The kitchen may 86 a dish (or bring it back), and change nothing else of it.
 MENU_CHANGE = WriteFields(S.MENU_AVAILABLE, MenuItemPatch, frozenset({"available"}), S.MENU)
+# Anyone who may write orders may place one; a price for a line not on the menu is the floor's
+# and the admin's to give, not the kitchen's.
+ORDER_PLACING = WriteWithout(S.ORDERS, OrderIn, frozenset({"items.price"}), S.ORDER_PRICES)
 
 
 def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, links: LinkApi,
@@ -63,7 +67,7 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
         Route("GET", "/api/me", api.whoami, ANY_TOKEN),
         Route("GET", "/api/kitchen/prep_times", api.prep_times, Read(T.ORDERS)),
         Route("GET", "/api/{topic}", api.read_topic, READ_NAMED_TOPIC),
-        Route("POST", "/api/orders", api.create_order, Write(S.ORDERS), creates(T.ORDERS)),
+        Route("POST", "/api/orders", api.create_order, ORDER_PLACING, creates(T.ORDERS)),
         Route("PATCH", "/api/orders/{id}", api.update_order, Write(S.ORDERS)),
         Route("POST", "/api/tables", api.create_table, Write(S.TABLES), creates(T.TABLES)),
         Route("PATCH", "/api/tables/{id}", api.update_table, Write(S.TABLES)),

@@ -42,6 +42,19 @@ async def test_starting_in_demo_mode_leaves_the_callers_settings_as_they_were(
                     what="both demo robots online")
         assert Role.ROBOT.value in parts.settings.auth.tokens.values()
         assert parts.settings.kitchen.stations != settings.kitchen.stations
+        # A priced menu in won, named in Korean and English, in the demo's category order;
+        # its orders name menu dishes and are priced by them.
+        menu, _ = parts.hub.snapshot("menu")
+        assert all(8000 <= dish["price"] <= 25000 and {"ko", "en"} <= set(dish["names"])
+                   for dish in menu)
+        assert any(dish["allergens"] for dish in menu)
+        assert any(option["price"] == 1000 for dish in menu for option in dish["options"])
+        categories = list(dict.fromkeys(dish["category"] for dish in menu))
+        assert categories == parts.settings.restaurant.categories
+        orders, _ = parts.hub.snapshot("orders")
+        assert orders and all(item["menu_id"] is not None and item["price"] > 0
+                              and order["total"] > 0 and order["source"] == "staff"
+                              for order in orders for item in order["items"])
     finally:
         await server.close()
     assert settings.model_dump() == before

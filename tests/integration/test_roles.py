@@ -33,20 +33,24 @@ READS = {
 }
 # docs/protocol.md, "Roles", "may write".
 WRITES = {
-    "admin": {"orders", "tables", "customers", "inventory", "video_streams", "event_ack",
-              "robot_commands", "tasks", "menu", "menu_available", "tokens", "table_links"},
+    "admin": {"orders", "order_prices", "tables", "customers", "inventory", "video_streams",
+              "event_ack", "robot_commands", "tasks", "menu", "menu_available", "tokens",
+              "table_links"},
     "kitchen": {"orders", "inventory", "event_ack", "menu_available"},
-    "floor": {"orders", "tables", "customers", "event_ack", "robot_commands", "tasks"},
+    "floor": {"orders", "order_prices", "tables", "customers", "event_ack", "robot_commands",
+              "tasks"},
     "maintenance": {"video_streams", "event_ack"},
     "robot": set(),
 }
-SCOPES = ["orders", "tables", "customers", "inventory", "video_streams", "event_ack",
-          "robot_commands", "tasks", "menu", "menu_available", "tokens", "table_links"]
+SCOPES = ["orders", "order_prices", "tables", "customers", "inventory", "video_streams",
+          "event_ack", "robot_commands", "tasks", "menu", "menu_available", "tokens", "table_links"]
 
 # One representative write per scope: (method, path, body, success status); {table},
 # {event} and {dish} are ids made before each test, "r1" a connected robot.
 WRITE_CALLS: dict[str, tuple[str, str, Any, int]] = {
     "orders": ("POST", "/api/orders", {"table_id": "{table}", "items": [{"name": "Soup"}]}, 201),
+    "order_prices": ("POST", "/api/orders", {"table_id": "{table}",
+                                             "items": [{"name": "Corkage", "price": 20000}]}, 201),
     "tables": ("POST", "/api/tables", {"label": "New", "seats": 2}, 201),
     "customers": ("POST", "/api/customers", {"name": "Ada"}, 201),
     "inventory": ("POST", "/api/inventory", {"sku": "S", "name": "Salt", "quantity": 1}, 201),
@@ -62,6 +66,7 @@ WRITE_CALLS: dict[str, tuple[str, str, Any, int]] = {
 # What a refused write must leave untouched, read from the SQLite file.
 WITNESS: dict[str, Any] = {
     "orders": "SELECT count(*) FROM orders",
+    "order_prices": "SELECT count(*) FROM orders",
     "tables": "SELECT count(*) FROM dining_tables",
     "customers": "SELECT count(*) FROM customers",
     "inventory": "SELECT count(*) FROM inventory",
@@ -92,7 +97,7 @@ def test_the_tables_here_cover_every_role_topic_and_scope() -> None:
     assert set(READS) == set(WRITES) == set(ROLES)
     assert all(READS[role] <= set(TOPICS) and WRITES[role] <= set(SCOPES) for role in ROLES)
     assert set(WRITE_CALLS) == set(WITNESS) == set(SCOPES)
-    assert len(READ_CASES) == 55 and len(WRITE_CASES) == 60
+    assert len(READ_CASES) == 55 and len(WRITE_CASES) == 65
 
 
 @pytest.mark.parametrize("role,topic", READ_CASES, ids=[f"{r}-{t}" for r, t in READ_CASES])

@@ -74,6 +74,12 @@ async def test_the_release_database_migrates_with_every_row_and_value_kept(
         assert _rows(migrated, table, old) == before, table
     with _reading(migrated) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        # The release's dishes cost 0 and say nothing more to guests; its orders were staff's,
+        # and cost 0 (their items had no price).
+        assert db.execute("SELECT DISTINCT price, names, allergens, options, image, position"
+                          " FROM menu").fetchall() == [(0, "{}", "[]", "[]", None, 0)]
+        assert db.execute("SELECT DISTINCT source, visit_id, total FROM orders"
+                          ).fetchall() == [("staff", None, 0)]
         indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master"
                                                 " WHERE type = 'index'")}
     assert {"orders_by_created", "tasks_by_created", "events_by_type"} <= indexes
@@ -91,8 +97,13 @@ async def _served(session: aiohttp.ClientSession, server: ServerProcess) -> dict
         lines = (await response.text()).count("\r\n")
     async with session.get(f"{server.base_url}/api/menu", headers=AUTH) as response:
         menu = (await response.json())["items"]
+    async with session.get(f"{server.base_url}/api/orders", headers=AUTH) as response:
+        orders = (await response.json())["items"]
     return {"orders": report["orders"]["total"], "served": report["orders"]["by_status"],
-            "csv_rows": lines - 1, "menu": len(menu)}
+            "csv_rows": lines - 1, "menu": len(menu),
+            "prices": {(dish["price"], dish["options"] == []) for dish in menu}
+            | {(item["price"], item["menu_id"]) for order in orders for item in order["items"]},
+            "totals": {(order["source"], order["total"]) for order in orders}}
 
 
 async def test_run_py_serves_the_release_database_and_a_pre_migration_backup_restores(
@@ -105,6 +116,8 @@ async def test_run_py_serves_the_release_database_and_a_pre_migration_backup_res
     first = await _served(session, server)
     assert first["orders"] == 12 and first["csv_rows"] == items and first["menu"] == 13
     assert first["served"]["served"] == 8
+    assert (0, True) in first["prices"] and first["prices"] <= {(0, True), (0, None)}
+    assert first["totals"] <= {("staff", 0)}
     assert await server.stop() == 0
     assert _version(server.db) == len(MIGRATIONS)
     # The first start gave every table of the release its own link code (SPEC §11.2).

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from robodyne.core.models import LogLevel, OrderItem, TableStatus
+from robodyne.core.models import LogLevel, OrderLine, TableStatus
 
 from ..support.api_client import Api
 from ..support.mirror import TopicMirror
@@ -33,7 +33,7 @@ async def _orders(server: TestServer, count: int) -> list[dict[str, Any]]:
     """`count` orders placed at a new table, each as the orders topic published it."""
     restaurant = parts_of(server).restaurant
     table = await restaurant.add_table("T1", 4, TableStatus.AVAILABLE, None, None)
-    return [(await restaurant.place_order(table.id, [OrderItem(name="Soup")], "")
+    return [(await restaurant.place_order(table.id, [OrderLine(name="Soup")], "")
              ).model_dump(mode="json") for _ in range(count)]
 
 
@@ -116,7 +116,7 @@ async def test_resume_at_the_current_seq_sends_nothing_until_the_next_update(
     table = await restaurant.add_table("T1", 4, TableStatus.AVAILABLE, None, None)
     seq, epoch = await _current(session, server, "orders")
     async with session.ws_connect(ws_url(server, "orders", since=seq, epoch=epoch)) as ws:
-        order = await restaurant.place_order(table.id, [OrderItem(name="Soup")], "")
+        order = await restaurant.place_order(table.id, [OrderLine(name="Soup")], "")
         message = await receive_json(ws)
         assert message["seq"] == seq + 1 and message["data"] == {
             "kind": "upsert", "items": [order.model_dump(mode="json")]}

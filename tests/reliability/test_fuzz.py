@@ -661,7 +661,9 @@ async def rest_peer(make_server: MakeServer) -> AsyncIterator[RestPeer]:
         auth = {"Authorization": f"Bearer {ADMIN}"}
         for kind, body in (("tables", {"label": "T1", "seats": 4}),
                            ("customers", {"name": "Ada", "party_size": 2}),
-                           ("inventory", {"sku": "rice", "name": "Rice", "quantity": 10})):
+                           ("inventory", {"sku": "rice", "name": "Rice", "quantity": 10}),
+                           ("menu", {"name": "Kimbap", "price": 5000,
+                                     "options": [{"name": "Extra egg", "price": 1000}]})):
             async with session.post(peer.server.make_url(f"/api/{kind}"), json=body,
                                     headers=auth) as resp:
                 assert resp.status == 201, await resp.text()
@@ -676,7 +678,16 @@ async def rest_peer(make_server: MakeServer) -> AsyncIterator[RestPeer]:
 
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "orders"): {"table_id": 1, "items": [{"name": "Soup", "qty": 2, "note": "hot",
-                                                   "modifiers": ["no salt"]}], "note": "n"},
+                                                   "modifiers": ["no salt"], "price": 500},
+                                                  {"menu_id": 1, "options": ["Extra egg"]}],
+                         "note": "n"},
+    ("POST", "menu"): {"name": "Bibimbap", "category": "mains", "price": 11000,
+                       "names": {"ko": "비빔밥"}, "descriptions": {"en": "Rice"},
+                       "allergens": ["eggs"], "options": [{"name": "Large", "price": 3000}],
+                       "position": 2},
+    ("PATCH", "menu"): {"price": 12000, "names": {"en": "Bowl"}, "allergens": ["sesame"],
+                        "options": [{"name": "Extra egg", "names": {"en": "Egg"}, "price": 0}],
+                        "position": -1, "available": False},
     ("PATCH", "orders"): {"status": "preparing", "items": [{"index": 0, "done": True}],
                           "robot_id": None},
     ("PATCH", "inventory"): {"quantity": 5, "delta": -1, "low_threshold": 2, "name": "Rice",

@@ -14,7 +14,7 @@ import pytest
 
 from robodyne.core.models import (
     Command,
-    OrderItem,
+    OrderLine,
     OrderPriority,
     OrderStatus,
     TableStatus,
@@ -53,7 +53,7 @@ class Floor:
                     ) -> int:
         """An order for the table, cooked: it becomes ready (and so, with auto_deliver, rides)."""
         restaurant = self.domain.restaurant
-        order = await restaurant.place_order(table_id, [OrderItem(name="Bibimbap")], "",
+        order = await restaurant.place_order(table_id, [OrderLine(name="Bibimbap")], "",
                                              priority)
         await restaurant.change_order(order.id, status=S.PREPARING)
         await restaurant.change_order(order.id, status=S.READY)

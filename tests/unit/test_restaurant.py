@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from robodyne.core.errors import Conflict, Invalid, NotFound
-from robodyne.core.models import CustomerStatus, OrderItem, OrderStatus, TableStatus
+from robodyne.core.models import (
+    CustomerStatus,
+    MenuOption,
+    OrderLine,
+    OrderStatus,
+    TableStatus,
+)
 from robodyne.core.orders import TRANSITIONS
 from robodyne.settings import KitchenSettings
 
@@ -27,7 +33,7 @@ async def domain(tmp_path: Path) -> AsyncIterator[Domain]:
 async def _order(domain: Domain) -> int:
     table = await domain.restaurant.add_table("T1", 4, TableStatus.AVAILABLE, 6.0, 2.5)
     order = await domain.restaurant.place_order(
-        table.id, [OrderItem(name="Bibimbap", qty=2), OrderItem(name="Kimchi")], "")
+        table.id, [OrderLine(name="Bibimbap", qty=2), OrderLine(name="Kimchi")], "")
     return order.id
 
 
@@ -137,14 +143,37 @@ async def test_items_are_routed_to_their_menu_station_and_an_86_dish_refuses_the
 ) -> None:
     kitchen = KitchenSettings(stations=["grill", "bar"], default_station="grill")
     async with open_domain(tmp_path, kitchen) as domain:
-        soju = await domain.menu.add("Soju", "drinks", "bar", 60, True)
+        soju = await domain.menu.add("Soju", {"category": "drinks", "station": "bar",
+                                              "prep_target_s": 60})
         table = await domain.restaurant.add_table("T1", 2, TableStatus.AVAILABLE, None, None)
         order = await domain.restaurant.place_order(
-            table.id, [OrderItem(name="SOJU"), OrderItem(name="Mystery stew")], "")
+            table.id, [OrderLine(name="SOJU"), OrderLine(name="Mystery stew")], "")
         assert [item.station for item in order.items] == ["bar", "grill"]
         await domain.menu.change(soju.id, {"available": False})
         assert domain.events("menu_item_unavailable")[0]["data"]["name"] == "Soju"
         with pytest.raises(Conflict, match="Soju"):
-            await domain.restaurant.place_order(table.id, [OrderItem(name="soju")], "")
+            await domain.restaurant.place_order(table.id, [OrderLine(name="soju")], "")
         with pytest.raises(Invalid, match="wok"):
-            await domain.menu.add("Pad thai", "", "wok", None, True)
+            await domain.menu.add("Pad thai", {"station": "wok"})
+
+
+async def test_lines_are_priced_by_the_menu_at_placement_and_keep_that_price(
+    domain: Domain
+) -> None:
+    dish = await domain.menu.add("Naengmyeon", {"price": 12000, "options": [
+        MenuOption(name="Extra egg", price=1000), MenuOption(name="Large", price=3000)]})
+    table = await domain.restaurant.add_table("T1", 2, TableStatus.AVAILABLE, None, None)
+    order = await domain.restaurant.place_order(table.id, [
+        OrderLine(menu_id=dish.id, qty=2, options=["Large", "EXTRA EGG"], modifiers=["Large"]),
+        OrderLine(name="naengmyeon"), OrderLine(name="Corkage", price=20000),
+        OrderLine(name="Napkins")], "")
+    assert [(item.menu_id, item.price, item.options) for item in order.items] == [
+        (dish.id, 16000, ["Large", "Extra egg"]), (dish.id, 12000, []), (None, 20000, []),
+        (None, 0, [])]
+    assert order.items[0].modifiers == ["Large", "Extra egg"]  # an option is said once
+    assert (order.total, order.source, order.visit_id) == (64000, "staff", None)
+    await domain.menu.change(dish.id, {"price": 1, "options": []})
+    assert domain.item("orders", order.id)["total"] == 64000
+    with pytest.raises(Invalid, match="Large"):
+        await domain.restaurant.place_order(
+            table.id, [OrderLine(menu_id=dish.id, options=["Large"])], "")

@@ -24,7 +24,8 @@ from robodyne.web.needs import (
     Write,
     WriteFields,
 )
-from robodyne.web.routes import REST_ROUTES
+from robodyne.web.bodies import MenuItemPatch, OrderIn
+from robodyne.web.routes import MENU_CHANGE, ORDER_PLACING, REST_ROUTES
 from robodyne.web.routing import Route, RouteTable
 from tests.support.server import TOKENS, make_settings
 
@@ -101,3 +102,21 @@ async def test_a_need_grants_as_the_roles_table_says(auth: Auth) -> None:
 async def test_an_unknown_topic_is_not_found_before_the_token_is_looked_at(auth: Auth) -> None:
     with pytest.raises(NotFound, match="nothing"):
         await check(READ_NAMED_TOPIC, auth, None, "nothing")
+
+
+def test_a_body_names_the_fields_it_sent_and_those_of_each_of_its_lines() -> None:
+    order = OrderIn.model_validate({"table_id": 1, "items": [
+        {"name": "Soup"}, {"menu_id": 2, "options": ["Large"]}, {"name": "Corkage", "price": 0}]})
+    assert order.sent() == {"table_id", "items", "items.name", "items.menu_id", "items.options",
+                            "items.price"}
+    plain = OrderIn.model_validate({"table_id": 1, "items": [{"name": "Soup", "qty": 2}]})
+    assert plain.sent() == {"table_id", "items", "items.name", "items.qty"}
+    assert MenuItemPatch.model_validate({"available": False}).sent() == {"available"}
+
+
+def test_a_price_on_any_line_widens_the_order_need_and_the_kitchen_86_need_only_available(
+) -> None:
+    assert ORDER_PLACING.widens(frozenset({"table_id", "items", "items.price"}))
+    assert not ORDER_PLACING.widens(frozenset({"table_id", "items", "items.name", "note"}))
+    assert not MENU_CHANGE.widens(frozenset({"available"}))
+    assert MENU_CHANGE.widens(frozenset({"available", "price"}))

@@ -18,6 +18,9 @@ from robodyne.settings import SettingsError, load_settings, local_zone
 # The product contract's keys and defaults (config/robodyne.toml) — written out, not imported.
 SPEC_DEFAULTS = {
     "server": {"host": "0.0.0.0", "port": 8000, "timezone": "", "public_url": ""},
+    "restaurant": {"name": "Robodyne", "currency": "KRW", "tax_rate": 0.10,
+                   "prices_include_tax": True, "service_charge_pct": 0,
+                   "languages": ["ko", "en", "zh", "ja"], "categories": []},
     "tcp": {"host": "0.0.0.0", "port": 8001, "heartbeat_s": 5, "max_line_bytes": 65536,
             "max_robots": 200},
     "database": {"path": "data/robodyne.db"},
@@ -88,6 +91,14 @@ def test_file_values_are_read_for_every_section(config) -> None:
 host = "127.0.0.1"
 port = 9100
 public_url = "https://robodyne.local/"
+[restaurant]
+name = "Han River"
+currency = "USD"
+tax_rate = 0.08
+prices_include_tax = false
+service_charge_pct = 10
+languages = ["en", "ko"]
+categories = ["starters", "mains"]
 [tcp]
 host = "127.0.0.2"
 port = 9101
@@ -142,6 +153,9 @@ allowed_origins = ["http://tablet.local:8080"]
                  "max_connections_per_token": 20,
                  "tokens": {"secret-admin-0123456": "admin", "secret-floor-0123456": "floor",
                             "secret-robot-0123456": "robot:bot-7"}},
+        "restaurant": {"name": "Han River", "currency": "USD", "tax_rate": 0.08,
+                       "prices_include_tax": False, "service_charge_pct": 10,
+                       "languages": ["en", "ko"], "categories": ["starters", "mains"]},
         "demo": False,
         **EXTRA_DEFAULTS,
     }
@@ -239,6 +253,17 @@ def test_environment_lists_and_unrelated_variables(config) -> None:
     ('[auth.tokens]\n"tok-0123456789abcdef" = "robot:bad id"\n', "auth.tokens"),
     ('[auth]\ntls_cert = "/etc/robodyne/cert.pem"\n', "auth"),
     ("server = 5\n", "server"),
+    ('[restaurant]\ncurrency = "XYZ"\n', "restaurant.currency"),
+    ('[restaurant]\ncurrency = "XAU"\n', "restaurant.currency"),  # gold: no minor unit
+    ('[restaurant]\ncurrency = "krw"\n', "restaurant.currency"),
+    ('[restaurant]\nlanguages = ["ko", "fr"]\n', "restaurant.languages"),
+    ("[restaurant]\nlanguages = []\n", "restaurant.languages"),
+    ('[restaurant]\nlanguages = ["en", "en"]\n', "restaurant.languages"),
+    ('[restaurant]\ncategories = ["mains", "mains"]\n', "restaurant.categories"),
+    ("[restaurant]\ntax_rate = 1.5\n", "restaurant.tax_rate"),
+    ("[restaurant]\nservice_charge_pct = -1\n", "restaurant.service_charge_pct"),
+    ('[restaurant]\nname = ""\n', "restaurant.name"),
+    ('[restaurant]\nname = "Robo\\u202edyne"\n', "restaurant.name"),
 ])
 def test_bad_file_value_names_the_key(config, text: str, key: str) -> None:
     with pytest.raises(SettingsError) as err:
@@ -326,6 +351,14 @@ def test_an_unknown_time_zone_stops_the_start_naming_the_key(config) -> None:
     with pytest.raises(SettingsError, match="server.timezone"):
         load_settings(config('[server]\ntimezone = "Mars/Olympus"\n'), {})
     assert load_settings(config('[server]\ntimezone = "Asia/Seoul"\n'), {}).server.zone()
+
+
+def test_the_restaurants_lists_come_from_the_environment(config) -> None:
+    restaurant = load_settings(config(""), {"ROBODYNE_RESTAURANT__LANGUAGES": "en,ko",
+                                            "ROBODYNE_RESTAURANT__CATEGORIES": "soups,mains",
+                                            "ROBODYNE_RESTAURANT__CURRENCY": "JPY"}).restaurant
+    assert (restaurant.languages, restaurant.categories, restaurant.currency) == (
+        ["en", "ko"], ["soups", "mains"], "JPY")
 
 
 def test_kitchen_stations_come_as_a_list_from_the_environment(config) -> None:

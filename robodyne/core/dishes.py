@@ -3,6 +3,8 @@ list of allergens, its names and descriptions, and the menu's order on the guest
 
 from __future__ import annotations
 
+import unicodedata
+
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Final
@@ -54,9 +56,15 @@ class Allergen(StrEnum):
     LUPIN = "lupin"
 
 
+def name_key(name: str) -> str:
+    """A name as it is compared: the same dish or option whatever its case, accents composed
+    or not ("Crème", "CRÈME", "Cre\u0300me")."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
 def each_once(values: list[Any]) -> list[Any]:
     """The values, refused if one comes twice (whatever its case)."""
-    seen = [str(value).casefold() for value in values]
+    seen = [name_key(str(value)) for value in values]
     twice = [value for n, value in enumerate(values) if seen[n] in seen[:n]]
     if twice:
         raise ValueError(f"{str(twice[0])!r} is given twice")

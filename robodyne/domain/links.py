@@ -69,12 +69,14 @@ class TableLinks:
         async with self._rotating:
             table = await self._table(table_id)
             old, code = await self._store.replace_table_link(table_id)
-            await self._journal.event(
-                "table_link_rotated", message=f"table {table.label} has a new link: print its"
-                " card again", data={"table_id": table_id})
-            if old is not None:
-                for listener in list(self._rotated):
-                    await listener(table_id, old)
+            try:
+                await self._journal.event(
+                    "table_link_rotated", message=f"table {table.label} has a new link: print"
+                    " its card again", data={"table_id": table_id})
+            finally:  # committed: whoever holds the old code hears of it, whatever happens
+                if old is not None:
+                    for listener in list(self._rotated):
+                        await listener(table_id, old)
         return code
 
     @contextmanager

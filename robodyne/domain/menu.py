@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from ..core.dishes import name_key
 from ..core.errors import ConstraintFailed, Conflict, Invalid, NotFound
 from ..core.models import MenuChanges, MenuItem, MenuOption, OrderItem, OrderLine, Severity
 from ..core.money import unit_price
@@ -39,10 +40,17 @@ class Menu:
         the default station) and its unit price with its options, fixed now. A dish that is
         not available refuses the whole order (409); a menu_id or an option the menu does not
         have, or a price for a dish (whose price is the menu's), is 400."""
-        return [await self._item(f"items.{n}", line) for n, line in enumerate(lines)]
+        named = await self._by_name() if any(line.menu_id is None for line in lines) else {}
+        return [await self._item(f"items.{n}", line, named) for n, line in enumerate(lines)]
 
-    async def _item(self, where: str, line: OrderLine) -> OrderItem:
-        dish = await self._dish(where, line)
+    async def _by_name(self) -> dict[str, MenuItem]:
+        """The dishes by their name_key: SQLite's NOCASE folds ASCII letters only, so "CRÈME
+        BRÛLÉE" would not find "Crème brûlée" there (and would go in at 0, even while 86)."""
+        return {name_key(dish.name): dish for dish in await self._store.menu()}
+
+    async def _item(self, where: str, line: OrderLine,
+                    named: dict[str, MenuItem]) -> OrderItem:
+        dish = await self._dish(where, line, named)
         if dish is None:
             if line.options:
                 raise Invalid(f"{where}.options: {line.name!r} is not on the menu, so it has"
@@ -62,20 +70,22 @@ class Menu:
             station=dish.station or self._kitchen.default_station, menu_id=dish.id,
             price=unit_price(dish.price, (option.price for option in chosen)), options=names)
 
-    async def _dish(self, where: str, line: OrderLine) -> MenuItem | None:
+    async def _dish(self, where: str, line: OrderLine,
+                    named: dict[str, MenuItem]) -> MenuItem | None:
         """The dish a line names by menu_id (which its name, if given, must match) or by name,
         whatever its case; None for a line not on the menu."""
         if line.menu_id is None:
-            return await self._store.menu_item_named(line.name)
+            return named.get(name_key(line.name))
         dish = await self._store.menu_item(line.menu_id)
         if dish is None:
             raise Invalid(f"{where}.menu_id: there is no dish {line.menu_id}")
-        if line.name and line.name.lower() != dish.name.lower():
+        if line.name and name_key(line.name) != name_key(dish.name):
             raise Invalid(f"{where}.name: dish {dish.id} is {dish.name!r}, not {line.name!r}")
         return dish
 
     async def add(self, name: str, dish: MenuChanges) -> MenuItem:
         self._station(dish.get("station"))
+        await self._unique(name)
         try:
             added = await self._store.add_menu_item(name, dish)
         except ConstraintFailed as err:
@@ -89,6 +99,8 @@ class Menu:
         before = await self._store.menu_item(item_id)
         if before is None:
             raise NotFound(f"menu item {item_id} not found")
+        if "name" in changes:
+            await self._unique(changes["name"], item_id)
         try:
             dish = await self._store.update_menu_item(item_id, changes)
         except ConstraintFailed as err:
@@ -105,6 +117,12 @@ class Menu:
                 message=f"{dish.name} is 86: no more orders for it",
                 data={"menu_item_id": dish.id, "name": dish.name, "station": dish.station})
         return dish
+
+    async def _unique(self, name: str, dish_id: int | None = None) -> None:
+        """No two dishes of one name_key (the database's unique NOCASE covers ASCII only)."""
+        same = (await self._by_name()).get(name_key(name))
+        if same is not None and same.id != dish_id:
+            raise Conflict(f"the menu already has {name!r}")
 
     async def remove(self, item_id: int) -> None:
         if not await self._store.delete_menu_item(item_id):
@@ -125,10 +143,10 @@ class Menu:
 
 def _options(where: str, dish: MenuItem, names: list[str]) -> list[MenuOption]:
     """The dish's options a line chose by name (any case), each once."""
-    offered = {option.name.casefold(): option for option in dish.options}
+    offered = {name_key(option.name): option for option in dish.options}
     chosen: list[MenuOption] = []
     for name in names:
-        option = offered.get(name.casefold())
+        option = offered.get(name_key(name))
         if option is None:
             raise Invalid(f"{where}.options: {dish.name} has no option {name!r}")
         if option in chosen:

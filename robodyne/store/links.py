@@ -9,6 +9,7 @@ from .database import Database
 
 # A table's code, only while the table is there (a table another program deleted opens nothing).
 _LINKED = "FROM table_links l JOIN dining_tables t ON t.id = l.table_id"
+_MISSING = "SELECT id FROM dining_tables WHERE id NOT IN (SELECT table_id FROM table_links)"
 
 
 class LinkRows:
@@ -34,10 +35,12 @@ class LinkRows:
 
     async def make_missing(self) -> int:
         """A new code for every table that has none (made before links were, or by another
-        program); how many were made."""
+        program); how many were made. Writes only when one is missing: the print sheet asks
+        on every read, and a read-only database must still print."""
+        if not await self._database.rows(_MISSING):
+            return 0
         async with self._database.transaction() as db:
-            async with db.execute("SELECT id FROM dining_tables WHERE id NOT IN"
-                                  " (SELECT table_id FROM table_links)") as cur:
+            async with db.execute(_MISSING) as cur:
                 missing = [int(row[0]) for row in await cur.fetchall()]
             now = utcnow()
             await db.executemany(

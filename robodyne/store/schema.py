@@ -155,6 +155,12 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         code TEXT NOT NULL UNIQUE,
         made_at TEXT NOT NULL
     );
+    -- SQLite gives a deleted table's id to the next table made: its code must go with it, or
+    -- the old card would open the new table. A trigger, so a delete by another program too.
+    CREATE TRIGGER table_links_go_with_their_table AFTER DELETE ON dining_tables
+    BEGIN
+        DELETE FROM table_links WHERE table_id = OLD.id;
+    END;
     """,
     # The menu as guests see it and priced orders (docs/api.md, "Menu" and "Orders"). A dish
     # of an earlier release costs 0 and says nothing more; its orders came from staff, and

@@ -167,10 +167,6 @@ class Store:
     async def menu_item(self, item_id: int) -> MenuItem | None:
         return await self._rows.by_id(MENU, item_id)
 
-    async def menu_item_named(self, name: str) -> MenuItem | None:
-        """The dish of that name, whatever its case (the column is COLLATE NOCASE)."""
-        return await self._rows.first(MENU, "WHERE name = ?", name)
-
     async def tasks(self) -> list[Task]:
         """Unfinished tasks and those finished within the window (core.tasks.finished_cutoff)."""
         return await self._rows.fetch(

@@ -63,6 +63,9 @@ def _replay(record: KeyRecord) -> web.Response:
     if record.content_type:
         response.headers["Content-Type"] = record.content_type
     response.headers[REPLAYED] = "true"
+    # The first answer's own headers are not kept: a kept answer may hold a secret (a table's
+    # new link code), so no replay may be cached.
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -136,3 +136,25 @@ async def test_a_dish_that_is_86_refuses_the_order_by_menu_id_too(restaurant: Re
     assert_error(await api.call("POST", "/api/orders", _order(table, {"menu_id": dish["id"]})),
                  409, "conflict", names="Bibimbap")
     assert db_rows(server, "SELECT 1 FROM orders") == []
+
+
+async def test_a_dish_named_in_any_case_or_unicode_form_is_that_dish_at_its_price(
+    make_server: MakeServer, session: aiohttp.ClientSession
+) -> None:
+    server = await make_server()
+    api = Api(session, server)
+    table = await api.table()
+    dish = await api.ok("POST", "/api/menu", {"name": "Crème brûlée", "price": 7000}, 201)
+    decomposed = "Cre\u0300me bru\u0302le\u0301e"
+    for spelling in ("CRÈME BRÛLÉE", decomposed):
+        order = await api.ok("POST", "/api/orders", _order(table, {"name": spelling}), 201,
+                             token="kitchen-token-test")
+        [item] = order["items"]
+        assert (item["menu_id"], item["price"]) == (dish["id"], 7000), spelling
+    # Neither spelling is a second dish, nor a way round the 86.
+    for spelling in ("CRÈME BRÛLÉE", decomposed):
+        assert_error(await api.call("POST", "/api/menu", {"name": spelling}), 409, "conflict")
+    await api.ok("PATCH", f"/api/menu/{dish['id']}", {"available": False},
+                 token="kitchen-token-test")
+    assert_error(await api.call("POST", "/api/orders", _order(table, {"name": decomposed}),
+                                token="kitchen-token-test"), 409, "conflict")

@@ -112,6 +112,8 @@ async def test_a_rotation_retried_with_its_key_answers_the_same_code_and_rotates
     made = await api.call("POST", link_path(first["id"]), headers=key)
     again = await api.call("POST", link_path(first["id"]), headers=key)
     assert made.status == again.status == 200 and again.body == made.body
+    assert made.headers["Cache-Control"] == again.headers["Cache-Control"] == "no-store"
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert (await api.ok("GET", link_path(first["id"])))["code"] == made.body["code"]
     assert await rotated_away(api.server, old)
     # The same key for another table's link is another request.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -22,6 +22,7 @@ class Reply:
     status: int
     body: Any
     content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class Api:
@@ -44,7 +45,8 @@ class Api:
                                         headers=sent, **kwargs) as response:
             raw = await response.read()
             body = orjson.loads(raw) if response.content_type == "application/json" else raw
-            return Reply(response.status, body, response.content_type)
+            return Reply(response.status, body, response.content_type,
+                         dict(response.headers))
 
     async def ok(self, method: str, path: str, json: Any = None, status: int = 200,
                  **kwargs: Any) -> Any:

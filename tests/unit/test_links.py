@@ -156,6 +156,31 @@ async def test_a_deleted_tables_code_opens_nothing(domain: Domain, links: TableL
         await links.code(made)
 
 
+async def test_a_table_made_in_a_deleted_tables_place_never_gets_its_old_code(
+        domain: Domain, links: TableLinks) -> None:
+    made = await table_id(domain.store)
+    old = await links.code(made)
+    async with domain.store.transaction() as db:  # another program deletes it
+        await db.execute("DELETE FROM dining_tables WHERE id = ?", (made,))
+    successor = await domain.store.add_table("Successor", 2)
+    assert successor.id == made  # SQLite hands the id on
+    assert await links.code(successor.id) != old
+    assert await links.table_for(old) is None
+
+
+async def test_printing_the_sheet_writes_nothing_once_every_table_has_its_code(
+        domain: Domain, links: TableLinks) -> None:
+    await table_id(domain.store)
+    await links.every()
+    commits: list[float] = []
+    domain.store.on_commit.append(commits.append)
+    try:
+        assert len(await links.every()) == 1
+    finally:
+        domain.store.on_commit.remove(commits.append)
+    assert commits == []  # so a read-only or locked database still prints
+
+
 async def test_no_table_record_carries_its_code(domain: Domain, links: TableLinks) -> None:
     made = await table_id(domain.store)
     code = await links.code(made)

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Sequence
 
-from ..core.dishes import name_key
+from ..core.dishes import menu_order, name_key
 from ..core.errors import ConstraintFailed, Conflict, Invalid, NotFound
 from ..core.models import MenuChanges, MenuItem, MenuOption, OrderItem, OrderLine, Severity
 from ..core.money import unit_price
@@ -15,20 +15,18 @@ from ..settings import KitchenSettings
 from ..store.store import Store
 from .journal import Journal
 
-# The fields that place a dish in the guests' order (core/dishes.menu_order).
-PLACING: Final = frozenset({"category", "position"})
-
 
 class Menu:
     """Dishes committed, then published on menu; an order's lines named, routed to their
     stations and priced."""
 
-    def __init__(self, store: Store, hub: Hub, journal: Journal,
-                 kitchen: KitchenSettings) -> None:
+    def __init__(self, store: Store, hub: Hub, journal: Journal, kitchen: KitchenSettings,
+                 categories: Sequence[str] = ()) -> None:
         self._store = store
         self._hub = hub
         self._journal = journal
         self._kitchen = kitchen
+        self._categories = categories
 
     def _station(self, station: str | None) -> None:
         if station is not None and station not in self._kitchen.stations:
@@ -107,10 +105,7 @@ class Menu:
             raise Conflict(f"the menu already has {changes.get('name')!r}") from err
         if dish is None:
             raise NotFound(f"menu item {item_id} not found")
-        if PLACING.intersection(changes):
-            self._republish(dish)
-        else:
-            self._hub.publish(Topic.MENU, "upsert", [dish.model_dump(mode="json")])
+        self._republish(dish)
         if before.available and not dish.available:
             await self._journal.event(
                 "menu_item_unavailable", severity=Severity.WARNING,
@@ -130,15 +125,25 @@ class Menu:
         self._republish(gone=item_id)
 
     def _republish(self, changed: MenuItem | None = None, gone: int | None = None) -> None:
-        """The whole menu as a snapshot, with one dish new, changed or gone: a dish may have
-        moved in the guests' order, which the topic's view gives every snapshot, so a page
-        that lists the topic's items as they come shows that order without knowing its rule."""
+        """A dish new or changed as an upsert, one gone as a delete — unless the change moved
+        a dish in the guests' order (core/dishes.menu_order) past another: then the whole menu
+        as a snapshot, in that order, so a page that lists the topic's items as they come
+        shows it without knowing the rule. A snapshot only then: a menu entered dish by dish in
+        its order costs one upsert each, not the whole menu each."""
+        if gone is not None:  # the others keep their order
+            self._hub.publish(Topic.MENU, "delete", [], ids=[gone])
+            return
+        assert changed is not None
         held = {dish["id"]: dish for dish in self._hub.snapshot(Topic.MENU)[0]}
-        if changed is not None:
-            held[changed.id] = changed.model_dump(mode="json")
-        if gone is not None:
-            held.pop(gone, None)
-        self._hub.publish(Topic.MENU, "snapshot", list(held.values()))
+        before = list(held)  # the view's order
+        held[changed.id] = changed.model_dump(mode="json")
+        after = [dish["id"] for dish in menu_order(list(held.values()), self._categories)]
+        # An upsert keeps a known dish where it was and puts a new one last.
+        in_place = before if changed.id in before else before + [changed.id]
+        if after == in_place:
+            self._hub.publish(Topic.MENU, "upsert", [held[changed.id]])
+        else:
+            self._hub.publish(Topic.MENU, "snapshot", [held[dish_id] for dish_id in after])
 
 
 def _options(where: str, dish: MenuItem, names: list[str]) -> list[MenuOption]:

@@ -36,7 +36,7 @@ async def test_a_dish_is_committed_and_on_the_menu_topic_before_the_response(
     async with subscribed(session, server, "menu") as (menu,):
         dish = await _dish(api, "Bulgogi", category="mains", station="grill", prep_target_s=420)
         data = (await already_sent(menu))["data"]
-        assert (data["kind"], data["items"]) == ("snapshot", [dish])
+        assert (data["kind"], data["items"]) == ("upsert", [dish])
     assert dish == {"id": dish["id"], "name": "Bulgogi", "category": "mains",
                     "station": "grill", "prep_target_s": 420.0, "available": True,
                     "price": 0, "names": {}, "descriptions": {}, "allergens": [],
@@ -142,7 +142,7 @@ async def test_a_dish_taken_off_the_menu_leaves_the_topic(
     async with subscribed(session, server, "menu") as (menu,):
         assert (await api.call("DELETE", f"/api/menu/{dish['id']}")).status == 204
         data = (await already_sent(menu))["data"]
-        assert (data["kind"], data["items"]) == ("snapshot", [])
+        assert (data["kind"], data["ids"]) == ("delete", [dish["id"]])
 
 
 async def test_a_rush_order_is_marked_and_its_trip_rides_first(
@@ -288,3 +288,14 @@ async def test_the_menu_comes_in_the_guests_order_and_a_move_republishes_it_whol
                      token="kitchen-token-test")
         data = (await already_sent(menu))["data"]
         assert (data["kind"], [dish["name"] for dish in data["items"]]) == ("upsert", ["Soju"])
+        # A dish that comes last in that order is an upsert; one that comes before others is
+        # the whole menu again, in order.
+        await _dish(api, "Tteokbokki", category="sides", position=1)
+        data = (await already_sent(menu))["data"]
+        assert (data["kind"], [dish["name"] for dish in data["items"]]) == (
+            "upsert", ["Tteokbokki"])
+        await _dish(api, "Japchae", category="starters", position=1)
+        data = (await already_sent(menu))["data"]
+        assert data["kind"] == "snapshot"
+        assert [dish["name"] for dish in data["items"]] == await order() == [
+            "Pajeon", "Japchae", "Galbi", "Bulgogi", "Sikhye", "Soju", "Kimchi", "Tteokbokki"]

@@ -11,8 +11,11 @@ from pydantic import AfterValidator
 
 # C0 and C1 controls (NUL among them) and DEL; and the bidi embedding, override and isolate
 # controls (U+202A–U+202E, U+2066–U+2069), which make a name display as other text than it is.
+# The direction marks (U+200E, U+200F, U+061C) stay: right-to-left text needs them, and they
+# reorder nothing across a name's edges.
 _BIDI: Final = "\u202a-\u202e\u2066-\u2069"
-_NOT_IN_NAMES: Final = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+# A name is one line: not Unicode's line and paragraph separators either.
+_NOT_IN_NAMES: Final = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029]")
 # A note may run over lines and hold a tab; nothing else of the above.
 _NOT_IN_NOTES: Final = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
 

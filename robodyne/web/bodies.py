@@ -45,14 +45,15 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     def sent(self) -> frozenset[str]:
-        """The fields this body sent, and those of the bodies in its lists as "list.field"
-        (an order's "items.price"): what a route's need may ask about (web/needs.py)."""
+        """The fields this body sent, and those of the bodies in it, however deep, as
+        "field.field" (an order's "items.price"): what a route's need may ask about
+        (web/needs.py), so none of them may hide from it."""
         paths = set(self.model_fields_set)
         for name in self.model_fields_set:
             value = getattr(self, name)
-            if isinstance(value, list):
-                paths.update(f"{name}.{field}" for item in value if isinstance(item, Body)
-                             for field in item.sent())
+            for inner in value if isinstance(value, list) else [value]:
+                if isinstance(inner, Body):
+                    paths.update(f"{name}.{field}" for field in inner.sent())
         return frozenset(paths)
 
 

@@ -24,7 +24,7 @@ from robodyne.web.needs import (
     Write,
     WriteFields,
 )
-from robodyne.web.bodies import MenuItemPatch, OrderIn
+from robodyne.web.bodies import Body, MenuItemPatch, OrderIn
 from robodyne.web.routes import MENU_CHANGE, ORDER_PLACING, REST_ROUTES
 from robodyne.web.routing import Route, RouteTable
 from tests.support.server import TOKENS, make_settings
@@ -112,6 +112,21 @@ def test_a_body_names_the_fields_it_sent_and_those_of_each_of_its_lines() -> Non
     plain = OrderIn.model_validate({"table_id": 1, "items": [{"name": "Soup", "qty": 2}]})
     assert plain.sent() == {"table_id", "items", "items.name", "items.qty"}
     assert MenuItemPatch.model_validate({"available": False}).sent() == {"available"}
+
+
+class _Line(Body):
+    price: int | None = None
+    parts: list["_Line"] = []
+
+
+class _Wrapped(Body):
+    line: _Line
+
+
+def test_a_field_nested_however_deep_is_named_so_no_need_misses_it() -> None:
+    wrapped = _Wrapped.model_validate({"line": {"parts": [{"parts": [{"price": 0}]}]}})
+    assert wrapped.sent() == {"line", "line.parts", "line.parts.parts",
+                              "line.parts.parts.price"}
 
 
 def test_a_price_on_any_line_widens_the_order_need_and_the_kitchen_86_need_only_available(

@@ -19,7 +19,7 @@ REFUSED_EVERYWHERE = ["\x00", "\x1b", "\x7f", "\x85", "\x9f", "\u202a", "\u202e"
                       "\u2069"]
 
 
-@pytest.mark.parametrize("char", REFUSED_EVERYWHERE + ["\t", "\n", "\r"])
+@pytest.mark.parametrize("char", REFUSED_EVERYWHERE + ["\t", "\n", "\r", "\u2028", "\u2029"])
 def test_a_name_refuses_control_and_bidi_override_characters(char: str) -> None:
     with pytest.raises(ValidationError, match=f"U\\+{ord(char):04X}"):
         Sample(name=f"Pizza{char}Margherita")

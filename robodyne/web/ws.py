@@ -47,7 +47,6 @@ class WebSockets:
         # Open sockets per non-admin token: one tablet's token cannot take every slot.
         self._per_token: Counter[str] = Counter()
         self.shutting_down = False
-        auth.tokens.on_revoke.append(self._revoked)
 
     def _revoked(self, tokens: frozenset[str]) -> None:
         for conn in list(self.connections):
@@ -118,6 +117,15 @@ class WebSockets:
         return ws
 
     async def watchdog(self) -> None:
+        """While the app runs: revoked tokens' sockets closed (4401), and the ticks of
+        _watch."""
+        self._auth.tokens.on_revoke.append(self._revoked)
+        try:
+            await self._watch()
+        finally:
+            self._auth.tokens.on_revoke.remove(self._revoked)
+
+    async def _watch(self) -> None:
         """Pings, pong timeouts (4000) and send timeouts (4008) for every connection, once a
         tick."""
         settings = self._settings
@@ -151,7 +159,6 @@ class WebSockets:
     async def close_all(self) -> None:
         """Refuse new handshakes, tell every client and close it with 1001."""
         self.shutting_down = True
-        self._auth.tokens.on_revoke.remove(self._revoked)
         connections = list(self.connections)
         for conn in connections:
             conn.close(Close.GOING_AWAY, "server shutting down",

@@ -13,6 +13,8 @@ import { keepAwake, toggleFullScreen } from "./awake.js";
 const settings = document.body.dataset;
 const NEXT = JSON.parse(settings.orderNext);
 const BACK = JSON.parse(settings.orderBack);
+// A task in one of these holds nothing any more (core/tasks.py, said by the server).
+const TASK_FINISHED = new Set(JSON.parse(settings.taskFinished));
 const SHOWN = Object.keys(NEXT);
 const amberAfter = Number(settings.amberAfterS);
 const redAfter = Number(settings.redAfterS);
@@ -93,7 +95,7 @@ function visible() {
 // Carried by a robot: on its way, or on an unfinished task (SPEC §8); the expo may not serve it.
 function carried(order) {
   if (order.status === "delivering" || order.task_id !== null && order.task_id !== undefined) return true;
-  return (tasks?.list() ?? []).some((task) => !["completed", "failed", "cancelled"].includes(task.status)
+  return (tasks?.list() ?? []).some((task) => !TASK_FINISHED.has(task.status)
     && task.stops.some((stop) => stop.order_ids?.includes(order.id)));
 }
 

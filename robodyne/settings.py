@@ -209,6 +209,9 @@ class DispatchSettings(Section):
     charge_below: float = Field(25, ge=0, le=100)
     resume_battery: float = Field(80, ge=0, le=100)
     return_when_idle: bool = True
+    # The guests' "about N s" (domain/eta.py): a robot's speed, and its time at each stop.
+    robot_speed_mps: float = Field(0.5, gt=0, le=10)
+    stop_dwell_s: float = Field(20, ge=0, le=600)
 
 
 class SimulationSettings(Section):

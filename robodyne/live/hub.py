@@ -1,33 +1,38 @@
-"""Topics, seq, history and bounded per-client queues. Publishing never awaits a client."""
+"""Topics and keyed families of streams: seq, history and bounded per-client queues.
+Publishing never awaits a client."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from itertools import islice
-from typing import Any
+from typing import Any, Final
 
 from ..wire import frames
 from ..wire.frames import Kind
-from .views import Record, View
+from .views import KeyedView, Record, View
 
 # A frame and the loop time it was queued at (for the publish-to-socket latency metric).
 # One tuple per publish, shared by every subscriber's queue.
 Queued = tuple[bytes, float]
+# A family's stream nobody subscribes to is dropped after this long without a publish; its
+# next subscriber gets a new stream (a new epoch, so no resume across the two).
+STREAM_IDLE_S: Final = 600.0
 
 
 class Subscriber:
     """One client's bounded queue of serialised frames, drained by its writer task."""
 
-    __slots__ = ("topic", "limit", "queue", "wake", "waiting_since", "high_water", "on_overflow",
+    __slots__ = ("stream", "limit", "queue", "wake", "waiting_since", "high_water", "on_overflow",
                  "overflowed")
 
-    def __init__(self, topic: str, limit: int, on_overflow: Callable[[], None]) -> None:
-        self.topic = topic
+    def __init__(self, stream: Stream, limit: int, on_overflow: Callable[[], None]) -> None:
+        self.stream = stream
         self.limit = limit
         self.queue: deque[Queued] = deque()
         self.wake = asyncio.Event()
@@ -57,29 +62,60 @@ class Subscriber:
         self.waiting_since = now if self.queue else None
 
 
-class Topic:
-    """A topic's seq counter, history ring, snapshot view and subscribers."""
+class Queues:
+    """What every stream's subscribers share: their bound, the clock, and the deepest queue
+    of those gone (for /metrics)."""
 
-    def __init__(self, name: str, history_size: int, view: View) -> None:
+    def __init__(self, limit: int, clock: Callable[[], float]) -> None:
+        self.limit = limit
+        self.clock = clock
+        self.high_water = 0
+
+
+class Stream:
+    """One stream of updates (a topic, or one key of a family): its seq, history ring,
+    snapshot view and subscribers. A WebSocket serves any stream the same way."""
+
+    def __init__(self, name: str, view: View, *, epoch: str, history_size: int,
+                 queues: Queues) -> None:
         self.name = name
+        self.epoch = epoch
         self.seq = 0
         self.history: deque[bytes] = deque(maxlen=history_size)
         self.view = view
         self.subscribers: set[Subscriber] = set()
         # Set after each publish and each change of subscribers, for in-process listeners.
         self.listeners: set[asyncio.Event] = set()
+        # Loop time of the last publish or change of subscribers (a family drops idle streams).
+        self.touched = queues.clock()
+        self._queues = queues
         self._snapshot: tuple[int, bytes] | None = None
 
     def changed(self) -> None:
         for listener in self.listeners:
             listener.set()
 
-    def snapshot_frame(self, epoch: str) -> bytes:
+    def publish(self, kind: Kind, items: list[Record], ids: list[Any] | None = None) -> int:
+        """Apply one update, serialise it once and queue it for every subscriber."""
+        self.seq += 1
+        self.view.apply(kind, items, ids)
+        if kind == "snapshot":
+            items = self.view.items()  # as a subscriber's would be: in the view's order
+        frame = frames.update(self.name, self.seq, kind, items, ids,
+                              epoch=self.epoch if kind == "snapshot" else None)
+        self.history.append(frame)
+        entry = (frame, self._queues.clock())
+        for subscriber in self.subscribers:
+            subscriber.push(entry)
+        self.changed()
+        return self.seq
+
+    def snapshot_frame(self) -> bytes:
         # Serialised once per seq: a thousand tablets reconnecting share one snapshot (unless
         # the view's items age out by themselves).
         if self._snapshot is None or self._snapshot[0] != self.seq or not self.view.cacheable:
             self._snapshot = (self.seq, frames.update(
-                self.name, self.seq, "snapshot", self.view.items(), epoch=epoch))
+                self.name, self.seq, "snapshot", self.view.items(), epoch=self.epoch))
         return self._snapshot[1]
 
     def missed_since(self, since: int) -> list[bytes] | None:
@@ -89,20 +125,138 @@ class Topic:
             return None
         return list(islice(self.history, len(self.history) - missed, None))
 
+    def subscribe(self, on_overflow: Callable[[], None], *, since: int | None = None,
+                  epoch: str | None = None) -> Subscriber:
+        """Register a client and queue its snapshot or its missed updates, in one step.
+
+        Nothing here awaits, so no publish can fall between what the client is given and
+        what it will be sent next: the stream it sees is contiguous.
+        """
+        queues = self._queues
+        subscriber = Subscriber(self, queues.limit, on_overflow)
+        missed = self.missed_since(since) if since is not None and epoch == self.epoch else None
+        now = self.touched = queues.clock()
+        if missed is not None and len(missed) < queues.limit:
+            for frame in missed:
+                subscriber.push((frame, now))
+        else:
+            subscriber.push((self.snapshot_frame(), now))
+        self.subscribers.add(subscriber)
+        self.changed()
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        queues = self._queues
+        queues.high_water = max(queues.high_water, subscriber.high_water)
+        if subscriber in self.subscribers:
+            self.subscribers.discard(subscriber)
+            self.touched = queues.clock()
+            self.changed()
+
+    @contextmanager
+    def subscription(self, on_overflow: Callable[[], None], *, since: int | None = None,
+                     epoch: str | None = None) -> Iterator[Subscriber]:
+        subscriber = self.subscribe(on_overflow, since=since, epoch=epoch)
+        try:
+            yield subscriber
+        finally:
+            self.unsubscribe(subscriber)
+
+
+def _one_item(item: Record) -> Hashable:
+    return 0
+
+
+class Family:
+    """Streams of one name, one per key (a table, a party), each with its own seq, history,
+    epoch and one-item view; made when first subscribed to, dropped when long unwatched."""
+
+    def __init__(self, name: str, initial: Callable[[Any], Record], *, epoch: str,
+                 history_size: int, queues: Queues, idle_s: float) -> None:
+        """`initial(key)` is the key's item as it is now, for a stream made afresh."""
+        self.name = name
+        self.streams: dict[Hashable, Stream] = {}
+        self._initial = initial
+        self._epoch = epoch
+        self._history_size = history_size
+        self._queues = queues
+        self._idle_s = idle_s
+        self._incarnations = itertools.count(1)
+        self._swept_at = queues.clock()
+
+    def stream(self, key: Hashable) -> Stream:
+        """The key's stream, made now with its current item if it has none."""
+        stream = self.streams.get(key)
+        if stream is None:
+            self._sweep()
+            view = KeyedView(key=_one_item)
+            view.apply("snapshot", [self._initial(key)], None)
+            # Its own epoch: a client of a dropped stream resumes nothing from this one.
+            stream = Stream(self.name, view, epoch=f"{self._epoch}.{next(self._incarnations)}",
+                            history_size=self._history_size, queues=self._queues)
+            self.streams[key] = stream
+        return stream
+
+    def publish(self, key: Hashable, item: Record) -> int | None:
+        """Upsert the key's whole item; a key with no stream has no one to tell (its next
+        subscriber's stream starts from `initial`): None."""
+        stream = self.streams.get(key)
+        if stream is None:
+            return None
+        seq = stream.publish("upsert", [item])
+        stream.touched = self._queues.clock()
+        return seq
+
+    def _sweep(self) -> None:
+        """Drop the streams nobody watched or changed for idle_s, at most once per idle_s."""
+        now = self._queues.clock()
+        if now - self._swept_at < self._idle_s:
+            return
+        self._swept_at = now
+        for key in [key for key, stream in self.streams.items()
+                    if not stream.subscribers and now - stream.touched >= self._idle_s]:
+            del self.streams[key]
+
+    def subscribers(self) -> Iterator[Subscriber]:
+        for stream in self.streams.values():
+            yield from stream.subscribers
+
 
 class Hub:
     """The one door every writer publishes through, and every subscriber listens at."""
 
-    def __init__(self, views: Mapping[str, View], *, history_size: int, queue_max: int) -> None:
-        """`views` names the topics, each with the view that keeps its snapshot."""
+    def __init__(self, views: Mapping[str, View], *, history_size: int, queue_max: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """`views` names the topics, each with the view that keeps its snapshot; `clock` is
+        the event loop's (asyncio's default loop reads the same monotonic clock)."""
         self.epoch = secrets.token_hex(6)
+        self._history_size = history_size
+        self._queues = Queues(queue_max, clock)
         # Plain str names: they are JSON object keys (connections) and frame fields.
-        self.topics = {str(name): Topic(str(name), history_size, view)
+        self.topics = {str(name): Stream(str(name), view, epoch=self.epoch,
+                                         history_size=history_size, queues=self._queues)
                        for name, view in views.items()}
-        self.queue_max = queue_max
-        self.queue_high_water = 0
-        # The event loop's clock (asyncio's default loop reads the same monotonic clock).
-        self._time = time.monotonic
+        self.families: dict[str, Family] = {}
+
+    @property
+    def queue_max(self) -> int:
+        return self._queues.limit
+
+    @property
+    def queue_high_water(self) -> int:
+        """The deepest queue of any client gone (those still here report their own)."""
+        return self._queues.high_water
+
+    def add_family(self, name: str, initial: Callable[[Any], Record], *,
+                   idle_s: float = STREAM_IDLE_S) -> Family:
+        """Declare a family of keyed streams; `initial(key)` builds a new stream's item."""
+        family = Family(name, initial, epoch=self.epoch, history_size=self._history_size,
+                        queues=self._queues, idle_s=idle_s)
+        self.families[name] = family
+        return family
+
+    def family(self, name: str) -> Family:
+        return self.families[name]
 
     @contextmanager
     def listening(self, topics: Iterable[str], event: asyncio.Event) -> Iterator[None]:
@@ -122,19 +276,7 @@ class Hub:
     def publish(self, topic: str, kind: Kind, items: list[Record],
                 ids: list[Any] | None = None) -> int:
         """Apply one update to the topic, serialise it once and queue it for every subscriber."""
-        state = self.topics[topic]
-        state.seq += 1
-        state.view.apply(kind, items, ids)
-        if kind == "snapshot":
-            items = state.view.items()  # as a subscriber's would be: in the view's order
-        frame = frames.update(state.name, state.seq, kind, items, ids,
-                              epoch=self.epoch if kind == "snapshot" else None)
-        state.history.append(frame)
-        entry = (frame, self._time())
-        for subscriber in state.subscribers:
-            subscriber.push(entry)
-        state.changed()
-        return state.seq
+        return self.topics[topic].publish(kind, items, ids)
 
     def prime(self, topic: str, items: list[Record]) -> None:
         """Load a topic's view from the database at start, before anyone subscribes."""
@@ -150,43 +292,26 @@ class Hub:
 
     def subscribe(self, topic: str, on_overflow: Callable[[], None], *,
                   since: int | None = None, epoch: str | None = None) -> Subscriber:
-        """Register a client and queue its snapshot or its missed updates, in one step.
-
-        Nothing here awaits, so no publish can fall between what the client is given and
-        what it will be sent next: the stream it sees is contiguous.
-        """
-        state = self.topics[topic]
-        subscriber = Subscriber(topic, self.queue_max, on_overflow)
-        missed = state.missed_since(since) if since is not None and epoch == self.epoch else None
-        now = self._time()
-        if missed is not None and len(missed) < self.queue_max:
-            for frame in missed:
-                subscriber.push((frame, now))
-        else:
-            subscriber.push((state.snapshot_frame(self.epoch), now))
-        state.subscribers.add(subscriber)
-        state.changed()
-        return subscriber
+        """Register a client of a topic (Stream.subscribe)."""
+        return self.topics[topic].subscribe(on_overflow, since=since, epoch=epoch)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
-        self.queue_high_water = max(self.queue_high_water, subscriber.high_water)
-        state = self.topics[subscriber.topic]
-        if subscriber in state.subscribers:
-            state.subscribers.discard(subscriber)
-            state.changed()
+        """Undo a subscribe, of a topic or a family's stream alike."""
+        subscriber.stream.unsubscribe(subscriber)
 
-    @contextmanager
     def subscription(self, topic: str, on_overflow: Callable[[], None], *,
-                     since: int | None = None, epoch: str | None = None) -> Iterator[Subscriber]:
-        subscriber = self.subscribe(topic, on_overflow, since=since, epoch=epoch)
-        try:
-            yield subscriber
-        finally:
-            self.unsubscribe(subscriber)
+                     since: int | None = None,
+                     epoch: str | None = None) -> AbstractContextManager[Subscriber]:
+        return self.topics[topic].subscription(on_overflow, since=since, epoch=epoch)
 
     def subscribers(self) -> Iterator[Subscriber]:
         for state in self.topics.values():
             yield from state.subscribers
+        for family in self.families.values():
+            yield from family.subscribers()
 
     def connections(self) -> dict[str, int]:
-        return {name: len(state.subscribers) for name, state in self.topics.items()}
+        counts = {name: len(state.subscribers) for name, state in self.topics.items()}
+        for name, family in self.families.items():
+            counts[name] = sum(len(stream.subscribers) for stream in family.streams.values())
+        return counts

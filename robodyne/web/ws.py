@@ -15,7 +15,7 @@ from ..core.roles import Role, may_read
 from ..core.stats import Stats
 from ..core.text import ascii_int
 from ..core.topics import TOPIC_NAMES
-from ..live.hub import Hub
+from ..live.hub import Hub, Stream
 from ..settings import WebsocketSettings
 from ..wire import frames
 from ..wire.frames import Close
@@ -63,17 +63,23 @@ class WebSockets:
             return Close.UNAUTHORIZED, "missing or unknown token"
         if not may_read(role, topic):
             return Close.FORBIDDEN, f"role {role} may not read {topic}"
+        return self.crowded(self._hub.topics[topic],
+                            None if role is Role.ADMIN else request_token(request))
+
+    def crowded(self, stream: Stream, holder: str | None) -> tuple[Close, str] | None:
+        """The checks every stream shares once its reader may read it: shutdown, the stream's
+        client limit, and the sockets one `holder` (a non-admin token) may hold."""
         if self.shutting_down:
             return Close.GOING_AWAY, "server is shutting down"
         limit = self._settings.max_connections_per_topic
-        if len(self._hub.topics[topic].subscribers) >= limit:
-            return Close.POLICY, f"topic {topic} is full ({limit} clients)"
-        token = request_token(request)
-        if role is not Role.ADMIN and token and self._per_token[token] >= self._max_per_token:
+        if len(stream.subscribers) >= limit:
+            return Close.POLICY, f"topic {stream.name} is full ({limit} clients)"
+        if holder and self._per_token[holder] >= self._max_per_token:
             return Close.POLICY, f"this token already holds {self._max_per_token} sockets"
         return None
 
-    async def handler(self, request: web.Request) -> web.StreamResponse:
+    async def accept(self, request: web.Request) -> web.WebSocketResponse:
+        """Complete the handshake (the checks come after it, as close codes)."""
         if not self._auth.origin_allowed(request):
             raise web.HTTPForbidden(text="origin not allowed")
         ws = web.WebSocketResponse(
@@ -86,35 +92,46 @@ class WebSockets:
             writer_limit=1 << 20,
         )
         await ws.prepare(request)
+        return ws
+
+    async def refuse(self, ws: web.WebSocketResponse, refusal: tuple[Close, str]) -> None:
+        code, reason = refusal
+        count_close(self._stats, code)
+        await ws.close(code=code, message=frames.close_reason(reason))
+
+    async def handler(self, request: web.Request) -> web.StreamResponse:
+        ws = await self.accept(request)
         topic = request.match_info["topic"]
         refusal = self._refusal(request, topic)
         if refusal is not None:
-            code, reason = refusal
-            count_close(self._stats, code)
-            await ws.close(code=code, message=frames.close_reason(reason))
-            return ws
+            await self.refuse(ws, refusal)
+        else:
+            await self.serve(ws, request, self._hub.topics[topic], token=request_token(request))
+        return ws
 
-        hub = self._hub
-        conn = Connection(ws, request, topic, hub=hub, stats=self._stats)
-        conn.token = request_token(request)
+    async def serve(self, ws: web.WebSocketResponse, request: web.Request, stream: Stream, *,
+                    token: str | None) -> None:
+        """Subscribe an admitted client to `stream` (a topic or a family's key) and serve it
+        until it closes: the same frames, resume and slow-client rules for every stream."""
+        conn = Connection(ws, request, stream.name, hub=self._hub, stats=self._stats)
+        conn.token = token
         since, epoch = _resume_point(request)
-        with hub.subscription(topic, lambda: conn.close(Close.SLOW, "send queue full"),
-                              since=since, epoch=epoch) as subscriber:
+        with stream.subscription(lambda: conn.close(Close.SLOW, "send queue full"),
+                                 since=since, epoch=epoch) as subscriber:
             conn.start(subscriber)
             self.connections.add(conn)
-            self._per_token[conn.token or ""] += 1
-            conn.log.info("open (%d on topic)", len(hub.topics[topic].subscribers))
+            self._per_token[token or ""] += 1
+            conn.log.info("open (%d on topic)", len(stream.subscribers))
             try:
                 await conn.read_loop()
             finally:
                 self.connections.discard(conn)
-                self._per_token[conn.token or ""] -= 1
-                if self._per_token[conn.token or ""] <= 0:
-                    del self._per_token[conn.token or ""]
+                self._per_token[token or ""] -= 1
+                if self._per_token[token or ""] <= 0:
+                    del self._per_token[token or ""]
                 await conn.finish()
                 conn.log.info("closed %s (%s)", conn.close_code or ws.close_code,
                               conn.close_reason)
-        return ws
 
     async def watchdog(self) -> None:
         """While the app runs: revoked tokens' sockets closed (4401), and the ticks of

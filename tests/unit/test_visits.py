@@ -3,6 +3,7 @@ per table, the table occupied, every order of the table in it, its check kept in
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from robodyne.core.models import (
     TableStatus,
 )
 from robodyne.core.money import Terms, check
+from robodyne.demo.life import DemoLife
+from robodyne.settings import SimulationSettings
 
 from ..support.domain import Domain, open_domain
 
@@ -187,3 +190,30 @@ async def test_close_hears_no_more_orders(tmp_path: Path) -> None:
         domain.visits.close()
         assert domain.visits.order_moved not in watchers
         await domain.visits.load(watchers)  # open_domain closes it again on the way out
+
+
+async def test_the_demo_seats_a_party_in_a_visit_closes_it_as_they_leave_and_opens_a_new_one(
+    domain: Domain
+) -> None:
+    table = await _table(domain)
+    # One table; a new party at most every 10,000 s of the test's clock; no cook moves a ticket.
+    life = DemoLife(domain.restaurant, domain.visits, domain.hub,
+                    SimulationSettings(order_every_s=10_000, cook_s=10_000), random.Random(7))
+    await life.tick(0.0)
+    [visit] = _visits(domain)
+    [order] = domain.hub.snapshot("orders")[0]
+    assert (visit["status"], visit["order_ids"], visit["customer_id"] is not None) == (
+        "open", [order["id"]], True)
+    assert visit["party_size"] >= 1 and order["visit_id"] == visit["id"]
+    for status in (OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.SERVED):
+        await domain.restaurant.change_order(order["id"], status=status)
+    await life.tick(1.0)  # they eat
+    await life.tick(100.0)  # and leave
+    assert domain.item("visits", visit["id"])["status"] == "closed"
+    assert domain.item("tables", table.id)["status"] == "needs_cleaning"
+    await life.tick(101.0)
+    await life.tick(200.0)  # cleaned
+    assert domain.item("tables", table.id)["status"] == "available"
+    await life.tick(30_000.0)  # the next party
+    assert [(v["id"] == visit["id"], v["status"]) for v in _visits(domain)] == [
+        (True, "closed"), (False, "open")]

@@ -105,7 +105,7 @@ class Visits:
         occupied = None
         if table.status is not TableStatus.OCCUPIED:
             occupied = await self._store.update_table(table.id, {"status": TableStatus.OCCUPIED})
-        log.info("visit %d opened at table %s", visit.id, table.label)
+        log.debug("visit %d opened at table %s", visit.id, table.label)
         return visit, occupied
 
     async def close_for_table(self, table_id: int) -> Visit | None:

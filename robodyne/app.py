@@ -36,6 +36,7 @@ from .domain.robot_reports import RobotReports
 from .domain.restaurant import Restaurant
 from .domain.status import StatusReporter
 from .domain.views import topic_views
+from .domain.visits import Visits
 from .live.hub import Hub
 from .robots.server import RobotServer
 from .settings import Settings, SettingsError, load_settings
@@ -86,6 +87,7 @@ class Parts:
     fleet: Fleet
     restaurant: Restaurant
     menu: Menu
+    visits: Visits
     links: TableLinks
     dispatcher: Dispatcher
     backups: Backups
@@ -132,7 +134,8 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
     status = StatusReporter(hub, store)
     fleet = Fleet(store, hub, journal)
     menu = Menu(store, hub, journal, settings.kitchen, settings.restaurant.categories)
-    restaurant = Restaurant(store, hub, journal, fleet, menu)
+    visits = Visits(store, hub, settings.restaurant)
+    restaurant = Restaurant(store, hub, journal, fleet, menu, visits)
     dispatcher = Dispatcher(store, hub, journal, fleet, restaurant, settings.dispatch, stats)
     robot_server = RobotServer(settings.tcp, tokens.book, refusals, fleet,
                                RobotReports(journal, restaurant, dispatcher),
@@ -145,7 +148,7 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
     return Parts(
         settings=settings, tokens=tokens, auth=auth, stats=stats, store=store, hub=hub,
         journal=journal, status=status, fleet=fleet, restaurant=restaurant, menu=menu,
-        links=links,
+        visits=visits, links=links,
         dispatcher=dispatcher, backups=Backups(store, journal, stats, settings.backup),
         robot_server=robot_server,
         websockets=WebSockets(ws, auth, hub, stats,
@@ -153,16 +156,17 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         login=Login(auth, tokens), health=Health(status),
         idempotency=Idempotency(store, auth),
         metrics=Metrics(Collector(stats, hub, fleet)),
-        api=Api(restaurant, menu, dispatcher, daybook, hub),
+        api=Api(restaurant, menu, visits, dispatcher, daybook, hub),
         link_api=LinkApi(links, link_urls),
         reports=Reports(daybook), pages=pages,
         print_sheet=PrintSheet(links, link_urls, auth, pages),
         log_bridge=SystemlogBridge(journal), client_errors=ClientProtocolErrors(), tls=tls,
-        demo=None if demo_token is None else _demo(settings, demo_token, restaurant, hub, tls))
+        demo=None if demo_token is None else _demo(settings, demo_token, restaurant, visits,
+                                                   hub, tls))
 
 
-def _demo(settings: Settings, robot_token: str, restaurant: Restaurant, hub: Hub,
-          tls: ssl.SSLContext | None) -> Demo:
+def _demo(settings: Settings, robot_token: str, restaurant: Restaurant, visits: Visits,
+          hub: Hub, tls: ssl.SSLContext | None) -> Demo:
     """Simulated robots for the real TCP port, and the restaurant's simulated life."""
     simulation = settings.simulation
     # Under TLS the demo robots speak it too, without checking the certificate: they are this
@@ -170,7 +174,7 @@ def _demo(settings: Settings, robot_token: str, restaurant: Restaurant, hub: Hub
     robots = SimFleet(robot_token, simulation.robots, seed.ROBOT_HZ,
                       fail_rate=simulation.fail_rate,
                       tls=unverified_client_context() if tls is not None else None)
-    return Demo(robots=robots, life=DemoLife(restaurant, hub, simulation))
+    return Demo(robots=robots, life=DemoLife(restaurant, visits, hub, simulation))
 
 
 def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.Application:
@@ -191,6 +195,7 @@ def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.App
         _tokens,
         _store,
         _hub,
+        _visits,
         _log_bridge,
         _background("storage-watch", lambda p: p.journal.watch_storage()),
         _background("log-repeats", lambda p: p.journal.count_repeats()),
@@ -226,7 +231,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     parts.store.on_commit.append(parts.stats.db_write.observe)
     try:
         if parts.settings.demo:
-            await seed.seed(parts.store)
+            await seed.seed(parts.store, parts.settings.restaurant.terms())
         await parts.links.load()
         yield
     finally:
@@ -244,6 +249,16 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
     hub.prime(Topic.SYSTEMLOGS,
               [s.model_dump(mode="json") for s in await store.systemlogs(limit)])
     yield
+
+
+async def _visits(app: web.Application) -> AsyncIterator[None]:
+    """Open visits' checks brought up to date, and kept so as their orders change."""
+    parts = app[PARTS]
+    await parts.visits.load(parts.restaurant.order_watchers)
+    try:
+        yield
+    finally:
+        parts.visits.close()
 
 
 async def _robots(app: web.Application) -> AsyncIterator[None]:

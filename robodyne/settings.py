@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from .core.dishes import Language, each_once
-from .core.money import minor_digits
+from .core.money import Terms, minor_digits
 from .core.text import plain
 from .core.tokens import Grant, shown, token_problem
 from .wire.validation import first_problem
@@ -123,6 +123,11 @@ class RestaurantSettings(Section):
     languages: list[Language] = Field(list(Language), min_length=1)
     # The menu's category order on the guest page; categories not listed follow.
     categories: list[str] = []
+
+    def terms(self) -> Terms:
+        """The currency, tax and service charge every check is computed with."""
+        return Terms.of(self.currency, self.tax_rate, self.prices_include_tax,
+                        self.service_charge_pct)
 
     @field_validator("currency")
     @classmethod

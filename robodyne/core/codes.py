@@ -16,6 +16,8 @@ class Code(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     TOO_LARGE = "too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    # A table that takes no party now (out of service): no visit opens there.
+    TABLE_CLOSED = "table_closed"
     # The robot protocol's own (invalid_json also in WebSocket frames).
     INVALID_JSON = "invalid_json"
     UNKNOWN_TYPE = "unknown_type"

@@ -17,6 +17,10 @@ class ConstraintFailed(Conflict):
     """The database refused a write that breaks one of its constraints (a unique name, sku)."""
 
 
+class TableClosed(Conflict):
+    """The table takes no party now (out of service), so no visit opens there."""
+
+
 class RobotOffline(Conflict):
     """The robot has no live TCP session to carry a command."""
 

@@ -10,6 +10,7 @@ from typing import Any, TypedDict
 from pydantic import BaseModel, ConfigDict, Field
 
 from .dishes import Allergen, Language
+from .money import Check
 
 
 def iso(moment: datetime) -> str:
@@ -207,6 +208,44 @@ class Order(Item):
     served_at: str | None = None
 
 
+class VisitStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class PaymentMethod(StrEnum):
+    CASH = "cash"
+    CARD = "card"
+    OTHER = "other"
+
+
+class Payment(Item):
+    """Money a visit was paid (SPEC §12.3): recorded, never processed here."""
+
+    id: int
+    amount: int = Field(ge=1)
+    method: PaymentMethod
+    reference: str = ""
+    created_at: str
+
+
+class Visit(Item):
+    """One party's stay at one table, from seating to paying, and what it owes."""
+
+    id: int
+    table_id: int
+    customer_id: int | None = None
+    # Unknown when an order, not a host, opened it.
+    party_size: int | None = Field(None, ge=1)
+    status: VisitStatus = VisitStatus.OPEN
+    opened_at: str
+    closed_at: str | None = None
+    # Every order placed for the table while it was open, oldest first.
+    order_ids: list[int] = []
+    check: Check
+    payments: list[Payment] = []
+
+
 class Customer(Item):
     id: int
     name: str
@@ -372,6 +411,12 @@ class OrderChanges(TypedDict, total=False):
     task_id: int | None
     ready_at: str | None
     served_at: str | None
+
+
+class VisitChanges(TypedDict, total=False):
+    status: VisitStatus
+    closed_at: str | None
+    check: Check
 
 
 class CustomerChanges(TypedDict, total=False):

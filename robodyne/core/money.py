@@ -1,14 +1,21 @@
 """Money: integers in the minor unit of `restaurant.currency` (docs/api.md, "Prices"), and every
-sum the server makes of them — a line's unit price, its total, an order's total. The check's
-tax, service charge and rounding (SPEC §12) belong here too."""
+sum the server makes of them — a line's unit price, its total, an order's total, a visit's check
+(its service charge and tax, rounded half up) and a check split N ways.
+
+The check's arithmetic is exact: rates are fractions of the decimals the settings wrote, never
+binary floats, so 10 % of 0.1 is one tenth and a half is always a half."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 from typing import Annotated, Final, Protocol
 
 from iso4217 import Currency
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 # A price no dish or option reaches (₩1,000,000,000; $10,000,000.00), so that no order's total
 # can outgrow SQLite's 64-bit integers: 100 lines x 999 x 21 such prices is ~2e15.
@@ -24,6 +31,13 @@ class Line(Protocol):
 
     @property
     def price(self) -> int: ...
+
+
+class NamedLine(Line, Protocol):
+    """An order line as the check lists it: its name too."""
+
+    @property
+    def name(self) -> str: ...
 
 
 def minor_digits(currency: str) -> int:
@@ -50,3 +64,93 @@ def line_total(line: Line) -> int:
 def order_total(lines: Iterable[Line]) -> int:
     """Σ qty x unit price over the order's lines."""
     return sum(line_total(line) for line in lines)
+
+
+# ---- the check (docs/api.md, "The check") ----
+
+class CheckLine(BaseModel):
+    """One item of one of the visit's orders: qty x unit price = amount."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: int
+    index: int
+    name: str
+    qty: int
+    price: int
+    amount: int
+
+
+class Check(BaseModel):
+    """What a visit owes: its lines, their sum, service charge, tax, total, paid and due."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[CheckLine] = []
+    subtotal: int = 0
+    service_charge: int = 0
+    tax: int = 0
+    total: int = 0
+    paid: int = 0
+    due: int = 0
+    currency: str
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What the restaurant adds to its prices (the [restaurant] settings), as exact fractions."""
+
+    currency: str
+    tax_rate: Fraction
+    prices_include_tax: bool
+    service_charge_pct: Fraction
+
+    @classmethod
+    def of(cls, currency: str, tax_rate: float, prices_include_tax: bool,
+           service_charge_pct: float) -> Terms:
+        return cls(currency, exact(tax_rate), prices_include_tax, exact(service_charge_pct))
+
+
+def exact(value: float) -> Fraction:
+    """A setting's number as the decimal it was written as: 0.1 is one tenth, not the binary
+    float nearest to it (which is a little more, and would round 0.5 away)."""
+    return Fraction(Decimal(str(value)))
+
+
+def half_up(amount: Fraction) -> int:
+    """To the nearest minor unit, a half going up (amounts here are never negative)."""
+    return math.floor(amount + Fraction(1, 2))
+
+
+def check_lines(order_id: int, items: Sequence[NamedLine]) -> list[CheckLine]:
+    """An order's items as lines of a check."""
+    return [CheckLine(order_id=order_id, index=index, name=item.name, qty=item.qty,
+                      price=item.price, amount=line_total(item))
+            for index, item in enumerate(items)]
+
+
+def check(lines: Iterable[CheckLine], terms: Terms, paid: int = 0) -> Check:
+    """The check of these lines: the service charge rounded first, then the tax on the
+    subtotal and that rounded charge, rounded once; included in the prices or added."""
+    listed = list(lines)
+    subtotal = sum(line.amount for line in listed)
+    service_charge = half_up(subtotal * terms.service_charge_pct / 100)
+    charged = subtotal + service_charge
+    rate = terms.tax_rate
+    if terms.prices_include_tax:
+        total = charged
+        tax = half_up(total * rate / (1 + rate))
+    else:
+        tax = half_up(charged * rate)
+        total = charged + tax
+    return Check(lines=listed, subtotal=subtotal, service_charge=service_charge, tax=tax,
+                 total=total, paid=paid, due=total - paid, currency=terms.currency)
+
+
+def split(due: int, ways: int) -> list[int]:
+    """`due` in `ways` whole shares that add up to it exactly, the larger ones first, no two
+    differing by more than one minor unit."""
+    if ways < 1:
+        raise ValueError(f"cannot split {due} {ways} ways")
+    share, left = divmod(due, ways)
+    return [share + 1] * left + [share] * (ways - left)

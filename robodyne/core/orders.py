@@ -3,10 +3,11 @@ and when a closed one leaves the snapshot."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Final
 
-from .models import OrderStatus, iso
+from .models import Order, OrderStatus, iso
 
 S = OrderStatus
 # The only moves an order may make; anything else is a 409.
@@ -19,6 +20,10 @@ TRANSITIONS: Final[dict[OrderStatus, frozenset[OrderStatus]]] = {
     S.CANCELLED: frozenset(),
 }
 CLOSED_ORDER_STATUSES: Final = frozenset(s for s, moves in TRANSITIONS.items() if not moves)
+
+# Told of every order that moved: its status before, the order now, and whether the move
+# was the dispatcher's own (a task carrying it) rather than a person's or a robot's.
+OrderWatcher = Callable[[OrderStatus, Order, bool], Awaitable[None]]
 
 # The kitchen's bump moves a ticket one step on, its recall one step back; the page is
 # handed these (data attributes) rather than restating them.

@@ -17,6 +17,7 @@ from ..core.errors import Conflict, DomainError
 from ..core.models import CustomerStatus, OrderLine, OrderStatus, TableStatus
 from ..core.topics import Topic
 from ..domain.restaurant import Restaurant
+from ..domain.visits import Visits
 from ..live.hub import Hub
 from ..settings import SimulationSettings
 from .seed import MENU
@@ -39,9 +40,10 @@ def _age_s(stamp: str, now: datetime) -> float:
 class DemoLife:
     """Guests, cooks and cleaners, each acting once a tick on what the topics show."""
 
-    def __init__(self, restaurant: Restaurant, hub: Hub, settings: SimulationSettings,
-                 rng: random.Random | None = None) -> None:
+    def __init__(self, restaurant: Restaurant, visits: Visits, hub: Hub,
+                 settings: SimulationSettings, rng: random.Random | None = None) -> None:
         self._restaurant = restaurant
+        self._visits = visits
         self._hub = hub
         self._settings = settings
         self._rng = rng or random.Random()
@@ -105,6 +107,8 @@ class DemoLife:
                                                         {"status": TableStatus.AVAILABLE})
 
     async def _leave(self, table: dict[str, Any]) -> None:
+        """The party's visit ends as it goes (so the next party's is a new one)."""
+        await self._visits.close_for_table(table["id"])
         if table["customer_id"] is not None:
             await self._restaurant.change_customer(table["customer_id"],
                                                    {"status": CustomerStatus.LEFT})
@@ -113,14 +117,16 @@ class DemoLife:
                                                 {"status": TableStatus.NEEDS_CLEANING})
 
     async def _guests_order(self) -> None:
-        """A new party sits at a free table and orders; with none free, nobody comes in."""
+        """A new party sits at a free table (its visit opened) and orders; with none free,
+        nobody comes in."""
         free = [t for t in self._items(Topic.TABLES) if t["status"] == TableStatus.AVAILABLE]
         if not free:
             return
         table = self._rng.choice(free)
         party = self._rng.randint(1, table["seats"])
-        await self._restaurant.add_customer(self._rng.choice(NAMES), party, "",
-                                            CustomerStatus.SEATED, table["id"])
+        customer = await self._restaurant.add_customer(self._rng.choice(NAMES), party, "",
+                                                       CustomerStatus.SEATED, table["id"])
+        await self._visits.open(table["id"], party, customer.id)
         dishes = self._rng.sample(MENU, k=min(len(MENU), self._rng.randint(1, 4)))
         lines = [OrderLine(name=dish.name, qty=self._rng.randint(1, 2),
                            options=[o.name for o in dish.options if self._rng.random() < 0.3],

@@ -17,7 +17,7 @@ from ..core.models import (
     TableStatus,
     utcnow,
 )
-from ..core.money import unit_price
+from ..core.money import Terms, check, unit_price
 from ..core.roles import Role
 from ..settings import KitchenSettings, Settings
 from ..store.store import Store
@@ -97,8 +97,9 @@ INVENTORY = [("FLOUR-25", "Flour", 40, "kg", 10), ("TOM-CAN", "Canned tomatoes",
              ("LEMON", "Lemons", 60, "pc", 20), ("EGG", "Eggs", 90, "pc", 30)]
 
 
-async def seed(store: Store) -> None:
-    """Tables, a few orders, inventory and two video streams, unless rows already exist."""
+async def seed(store: Store, terms: Terms) -> None:
+    """Tables, a few orders (each of its table's open visit, whose check the visits compute
+    when they load), inventory and two video streams, unless rows already exist."""
     if await store.tables():
         return
     tables = [await store.add_table(label, seats, x=x, y=y) for label, seats, x, y in TABLES]
@@ -109,11 +110,12 @@ async def seed(store: Store) -> None:
         for n, dish in enumerate(MENU)]
     for n, table in enumerate(tables[:6]):
         await store.update_table(table.id, {"status": TableStatus.OCCUPIED})
+        visit = await store.add_visit(table.id, check([], terms), party_size=min(table.seats, 2))
         first, second = dishes[(n * 4) % len(MENU)], dishes[(n * 4 + 7) % len(MENU)]
         order = await store.add_order(table.id, [
             _ordered(first, qty=1 + n % 2, options=first.options[:1]),
             _ordered(second, note="allergy: nuts" if n == 2 else ""),
-        ])
+        ], visit_id=visit.id)
         if n in READY_AT_START:  # robots have something to carry from the first second
             await store.update_order(order.id, {"status": OrderStatus.READY,
                                                 "ready_at": utcnow()})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable
 from typing import Final
 
 from ..core.errors import ConstraintFailed, Conflict, Forbidden, Invalid, NotFound
@@ -36,7 +35,7 @@ from ..core.models import (
     utcnow,
 )
 from ..core.floor import Point
-from ..core.orders import CLOSED_ORDER_STATUSES, TRANSITIONS
+from ..core.orders import CLOSED_ORDER_STATUSES, TRANSITIONS, OrderWatcher
 from ..core.tasks import CARRIABLE_ORDER_STATUSES
 from ..core.topics import Topic
 from ..live.hub import Hub
@@ -44,26 +43,25 @@ from ..store.store import Store
 from .fleet import Fleet
 from .journal import Journal
 from .menu import Menu
+from .visits import Visits
 
 log = logging.getLogger(__name__)
 
 S = OrderStatus
 ORDER_EVENTS: Final = {S.READY: "order_ready", S.SERVED: "order_served"}
-# Told of every order that moved: its status before, the order now, and whether the move
-# was the dispatcher's own (a task carrying it) rather than a person's or a robot's.
-OrderWatcher = Callable[[OrderStatus, Order, bool], Awaitable[None]]
 
 
 class Restaurant:
     """Orders, tables, customers, inventory, video streams, event acks and robot commands."""
 
     def __init__(self, store: Store, hub: Hub, journal: Journal, fleet: Fleet,
-                 menu: Menu) -> None:
+                 menu: Menu, visits: Visits) -> None:
         self._store = store
         self._hub = hub
         self._journal = journal
         self._fleet = fleet
         self._menu = menu
+        self._visits = visits
         # Each rule below reads a row, decides, then writes it, with awaits in between. Without
         # these, two tablets bumping one order (or two deltas on one stock line) at the same
         # moment would both decide on the same old row: a served order cancelled, a count lost.
@@ -93,12 +91,15 @@ class Restaurant:
     async def place_order(self, table_id: int, lines: list[OrderLine], note: str,
                           priority: OrderPriority = OrderPriority.NORMAL,
                           source: OrderSource = OrderSource.STAFF) -> Order:
-        """A new order, each line routed to its station and priced (domain/menu.py); a dish
-        that is 86 refuses it (409)."""
+        """A new order, each line routed to its station and priced (domain/menu.py), of the
+        table's open visit (opened by this order when there is none, domain/visits.py); a dish
+        that is 86 refuses it (409), so does a table out of service (409 table_closed)."""
         table = await self._table(table_id)
         items = await self._menu.route(lines)
-        order = await self._store.add_order(table_id, items, note, priority, source)
+        visit = await self._visits.open_for_order(table, source)
+        order = await self._store.add_order(table_id, items, note, priority, source, visit.id)
         self._publish(Topic.ORDERS, order)
+        await self._visits.order_placed(order)
         await self._publish_table(table_id)
         await self._journal.event(
             "order_placed", message=f"order {order.id} for table {table.label}",

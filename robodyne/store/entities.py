@@ -25,6 +25,7 @@ from ..core.models import (
     TaskStatus,
     Table,
     VideoStream,
+    Visit,
     stock_status,
 )
 from ..core.orders import CLOSED_ORDER_STATUSES
@@ -35,7 +36,8 @@ from .sqltext import sql_list
 M = TypeVar("M", bound=Item)
 
 JSON_COLUMNS = frozenset({"pose", "issues", "items", "data", "open_order_ids", "stops",
-                          "rejected_by", "names", "descriptions", "allergens", "options"})
+                          "rejected_by", "names", "descriptions", "allergens", "options",
+                          "order_ids", "bill", "payments"})
 
 # The closed and finished statuses as SQL lists, from the one place that says which they are,
 # and the others: a snapshot asks for "open, or closed lately" as two index ranges of
@@ -77,6 +79,11 @@ def _dumped(value: Any) -> Any:
 def _inventory(record: dict[str, Any]) -> InventoryItem:
     record["status"] = stock_status(record["quantity"], record["low_threshold"])
     return InventoryItem.model_validate(record)
+
+
+def _visit(record: dict[str, Any]) -> Visit:
+    record["check"] = record.pop("bill")
+    return Visit.model_validate(record)
 
 
 @dataclass(frozen=True)
@@ -130,10 +137,20 @@ INVENTORY: Final = Entity(
 VIDEO_STREAMS: Final = Entity(
     Topic.VIDEO_STREAMS, "video_streams", VideoStream.model_validate,
     frozenset({"name", "robot_id", "url", "status"}), stamped=True)
+# Payments are the next piece of SPEC §12: none yet, so every visit's list is empty.
+VISITS: Final = Entity(
+    Topic.VISITS, "visits", _visit, frozenset({"status", "closed_at", "bill"}),
+    select="""
+        SELECT v.*, (
+            SELECT json_group_array(o.id) FROM (
+                SELECT id FROM orders WHERE visit_id = v.id ORDER BY id) o
+        ) AS order_ids, '[]' AS payments
+        FROM visits v
+    """)
 EVENTS: Final = Entity(Topic.EVENTS, "events", Event.model_validate)
 SYSTEMLOGS: Final = Entity(Topic.SYSTEMLOGS, "systemlogs", SystemLog.model_validate)
 
 # The state topics whose items have integer ids (robots have names).
 NUMBERED: Final[Mapping[Topic, Entity[Any]]] = {
     entity.topic: entity
-    for entity in (TABLES, ORDERS, MENU, TASKS, CUSTOMERS, INVENTORY, VIDEO_STREAMS)}
+    for entity in (TABLES, ORDERS, MENU, TASKS, CUSTOMERS, INVENTORY, VIDEO_STREAMS, VISITS)}

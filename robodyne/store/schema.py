@@ -177,4 +177,23 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE orders ADD COLUMN visit_id INTEGER;
     ALTER TABLE orders ADD COLUMN total INTEGER NOT NULL DEFAULT 0;
     """,
+    # Visits (SPEC §12.1): a party's stay at a table. At most one open visit per table, which
+    # the partial unique index keeps even against another program writing the file. `bill`
+    # is the check as last computed (JSON; "check" is an SQL keyword); its order_ids are the
+    # orders naming the visit.
+    """
+    CREATE TABLE visits (
+        id INTEGER PRIMARY KEY,
+        table_id INTEGER NOT NULL,
+        customer_id INTEGER,
+        party_size INTEGER,
+        status TEXT NOT NULL DEFAULT 'open',
+        opened_at TEXT NOT NULL,
+        closed_at TEXT,
+        bill TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX visits_open_per_table ON visits (table_id) WHERE status = 'open';
+    CREATE INDEX visits_by_status ON visits (status, closed_at);
+    CREATE INDEX orders_by_visit ON orders (visit_id);
+    """,
 )

@@ -41,9 +41,12 @@ from ..core.models import (
     TaskStop,
     VideoStream,
     VideoStreamChanges,
+    Visit,
+    VisitChanges,
+    VisitStatus,
     utcnow,
 )
-from ..core.money import order_total
+from ..core.money import Check, order_total
 from ..core.orders import closed_cutoff
 from ..core.tasks import finished_cutoff
 from ..core.topics import Topic
@@ -65,6 +68,7 @@ from .entities import (
     TASKS,
     UNFINISHED_SQL,
     VIDEO_STREAMS,
+    VISITS,
     json,
 )
 from .keys import KeyRecord, Keys
@@ -180,6 +184,26 @@ class Store:
     async def task(self, task_id: int) -> Task | None:
         return await self._rows.by_id(TASKS, task_id)
 
+    async def visits(self) -> list[Visit]:
+        """Open visits and those closed within the closed orders' window."""
+        return await self._rows.fetch(
+            VISITS, "WHERE status = ? OR (status = ? AND closed_at >= ?) ORDER BY id",
+            VisitStatus.OPEN, VisitStatus.CLOSED, closed_cutoff())
+
+    async def visit(self, visit_id: int) -> Visit | None:
+        return await self._rows.by_id(VISITS, visit_id)
+
+    async def open_visits(self) -> list[Visit]:
+        return await self._rows.fetch(VISITS, "WHERE status = ? ORDER BY id", VisitStatus.OPEN)
+
+    async def open_visit(self, table_id: int) -> Visit | None:
+        """The table's open visit, if it has one (never more: a unique index)."""
+        return await self._rows.first(VISITS, "WHERE table_id = ? AND status = ?", table_id,
+                                      VisitStatus.OPEN)
+
+    async def visit_orders(self, visit_id: int) -> list[Order]:
+        return await self._rows.fetch(ORDERS, "WHERE visit_id = ? ORDER BY id", visit_id)
+
     async def event(self, event_id: int) -> Event | None:
         return await self._rows.by_id(EVENTS, event_id)
 
@@ -202,6 +226,7 @@ class Store:
             Topic.VIDEO_STREAMS: self.video_streams,
             Topic.TASKS: self.tasks,
             Topic.MENU: self.menu,
+            Topic.VISITS: self.visits,
         }
         items: list[Item] = await readers[topic]()
         return items
@@ -235,13 +260,21 @@ class Store:
 
     async def add_order(self, table_id: int, items: list[OrderItem], note: str = "",
                         priority: OrderPriority = OrderPriority.NORMAL,
-                        source: OrderSource = OrderSource.STAFF) -> Order:
+                        source: OrderSource = OrderSource.STAFF,
+                        visit_id: int | None = None) -> Order:
         """A new order, its total the sum of its priced items (core/money.py)."""
         now = utcnow()
         return await self._rows.add(ORDERS, table_id=table_id, priority=priority,
                                     items=[item.model_dump() for item in items], note=note,
-                                    source=source, total=order_total(items),
+                                    source=source, visit_id=visit_id, total=order_total(items),
                                     created_at=now, updated_at=now)
+
+    async def add_visit(self, table_id: int, check: Check, party_size: int | None = None,
+                        customer_id: int | None = None) -> Visit:
+        """A new open visit; ConstraintFailed when the table already has one."""
+        return await self._rows.add(VISITS, table_id=table_id, customer_id=customer_id,
+                                    party_size=party_size, status=VisitStatus.OPEN,
+                                    opened_at=utcnow(), bill=check)
 
     async def add_menu_item(self, name: str, dish: MenuChanges | None = None) -> MenuItem:
         """A new dish: its name, and any other fields it is given (the rest take defaults)."""
@@ -315,6 +348,12 @@ class Store:
         if "items" in changes:
             values["items"] = [item.model_dump() for item in changes["items"]]
         return await self._rows.update(ORDERS, order_id, values)
+
+    async def update_visit(self, visit_id: int, changes: VisitChanges) -> Visit | None:
+        values: dict[str, Any] = dict(changes)
+        if "check" in values:
+            values["bill"] = values.pop("check")
+        return await self._rows.update(VISITS, visit_id, values)
 
     async def update_menu_item(self, item_id: int, changes: MenuChanges) -> MenuItem | None:
         return await self._rows.update(MENU, item_id, changes)

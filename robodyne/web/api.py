@@ -13,6 +13,7 @@ from ..domain.dispatch import Dispatcher
 from ..domain.daybook import Daybook
 from ..domain.menu import Menu
 from ..domain.restaurant import Restaurant
+from ..domain.visits import Visits
 from ..live.hub import Hub
 from ..wire.robot import SQLITE_MAX_INT
 from .bodies import (
@@ -31,6 +32,7 @@ from .bodies import (
     TaskPatch,
     VideoStreamIn,
     VideoStreamPatch,
+    VisitIn,
     read_body,
 )
 from .needs import Caller
@@ -49,10 +51,11 @@ def path_id(request: web.Request) -> int:
 class Api:
     """The REST handlers, given the restaurant, the dispatcher and the hub they use."""
 
-    def __init__(self, restaurant: Restaurant, menu: Menu, dispatcher: Dispatcher,
-                 daybook: Daybook, hub: Hub) -> None:
+    def __init__(self, restaurant: Restaurant, menu: Menu, visits: Visits,
+                 dispatcher: Dispatcher, daybook: Daybook, hub: Hub) -> None:
         self._restaurant = restaurant
         self._menu = menu
+        self._visits = visits
         self._daybook = daybook
         self._dispatcher = dispatcher
         self._hub = hub
@@ -109,6 +112,11 @@ class Api:
     async def delete_customer(self, request: web.Request, caller: Caller) -> web.Response:
         await self._restaurant.remove_customer(path_id(request))
         return web.Response(status=204)
+
+    async def create_visit(self, request: web.Request, caller: Caller) -> web.Response:
+        body = await read_body(request, VisitIn)
+        visit = await self._visits.open(body.table_id, body.party_size, body.customer_id)
+        return json_response(visit, 201)
 
     async def create_inventory(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, InventoryIn)

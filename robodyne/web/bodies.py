@@ -172,6 +172,14 @@ class CustomerPatch(Patch):
     table_id: RowId | None = None
 
 
+class VisitIn(Body):
+    """Seating a party at a table (SPEC §12.1)."""
+
+    table_id: RowId
+    party_size: int | None = Field(None, ge=1, le=100)
+    customer_id: RowId | None = None
+
+
 class InventoryIn(Body):
     sku: PlainText = Field(min_length=1, max_length=64)
     name: PlainText = Field(min_length=1, max_length=100)

@@ -18,10 +18,13 @@ from ..core.errors import (
     Invalid,
     NotFound,
     StorageUnavailable,
+    TableClosed,
     Unauthorized,
 )
 
+# The first entry an error is an instance of answers it: a specific Conflict before Conflict.
 ERRORS: Final[dict[type[DomainError], tuple[int, Code]]] = {
+    TableClosed: (409, Code.TABLE_CLOSED),
     Invalid: (400, Code.VALIDATION_ERROR),
     Unauthorized: (401, Code.UNAUTHORIZED),
     Forbidden: (403, Code.FORBIDDEN),

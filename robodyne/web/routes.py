@@ -79,6 +79,7 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
               creates(T.CUSTOMERS)),
         Route("PATCH", "/api/customers/{id}", api.update_customer, Write(S.CUSTOMERS)),
         Route("DELETE", "/api/customers/{id}", api.delete_customer, Write(S.CUSTOMERS)),
+        Route("POST", "/api/visits", api.create_visit, Write(S.VISITS), creates(T.VISITS)),
         Route("POST", "/api/inventory", api.create_inventory, Write(S.INVENTORY),
               creates(T.INVENTORY)),
         Route("PATCH", "/api/inventory/{id}", api.update_inventory, Write(S.INVENTORY)),

@@ -113,20 +113,24 @@ ENDPOINTS = [
     ("DELETE", "/api/video_streams/{stream}", None, 204),
     ("POST", "/api/events/{event}/ack", None, 200),
     ("POST", "/api/robots/r1/commands", {"command": "go_to", "table_id": "{table}"}, 202),
+    ("POST", "/api/visits", {"table_id": "{free}", "party_size": 2}, 201),
 ]
 
 
 async def seed(api: Api) -> dict[str, int]:
-    """One row of every kind, for the endpoints that address one."""
+    """One row of every kind, for the endpoints that address one (a table with an order, so an
+    open visit, and a free one)."""
     table = await api.table()
     order = await api.order(table["id"])
+    free = await api.table("Free")
     customer = await api.ok("POST", "/api/customers", {"name": "Bo"}, 201)
     inventory = await api.ok("POST", "/api/inventory",
                              {"sku": "EGG", "name": "Eggs", "quantity": 30}, 201)
     stream = await api.ok("POST", "/api/video_streams", {"name": "Door", "url": "rtsp://d"}, 201)
     [event] = events_of(api.server, "order_placed")
-    return {"table": table["id"], "order": order["id"], "customer": customer["id"],
-            "inventory": inventory["id"], "stream": stream["id"], "event": event["id"]}
+    return {"table": table["id"], "free": free["id"], "order": order["id"],
+            "customer": customer["id"], "inventory": inventory["id"], "stream": stream["id"],
+            "event": event["id"]}
 
 
 def fill(template: Any, ids: dict[str, int]) -> Any:
@@ -747,7 +751,7 @@ async def test_commands_are_refused_for_robots_that_cannot_take_them(
 # ---- reads ----
 
 TOPICS = ["robots", "tables", "orders", "customers", "inventory", "video_streams", "events",
-          "systemlogs", "status"]
+          "systemlogs", "status", "visits"]
 
 
 @pytest.mark.parametrize("topic", TOPICS)

@@ -54,9 +54,11 @@ async def test_a_staff_order_takes_each_dishs_price_with_its_options_and_totals_
     assert (candle["menu_id"], candle["price"], candle["options"]) == (None, 500, [])
     assert (water["menu_id"], water["price"]) == (None, 0)
     assert order["total"] == 2 * 15000 + 11000 + 3 * 500 + 0
-    assert (order["source"], order["visit_id"]) == ("staff", None)
+    # The table had no visit: the order opened one (SPEC §12.1).
+    [visit] = (await api.ok("GET", "/api/visits"))["items"]
+    assert (order["source"], order["visit_id"]) == ("staff", visit["id"])
     [row] = db_rows(server, "SELECT source, visit_id, total FROM orders")
-    assert tuple(row) == ("staff", None, 42500)
+    assert tuple(row) == ("staff", visit["id"], 42500)
     assert (await api.ok("GET", "/api/orders"))["items"] == [order]
 
 

@@ -20,14 +20,14 @@ from ..support.api_client import Api, assert_error
 ROLES = ["admin", "kitchen", "floor", "maintenance", "robot"]
 TOKEN = {role: f"{role}-token-test" for role in ROLES}
 TOPICS = ["robots", "tables", "orders", "customers", "inventory", "video_streams", "tasks",
-          "menu", "events", "systemlogs", "status"]
+          "menu", "events", "systemlogs", "status", "visits"]
 
 # docs/protocol.md, "Roles", "may read topics".
 READS = {
     "admin": set(TOPICS),
     "kitchen": {"orders", "tables", "inventory", "events", "status", "tasks", "menu"},
     "floor": {"robots", "tables", "orders", "customers", "events", "status", "video_streams",
-              "tasks", "menu"},
+              "tasks", "menu", "visits"},
     "maintenance": {"robots", "events", "status", "systemlogs", "video_streams", "tasks"},
     "robot": set(),
 }
@@ -35,18 +35,20 @@ READS = {
 WRITES = {
     "admin": {"orders", "order_prices", "tables", "customers", "inventory", "video_streams",
               "event_ack", "robot_commands", "tasks", "menu", "menu_available", "tokens",
-              "table_links"},
+              "table_links", "visits"},
     "kitchen": {"orders", "inventory", "event_ack", "menu_available"},
     "floor": {"orders", "order_prices", "tables", "customers", "event_ack", "robot_commands",
-              "tasks"},
+              "tasks", "visits"},
     "maintenance": {"video_streams", "event_ack"},
     "robot": set(),
 }
 SCOPES = ["orders", "order_prices", "tables", "customers", "inventory", "video_streams",
-          "event_ack", "robot_commands", "tasks", "menu", "menu_available", "tokens", "table_links"]
+          "event_ack", "robot_commands", "tasks", "menu", "menu_available", "tokens", "table_links",
+          "visits"]
 
-# One representative write per scope: (method, path, body, success status); {table},
-# {event} and {dish} are ids made before each test, "r1" a connected robot.
+# One representative write per scope: (method, path, body, success status); {table} (with an
+# order, so an open visit), {free} (a table without one), {event} and {dish} are ids made
+# before each test, "r1" a connected robot.
 WRITE_CALLS: dict[str, tuple[str, str, Any, int]] = {
     "orders": ("POST", "/api/orders", {"table_id": "{table}", "items": [{"name": "Soup"}]}, 201),
     "order_prices": ("POST", "/api/orders", {"table_id": "{table}",
@@ -62,6 +64,7 @@ WRITE_CALLS: dict[str, tuple[str, str, Any, int]] = {
     "menu_available": ("PATCH", "/api/menu/{dish}", {"available": False}, 200),
     "tokens": ("POST", "/api/pairing", {"role": "kitchen", "label": "grill"}, 201),
     "table_links": ("POST", "/api/tables/{table}/link", None, 200),
+    "visits": ("POST", "/api/visits", {"table_id": "{free}", "party_size": 2}, 201),
 }
 # What a refused write must leave untouched, read from the SQLite file.
 WITNESS: dict[str, Any] = {
@@ -78,6 +81,7 @@ WITNESS: dict[str, Any] = {
     "menu_available": "SELECT count(*) FROM menu WHERE available = 0",
     "tokens": lambda server: parts_of(server).login.codes.live,
     "table_links": "SELECT count(*) FROM events WHERE type = 'table_link_rotated'",
+    "visits": "SELECT count(*) FROM visits",
 }
 
 
@@ -97,7 +101,7 @@ def test_the_tables_here_cover_every_role_topic_and_scope() -> None:
     assert set(READS) == set(WRITES) == set(ROLES)
     assert all(READS[role] <= set(TOPICS) and WRITES[role] <= set(SCOPES) for role in ROLES)
     assert set(WRITE_CALLS) == set(WITNESS) == set(SCOPES)
-    assert len(READ_CASES) == 55 and len(WRITE_CASES) == 65
+    assert len(READ_CASES) == 60 and len(WRITE_CASES) == 70
 
 
 @pytest.mark.parametrize("role,topic", READ_CASES, ids=[f"{r}-{t}" for r, t in READ_CASES])
@@ -132,9 +136,10 @@ async def test_write_is_allowed_exactly_as_the_role_table_says(
     robot = await RobotClient.hello(server, "r1")
     table = await api.table()
     await api.order(table["id"])
+    free = await api.table("Free")
     [event] = db_rows(server, "SELECT id FROM events WHERE type = 'order_placed'")
     dish = await api.ok("POST", "/api/menu", {"name": "Kimchi"}, 201)
-    ids = {"table": table["id"], "event": event["id"], "dish": dish["id"]}
+    ids = {"table": table["id"], "free": free["id"], "event": event["id"], "dish": dish["id"]}
     method, path, body, success = WRITE_CALLS[scope]
     path = path.format(**ids)
     if body is not None:

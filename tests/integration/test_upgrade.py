@@ -82,7 +82,10 @@ async def test_the_release_database_migrates_with_every_row_and_value_kept(
                           ).fetchall() == [("staff", None, 0)]
         indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master"
                                                 " WHERE type = 'index'")}
-    assert {"orders_by_created", "tasks_by_created", "events_by_type"} <= indexes
+        # Visits (SPEC §12.1) start empty: the release's orders belong to none.
+        assert db.execute("SELECT count(*) FROM visits").fetchone() == (0,)
+    assert {"orders_by_created", "tasks_by_created", "events_by_type", "visits_open_per_table",
+            "orders_by_visit"} <= indexes
 
 
 async def _served(session: aiohttp.ClientSession, server: ServerProcess) -> dict[str, Any]:

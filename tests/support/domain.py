@@ -16,6 +16,7 @@ from robodyne.domain.fleet import Fleet
 from robodyne.domain.journal import Journal
 from robodyne.domain.menu import Menu
 from robodyne.domain.restaurant import Restaurant
+from robodyne.domain.visits import Visits
 from robodyne.live.hub import Hub
 from robodyne.settings import KitchenSettings
 from robodyne.store.store import Store
@@ -32,6 +33,7 @@ class Domain:
     restaurant: Restaurant
     menu: Menu
     dispatcher: Dispatcher
+    visits: Visits
 
     def events(self, type_: str) -> list[dict[str, Any]]:
         """The events of that type the hub has published, oldest first."""
@@ -47,23 +49,27 @@ class Domain:
 
 @asynccontextmanager
 async def open_domain(tmp_path: Path, kitchen: KitchenSettings | None = None,
-                      dispatch: dict[str, Any] | None = None) -> AsyncIterator[Domain]:
+                      dispatch: dict[str, Any] | None = None,
+                      restaurant: dict[str, Any] | None = None) -> AsyncIterator[Domain]:
     """The domain loaded as the app loads it at start, with the tests' settings (no automatic
-    deliveries, no charging, unless `dispatch` says otherwise) and a hub keeping 100 frames per
-    topic."""
+    deliveries, no charging, unless `dispatch` says otherwise; `restaurant` the [restaurant]
+    keys) and a hub keeping 100 frames per topic."""
     settings = make_settings(tmp_path / "domain.db", dispatch=dispatch or {},
-                             websocket={"history_size": 100, "send_queue_max": 1000})
+                             websocket={"history_size": 100, "send_queue_max": 1000},
+                             restaurant=restaurant or {})
     if kitchen is not None:
         settings = settings.model_copy(update={"kitchen": kitchen})
     parts = build(settings)
     await parts.store.open()
     try:
+        await parts.visits.load(parts.restaurant.order_watchers)
         await parts.fleet.load()
         await parts.dispatcher.load()
         yield Domain(parts.store, parts.hub, parts.journal, parts.fleet, parts.restaurant,
-                     parts.menu, parts.dispatcher)
+                     parts.menu, parts.dispatcher, parts.visits)
     finally:
         parts.dispatcher.close()
+        parts.visits.close()
         await parts.store.close()
 
 

@@ -1,0 +1,151 @@
+"""Visits (SPEC §12.1): a party's stay at one table, opened by staff seating it or by the
+table's first order, holding every order placed there while it is open, and its check
+(core/money.py) recomputed and republished whenever those orders change."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ..core import money
+from ..core.errors import ConstraintFailed, Conflict, Invalid, TableClosed
+from ..core.models import (
+    Item,
+    Order,
+    OrderSource,
+    OrderStatus,
+    Table,
+    TableStatus,
+    Visit,
+    VisitStatus,
+    utcnow,
+)
+from ..core.orders import OrderWatcher
+from ..core.topics import Topic
+from ..core.visits import opens_for
+from ..live.hub import Hub
+from ..settings import RestaurantSettings
+from ..store.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Visits:
+    """Visits opened, closed and kept in step with their orders: committed, then published."""
+
+    def __init__(self, store: Store, hub: Hub, restaurant: RestaurantSettings) -> None:
+        self._store = store
+        self._hub = hub
+        self._terms = restaurant.terms()
+        # Opening reads "has this table an open visit?" then writes one, with awaits between:
+        # two tablets seating one table at once would both see none. The unique index would
+        # refuse the second, but as a 409 decided here rather than by chance.
+        self._lock = asyncio.Lock()
+        self._watched: list[OrderWatcher] | None = None
+
+    def _publish(self, topic: Topic, item: Item) -> None:
+        self._hub.publish(topic, "upsert", [item.model_dump(mode="json")])
+
+    async def load(self, order_watchers: list[OrderWatcher]) -> None:
+        """Every open visit's check computed again (the restaurant's terms may have changed
+        since it was saved); from now on it hears of every order that moves (until close)."""
+        for visit in await self._store.open_visits():
+            await self._recompute(visit.id, placed=False)
+        order_watchers.append(self.order_moved)
+        self._watched = order_watchers
+
+    def close(self) -> None:
+        """Stop hearing of orders: undoes load's registration."""
+        if self._watched is not None:
+            self._watched.remove(self.order_moved)
+            self._watched = None
+
+    async def open(self, table_id: int, party_size: int | None = None,
+                   customer_id: int | None = None) -> Visit:
+        """Seat a party: a new open visit, its table occupied. 409 when the table already has
+        an open visit; 409 table_closed when it is out of service."""
+        async with self._lock:
+            table = await self._store.table(table_id)
+            if table is None:
+                raise Invalid(f"table_id: there is no table {table_id}")
+            if customer_id is not None and await self._store.customer(customer_id) is None:
+                raise Invalid(f"customer_id: there is no customer {customer_id}")
+            if await self._store.open_visit(table_id) is not None:
+                raise Conflict(f"table {table.label} already has an open visit")
+            if not opens_for(OrderSource.STAFF, table.status):
+                raise TableClosed(f"table {table.label} is {table.status}")
+            visit, occupied = await self._open(table, party_size, customer_id)
+            if occupied is not None:
+                self._publish(Topic.TABLES, occupied)
+            return visit
+
+    async def open_for_order(self, table: Table, source: OrderSource) -> Visit:
+        """The visit an order for `table` belongs to: its open one, else one opened now —
+        on any table but one out of service for staff, only on a free table for a guest
+        (409 table_closed otherwise). The table, occupied now, is the caller's to publish:
+        with the order in its open_order_ids, one tables update rather than two."""
+        async with self._lock:
+            visit = await self._store.open_visit(table.id)
+            if visit is not None:
+                return visit
+            if not opens_for(source, table.status):
+                raise TableClosed(f"table {table.label} is {table.status}: ask the staff")
+            visit, _ = await self._open(table, None, None)
+            return visit
+
+    async def _open(self, table: Table, party_size: int | None, customer_id: int | None
+                    ) -> tuple[Visit, Table | None]:
+        """A new visit, committed and published; the table made occupied (None if it was)."""
+        try:
+            visit = await self._store.add_visit(table.id, money.check([], self._terms),
+                                                party_size, customer_id)
+        except ConstraintFailed as err:  # another program opened one meanwhile
+            raise Conflict(f"table {table.label} already has an open visit") from err
+        self._publish(Topic.VISITS, visit)
+        occupied = None
+        if table.status is not TableStatus.OCCUPIED:
+            occupied = await self._store.update_table(table.id, {"status": TableStatus.OCCUPIED})
+        log.debug("visit %d opened at table %s", visit.id, table.label)
+        return visit, occupied
+
+    async def close_for_table(self, table_id: int) -> Visit | None:
+        """Close the table's open visit, if it has one; the table's status is the caller's.
+        (Closing against the check, SPEC §12.3, comes with payments.)"""
+        async with self._lock:
+            visit = await self._store.open_visit(table_id)
+            if visit is None:
+                return None
+            closed = await self._store.update_visit(
+                visit.id, {"status": VisitStatus.CLOSED, "closed_at": utcnow()})
+            assert closed is not None  # visits are never deleted
+            self._publish(Topic.VISITS, closed)
+            return closed
+
+    async def order_placed(self, order: Order) -> None:
+        """A new order of a visit: it lists the order, and the check its lines."""
+        if order.visit_id is not None:
+            await self._recompute(order.visit_id, placed=True)
+
+    async def order_moved(self, before: OrderStatus, order: Order, by_dispatch: bool) -> None:
+        """An order of a visit moved: republished when its check changed (a cancellation)."""
+        if order.visit_id is not None:
+            await self._recompute(order.visit_id, placed=False)
+
+    async def _recompute(self, visit_id: int, *, placed: bool) -> None:
+        """The visit's check from its orders now, saved when it changed; published then, or
+        when an order was placed (the visit's order_ids changed even if its check did not)."""
+        async with self._lock:
+            visit = await self._store.visit(visit_id)
+            if visit is None:
+                log.warning("an order names visit %d, which is not there", visit_id)
+                return
+            lines = [line for order in await self._store.visit_orders(visit_id)
+                     if order.status is not OrderStatus.CANCELLED
+                     for line in money.check_lines(order.id, order.items)]
+            paid = sum(payment.amount for payment in visit.payments)
+            check = money.check(lines, self._terms, paid)
+            if check != visit.check:
+                visit = await self._store.update_visit(visit_id, {"check": check}) or visit
+            elif not placed:
+                return
+            self._publish(Topic.VISITS, visit)

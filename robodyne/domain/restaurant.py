@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 S = OrderStatus
 ORDER_EVENTS: Final = {S.READY: "order_ready", S.SERVED: "order_served"}
+# A table staff set to one of these has no party at it any more.
+FREED: Final = frozenset({TableStatus.AVAILABLE, TableStatus.NEEDS_CLEANING})
 
 
 class Restaurant:
@@ -96,8 +98,11 @@ class Restaurant:
         that is 86 refuses it (409), so does a table out of service (409 table_closed)."""
         table = await self._table(table_id)
         items = await self._menu.route(lines)
-        visit = await self._visits.open_for_order(table, source)
-        order = await self._store.add_order(table_id, items, note, priority, source, visit.id)
+
+        async def add(visit_id: int) -> Order:
+            return await self._store.add_order(table_id, items, note, priority, source,
+                                               visit_id)
+        order = await self._visits.add_order(table_id, source, add)
         self._publish(Topic.ORDERS, order)
         await self._visits.order_placed(order)
         await self._publish_table(table_id)
@@ -227,6 +232,10 @@ class Restaurant:
         customer_id = changes.get("customer_id")
         if customer_id is not None and not await self._store.customer(customer_id):
             raise Invalid(f"customer_id: there is no customer {customer_id}")
+        if changes.get("status") in FREED and await self._store.table(table_id) is not None:
+            # The party has gone: its visit ends (SPEC §12.3; refusing it while the check
+            # is owed comes with payments, which nothing records yet).
+            await self._visits.close_for_table(table_id)
         table = await self._store.update_table(table_id, changes)
         if table is None:
             raise NotFound(f"table {table_id} not found")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from ..core import money
 from ..core.errors import ConstraintFailed, Conflict, Invalid, TableClosed
@@ -79,19 +80,24 @@ class Visits:
                 self._publish(Topic.TABLES, occupied)
             return visit
 
-    async def open_for_order(self, table: Table, source: OrderSource) -> Visit:
-        """The visit an order for `table` belongs to: its open one, else one opened now —
-        on any table but one out of service for staff, only on a free table for a guest
-        (409 table_closed otherwise). The table, occupied now, is the caller's to publish:
-        with the order in its open_order_ids, one tables update rather than two."""
+    async def add_order(self, table_id: int, source: OrderSource,
+                        add: Callable[[int], Awaitable[Order]]) -> Order:
+        """`add` the order to the table's visit: its open one, else one opened now — on any
+        table but one out of service for staff, only on a free table for a guest (409
+        table_closed otherwise). Under the visits' lock, with the table read inside it: no
+        close (and no change of the table) falls between the choice and the order. The
+        table, occupied now, is the caller's to publish: with the order in its
+        open_order_ids, one tables update rather than two."""
         async with self._lock:
+            table = await self._store.table(table_id)
+            if table is None:
+                raise Invalid(f"table_id: there is no table {table_id}")
             visit = await self._store.open_visit(table.id)
-            if visit is not None:
-                return visit
-            if not opens_for(source, table.status):
-                raise TableClosed(f"table {table.label} is {table.status}: ask the staff")
-            visit, _ = await self._open(table, None, None)
-            return visit
+            if visit is None:
+                if not opens_for(source, table.status):
+                    raise TableClosed(f"table {table.label} is {table.status}: ask the staff")
+                visit, _ = await self._open(table, None, None)
+            return await add(visit.id)
 
     async def _open(self, table: Table, party_size: int | None, customer_id: int | None
                     ) -> tuple[Visit, Table | None]:
@@ -127,8 +133,10 @@ class Visits:
             await self._recompute(order.visit_id, placed=True)
 
     async def order_moved(self, before: OrderStatus, order: Order, by_dispatch: bool) -> None:
-        """An order of a visit moved: republished when its check changed (a cancellation)."""
-        if order.visit_id is not None:
+        """An order of a visit cancelled: its lines leave the check. No other move changes
+        a check (the kitchen's and the robots' moves cost it no read)."""
+        if (order.visit_id is not None and order.status is OrderStatus.CANCELLED
+                and before is not OrderStatus.CANCELLED):
             await self._recompute(order.visit_id, placed=False)
 
     async def _recompute(self, visit_id: int, *, placed: bool) -> None:

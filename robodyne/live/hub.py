@@ -195,6 +195,9 @@ class Family:
             stream = Stream(self.name, view, epoch=f"{self._epoch}.{next(self._incarnations)}",
                             history_size=self._history_size, queues=self._queues)
             self.streams[key] = stream
+        # Asked for means about to be watched: not dropped by a sweep before its subscriber
+        # comes, even if the caller awaits in between.
+        stream.touched = self._queues.clock()
         return stream
 
     def publish(self, key: Hashable, item: Record) -> int | None:

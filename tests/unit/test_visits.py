@@ -107,6 +107,13 @@ async def test_a_staff_order_opens_a_visit_on_any_table_but_one_out_of_service(
     assert domain.item("tables", table.id)["status"] == "occupied"
 
 
+async def _guest_order(domain: Domain, table: Table) -> int | None:
+    """A guest's order for the table (the guest API's call); the visit it joined or opened."""
+    order = await domain.restaurant.place_order(table.id, [OrderLine(name="Water")], "",
+                                                source=OrderSource.GUEST)
+    return order.visit_id
+
+
 @pytest.mark.parametrize("status", [TableStatus.NEEDS_CLEANING, TableStatus.RESERVED,
                                     TableStatus.OUT_OF_SERVICE])
 async def test_a_guests_order_opens_a_visit_only_on_a_free_table(
@@ -114,11 +121,11 @@ async def test_a_guests_order_opens_a_visit_only_on_a_free_table(
 ) -> None:
     table = await _table(domain, status)
     with pytest.raises(TableClosed, match="ask the staff"):
-        await domain.visits.open_for_order(table, OrderSource.GUEST)
-    assert _visits(domain) == []
+        await _guest_order(domain, table)
+    assert _visits(domain) == [] and domain.hub.snapshot("orders")[0] == []
     free = await domain.restaurant.add_table("T6", 2, TableStatus.AVAILABLE, None, None)
-    visit = await domain.visits.open_for_order(free, OrderSource.GUEST)
-    assert _visits(domain) == [visit.model_dump(mode="json")]
+    opened = await _guest_order(domain, free)
+    assert [visit["id"] for visit in _visits(domain)] == [opened]
 
 
 async def test_a_guests_order_joins_the_visit_staff_opened_whatever_the_table(
@@ -126,7 +133,36 @@ async def test_a_guests_order_joins_the_visit_staff_opened_whatever_the_table(
 ) -> None:
     table = await _table(domain, TableStatus.NEEDS_CLEANING)
     seated = await domain.visits.open(table.id, party_size=2)
-    assert await domain.visits.open_for_order(table, OrderSource.GUEST) == seated
+    assert await _guest_order(domain, table) == seated.id
+
+
+async def test_staff_freeing_a_table_ends_its_visit_and_the_next_party_gets_a_new_one(
+    domain: Domain
+) -> None:
+    table = await _table(domain)
+    first = await domain.restaurant.place_order(table.id, [OrderLine(name="Soup")], "")
+    for status in (TableStatus.NEEDS_CLEANING, TableStatus.AVAILABLE):
+        await domain.restaurant.change_table(table.id, {"status": status})
+    [closed] = _visits(domain)
+    assert (closed["id"], closed["status"]) == (first.visit_id, "closed")
+    assert closed["closed_at"] is not None
+    second = await domain.restaurant.place_order(table.id, [OrderLine(name="Soup")], "")
+    assert second.visit_id not in (None, first.visit_id)
+    assert domain.item("visits", second.visit_id)["order_ids"] == [second.id]
+
+
+async def test_a_kitchen_move_costs_the_visits_nothing_and_a_cancel_republishes_the_check(
+    domain: Domain
+) -> None:
+    await domain.menu.add("Soup", {"price": 5000})
+    table = await _table(domain)
+    order = await domain.restaurant.place_order(table.id, [OrderLine(name="Soup")], "")
+    seq = domain.hub.seq("visits")
+    await domain.restaurant.change_order(order.id, status=OrderStatus.PREPARING)
+    assert domain.hub.seq("visits") == seq
+    await domain.restaurant.change_order(order.id, status=OrderStatus.CANCELLED)
+    assert domain.hub.seq("visits") == seq + 1
+    assert domain.item("visits", order.visit_id)["check"]["total"] == 0
 
 
 async def test_every_order_of_the_table_joins_its_open_visit_and_the_check_follows(

@@ -142,7 +142,9 @@ class _Year:
         rng = self.rng
         items = []
         for _ in range(rng.choices(ITEM_COUNTS, ITEM_WEIGHTS)[0]):
-            name, _, station, target_s, modifiers = rng.choices(MENU, self.menu_weights)[0]
+            dish = rng.choices(MENU, self.menu_weights)[0]
+            name, station, target_s, modifiers = (dish.name, dish.station, dish.prep_target_s,
+                                                  dish.modifiers)
             done_at = created + int(target_s * 1000 * rng.lognormvariate(0, 0.35))
             items.append({
                 "name": name, "qty": rng.choices((1, 2, 3), (80, 15, 5))[0],

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bench import dispatch, scenarios
+from bench import dispatch, scenarios, yeardb
 from bench.servers import seed_available
+
+from ..support.server import db_rows
 
 SERVERS = ["robodyne", "raw", *(["seed"] if seed_available() else [])]
 pytestmark = pytest.mark.slow
@@ -61,3 +65,13 @@ def test_dispatch_serves_every_order_once(variant: str) -> None:
         assert result["backlog"]["queue_filled"]
     else:
         assert result["button"]["commands_sent"] >= result["orders"]
+
+
+def test_the_reports_year_database_builds_on_todays_schema_and_menu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(yeardb, "CACHE_DIR", tmp_path)
+    path, built_s = yeardb.ensure(yeardb.Sizes(days=2, orders_per_day=5, robot_events=50))
+    assert built_s is not None
+    [(orders,)] = db_rows(path, "SELECT count(*) FROM orders")
+    assert orders > 0

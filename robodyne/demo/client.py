@@ -85,6 +85,11 @@ class End(enum.Enum):
     STOPPED = "stopped"
 
 
+# The server's errors that end a connection, and how.
+ERROR_ENDS: Final[dict[str, End]] = {Code.REPLACED: End.REPLACED,
+                                     Code.UNAUTHORIZED: End.UNAUTHORIZED}
+
+
 class Welcome(BaseModel):
     """The server's reply to hello; only heartbeat_s matters to a robot."""
 
@@ -202,10 +207,8 @@ class RobotClient:
                     return Welcome.model_validate(message)
                 except ValidationError:
                     return Welcome()
-            if message.get("type") == "error":
-                self.log.debug("server error %s: %s", message.get("code"), message.get("detail"))
-                if message.get("code") == Code.UNAUTHORIZED:
-                    return End.UNAUTHORIZED
+            if message.get("type") == "error" and (end := self._error_end(message)):
+                return end
 
     async def _serve(self, lines: ServerLines, writer: asyncio.StreamWriter,
                      heartbeat_s: float) -> End:
@@ -231,6 +234,12 @@ class RobotClient:
             return End.LOST
         raise error
 
+    def _error_end(self, message: Message) -> End | None:
+        """The end a server's error line means for this connection, if it ends it."""
+        code = message.get("code")
+        self.log.debug("server error %s: %s", code, message.get("detail"))
+        return ERROR_ENDS.get(str(code))
+
     async def _read(self, lines: ServerLines, writer: asyncio.StreamWriter) -> End:
         while True:
             message = await lines.next()
@@ -240,13 +249,8 @@ class RobotClient:
             if kind == "command":
                 for reply in self.robot.command(message):
                     self._send(writer, reply)
-            elif kind == "error":
-                code = message.get("code")
-                self.log.debug("server error %s: %s", code, message.get("detail"))
-                if code == Code.REPLACED:
-                    return End.REPLACED
-                if code == Code.UNAUTHORIZED:
-                    return End.UNAUTHORIZED
+            elif kind == "error" and (end := self._error_end(message)):
+                return end
             elif kind == "shutdown":
                 return End.SHUTDOWN
             # welcome and ack need nothing: an ack only says the server stored the line.

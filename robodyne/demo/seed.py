@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from ..core.dishes import Allergen, Language
 from ..core.models import (
-    MenuItem,
     MenuOption,
-    OrderItem,
     OrderStatus,
     StreamStatus,
     TableStatus,
     utcnow,
 )
-from ..core.money import Terms, check, unit_price
+from ..core.money import Terms, check
 from ..core.roles import Role
+from ..domain.menu import ordered
 from ..settings import KitchenSettings, Settings
 from ..store.store import Store
 from .floor import TABLES
@@ -113,8 +111,8 @@ async def seed(store: Store, terms: Terms) -> None:
         visit = await store.add_visit(table.id, check([], terms), party_size=min(table.seats, 2))
         first, second = dishes[(n * 4) % len(MENU)], dishes[(n * 4 + 7) % len(MENU)]
         order = await store.add_order(table.id, [
-            _ordered(first, qty=1 + n % 2, options=first.options[:1]),
-            _ordered(second, note="allergy: nuts" if n == 2 else ""),
+            ordered(first, first.options[:1], name=first.name, qty=1 + n % 2),
+            ordered(second, (), name=second.name, note="allergy: nuts" if n == 2 else ""),
         ], visit_id=visit.id)
         if n in READY_AT_START:  # robots have something to carry from the first second
             await store.update_order(order.id, {"status": OrderStatus.READY,
@@ -128,15 +126,6 @@ async def seed(store: Store, terms: Terms) -> None:
                                  status=StreamStatus.ACTIVE)
     log.info("demo restaurant seeded: %d tables, %d dishes, 6 orders, %d inventory items",
              len(tables), len(MENU), len(INVENTORY))
-
-
-def _ordered(dish: MenuItem, qty: int = 1, note: str = "",
-             options: Sequence[MenuOption] = ()) -> OrderItem:
-    """A line of a seeded order, priced as the menu prices one (domain/menu.py)."""
-    names = [option.name for option in options]
-    return OrderItem(name=dish.name, qty=qty, note=note, modifiers=names,
-                     station=dish.station or "", menu_id=dish.id, options=names,
-                     price=unit_price(dish.price, (option.price for option in options)))
 
 
 def demo_settings(settings: Settings) -> tuple[Settings, str]:

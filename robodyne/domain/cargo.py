@@ -100,8 +100,7 @@ class Cargo:
         it to staff (it keeps the task's id), after a failure it rides again."""
         ended = await self._book.stored(order.task_id) if order.task_id is not None else None
         to_staff = ended is not None and ended.status is TaskStatus.CANCELLED
-        return await self.move(order.id, status=S.READY, robot_id=None, set_robot=True,
-                               task_id=None, set_task=not to_staff) or order
+        return await self._hand_back(order.id, redeliver=not to_staff) or order
 
     async def orders(self) -> list[Order]:
         """Every open order (and those closed lately), for a restart to look over."""
@@ -166,6 +165,13 @@ class Cargo:
                 return False
         return True
 
+    async def _hand_back(self, order_id: int, *, redeliver: bool) -> Order | None:
+        """The order ready again, off its robot. Handed back to staff, it keeps the id of the
+        task that let it go, so that no restart puts it on a robot again; to be redelivered,
+        it leaves it."""
+        return await self.move(order_id, status=S.READY, robot_id=None, set_robot=True,
+                               task_id=None, set_task=redeliver)
+
     async def release(self, task: Task, *, redeliver: bool) -> None:
         """The task's undelivered orders go back to ready, off the task (and off the robot);
         to be redelivered, each rides again at once."""
@@ -173,10 +179,7 @@ class Cargo:
         for order_id in orders_on(task):
             if await self.carriable(order_id) is None:
                 continue
-            # Handed back to staff, it keeps the id of the task that let it go, so that no
-            # restart puts it on a robot again; to be redelivered, it leaves it.
-            moved = await self.move(order_id, status=S.READY, robot_id=None, set_robot=True,
-                                    task_id=None, set_task=redeliver)
+            moved = await self._hand_back(order_id, redeliver=redeliver)
             if moved is not None:
                 released.append(moved)
         if redeliver:

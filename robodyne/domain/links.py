@@ -41,12 +41,12 @@ class TableLinks:
 
     async def code(self, table_id: int) -> str:
         """The table's code; NotFound for no such table."""
-        await self._table(table_id)
         code = await self._store.table_link(table_id)
-        if code is None:  # a table another program added while we run
+        if code is None:  # a table another program added while we run, or none at all
             await self._store.make_table_links()
             code = await self._store.table_link(table_id)
-        assert code is not None  # made just now, and links are never deleted
+        if code is None:
+            raise NotFound(f"table {table_id} not found")
         return code
 
     async def every(self) -> list[tuple[Table, str]]:

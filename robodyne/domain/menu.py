@@ -60,13 +60,9 @@ class Menu:
             raise Conflict(f"{dish.name} is not available (86)")
         if line.price is not None:
             raise Invalid(f"{where}.price: {dish.name} is on the menu, at the menu's price")
-        chosen = _options(where, dish, line.options)
-        names = [option.name for option in chosen]
-        return OrderItem(
-            name=line.name or dish.name, qty=line.qty, note=line.note,
-            modifiers=names + [m for m in line.modifiers if m not in names],
-            station=dish.station or self._kitchen.default_station, menu_id=dish.id,
-            price=unit_price(dish.price, (option.price for option in chosen)), options=names)
+        return ordered(dish, _options(where, dish, line.options), name=line.name or dish.name,
+                       qty=line.qty, note=line.note, modifiers=line.modifiers,
+                       default_station=self._kitchen.default_station)
 
     async def _dish(self, where: str, line: OrderLine,
                     named: dict[str, MenuItem]) -> MenuItem | None:
@@ -144,6 +140,18 @@ class Menu:
             self._hub.publish(Topic.MENU, "upsert", [held[changed.id]])
         else:
             self._hub.publish(Topic.MENU, "snapshot", [held[dish_id] for dish_id in after])
+
+
+def ordered(dish: MenuItem, chosen: Sequence[MenuOption], *, name: str, qty: int = 1,
+            note: str = "", modifiers: Sequence[str] = (), default_station: str = ""
+            ) -> OrderItem:
+    """An order line of a dish with the options chosen, fixed as placed: its station, its
+    unit price with those options, and the options among the kitchen's modifiers."""
+    names = [option.name for option in chosen]
+    return OrderItem(
+        name=name, qty=qty, note=note, modifiers=names + [m for m in modifiers if m not in names],
+        station=dish.station or default_station, menu_id=dish.id,
+        price=unit_price(dish.price, (option.price for option in chosen)), options=names)
 
 
 def _options(where: str, dish: MenuItem, names: list[str]) -> list[MenuOption]:

@@ -17,7 +17,7 @@ import aiosqlite
 
 from ..core.errors import StorageUnavailable
 from .backup import hold_lock
-from .errors import READ_FAILED, translated
+from .errors import READ_FAILED, failing, translated
 from .report_queries import ReportReader
 from .schema import MIGRATIONS
 
@@ -128,7 +128,7 @@ class Database:
                 await self._db.commit()
             except sqlite3.Error as err:
                 await self._rollback()
-                if isinstance(err, sqlite3.OperationalError):
+                if failing(err):
                     await self._set_health(False, err)
                     raise StorageUnavailable(
                         f"storage unavailable: {WRITE_REFUSED} ({err}); nothing was saved, try"

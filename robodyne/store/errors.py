@@ -13,14 +13,18 @@ READ_FAILED: Final = "the database could not be read"
 UNIQUE: Final = "UNIQUE constraint failed"
 
 
+def failing(err: sqlite3.Error) -> bool:
+    """Locked, read-only, full, corrupt or gone: the database, not the statement."""
+    return isinstance(err, sqlite3.OperationalError) or type(err) is sqlite3.DatabaseError
+
+
 def _ours(err: sqlite3.Error, failed: str) -> DomainError | None:
     """The domain error for `err` (`failed` says what could not be done), or None for a bug of
     ours (a wrong statement, a bad parameter, a NOT NULL broken), which must surface as one."""
     if isinstance(err, sqlite3.IntegrityError):
         # A duplicate of a unique key is the caller's conflict; any other constraint is ours.
         return ConstraintFailed(f"{failed}: {err}") if UNIQUE in str(err) else None
-    # Locked, read-only, full, corrupt or gone: the database, not the statement.
-    if isinstance(err, sqlite3.OperationalError) or type(err) is sqlite3.DatabaseError:
+    if failing(err):
         return StorageUnavailable(f"{failed} ({err})")
     return None
 

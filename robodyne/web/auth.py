@@ -48,10 +48,6 @@ class Auth:
     def grant(self, request: web.Request) -> Grant | None:
         return self.tokens.grant(request_token(request))
 
-    def role(self, request: web.Request) -> Role | None:
-        grant = self.grant(request)
-        return grant.role if grant is not None else None
-
     def refused(self, request: web.Request) -> None:
         """Leave a trace of a request refused for its token (rate-limited per address)."""
         self.refusals.refused(request.remote, request_token(request),

@@ -34,6 +34,8 @@ from ..wire.robot import SQLITE_MAX_INT
 from ..wire.validation import first_problem
 
 MAX_BODY_BYTES: Final = 64 * 1024
+# Where a request keeps its body once read as a model (read_body).
+_READ_AS: Final = "robodyne.body"
 # SQLite stores integers in 64 signed bits; a larger id names no row, and must not reach SQL
 # (the driver raises OverflowError there, which would be a 500).
 RowId = Annotated[int, Field(ge=-SQLITE_MAX_INT - 1, le=SQLITE_MAX_INT)]
@@ -81,7 +83,19 @@ B = TypeVar("B", bound=Body)
 
 
 async def read_body(request: web.Request, model: type[B]) -> B:
-    """The JSON body as `model`: 415 if not JSON, 413 over 64 KiB, 400 naming the bad field."""
+    """The JSON body as `model`: 415 if not JSON, 413 over 64 KiB, 400 naming the bad field.
+    Parsed and validated once per request: a route's need that reads it (web/needs.py) hands
+    the handler the same body."""
+    kept = request.get(_READ_AS)
+    if kept is not None and kept[0] is model:
+        body: B = kept[1]
+        return body
+    body = await _read(request, model)
+    request[_READ_AS] = (model, body)
+    return body
+
+
+async def _read(request: web.Request, model: type[B]) -> B:
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(reason="send the body as application/json")
     if (request.content_length or 0) > MAX_BODY_BYTES:

@@ -11,21 +11,25 @@ from typing import Final
 
 from aiohttp import web
 
-from ..core.roles import Role, may_read
+from ..core.errors import DomainError, Forbidden, NotFound, Unauthorized
+from ..core.roles import Role
 from ..core.stats import Stats
 from ..core.text import ascii_int
-from ..core.topics import TOPIC_NAMES
 from ..live.hub import Hub, Stream
 from ..settings import WebsocketSettings
 from ..wire import frames
 from ..wire.frames import Close
 from .auth import Auth, request_token
 from .connection import CLOSE_TIMEOUT_S, Connection, count_close
+from .needs import READ_NAMED_TOPIC
 
 log = logging.getLogger(__name__)
 
 # Clients are told to wait this long, plus jitter, before reconnecting after a shutdown.
 RECONNECT_AFTER_MS: Final = (1000, 5000)
+# A read need's refusal (web/needs.py) as a handshake's close code.
+REFUSED_AS: Final[dict[type[DomainError], Close]] = {
+    NotFound: Close.UNSUPPORTED, Unauthorized: Close.UNAUTHORIZED, Forbidden: Close.FORBIDDEN}
 
 
 def _resume_point(request: web.Request) -> tuple[int | None, str | None]:
@@ -53,18 +57,15 @@ class WebSockets:
             if conn.token in tokens:
                 conn.close(Close.UNAUTHORIZED, "token revoked")
 
-    def _refusal(self, request: web.Request, topic: str) -> tuple[Close, str] | None:
-        """The first handshake check this one fails, in the order of docs/protocol.md."""
-        if topic not in TOPIC_NAMES:
-            return Close.UNSUPPORTED, f"unknown topic {topic!r}"
-        role = self._auth.role(request)
-        if role is None:
-            self._auth.refused(request)
-            return Close.UNAUTHORIZED, "missing or unknown token"
-        if not may_read(role, topic):
-            return Close.FORBIDDEN, f"role {role} may not read {topic}"
+    async def _refusal(self, request: web.Request, topic: str) -> tuple[Close, str] | None:
+        """The first handshake check this one fails, in the order of docs/protocol.md: who may
+        read the topic is the REST read's need (web/needs.py), its refusals as close codes."""
+        try:
+            grant = await READ_NAMED_TOPIC.check(request, self._auth)
+        except (NotFound, Unauthorized, Forbidden) as err:
+            return REFUSED_AS[type(err)], str(err)
         return self.crowded(self._hub.topics[topic],
-                            None if role is Role.ADMIN else request_token(request))
+                            None if grant.role is Role.ADMIN else request_token(request))
 
     def crowded(self, stream: Stream, holder: str | None) -> tuple[Close, str] | None:
         """The checks every stream shares once its reader may read it: shutdown, the stream's
@@ -102,7 +103,7 @@ class WebSockets:
     async def handler(self, request: web.Request) -> web.StreamResponse:
         ws = await self.accept(request)
         topic = request.match_info["topic"]
-        refusal = self._refusal(request, topic)
+        refusal = await self._refusal(request, topic)
         if refusal is not None:
             await self.refuse(ws, refusal)
         else:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -43,14 +42,8 @@ def replayed(reply: Reply, first: Reply, headers: dict[str, str]) -> None:
 async def post(api: Api, path: str, body: Any, key: str, token: str = "admin-token-test"
                ) -> tuple[Reply, dict[str, str]]:
     """A POST with the key, and the answer's headers."""
-    sent = {**keyed(key), "Authorization": f"Bearer {token}"}
-    if body is not None:
-        sent["Content-Type"] = "application/json"
-    async with api.session.post(api.server.make_url(path), headers=sent,
-                                data=orjson.dumps(body) if body is not None else None) as resp:
-        raw = await resp.read()
-        decoded = orjson.loads(raw) if resp.content_type == "application/json" else raw
-        return Reply(resp.status, decoded, resp.content_type), dict(resp.headers)
+    reply = await api.call("POST", path, body, token=token, headers=keyed(key))
+    return reply, reply.headers
 
 
 async def test_the_same_key_and_body_twice_make_one_order_and_get_the_first_answer(

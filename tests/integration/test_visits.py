@@ -10,6 +10,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from ..support.api_client import Api, already_sent, assert_error, subscribed
+from ..support.browser import place_order
 from ..support.server import db_rows, receive_close, receive_json, ws_url
 
 FLOOR, KITCHEN, MAINTENANCE = "floor-token-test", "kitchen-token-test", "maintenance-token-test"
@@ -21,9 +22,8 @@ async def _dishes(api: Api) -> None:
 
 
 async def _order(api: Api, table_id: int, *lines: tuple[str, int]) -> dict[str, Any]:
-    body = {"table_id": table_id, "items": [{"name": name, "qty": qty} for name, qty in lines]}
-    order: dict[str, Any] = await api.ok("POST", "/api/orders", body, 201, token=FLOOR)
-    return order
+    """A floor tablet's order for the table."""
+    return await place_order(api.session, api.server, table_id, list(lines), token=FLOOR)
 
 
 async def test_seating_a_party_is_committed_and_broadcast_on_visits_and_tables(

@@ -178,15 +178,15 @@ OrderLine = tuple[str, int] | dict[str, Any]
 
 
 async def place_order(session: aiohttp.ClientSession, server: TestServer, table_id: int,
-                      lines: list[OrderLine], note: str = "", expect: int = 201
-                      ) -> dict[str, Any]:
+                      lines: list[OrderLine], note: str = "", expect: int = 201,
+                      token: str = ADMIN) -> dict[str, Any]:
     """The one order filler of the tests: POST /api/orders for the table, each line a
     (dish, qty) or a whole item (modifiers, note…); asserts the status it answers."""
     items = [line if isinstance(line, dict) else {"name": line[0], "qty": line[1]}
              for line in lines]
     made: dict[str, Any] = await rest(session, server, "POST", "/api/orders",
                                       {"table_id": table_id, "items": items, "note": note},
-                                      expect=expect)
+                                      token=token, expect=expect)
     return made
 
 

@@ -14,6 +14,7 @@ from robodyne.core.models import Command
 from robodyne.domain.dispatch import Dispatcher
 from robodyne.domain.fleet import Fleet
 from robodyne.domain.journal import Journal
+from robodyne.domain.links import TableLinks
 from robodyne.domain.menu import Menu
 from robodyne.domain.restaurant import Restaurant
 from robodyne.domain.visits import Visits
@@ -34,6 +35,7 @@ class Domain:
     menu: Menu
     dispatcher: Dispatcher
     visits: Visits
+    links: TableLinks
 
     def events(self, type_: str) -> list[dict[str, Any]]:
         """The events of that type the hub has published, oldest first."""
@@ -62,11 +64,12 @@ async def open_domain(tmp_path: Path, kitchen: KitchenSettings | None = None,
     parts = build(settings)
     await parts.store.open()
     try:
+        await parts.links.load()
         await parts.visits.load(parts.restaurant.order_watchers)
         await parts.fleet.load()
         await parts.dispatcher.load()
         yield Domain(parts.store, parts.hub, parts.journal, parts.fleet, parts.restaurant,
-                     parts.menu, parts.dispatcher, parts.visits)
+                     parts.menu, parts.dispatcher, parts.visits, parts.links)
     finally:
         parts.dispatcher.close()
         parts.visits.close()

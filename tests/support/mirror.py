@@ -7,20 +7,16 @@ from typing import Any
 
 
 class TopicMirror:
-    """A topic's items as web/js/client.js keeps them, with every seq it applied."""
+    """A topic's items as web/js/client.js keeps them, and the last seq it applied."""
 
     def __init__(self, topic: str) -> None:
         # The status topic's one item has no id (docs/api.md, "The order state machine").
         self.key: Callable[[dict[str, Any]], Any] = (
             (lambda item: "status") if topic == "status" else (lambda item: item["id"]))
         self.items: dict[Any, dict[str, Any]] = {}
-        self.seqs: list[int] = []
+        # The last seq applied; None before the first snapshot.
+        self.seq: int | None = None
         self.epoch: str | None = None
-
-    @property
-    def seq(self) -> int | None:
-        """The last seq applied; None before the first snapshot."""
-        return self.seqs[-1] if self.seqs else None
 
     def apply(self, message: dict[str, Any]) -> str | None:
         """Apply one update; a description of the problem when it does not follow on."""
@@ -36,5 +32,5 @@ class TopicMirror:
             elif data["kind"] == "delete":
                 for item_id in data["ids"]:
                     self.items.pop(item_id, None)
-        self.seqs.append(message["seq"])
+        self.seq = message["seq"]
         return None

@@ -7,6 +7,8 @@ from hypothesis import given, strategies as st
 from robodyne.core.models import StopStatus, TaskStop
 from robodyne.domain.eta import AT_TABLE, UNKNOWN, Eta, EtaThrottle, eta
 
+from ..support.clock import Clock
+
 PENDING, ARRIVED, DONE, SKIPPED = (StopStatus.PENDING, StopStatus.ARRIVED, StopStatus.DONE,
                                    StopStatus.SKIPPED)
 # Tables 1, 2 and 3 along the x axis, 10 m apart; table 4 stands nowhere known.
@@ -126,18 +128,8 @@ def test_forgetting_a_table_on_the_way_makes_the_eta_unknown(
     assert eta(None, stops, places, table, speed_mps=0.5, dwell_s=20) in (UNKNOWN, AT_TABLE)
 
 
-class Clock:
-    """A hand-moved clock."""
-
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_an_eta_alone_goes_out_at_most_once_a_second_per_key() -> None:
-    clock = Clock()
+    clock = Clock(50.0)
     throttle = EtaThrottle(clock)
     assert throttle.due(5, eta_only=True)  # the first for its key
     clock.now += 0.4
@@ -150,7 +142,7 @@ def test_an_eta_alone_goes_out_at_most_once_a_second_per_key() -> None:
 
 
 def test_any_other_change_goes_out_at_once_and_restarts_the_second() -> None:
-    clock = Clock()
+    clock = Clock(50.0)
     throttle = EtaThrottle(clock)
     assert throttle.due(5, eta_only=True)
     clock.now += 0.2
@@ -163,7 +155,7 @@ def test_any_other_change_goes_out_at_once_and_restarts_the_second() -> None:
 
 
 def test_a_held_back_eta_is_overdue_once_its_second_has_passed() -> None:
-    clock = Clock()
+    clock = Clock(50.0)
     throttle = EtaThrottle(clock)
     throttle.due(5, eta_only=True)
     throttle.due(6, eta_only=True)
@@ -178,7 +170,7 @@ def test_a_held_back_eta_is_overdue_once_its_second_has_passed() -> None:
 
 
 def test_the_throttle_forgets_keys_quiet_for_a_whole_window() -> None:
-    clock = Clock()
+    clock = Clock(50.0)
     throttle = EtaThrottle(clock)
     for table in range(1000):
         throttle.due(table, eta_only=False)

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from robodyne.core.errors import RobotOffline
 from robodyne.core.models import Command
 
-from ..support.domain import Domain, RecordingLink, open_domain
-
-
-@pytest.fixture
-async def domain(tmp_path: Path) -> AsyncIterator[Domain]:
-    async with open_domain(tmp_path) as opened:
-        yield opened
+from ..support.domain import Domain, RecordingLink
 
 
 async def test_a_robot_that_says_hello_is_online_idle_and_announced(domain: Domain) -> None:

@@ -11,6 +11,8 @@ from robodyne.domain.views import topic_views
 from robodyne.live.hub import Family, Hub, Subscriber
 from robodyne.live.views import RecentView
 
+from ..support.clock import Clock
+
 
 def _hub(history_size: int = 10, queue_max: int = 5) -> Hub:
     return Hub(topic_views(snapshot_limit=3), history_size=history_size, queue_max=queue_max)
@@ -94,16 +96,6 @@ async def test_a_listener_is_woken_by_publishes_and_subscribers_of_its_topics_on
 
 
 # ---- keyed families (the guest and party streams): one stream per key ----
-
-class Clock:
-    """A hand-moved monotonic clock."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
 
 def _family_hub(clock: Clock | None = None, history_size: int = 10,
                 queue_max: int = 5) -> tuple[Hub, Family]:

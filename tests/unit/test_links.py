@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -18,22 +16,14 @@ from robodyne.domain.links import TableLinks
 from robodyne.settings import ServerSettings
 from robodyne.store.store import Store
 
-from ..support.domain import Domain, open_domain
+from ..support.domain import Domain
 
 URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @pytest.fixture
-async def domain(tmp_path: Path) -> AsyncIterator[Domain]:
-    async with open_domain(tmp_path) as opened:
-        yield opened
-
-
-@pytest.fixture
 async def links(domain: Domain) -> TableLinks:
-    made = TableLinks(domain.store, domain.journal)
-    await made.load()
-    return made
+    return domain.links  # app.build's, loaded as at start
 
 
 async def table_id(store: Store, label: str = "T1") -> int:

@@ -3,7 +3,6 @@ stock events and seating."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,12 +21,6 @@ from robodyne.settings import KitchenSettings
 from ..support.domain import Domain, open_domain
 
 S = OrderStatus
-
-
-@pytest.fixture
-async def domain(tmp_path: Path) -> AsyncIterator[Domain]:
-    async with open_domain(tmp_path) as opened:
-        yield opened
 
 
 async def _order(domain: Domain) -> int:

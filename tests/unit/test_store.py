@@ -15,6 +15,8 @@ from robodyne.core.models import OrderItem
 from robodyne.core.topics import Topic
 from robodyne.store.store import Store
 
+from ..support.server import db_write
+
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
@@ -37,8 +39,7 @@ async def test_a_second_dish_of_the_same_name_is_a_constraint_failed_and_nothing
 
 async def test_a_read_the_database_cannot_answer_is_storage_unavailable(
         store: Store, tmp_path: Path) -> None:
-    with sqlite3.connect(tmp_path / "store.db") as other:
-        other.execute("DROP TABLE customers")
+    db_write(tmp_path / "store.db", "DROP TABLE customers")  # another program
     with pytest.raises(StorageUnavailable, match="could not be read"):
         await store.customers()
 

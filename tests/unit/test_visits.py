@@ -4,7 +4,6 @@ per table, the table occupied, every order of the table in it, its check kept in
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +23,6 @@ from robodyne.demo.life import DemoLife
 from robodyne.settings import SimulationSettings
 
 from ..support.domain import Domain, open_domain
-
-
-@pytest.fixture
-async def domain(tmp_path: Path) -> AsyncIterator[Domain]:
-    async with open_domain(tmp_path) as opened:
-        yield opened
 
 
 async def _table(domain: Domain, status: TableStatus = TableStatus.AVAILABLE) -> Table:

@@ -1,0 +1,16 @@
+"""The unit tests' one domain: app.build's, on a real SQLite file in tmp_path, no sockets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ..support.domain import Domain, open_domain
+
+
+@pytest.fixture
+async def domain(tmp_path: Path) -> AsyncIterator[Domain]:
+    async with open_domain(tmp_path) as opened:
+        yield opened

@@ -20,6 +20,7 @@ export class Topic {
     this.epoch = null;
     this.state = "connecting"; // connecting | live | reconnecting | refused
     this.refusedWith = null; // the close code, once refused
+    this.refusedReason = ""; // and the server's reason for it (a guest's "visit_closed")
     this.onChange = onChange;
     this.onState = onState;
     this.attempt = 0;
@@ -50,7 +51,7 @@ export class Topic {
     const ws = new WebSocket(this.url());
     this.ws = ws;
     ws.onmessage = (event) => this.receive(event.data);
-    ws.onclose = (event) => this.closed(event.code);
+    ws.onclose = (event) => this.closed(event.code, event.reason);
     this.heard();
   }
 
@@ -105,9 +106,14 @@ export class Topic {
     while (this.items.size > LOG_KEEP) this.items.delete(this.items.keys().next().value);
   }
 
-  closed(code) {
+  closed(code, reason = "") {
     clearTimeout(this.silence);
-    if (TERMINAL.has(code)) { this.refusedWith = code; this.setState("refused"); return; }
+    if (TERMINAL.has(code)) {
+      this.refusedWith = code;
+      this.refusedReason = reason;
+      this.setState("refused");
+      return;
+    }
     this.setState("reconnecting");
     const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
     const delay = this.retryAfterMs ?? Math.max(BACKOFF_MIN_MS / 2, Math.random() * cap);

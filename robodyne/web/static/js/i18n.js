@@ -2,14 +2,20 @@
 // Accept-Language, else English) and wrote it into <body data-lang>. Every visible string comes
 // from one catalogue per language, web/static/i18n/{lang}.json; times, durations and numbers
 // are formatted for that language with Intl.
+// A page with languages of its own (the guests' pages speak ko, en, zh and ja; staff pages en
+// and ko) names its catalogue folder and its languages: <body data-catalogue="guest"
+// data-catalogue-languages="ko en zh ja"> reads web/static/i18n/guest/{lang}.json.
 
-const SUPPORTED = ["en", "ko"];
-export const lang = SUPPORTED.includes(document.body.dataset.lang) ? document.body.dataset.lang : "en";
-document.documentElement.lang = lang;
+const page = document.body.dataset;
+const SUPPORTED = page.catalogueLanguages ? page.catalogueLanguages.split(/\s+/) : ["en", "ko"];
+const FOLDER = page.catalogue ? `/static/i18n/${page.catalogue}/` : "/static/i18n/";
+export const lang = SUPPORTED.includes(page.lang) ? page.lang : "en";
+// Simplified Chinese: the browser then draws Han characters with a Chinese font, not a Japanese one.
+document.documentElement.lang = lang === "zh" ? "zh-Hans" : lang;
 
 async function load(code) {
   try {
-    const response = await fetch(`/static/i18n/${code}.json`, { credentials: "same-origin" });
+    const response = await fetch(`${FOLDER}${code}.json`, { credentials: "same-origin" });
     if (response.ok) return await response.json();
   } catch { /* offline at start: the English fallback below */ }
   return null;

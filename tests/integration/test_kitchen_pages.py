@@ -13,6 +13,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, expect
 
+from robodyne.core.dishes import Allergen
+
 from ..support.browser import (
     STATIC, VIEWPORT, Pages, Tab, browser, catalogue, order_now, pages, place_order, rest,
     until_true,
@@ -396,9 +398,26 @@ KEY_CALL = re.compile(r"""\bt\(\s*["']([\w.]+)["']""")
 KEY_ATTRIBUTE = re.compile(r"""data-i18n(?:-[\w-]+)?="([\w.]+)\"""")
 
 
+# The guest page speaks four languages from catalogues of its own (web/static/i18n/guest/);
+# the staff pages speak English and Korean from web/static/i18n/.
+GUEST_LANGUAGES = ("ko", "en", "zh", "ja")
+GUEST_PAGE = ("js/guest*.js", "guest*.html")
+
+
+def keys_used(paths: list[Path]) -> set[str]:
+    """Every t("…") of the scripts and every data-i18n…="…" of the html among `paths`."""
+    used: set[str] = set()
+    for path in paths:
+        pattern = KEY_CALL if path.suffix == ".js" else KEY_ATTRIBUTE
+        used |= set(pattern.findall(path.read_text("utf-8")))
+    return used
+
+
 def test_both_catalogues_have_every_key_the_pages_use() -> None:
     """No key in one catalogue is missing from the other, none is empty, every t("…") in the
-    scripts and every data-i18n in the html is in both, and both name the same {placeholders}."""
+    scripts and every data-i18n in the html is in both, and both name the same {placeholders}.
+    Likewise the guest page's four catalogues (i18n/guest/): the keys its scripts and html
+    use, each an allergen's badge, in every one of them."""
     en, ko = catalogue("en"), catalogue("ko")
     assert sorted(set(en) - set(ko)) == [], "missing from ko.json"
     assert sorted(set(ko) - set(en)) == [], "missing from en.json"
@@ -406,14 +425,28 @@ def test_both_catalogues_have_every_key_the_pages_use() -> None:
     placeholders = re.compile(r"\{(\w+)\}")
     assert [k for k in en if set(placeholders.findall(en[k])) != set(placeholders.findall(ko[k]))
             ] == []
-    used = set()
-    for path in (STATIC / "js").glob("*.js"):
-        used |= set(KEY_CALL.findall(path.read_text("utf-8")))
-    for path in STATIC.glob("*.html"):
-        used |= set(KEY_ATTRIBUTE.findall(path.read_text("utf-8")))
+    guest_files = {path for pattern in GUEST_PAGE for path in STATIC.glob(pattern)}
+    staff_files = (set((STATIC / "js").glob("*.js")) | set(STATIC.glob("*.html"))) - guest_files
+    used = keys_used(sorted(staff_files))
     assert len(used) > 50, "the key patterns found almost nothing: are they stale?"
     assert sorted(used - set(en)) == [], "used by a page, missing from en.json"
     assert sorted(used - set(ko)) == [], "used by a page, missing from ko.json"
+
+    guest_used = keys_used(sorted(guest_files))
+    assert len(guest_used) > 40, "the guest page's keys were not found: are the patterns stale?"
+    # The guest page draws only its own keys (guest.…), never a staff page's.
+    assert sorted(k for k in guest_used if not k.startswith("guest.")) == []
+    allergens = {f"guest.allergen.{code}" for code in Allergen}
+    first = catalogue(GUEST_LANGUAGES[0], "guest")
+    for lang in GUEST_LANGUAGES:
+        words = catalogue(lang, "guest")
+        where = f"i18n/guest/{lang}.json"
+        assert sorted(set(first) ^ set(words)) == [], f"{where} and the others differ"
+        assert [k for k in words if not words[k].strip()] == [], f"empty in {where}"
+        assert [k for k in words if set(placeholders.findall(words[k]))
+                != set(placeholders.findall(first[k]))] == [], f"placeholders differ in {where}"
+        assert sorted(guest_used - set(words)) == [], f"used by the guest page, missing from {where}"
+        assert sorted(allergens - set(words)) == [], f"an allergen's badge missing from {where}"
 
 
 @pytest.mark.browser

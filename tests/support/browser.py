@@ -40,9 +40,11 @@ document.addEventListener('securitypolicyviolation', (e) => window.cspViolations
     `${e.violatedDirective} ${e.blockedURI || ''} ${e.sample || ''} ${e.sourceFile || ''}`));"""
 
 
-def catalogue(lang: str) -> dict[str, str]:
-    """The pages' strings in that language (web/static/i18n)."""
-    loaded: dict[str, str] = json.loads((STATIC / "i18n" / f"{lang}.json").read_text("utf-8"))
+def catalogue(lang: str, folder: str = "") -> dict[str, str]:
+    """The pages' strings in that language (web/static/i18n); a page with catalogues of its
+    own names their folder (the guest page's: "guest", web/static/i18n/guest)."""
+    path = STATIC / "i18n" / folder / f"{lang}.json"
+    loaded: dict[str, str] = json.loads(path.read_text("utf-8"))
     return loaded
 
 

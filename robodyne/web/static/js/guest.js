@@ -51,25 +51,42 @@ let notice = null;
 const statusEl = $("status");
 const alertEl = $("alert");
 
+// One message at a time: news in the status line, trouble in the alert; "" clears both.
 function say(text, { error = false, fadeMs = 0 } = {}) {
   const [shown, other] = error ? [alertEl, statusEl] : [statusEl, alertEl];
   shown.textContent = text;
   shown.hidden = !text;
-  if (text) { other.hidden = true; other.textContent = ""; }
+  other.hidden = true;
+  other.textContent = "";
   clearTimeout(notice);
-  if (fadeMs) notice = setTimeout(() => { shown.hidden = true; connection(); }, fadeMs);
+  if (fadeMs) notice = setTimeout(() => { say(""); connection(); }, fadeMs);
 }
 
+// What the connection said last, taken down once both sockets are live again. A page that
+// connects within a second says nothing at all.
+let connectionNote = "";
+let slow = null;
 function connection() {
   if (ended) return;
   const states = [guest.state, menu.state];
-  document.body.dataset.conn = states.every((s) => s === "live") ? "live"
+  const state = states.every((s) => s === "live") ? "live"
     : states.includes("reconnecting") ? "reconnecting" : "connecting";
+  document.body.dataset.conn = state;
   if (guest.state === "refused") { end(guest.refusedReason === VISIT_CLOSED ? "visit" : "link"); return; }
-  if (document.body.dataset.conn === "reconnecting") say(t("guest.reconnecting"), { error: true });
-  else if (document.body.dataset.conn === "connecting") say(t("guest.connecting"));
-  else if (!alertEl.hidden && alertEl.textContent === t("guest.reconnecting")) say("");
-  else if (statusEl.textContent === t("guest.connecting")) say("");
+  clearTimeout(slow);
+  if (state === "reconnecting") {
+    connectionNote = t("guest.reconnecting");
+    say(connectionNote, { error: true });
+  } else if (state === "connecting") {
+    slow = setTimeout(() => {
+      if (document.body.dataset.conn !== "connecting") return;
+      connectionNote = t("guest.connecting");
+      say(connectionNote);
+    }, 1000);
+  } else if (connectionNote) {
+    if ([statusEl.textContent, alertEl.textContent].includes(connectionNote)) say("");
+    connectionNote = "";
+  }
 }
 
 // The session is over (SPEC §11.3): the visit closed (thank you), or the link is no longer
@@ -88,7 +105,7 @@ function end(why) {
   $("ended-hint").textContent = hint;
   $("ended").hidden = false; // it is the status now (role=status)
   say("");
-  alertEl.hidden = true;
+  cart.forget();
 }
 
 // A refusal any write may meet: the session is over, or the server's answer is said as is.

@@ -7,6 +7,16 @@ import { dishName, money, optionName, orderable, unitPrice } from "./guest_forma
 
 const MAX_LINES = 20; // guest.max_items on the server
 const QTY_MAX = 20;
+// The cart outlives a reload and the language switcher's links (this tab only, this table only).
+const STORED = `robodyne.cart:${location.pathname}`;
+
+function stored() {
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(STORED) ?? "null");
+    if (kept && Array.isArray(kept.lines)) return kept;
+  } catch { /* storage off, or not ours */ }
+  return { lines: [], key: null, note: "" };
+}
 
 export class Cart {
   constructor({ dish, bar, dialog, onPlaced, onRefused }) {
@@ -15,20 +25,23 @@ export class Cart {
     this.dialog = dialog;
     this.onPlaced = onPlaced;
     this.onRefused = onRefused; // (Refused) -> true when the page took care of it
-    this.lines = [];
+    const kept = stored();
+    this.lines = kept.lines;
     // One key per placement, kept while the same cart is sent again after a lost answer, so
     // a retry never places it twice; any change to the cart is a new placement.
-    this.key = null;
+    this.key = kept.key;
     this.sending = false;
     this.el = (id) => document.getElementById(id);
     this.el("cart-open").addEventListener("click", () => this.open());
     dialog.querySelector(".close").addEventListener("click", () => dialog.close());
     dialog.addEventListener("click", (event) => { if (event.target === dialog) dialog.close(); });
-    this.el("order-note").addEventListener("input", () => { this.key = null; });
+    this.el("order-note").value = kept.note ?? "";
+    this.el("order-note").addEventListener("input", () => this.changed());
     this.el("cart-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.place();
     });
+    this.render();
   }
 
   // Returns false when the cart already has as many lines as one order may.
@@ -45,6 +58,21 @@ export class Cart {
   changed() {
     this.key = null;
     this.render();
+  }
+
+  save() {
+    const kept = { lines: this.lines, key: this.key, note: this.el("order-note").value };
+    try {
+      if (this.lines.length || kept.note) sessionStorage.setItem(STORED, JSON.stringify(kept));
+      else sessionStorage.removeItem(STORED);
+    } catch { /* private mode: the cart lives as long as the page */ }
+  }
+
+  // The session is over: nothing of it is kept for the next party.
+  forget() {
+    this.lines = [];
+    this.key = null;
+    try { sessionStorage.removeItem(STORED); } catch { /* nothing kept */ }
   }
 
   count() {
@@ -64,6 +92,7 @@ export class Cart {
   }
 
   render() {
+    this.save();
     const count = this.count();
     this.bar.hidden = count === 0;
     this.el("cart-count").textContent = String(count);
@@ -125,6 +154,7 @@ export class Cart {
   async place() {
     if (this.sending || !this.lines.length || this.blocked().length) return;
     this.key ??= newKey();
+    this.save();
     const note = this.el("order-note").value.trim();
     const body = {
       items: this.lines.map((line) => ({ menu_id: line.menuId, qty: line.qty, options: line.options,

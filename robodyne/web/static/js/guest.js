@@ -125,7 +125,8 @@ const cart = new Cart({
   dish: dishOf, bar: $("cart-bar"), dialog: $("cart"),
   onPlaced: () => {
     say(t("guest.placed"), { fadeMs: 6000 });
-    $("orders-panel").scrollIntoView({ behavior: "smooth", block: "start" });
+    showOrders = true; // once the view has it: the first order is what shows the panel
+    viewChanged();
   },
   onRefused: (err) => {
     if (ending(err)) return true;
@@ -154,6 +155,7 @@ const callButtons = [...document.querySelectorAll("#calls .call")];
 // Calls this phone made that the view has not shown yet (it follows within a moment).
 const calledHere = new Set();
 let view = null;
+let showOrders = false;
 
 function viewChanged() {
   view = guest.list()[0] ?? null;
@@ -168,6 +170,10 @@ function viewChanged() {
   robotVisit($("robot-visit"), view.robot);
   $("wait-seat").hidden = !(page.selfSeat === "false" && !view.visit);
   if (view.visit?.status === "closed") end("visit");
+  if (showOrders && orders.length) {
+    showOrders = false;
+    $("orders-panel").scrollIntoView({ behavior: "smooth", block: "start" });
+  }
 }
 
 async function cancelOrder(order, button) {

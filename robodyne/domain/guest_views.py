@@ -171,23 +171,26 @@ class GuestViews:
                 if task["robot_id"] == robot_id:
                     self._dirty.update(stop["table_id"] for stop in task["stops"])
         self._moved.clear()
-        dirty, self._dirty = self._dirty | set(self._throttle.overdue()), set()
+        # Held back a second ago: counted as published by the throttle, so shown now.
+        overdue = set(self._throttle.overdue())
+        dirty, self._dirty = self._dirty | overdue, set()
         for table_id in dirty:
             visit = self._visits.get(table_id)
             if table_id in streams:
-                self._show(table_id)
+                self._show(table_id, due=table_id in overdue)
             if visit is not None and visit["status"] == VisitStatus.CLOSED:
                 self._end(table_id, visit["id"])
         for table_id in [key for key in self._shown if key not in streams]:
             del self._shown[table_id]  # the family dropped its unwatched stream
         self._hold()
 
-    def _show(self, table_id: int) -> None:
+    def _show(self, table_id: int, *, due: bool = False) -> None:
+        """Publish the table's view if it changed, and the throttle lets it (or `due`)."""
         view = self._view_of(table_id)
         shown = self._shown.get(table_id)
         if view == shown:
             return
-        if self._throttle.due(table_id, shown is not None and _eta_only(shown, view)):
+        if due or self._throttle.due(table_id, shown is not None and _eta_only(shown, view)):
             self._shown[table_id] = view
             self.family.publish(table_id, view)
 

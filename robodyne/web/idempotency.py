@@ -30,9 +30,10 @@ HEADER: Final = "Idempotency-Key"
 REPLAYED: Final = "Idempotent-Replayed"
 KEEP: Final = timedelta(hours=24)
 KEY_PATTERN: Final = re.compile(r"[\x20-\x7e]{1,255}")
-# Answers not kept: a refused token or role may be put right (the same key then works), and a
-# 5xx means the request did not run to its end. Everything else is the key's answer for good.
-NOT_KEPT: Final = frozenset({401, 403})
+# Answers not kept: a refused token or role may be put right (the same key then works), a
+# rate limit passes by itself (a guest's cart sent again later places it), and a 5xx means the
+# request did not run to its end. Everything else is the key's answer for good.
+NOT_KEPT: Final = frozenset({401, 403, 429})
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ async def test_a_guest_reads_the_menu_and_no_other_topic(
     async with phone.stream() as ws:  # its own stream opens
         assert (await receive_json(ws))["data"]["kind"] == "snapshot"
     for topic in Topic:
-        url = phone.server.make_url(f"/ws/{topic}")
+        url = phone.url(f"/ws/{topic}")
         async with phone.session.ws_connect(url) as ws:
             if topic is Topic.MENU:
                 first = await receive_json(ws)

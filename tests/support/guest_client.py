@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import orjson
 from aiohttp.test_utils import TestServer
+from yarl import URL
 
 from robodyne.web.auth import GUEST_COOKIE
 
@@ -28,13 +29,17 @@ async def table_code(session: aiohttp.ClientSession, server: TestServer, table_i
 
 
 class Phone:
-    """One guest's browser: a cookie jar of its own (unsafe=True keeps cookies for 127.0.0.1)."""
+    """One guest's browser: a cookie jar of its own (unsafe=True keeps cookies for 127.0.0.1),
+    on a test's server or a `python run.py` at its base url."""
 
-    def __init__(self, server: TestServer) -> None:
-        self.server = server
-        self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    def __init__(self, server: TestServer | str) -> None:
         # Our own pages' origin, as a browser sends it on a write.
-        self.origin = str(server.make_url("")).rstrip("/")
+        self.origin = (server if isinstance(server, str)
+                       else str(server.make_url(""))).rstrip("/")
+        self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+    def url(self, path: str) -> URL:
+        return URL(f"{self.origin}{path}")
 
     async def close(self) -> None:
         await self.session.close()
@@ -48,7 +53,7 @@ class Phone:
 
     async def open(self, code: str) -> int:
         """GET /t/{code}, as scanning the QR code does; the page's status."""
-        async with self.session.get(self.server.make_url(f"/t/{code}")) as response:
+        async with self.session.get(self.url(f"/t/{code}")) as response:
             await response.read()
             return response.status
 
@@ -61,7 +66,7 @@ class Phone:
         if json is not None:
             data = orjson.dumps(json)
             sent["Content-Type"] = "application/json"
-        async with self.session.request(method, self.server.make_url(path), data=data,
+        async with self.session.request(method, self.url(path), data=data,
                                         headers=sent) as response:
             raw = await response.read()
             body = orjson.loads(raw) if response.content_type == "application/json" else raw
@@ -83,7 +88,7 @@ class Phone:
     @asynccontextmanager
     async def stream(self, **query: Any) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
         """/ws/guest with the cookie; the caller reads its snapshot."""
-        url = self.server.make_url("/ws/guest").with_query(
+        url = self.url("/ws/guest").with_query(
             {key: str(value) for key, value in query.items()})
         async with self.session.ws_connect(url) as ws:
             yield ws

@@ -105,12 +105,13 @@ function renderChosen() {
   const chip = el("chosen-status");
   chip.textContent = tableStatus(table.status);
   chip.className = `status-chip tc-${table.status}`;
-  el("chosen-visit").textContent = visit
-    ? t("order.visit_detail", {
-      since: time(visit.opened_at), party: visit.party_size ? number(visit.party_size) : "—",
+  el("chosen-visit").textContent = visit ? [
+    t("order.visit_seated", { since: time(visit.opened_at) }),
+    visit.party_size ? t("order.visit_party", { n: number(visit.party_size) }) : null,
+    t("order.visit_check", {
       orders: number(visit.order_ids.length), total: price(visit.check?.total ?? 0), due: price(visit.check?.due ?? 0),
-    })
-    : t("order.no_visit");
+    }),
+  ].filter(Boolean).join(" · ") : t("order.no_visit");
   el("seat-form").hidden = Boolean(visit) || !may.has("visits");
 }
 

@@ -318,7 +318,7 @@ el("place").addEventListener("click", async () => {
     cart = [];
     el("order-note").value = "";
     renderCart();
-    setStatus(t("order.placed", { id: number(order.id), table: table.label, total: price(order.total ?? 0) }), { kind: "ok" });
+    setStatus(t("order.placed", { id: order.id, table: table.label, total: price(order.total ?? 0) }), { kind: "ok" });
   } catch (err) {
     if (err.status > 0 && err.status < 500) unanswered = null;
     setStatus(t("order.not_placed", { reason: refusal(err) }), { kind: "error", code: err.code });

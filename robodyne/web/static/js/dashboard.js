@@ -3,7 +3,7 @@
 import { Topic, act, api, watchConnection } from "./client.js";
 import { CallsPanel } from "./calls.js";
 import { renderEvents } from "./feed.js";
-import { guestViewLink } from "./guestlink.js";
+import { guestViewLink } from "./tablelink.js";
 import { h, replace, svg } from "./dom.js";
 import { duration, number, t, tOr } from "./i18n.js";
 

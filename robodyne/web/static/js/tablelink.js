@@ -1,4 +1,4 @@
-// A table's guest view (SPEC §11.2): a link to the table's own page, opened in a new tab. The
+// A table's guest view link (SPEC §11.2): the table's own page, opened in a new tab. The
 // url holds the table's secret code, which no topic carries: it is asked for (GET
 // /api/tables/{id}/link) when someone points at or focuses the link, and at the latest on the
 // click, so the page never holds every table's code.
@@ -16,8 +16,8 @@ async function fetchUrl(link) {
 export function guestViewLink(tableId, label) {
   const link = h("a", {
     class: "guest-view", href: "#", target: "_blank", rel: "noopener noreferrer", dataset: { tableId },
-    title: t("guestview.title", { table: label }), "aria-label": t("guestview.title", { table: label }),
-  }, t("guestview.link"));
+    title: t("tablelink.guest_view_title", { table: label }), "aria-label": t("tablelink.guest_view_title", { table: label }),
+  }, t("tablelink.guest_view"));
   // A link whose address is known opens natively (middle click, the browser's own menu too).
   const ready = () => { if (!link.dataset.ready) fetchUrl(link).catch(() => {}); };
   link.addEventListener("pointerenter", ready);

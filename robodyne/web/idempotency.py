@@ -84,6 +84,17 @@ class Idempotency:
     async def prune(self) -> int:
         return await self._store.prune_idempotency_keys(self.cutoff())
 
+    async def _scope(self, request: web.Request) -> str | None:
+        """Whose keys these are: a token's, else a live guest session's (whichever phone of
+        the table retries, it is that session's key); None for neither."""
+        token = request_token(request)
+        if token is not None and self._auth.tokens.grant(token) is not None:
+            return hashlib.sha256(token.encode()).hexdigest()
+        session = await self._auth.guest(request)
+        if session is not None and session.ended is None:
+            return f"guest:{session.token_hash}"
+        return None
+
     def middleware(self, routes: RouteTable) -> Middleware:
         """Between the origin check and the API's error mapping: it sees every answer as the
         client will (errors already mapped) and keeps it. What a POST writes is its route's
@@ -96,14 +107,13 @@ class Idempotency:
             if not KEY_PATTERN.fullmatch(key):
                 return error_response(400, Code.VALIDATION_ERROR,
                                       f"{HEADER}: 1 to 255 printable ASCII characters")
-            token = request_token(request)
-            if token is None or self._auth.tokens.grant(token) is None:
+            scope = await self._scope(request)
+            if scope is None:
                 return await handler(request)  # refused (401) by the handler; nothing kept
             try:
                 body = await request.read()  # kept by aiohttp for the handler's own read
             except web.HTTPRequestEntityTooLarge as err:
                 return error_response(413, Code.TOO_LARGE, err.reason)
-            scope = hashlib.sha256(token.encode()).hexdigest()
             fingerprint = Fingerprint(request.method, request.path,
                                       hashlib.sha256(body).hexdigest())
             return await self._once(request, handler, scope, key, fingerprint,

@@ -4,6 +4,7 @@ language, token and response rules every page follows (web/print_sheet.py's too)
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -26,10 +27,12 @@ LANGUAGES: Final = ("en", "ko")
 LANG_COOKIE: Final = "robodyne_lang"
 
 
-def choose_language(query: str | None, cookie: str | None, accept: str) -> str:
-    """?lang= first, then the cookie, then the browser's Accept-Language, then English."""
+def choose_language(query: str | None, cookie: str | None, accept: str,
+                    offered: Sequence[str] = LANGUAGES) -> str:
+    """Among `offered`: ?lang= first, then the cookie, then the browser's Accept-Language,
+    then the first offered (English for the staff's pages)."""
     for chosen in (query, cookie):
-        if chosen in LANGUAGES:
+        if chosen is not None and chosen in offered:
             return chosen
     ranked = []
     for n, part in enumerate(accept.split(",")):
@@ -42,9 +45,9 @@ def choose_language(query: str | None, cookie: str | None, accept: str) -> str:
                 weight = 0.0
         ranked.append((-weight, n, tag.strip().lower().split("-")[0]))
     for weight, _, primary in sorted(ranked):
-        if weight < 0 and primary in LANGUAGES:
+        if weight < 0 and primary in offered:
             return primary
-    return LANGUAGES[0]
+    return offered[0]
 
 
 def _attribute_json(value: object) -> str:
@@ -135,10 +138,10 @@ class Pages:
             raise response
 
 
-def language(request: web.Request) -> str:
+def language(request: web.Request, offered: Sequence[str] = LANGUAGES) -> str:
     """The language a page is served in (choose_language over the request)."""
     return choose_language(request.query.get("lang"), request.cookies.get(LANG_COOKIE),
-                           request.headers.get("Accept-Language", ""))
+                           request.headers.get("Accept-Language", ""), offered)
 
 
 def page_response(request: web.Request, text: str, lang: str, *, status: int = 200,

@@ -15,9 +15,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, expect
 
-from robodyne.core.topics import TOPIC_NAMES
-
 from ..support.browser import Pages, Watched, browser, pages, rest
+from ..support.guest_client import Phone, table_code
 from ..support.server import MakeServer
 from ..support.wait import until
 
@@ -83,21 +82,15 @@ async def guest_call(server: TestServer, table_id: int, kind: str,
                      session: aiohttp.ClientSession) -> dict[str, Any]:
     """A guest's call as a phone makes it: the table's link opened (GET /t/{code} sets the
     robodyne_guest cookie), then POST /api/guest/calls from the server's own origin."""
-    link = await rest(session, server, "GET", f"/api/tables/{table_id}/link", expect=200)
-    origin = str(server.make_url("/")).rstrip("/")
-    # A jar of its own (the guest's phone), unsafe: the test server is an IP address.
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as phone:
-        async with phone.get(server.make_url(f"/t/{link['code']}")) as page:
-            assert page.status == 200
-        async with phone.post(server.make_url("/api/guest/calls"), json={"kind": kind},
-                              headers={"Origin": origin}) as answer:
-            call: dict[str, Any] = await answer.json()
-            assert answer.status == 201, call
+    phone = Phone(server)
+    try:
+        assert await phone.open(await table_code(session, server, table_id)) == 200
+        reply = await phone.call("POST", "/api/guest/calls", {"kind": kind})
+    finally:
+        await phone.close()
+    assert reply.status == 201, reply
+    call: dict[str, Any] = reply.body
     return call
-
-
-# Until the calls topic and the guest API land (the lead's branch), the calls tests wait.
-needs_calls = pytest.mark.skipif("calls" not in TOPIC_NAMES, reason="no calls topic yet")
 
 
 def call_row(call_id: int) -> str:
@@ -108,7 +101,6 @@ async def chimes(page: Page) -> int:
     return int(await page.evaluate("Number(document.body.dataset.chimes || 0)"))
 
 
-@needs_calls
 async def test_a_guests_call_shows_live_with_a_chime_and_staff_answer_it(
     make_server: MakeServer, session: aiohttp.ClientSession, open_dashboard: OpenDashboard
 ) -> None:
@@ -151,7 +143,6 @@ async def test_a_guests_call_shows_live_with_a_chime_and_staff_answer_it(
     assert await chimes(page) == 2  # an answer is no new call
 
 
-@needs_calls
 async def test_dashboard_calls_screenshot(
     make_server: MakeServer, session: aiohttp.ClientSession, open_dashboard: OpenDashboard
 ) -> None:
@@ -163,7 +154,7 @@ async def test_dashboard_calls_screenshot(
     for label, kind in (("T3", "water"), ("T1", "staff"), ("T4", "bill"), ("T3", "robot")):
         await guest_call(server, tables[label], kind, session)
     await expect(page.locator("#calls .call")).to_have_count(4)
-    await page.wait_for_timeout(1200)  # an age or two has ticked
+    await page.wait_for_timeout(2500)  # the ages have ticked
     shot = Path(__file__).resolve().parents[1] / "test-artifacts"
     shot.mkdir(exist_ok=True)
     await page.screenshot(path=str(shot / "dashboard-calls.png"))

@@ -15,7 +15,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, expect
 
-from ..support.browser import Pages, Watched, browser, pages, rest
+from ..support.browser import Pages, Watched, browser, catalogue, pages, rest
 from ..support.guest_client import Phone, table_code
 from ..support.server import MakeServer
 from ..support.wait import until
@@ -141,6 +141,23 @@ async def test_a_guests_call_shows_live_with_a_chime_and_staff_answer_it(
     await until(answered, what="the water call answered, the bill still open")
     await expect(page.locator("#calls .call")).to_have_count(1)
     assert await chimes(page) == 2  # an answer is no new call
+
+
+async def test_calls_speak_korean(
+    make_server: MakeServer, session: aiohttp.ClientSession, open_dashboard: OpenDashboard
+) -> None:
+    server = await make_server()
+    tables = await add_tables(session, server, "T1")
+    ko = catalogue("ko")
+    page = await open_dashboard(server, query="?lang=ko")
+    await expect(page.locator("#calls-heading")).to_contain_text(ko["calls.heading"])
+    await expect(page.locator("#no-calls")).to_have_text(ko["calls.none"])
+    call = await guest_call(server, tables["T1"], "bill", session)
+    row = page.locator(call_row(call["id"]))
+    await expect(row.locator(".kind")).to_have_text(ko["calls.kind.bill"])
+    await expect(row.locator("button.answer")).to_have_text(ko["calls.answer"])
+    await expect(page.locator(f'.table-card[data-table-id="{tables["T1"]}"] a.guest-view')
+                 ).to_have_text(ko["tablelink.guest_view"])
 
 
 async def test_dashboard_calls_screenshot(

@@ -156,7 +156,7 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
     auth = Auth(tokens.book, settings.auth.allowed_origins, refusals, guest_sessions)
     daybook = Daybook(store, settings.server.zone(), settings.kitchen.stations)
     link_urls = LinkUrls(settings.server.public_url)
-    pages = Pages(settings.kitchen, auth)
+    pages = Pages(settings.kitchen, settings.restaurant, auth)
     return Parts(
         settings=settings, tokens=tokens, auth=auth, stats=stats, store=store, hub=hub,
         journal=journal, status=status, fleet=fleet, restaurant=restaurant, menu=menu,

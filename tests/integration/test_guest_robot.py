@@ -120,3 +120,28 @@ async def test_an_eta_change_alone_reaches_a_table_at_most_once_a_second(scene: 
         assert arrivals and all(gap > 0.8 for gap in gaps), arrivals
         # The last pose's eta is what the table ends up showing: 4 - 1.9 = 2.1 m -> 4 s.
         assert arrivals[-1][1] == 4
+
+
+async def test_a_robot_call_brings_a_robot_to_the_table_and_is_answered_when_it_is_done(
+    scene: Any
+) -> None:
+    server, api, (near, _), opened = scene
+    phone = await guest_at(server, api, near, opened)
+    robot = await FloorRobot.join(server, "bot-3", x=2.0, y=6.0)
+    opened.append(robot)
+    async with phone.stream() as ws:
+        await receive_json(ws)
+        call = await phone.call("POST", "/api/guest/calls", {"kind": "robot"})
+        assert call.status == 201, call
+        command = await robot.command()
+        assert (command["command"], command["task_id"]) == ("summon", call.body["task_id"])
+        await robot.answer(command, "accepted")
+        view = await view_until(ws, lambda v: v["robot"] is not None and v["calls"])
+        assert view["robot"]["id"] == "bot-3" and view["robot"]["order_ids"] == []
+        assert view["calls"][0]["kind"] == "robot" and view["calls"][0]["status"] == "open"
+        await robot.event("arrived", task_id=command["task_id"], table_id=near["id"])
+        await view_until(ws, lambda v: v["robot"]["at_table"])
+        await robot.answer(command, "done")
+        view = await view_until(ws, lambda v: v["robot"] is None)
+    calls = await api.ok("GET", "/api/calls")
+    assert [(c["id"], c["status"]) for c in calls["items"]] == [(call.body["id"], "answered")]

@@ -23,6 +23,9 @@ from .demo import seed
 from .demo.client import SimFleet
 from .demo.life import DemoLife
 from .domain.backups import Backups
+from .domain.calls import Calls
+from .domain.guest_views import GuestViews
+from .domain.guests import GuestDesk, GuestSessions
 from .domain.dispatch import Dispatcher
 from .domain.fleet import Fleet
 from .domain.journal import Journal
@@ -46,6 +49,7 @@ from .tokenfile import TokenFile, first_tokens, read_tokens, tokens_path
 from .core.tokens import Refusals, TokenBook
 from .web.api import Api
 from .web.auth import Auth
+from .web.guests import GuestApi, GuestPage
 from .web.idempotency import Idempotency
 from .web.links import LinkApi, LinkUrls
 from .web.login import Login
@@ -90,6 +94,9 @@ class Parts:
     visits: Visits
     links: TableLinks
     dispatcher: Dispatcher
+    calls: Calls
+    guest_views: GuestViews
+    guest_sessions: GuestSessions
     backups: Backups
     robot_server: RobotServer
     websockets: WebSockets
@@ -99,6 +106,8 @@ class Parts:
     metrics: Metrics
     api: Api
     link_api: LinkApi
+    guest_api: GuestApi
+    guest_page: GuestPage
     reports: Reports
     pages: Pages
     print_sheet: PrintSheet
@@ -134,30 +143,36 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
     status = StatusReporter(hub, store)
     fleet = Fleet(store, hub, journal)
     menu = Menu(store, hub, journal, settings.kitchen, settings.restaurant.categories)
-    visits = Visits(store, hub, settings.restaurant)
+    visits = Visits(store, hub, settings.restaurant, settings.guest)
     restaurant = Restaurant(store, hub, journal, fleet, menu, visits)
     dispatcher = Dispatcher(store, hub, journal, fleet, restaurant, settings.dispatch, stats)
     robot_server = RobotServer(settings.tcp, tokens.book, refusals, fleet,
                                RobotReports(journal, restaurant, dispatcher),
                                Notifier(store, hub, fleet), stats, tls=tls)
-    auth = Auth(tokens.book, settings.auth.allowed_origins, refusals)
-    daybook = Daybook(store, settings.server.zone(), settings.kitchen.stations)
     links = TableLinks(store, journal)
+    calls = Calls(store, hub, journal, dispatcher, visits)
+    guest_sessions = GuestSessions(store, links)
+    guest_views = GuestViews(hub, store, settings.dispatch, restaurant.table_positions)
+    auth = Auth(tokens.book, settings.auth.allowed_origins, refusals, guest_sessions)
+    daybook = Daybook(store, settings.server.zone(), settings.kitchen.stations)
     link_urls = LinkUrls(settings.server.public_url)
-    pages = Pages(settings.kitchen, auth)
+    pages = Pages(settings.kitchen, settings.restaurant, auth)
     return Parts(
         settings=settings, tokens=tokens, auth=auth, stats=stats, store=store, hub=hub,
         journal=journal, status=status, fleet=fleet, restaurant=restaurant, menu=menu,
-        visits=visits, links=links,
-        dispatcher=dispatcher, backups=Backups(store, journal, stats, settings.backup),
+        visits=visits, links=links, calls=calls, guest_views=guest_views,
+        guest_sessions=guest_sessions, dispatcher=dispatcher,
+        backups=Backups(store, journal, stats, settings.backup),
         robot_server=robot_server,
-        websockets=WebSockets(ws, auth, hub, stats,
+        websockets=WebSockets(ws, auth, hub, stats, guest_views, links,
                               max_per_token=settings.auth.max_connections_per_token),
         login=Login(auth, tokens), health=Health(status),
         idempotency=Idempotency(store, auth),
         metrics=Metrics(Collector(stats, hub, fleet)),
-        api=Api(restaurant, menu, visits, dispatcher, daybook, hub),
+        api=Api(restaurant, menu, visits, calls, dispatcher, daybook, hub),
         link_api=LinkApi(links, link_urls),
+        guest_api=GuestApi(GuestDesk(restaurant, calls), guest_views, settings.guest),
+        guest_page=GuestPage(guest_sessions, auth, settings.restaurant, settings.guest),
         reports=Reports(daybook), pages=pages,
         print_sheet=PrintSheet(links, link_urls, auth, pages),
         log_bridge=SystemlogBridge(journal), client_errors=ClientProtocolErrors(), tls=tls,
@@ -190,7 +205,8 @@ def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.App
         app, auth=parts.auth, idempotency=parts.idempotency, health=parts.health,
         metrics=parts.metrics, websockets=parts.websockets, api=parts.api,
         link_api=parts.link_api, reports=parts.reports, pages=parts.pages,
-        print_sheet=parts.print_sheet, login=parts.login)
+        print_sheet=parts.print_sheet, login=parts.login, guest_api=parts.guest_api,
+        guest_page=parts.guest_page)
     app.cleanup_ctx.extend([
         _tokens,
         _store,
@@ -252,12 +268,16 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _visits(app: web.Application) -> AsyncIterator[None]:
-    """Open visits' checks brought up to date, and kept so as their orders change."""
+    """Open visits' checks brought up to date, and kept so as their orders change; the guests'
+    views built from the primed topics, and kept so as the topics change."""
     parts = app[PARTS]
     await parts.visits.load(parts.restaurant.order_watchers)
+    await parts.guest_views.load()
     try:
-        yield
+        with parts.guest_views.tapped():
+            yield
     finally:
+        parts.guest_views.close()
         parts.visits.close()
 
 
@@ -267,6 +287,7 @@ async def _robots(app: web.Application) -> AsyncIterator[None]:
     fleet, server = parts.fleet, parts.robot_server
     await fleet.load()
     await parts.dispatcher.load()
+    parts.calls.load()
     try:
         await server.start()
         parts.health.ready = True
@@ -282,6 +303,7 @@ async def _robots(app: web.Application) -> AsyncIterator[None]:
             await _cancel(tasks)
             await fleet.close()
     finally:
+        parts.calls.close()
         parts.dispatcher.close()  # also when the final flush meets a full disk
 
 
@@ -360,6 +382,7 @@ async def _run_retention(parts: Parts) -> None:
     async def prune_records() -> None:
         for topic in LOG_TOPICS:
             await store.prune(topic, getattr(retention, topic))
+        await parts.guest_sessions.prune()
     await _every(RETENTION_EVERY_S, prune_records)
 
 

@@ -146,6 +146,17 @@ class RestaurantSettings(Section):
         return each_once(values)
 
 
+class GuestSettings(Section):
+    """What a guest at a table may do by themselves (docs/guests.md, "Limits")."""
+
+    # A guest's first order on an available table opens its visit (else staff seat it first).
+    self_seat: bool = True
+    # Lines in one guest order.
+    max_items: int = Field(20, ge=1, le=100)
+    # Guest orders per visit in any 10 minutes, however many phones and sessions (429 beyond).
+    max_orders_per_10min: int = Field(6, ge=1, le=1000)
+
+
 class TcpSettings(Section):
     host: str = "0.0.0.0"
     port: int = Field(8001, ge=0, le=65535)
@@ -263,6 +274,7 @@ class AuthSettings(Section):
 class Settings(Section):
     server: ServerSettings = ServerSettings()
     restaurant: RestaurantSettings = RestaurantSettings()
+    guest: GuestSettings = GuestSettings()
     tcp: TcpSettings = TcpSettings()
     database: DatabaseSettings = DatabaseSettings()
     backup: BackupSettings = BackupSettings()

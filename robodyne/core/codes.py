@@ -18,6 +18,10 @@ class Code(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     # A table that takes no party now (out of service): no visit opens there.
     TABLE_CLOSED = "table_closed"
+    # A guest session whose visit has closed (the party has paid and gone).
+    VISIT_CLOSED = "visit_closed"
+    # Past a limit on writes in a window (a guest's orders per visit).
+    RATE_LIMITED = "rate_limited"
     # The robot protocol's own (invalid_json also in WebSocket frames).
     INVALID_JSON = "invalid_json"
     UNKNOWN_TYPE = "unknown_type"

@@ -39,3 +39,11 @@ class Unauthorized(DomainError):
 
 class Forbidden(DomainError):
     """The token's role may not do this."""
+
+
+class VisitClosed(Forbidden):
+    """A guest session whose visit has closed: it may write nothing more (SPEC §11.3)."""
+
+
+class RateLimited(DomainError):
+    """More writes than a limit allows in its window (a guest's orders per visit)."""

@@ -364,6 +364,7 @@ class TaskSource(StrEnum):
     AUTO = "auto"
     STAFF = "staff"
     INTEGRATION = "integration"
+    GUEST = "guest"
 
 
 class TaskStop(Item):

@@ -39,6 +39,8 @@ class Scope(StrEnum):
     TABLE_LINKS = "table_links"
     # Seating a party: opening a visit (and, later, its payments and closing).
     VISITS = "visits"
+    # Answering a table's call.
+    CALLS = "calls"
 
 
 T = Topic
@@ -47,7 +49,7 @@ READABLE: Final[dict[Role, frozenset[Topic]]] = {
     Role.KITCHEN: frozenset({T.ORDERS, T.TABLES, T.INVENTORY, T.EVENTS, T.STATUS, T.TASKS,
                              T.MENU}),
     Role.FLOOR: frozenset({T.ROBOTS, T.TABLES, T.ORDERS, T.CUSTOMERS, T.EVENTS, T.STATUS,
-                           T.VIDEO_STREAMS, T.TASKS, T.MENU, T.VISITS}),
+                           T.VIDEO_STREAMS, T.TASKS, T.MENU, T.VISITS, T.CALLS}),
     Role.MAINTENANCE: frozenset({T.ROBOTS, T.EVENTS, T.STATUS, T.SYSTEMLOGS, T.VIDEO_STREAMS,
                                  T.TASKS}),
     Role.ROBOT: frozenset(),
@@ -57,7 +59,7 @@ WRITABLE: Final[dict[Role, frozenset[Scope]]] = {
     Role.ADMIN: frozenset(Scope),
     Role.KITCHEN: frozenset({S.ORDERS, S.INVENTORY, S.EVENT_ACK, S.MENU_AVAILABLE}),
     Role.FLOOR: frozenset({S.ORDERS, S.ORDER_PRICES, S.TABLES, S.CUSTOMERS, S.EVENT_ACK,
-                           S.ROBOT_COMMANDS, S.TASKS, S.VISITS}),
+                           S.ROBOT_COMMANDS, S.TASKS, S.VISITS, S.CALLS}),
     Role.MAINTENANCE: frozenset({S.VIDEO_STREAMS, S.EVENT_ACK}),
     Role.ROBOT: frozenset(),
 }

@@ -14,6 +14,7 @@ class Topic(StrEnum):
     TASKS = "tasks"
     MENU = "menu"
     VISITS = "visits"
+    CALLS = "calls"
     EVENTS = "events"
     SYSTEMLOGS = "systemlogs"
     STATUS = "status"
@@ -23,8 +24,11 @@ class Topic(StrEnum):
 # closed).
 STATE_TOPICS: Final = (Topic.ROBOTS, Topic.TABLES, Topic.ORDERS, Topic.CUSTOMERS,
                        Topic.INVENTORY, Topic.VIDEO_STREAMS, Topic.TASKS, Topic.MENU,
-                       Topic.VISITS)
+                       Topic.VISITS, Topic.CALLS)
 # Topics that append records; their snapshot is the newest snapshot_limit of them.
 LOG_TOPICS: Final = (Topic.EVENTS, Topic.SYSTEMLOGS)
+# The guest's stream: one per table (a family of keyed streams, live/hub.py), each holding its
+# table's guest view; only a guest session's cookie opens it (SPEC §11.3, §11.4).
+GUEST_STREAM: Final = "guest"
 # Every topic's name, for checking a name from a URL (`in` on the enum needs a member).
 TOPIC_NAMES: Final = frozenset(Topic)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from ..core.errors import Forbidden, RobotOffline
@@ -75,6 +76,9 @@ class Dispatcher:
         # When each robot last became free, for ties between equally near robots.
         self._free_since: dict[str, float] = {}
         self._jobs = Jobs()
+        # Told of every task that finished, from inside the decision that finished it: they
+        # must not ask the dispatcher anything (its lock is held).
+        self.on_finish: list[Callable[[Task], Awaitable[None]]] = []
 
     def close(self) -> None:
         """Stop hearing of orders and robots: undoes load's registrations."""
@@ -362,7 +366,10 @@ class Dispatcher:
         changes: TaskChanges = {"status": status, "finished_at": utcnow(), "detail": detail}
         if stops is not None:
             changes["stops"] = stops
-        return await self._book.save(task, changes)
+        task = await self._book.save(task, changes)
+        for watcher in list(self.on_finish):
+            await watcher(task)
+        return task
 
     async def _send_own(self, robot_id: str, kind: TaskKind, detail: str) -> None:
         """A charge or return task for this robot, sent to it at once."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Final, NamedTuple
+from typing import Final, Generic, NamedTuple, TypeVar
 
 from ..core.floor import Point
 from ..core.models import StopStatus, TaskStop
 from ..core.tasks import CLOSED_STOP_STATUSES
 
+K = TypeVar("K", bound=Hashable)
 # A change of eta_s alone reaches a table's guests at most this often.
 ETA_ONLY_EVERY_S: Final = 1.0
 
@@ -54,7 +55,7 @@ def eta(pose: Point | None, stops: Sequence[TaskStop], positions: Mapping[int, P
     return Eta(math.floor(seconds + 0.5), False)
 
 
-class EtaThrottle:
+class EtaThrottle(Generic[K]):
     """Which views to publish now: any change at once, a change of eta_s alone at most once
     every `every_s` per key; what it holds back goes out with the key's next change, or when
     `overdue` finds its second has passed."""
@@ -62,14 +63,19 @@ class EtaThrottle:
     def __init__(self, clock: Callable[[], float], every_s: float = ETA_ONLY_EVERY_S) -> None:
         self._clock = clock
         self._every_s = every_s
-        self._published_at: dict[Hashable, float] = {}
-        self._held: set[Hashable] = set()
+        self._published_at: dict[K, float] = {}
+        self._held: set[K] = set()
 
     def __len__(self) -> int:
         """How many keys it remembers a publish of."""
         return len(self._published_at)
 
-    def due(self, key: Hashable, eta_only: bool) -> bool:
+    @property
+    def holding(self) -> bool:
+        """Whether a change is held back, waiting for its second."""
+        return bool(self._held)
+
+    def due(self, key: K, eta_only: bool) -> bool:
         """Whether a change of `key`'s view goes out now; a True is counted as published."""
         now = self._clock()
         if eta_only and now - self._published_at.get(key, -math.inf) < self._every_s:
@@ -79,7 +85,7 @@ class EtaThrottle:
         self._held.discard(key)
         return True
 
-    def overdue(self) -> list[Hashable]:
+    def overdue(self) -> list[K]:
         """The keys holding back a change whose second has passed, counted as published now:
         their latest view goes out. Called on a tick, it also forgets keys long quiet."""
         now = self._clock()

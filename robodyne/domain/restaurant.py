@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Callable
 from typing import Final
 
 from ..core.errors import ConstraintFailed, Conflict, Forbidden, Invalid, NotFound
@@ -92,17 +93,24 @@ class Restaurant:
 
     async def place_order(self, table_id: int, lines: list[OrderLine], note: str,
                           priority: OrderPriority = OrderPriority.NORMAL,
-                          source: OrderSource = OrderSource.STAFF) -> Order:
+                          source: OrderSource = OrderSource.STAFF,
+                          guest_from: int | None = None) -> Order:
         """A new order, each line routed to its station and priced (domain/menu.py), of the
         table's open visit (opened by this order when there is none, domain/visits.py); a dish
-        that is 86 refuses it (409), so does a table out of service (409 table_closed)."""
+        that is 86 refuses it (409), so does a table out of service (409 table_closed).
+        `guest_from`: a guest's order, of their session's visit (from that visit id on)."""
         table = await self._table(table_id)
         items = await self._menu.route(lines)
+        if guest_from is not None:
+            source = OrderSource.GUEST
 
         async def add(visit_id: int) -> Order:
             return await self._store.add_order(table_id, items, note, priority, source,
                                                visit_id)
-        order = await self._visits.add_order(table_id, source, add)
+        if guest_from is not None:
+            order = await self._visits.add_guest_order(table_id, guest_from, add)
+        else:
+            order = await self._visits.add_order(table_id, source, add)
         self._publish(Topic.ORDERS, order)
         await self._visits.order_placed(order)
         await self._publish_table(table_id)
@@ -116,13 +124,16 @@ class Restaurant:
                            robot_id: str | None = None, set_robot: bool = False,
                            task_id: int | None = None, set_task: bool = False,
                            priority: OrderPriority | None = None,
-                           by_dispatch: bool = False) -> Order:
+                           by_dispatch: bool = False,
+                           only_if: Callable[[Order], None] | None = None) -> Order:
         """Move or change an order; its watchers hear of a move once the lock is let go (the
-        dispatcher, told, may move orders itself)."""
+        dispatcher, told, may move orders itself). `only_if` sees the order as it is under
+        the lock, and raises to refuse the change."""
         async with self._orders_lock:
             before, updated = await self._change_order(
                 order_id, status=status, items_done=items_done, robot_id=robot_id,
-                set_robot=set_robot, task_id=task_id, set_task=set_task, priority=priority)
+                set_robot=set_robot, task_id=task_id, set_task=set_task, priority=priority,
+                only_if=only_if)
         if updated.status != before and self.order_watchers:
             for watcher in self.order_watchers:
                 await watcher(before, updated, by_dispatch)
@@ -133,11 +144,14 @@ class Restaurant:
     async def _change_order(self, order_id: int, *, status: OrderStatus | None,
                             items_done: list[tuple[int, bool]] | None,
                             robot_id: str | None, set_robot: bool, task_id: int | None = None,
-                            set_task: bool = False, priority: OrderPriority | None = None
+                            set_task: bool = False, priority: OrderPriority | None = None,
+                            only_if: Callable[[Order], None] | None = None
                             ) -> tuple[OrderStatus, Order]:
         order = await self._store.order(order_id)
         if order is None:
             raise NotFound(f"order {order_id} not found")
+        if only_if is not None:
+            only_if(order)
         if order.status in CLOSED_ORDER_STATUSES:
             raise Conflict(f"order {order_id} is {order.status}: it can no longer change")
         changes: OrderChanges = {}

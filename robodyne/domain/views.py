@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from ..core import orders, tasks, visits
+from ..core import calls, orders, tasks, visits
 from ..core.dishes import menu_order
 from ..core.topics import LOG_TOPICS, Topic
 from ..live.views import ExpiringView, KeyedView, Record, RecentView, SortedView, View
@@ -27,6 +27,11 @@ def _closed_visits() -> Callable[[Record], bool]:
     return lambda visit: visits.expired(visit, cutoff)
 
 
+def _ended_calls() -> Callable[[Record], bool]:
+    cutoff = orders.closed_cutoff()
+    return lambda call: calls.expired(call, cutoff)
+
+
 def topic_views(snapshot_limit: int, categories: Sequence[str] = ()) -> dict[str, View]:
     """One fresh view per topic: logs keep their newest records, orders, visits and tasks drop
     those long closed or finished, the menu is in the guests' order (`categories` first)."""
@@ -40,6 +45,8 @@ def topic_views(snapshot_limit: int, categories: Sequence[str] = ()) -> dict[str
             views[topic] = ExpiringView(_finished_tasks)
         elif topic is Topic.VISITS:
             views[topic] = ExpiringView(_closed_visits)
+        elif topic is Topic.CALLS:
+            views[topic] = ExpiringView(_ended_calls)
         elif topic is Topic.MENU:
             views[topic] = SortedView(partial(menu_order, categories=categories))
         elif topic is Topic.STATUS:

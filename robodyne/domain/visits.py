@@ -7,9 +7,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+from typing import Final
 
 from ..core import money
-from ..core.errors import ConstraintFailed, Conflict, Invalid, TableClosed
+from ..core.errors import (
+    ConstraintFailed,
+    Conflict,
+    Invalid,
+    RateLimited,
+    TableClosed,
+    VisitClosed,
+)
 from ..core.models import (
     Item,
     Order,
@@ -19,25 +28,34 @@ from ..core.models import (
     TableStatus,
     Visit,
     VisitStatus,
+    iso,
     utcnow,
 )
 from ..core.orders import OrderWatcher
 from ..core.topics import Topic
 from ..core.visits import opens_for
 from ..live.hub import Hub
-from ..settings import RestaurantSettings
+from ..settings import GuestSettings, RestaurantSettings
 from ..store.store import Store
 
 log = logging.getLogger(__name__)
+
+# The window of guest.max_orders_per_10min.
+GUEST_RATE_WINDOW: Final = timedelta(minutes=10)
+# Told of each visit closed, after it is committed and published (its calls are cancelled).
+VisitClosedWatcher = Callable[[Visit], Awaitable[None]]
 
 
 class Visits:
     """Visits opened, closed and kept in step with their orders: committed, then published."""
 
-    def __init__(self, store: Store, hub: Hub, restaurant: RestaurantSettings) -> None:
+    def __init__(self, store: Store, hub: Hub, restaurant: RestaurantSettings,
+                 guest: GuestSettings) -> None:
         self._store = store
         self._hub = hub
         self._terms = restaurant.terms()
+        self._guest = guest
+        self.on_close: list[VisitClosedWatcher] = []
         # Opening reads "has this table an open visit?" then writes one, with awaits between:
         # two tablets seating one table at once would both see none. The unique index would
         # refuse the second, but as a 409 decided here rather than by chance.
@@ -66,9 +84,7 @@ class Visits:
         """Seat a party: a new open visit, its table occupied. 409 when the table already has
         an open visit; 409 table_closed when it is out of service."""
         async with self._lock:
-            table = await self._store.table(table_id)
-            if table is None:
-                raise Invalid(f"table_id: there is no table {table_id}")
+            table = await self._table(table_id)
             if customer_id is not None and await self._store.customer(customer_id) is None:
                 raise Invalid(f"customer_id: there is no customer {customer_id}")
             if await self._store.open_visit(table_id) is not None:
@@ -83,21 +99,48 @@ class Visits:
     async def add_order(self, table_id: int, source: OrderSource,
                         add: Callable[[int], Awaitable[Order]]) -> Order:
         """`add` the order to the table's visit: its open one, else one opened now — on any
-        table but one out of service for staff, only on a free table for a guest (409
-        table_closed otherwise). Under the visits' lock, with the table read inside it: no
-        close (and no change of the table) falls between the choice and the order. The
-        table, occupied now, is the caller's to publish: with the order in its
-        open_order_ids, one tables update rather than two."""
+        table but one out of service (409 table_closed). Under the visits' lock, with the
+        table read inside it: no close (and no change of the table) falls between the choice
+        and the order. The table, occupied now, is the caller's to publish: with the order in
+        its open_order_ids, one tables update rather than two."""
         async with self._lock:
-            table = await self._store.table(table_id)
-            if table is None:
-                raise Invalid(f"table_id: there is no table {table_id}")
+            table = await self._table(table_id)
             visit = await self._store.open_visit(table.id)
             if visit is None:
                 if not opens_for(source, table.status):
                     raise TableClosed(f"table {table.label} is {table.status}: ask the staff")
                 visit, _ = await self._open(table, None, None)
             return await add(visit.id)
+
+    async def add_guest_order(self, table_id: int, first_visit_id: int,
+                              add: Callable[[int], Awaitable[Order]]) -> Order:
+        """`add` a guest's order to the visit of their session (SPEC §11.3): the table's
+        first visit from `first_visit_id` on. Closed: 403 visit_closed. None yet: opened
+        now on a free table when guests may seat themselves, else 409 table_closed. Past
+        guest.max_orders_per_10min guest orders of the visit: 429, whichever phone or
+        session sent them (counted in the database, under the lock)."""
+        async with self._lock:
+            table = await self._table(table_id)
+            visit = await self._store.visit_from(table_id, first_visit_id)
+            if visit is not None and visit.status is VisitStatus.CLOSED:
+                raise VisitClosed("this visit has ended: scan the table's code again")
+            if visit is None:
+                if not (self._guest.self_seat and opens_for(OrderSource.GUEST, table.status)):
+                    raise TableClosed(f"table {table.label} is {table.status}: please wait"
+                                      " for the staff to seat you")
+                visit, _ = await self._open(table, None, None)
+            since = iso(datetime.now(timezone.utc) - GUEST_RATE_WINDOW)
+            limit = self._guest.max_orders_per_10min
+            if await self._store.guest_orders_since(visit.id, since) >= limit:
+                raise RateLimited(f"at most {limit} orders from the table in 10 minutes:"
+                                  " please ask the staff")
+            return await add(visit.id)
+
+    async def _table(self, table_id: int) -> Table:
+        table = await self._store.table(table_id)
+        if table is None:
+            raise Invalid(f"table_id: there is no table {table_id}")
+        return table
 
     async def _open(self, table: Table, party_size: int | None, customer_id: int | None
                     ) -> tuple[Visit, Table | None]:
@@ -125,7 +168,9 @@ class Visits:
                 visit.id, {"status": VisitStatus.CLOSED, "closed_at": utcnow()})
             assert closed is not None  # visits are never deleted
             self._publish(Topic.VISITS, closed)
-            return closed
+        for watcher in list(self.on_close):
+            await watcher(closed)
+        return closed
 
     async def order_placed(self, order: Order) -> None:
         """A new order of a visit: it lists the order, and the check its lines."""

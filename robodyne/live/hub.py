@@ -23,6 +23,10 @@ Queued = tuple[bytes, float]
 # A family's stream nobody subscribes to is dropped after this long without a publish; its
 # next subscriber gets a new stream (a new epoch, so no resume across the two).
 STREAM_IDLE_S: Final = 600.0
+# Told of every update of a topic, as it is applied (kind, items, ids), before publish returns:
+# an in-process reader deriving its own state from a topic (domain/guest_views.py). It must not
+# await or publish on the topic it taps.
+Tap = Callable[[Kind, list[Record], "list[Any] | None"], None]
 
 
 class Subscriber:
@@ -86,6 +90,7 @@ class Stream:
         self.subscribers: set[Subscriber] = set()
         # Set after each publish and each change of subscribers, for in-process listeners.
         self.listeners: set[asyncio.Event] = set()
+        self.taps: list[Tap] = []
         # Loop time of the last publish or change of subscribers (a family drops idle streams).
         self.touched = queues.clock()
         self._queues = queues
@@ -108,6 +113,8 @@ class Stream:
         for subscriber in self.subscribers:
             subscriber.push(entry)
         self.changed()
+        for tap in self.taps:
+            tap(kind, items, ids)
         return self.seq
 
     def snapshot_frame(self) -> bytes:
@@ -275,6 +282,17 @@ class Hub:
         finally:
             for state in watched:
                 state.listeners.discard(event)
+
+    @contextmanager
+    def tapped(self, taps: Mapping[str, Tap]) -> Iterator[None]:
+        """Tell each tap of every update of its topic while the block runs."""
+        for topic, tap in taps.items():
+            self.topics[topic].taps.append(tap)
+        try:
+            yield
+        finally:
+            for topic, tap in taps.items():
+                self.topics[topic].taps.remove(tap)
 
     def publish(self, topic: str, kind: Kind, items: list[Record],
                 ids: list[Any] | None = None) -> int:

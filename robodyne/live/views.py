@@ -40,6 +40,10 @@ class KeyedView:
     def items(self) -> list[Record]:
         return list(self._items.values())
 
+    def get(self, key: Hashable) -> Record | None:
+        """The item with this key, if the view holds it."""
+        return self._items.get(key)
+
 
 class SortedView(KeyedView):
     """A keyed view read in the order `order` puts its items in (a snapshot and GET alike)."""

@@ -11,6 +11,7 @@ import aiosqlite
 import orjson
 from pydantic import BaseModel
 
+from ..core.calls import Call
 from ..core.models import (
     Customer,
     Event,
@@ -147,10 +148,14 @@ VISITS: Final = Entity(
         ) AS order_ids, '[]' AS payments
         FROM visits v
     """)
+CALLS: Final = Entity(
+    Topic.CALLS, "calls", Call.model_validate,
+    frozenset({"status", "visit_id", "task_id", "answered_at"}))
 EVENTS: Final = Entity(Topic.EVENTS, "events", Event.model_validate)
 SYSTEMLOGS: Final = Entity(Topic.SYSTEMLOGS, "systemlogs", SystemLog.model_validate)
 
 # The state topics whose items have integer ids (robots have names).
 NUMBERED: Final[Mapping[Topic, Entity[Any]]] = {
     entity.topic: entity
-    for entity in (TABLES, ORDERS, MENU, TASKS, CUSTOMERS, INVENTORY, VIDEO_STREAMS, VISITS)}
+    for entity in (TABLES, ORDERS, MENU, TASKS, CUSTOMERS, INVENTORY, VIDEO_STREAMS, VISITS,
+                   CALLS)}

@@ -196,4 +196,32 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX visits_by_status ON visits (status, closed_at);
     CREATE INDEX orders_by_visit ON orders (visit_id);
     """,
+    # Guests' calls (SPEC §11.5) and guest sessions (§11.3). A session row never changes:
+    # what it belongs to is derived. `first_visit_id` is its table's open visit when it was
+    # made, else the id the next visit would at least have, so its visit is the table's first
+    # with an id at least that; the session ended when that visit is closed, or when its
+    # `code` is no longer the table's. Only a hash of the cookie is kept, as of any secret.
+    """
+    CREATE TABLE calls (
+        id INTEGER PRIMARY KEY,
+        table_id INTEGER NOT NULL,
+        visit_id INTEGER,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        task_id INTEGER,
+        created_at TEXT NOT NULL,
+        answered_at TEXT
+    );
+    CREATE UNIQUE INDEX calls_open_per_kind ON calls (table_id, kind) WHERE status = 'open';
+    CREATE INDEX calls_by_status ON calls (status, created_at);
+    CREATE TABLE guest_sessions (
+        token_hash TEXT PRIMARY KEY,
+        table_id INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        first_visit_id INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX guest_sessions_by_age ON guest_sessions (created_at);
+    CREATE INDEX visits_by_table ON visits (table_id, id);
+    """,
 )

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 import aiosqlite
 
+from ..core.calls import Call, CallChanges, CallKind, CallStatus
 from ..core.models import (
     Customer,
     CustomerChanges,
@@ -53,6 +54,7 @@ from ..core.topics import Topic
 from .backup import Written, write_backup
 from .database import Database
 from .entities import (
+    CALLS,
     CLOSED_SQL,
     CUSTOMERS,
     EVENTS,
@@ -71,6 +73,7 @@ from .entities import (
     VISITS,
     json,
 )
+from .guests import GuestRows
 from .keys import KeyRecord, Keys
 from .links import LinkRows
 from .report_queries import ReportReader
@@ -90,6 +93,8 @@ class Store:
         self.keys = Keys(self.database)
         self._rows = Rows(self.database, self.keys)
         self._links = LinkRows(self.database)
+        # Guest sessions (guests.py): asked directly, as store.guests.
+        self.guests = GuestRows(self.database)
         # Seconds each commit took (for /metrics), and the health flips (for the journal).
         self.on_commit = self.database.on_commit
         self.on_health = self.database.on_health
@@ -204,6 +209,36 @@ class Store:
     async def visit_orders(self, visit_id: int) -> list[Order]:
         return await self._rows.fetch(ORDERS, "WHERE visit_id = ? ORDER BY id", visit_id)
 
+    async def visit_from(self, table_id: int, first_id: int) -> Visit | None:
+        """The table's first visit with an id at least `first_id` (a guest session's visit)."""
+        return await self._rows.first(VISITS, "WHERE table_id = ? AND id >= ? ORDER BY id",
+                                      table_id, first_id)
+
+    async def guest_orders_since(self, visit_id: int, since: str) -> int:
+        """How many guest orders the visit has had since `since` (the guests' rate)."""
+        rows = await self.database.rows(
+            "SELECT COUNT(*) FROM orders WHERE visit_id = ? AND source = ? AND created_at >= ?",
+            (visit_id, OrderSource.GUEST, since))
+        return int(rows[0][0])
+
+    async def calls(self) -> list[Call]:
+        """Open calls and those ended within the closed orders' window."""
+        cutoff = closed_cutoff()
+        return await self._rows.fetch(
+            CALLS, "WHERE status = ? OR COALESCE(answered_at, created_at) >= ? ORDER BY id",
+            CallStatus.OPEN, cutoff)
+
+    async def call(self, call_id: int) -> Call | None:
+        return await self._rows.by_id(CALLS, call_id)
+
+    async def open_calls(self, table_id: int) -> list[Call]:
+        return await self._rows.fetch(CALLS, "WHERE table_id = ? AND status = ? ORDER BY id",
+                                      table_id, CallStatus.OPEN)
+
+    async def call_of_task(self, task_id: int) -> Call | None:
+        return await self._rows.first(CALLS, "WHERE task_id = ? AND status = ?", task_id,
+                                      CallStatus.OPEN)
+
     async def event(self, event_id: int) -> Event | None:
         return await self._rows.by_id(EVENTS, event_id)
 
@@ -227,6 +262,7 @@ class Store:
             Topic.TASKS: self.tasks,
             Topic.MENU: self.menu,
             Topic.VISITS: self.visits,
+            Topic.CALLS: self.calls,
         }
         items: list[Item] = await readers[topic]()
         return items
@@ -275,6 +311,14 @@ class Store:
         return await self._rows.add(VISITS, table_id=table_id, customer_id=customer_id,
                                     party_size=party_size, status=VisitStatus.OPEN,
                                     opened_at=utcnow(), bill=check)
+
+    async def add_call(self, table_id: int, visit_id: int | None, kind: CallKind) -> Call:
+        """A new open call; ConstraintFailed when the table has an open one of that kind."""
+        return await self._rows.add(CALLS, table_id=table_id, visit_id=visit_id, kind=kind,
+                                    status=CallStatus.OPEN, created_at=utcnow())
+
+    async def update_call(self, call_id: int, changes: CallChanges) -> Call | None:
+        return await self._rows.update(CALLS, call_id, changes)
 
     async def add_menu_item(self, name: str, dish: MenuChanges | None = None) -> MenuItem:
         """A new dish: its name, and any other fields it is given (the rest take defaults)."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..core.errors import NotFound
+from ..core.errors import NotFound, Unauthorized
 from ..core.models import OrderLine
 from ..core.roles import READABLE, REPORT_ROLES, WRITABLE
 from ..core.text import ascii_int
+from ..core.tokens import Grant
+from ..domain.calls import Calls
 from ..domain.dispatch import Dispatcher
 from ..domain.daybook import Daybook
 from ..domain.menu import Menu
@@ -51,17 +53,20 @@ def path_id(request: web.Request) -> int:
 class Api:
     """The REST handlers, given the restaurant, the dispatcher and the hub they use."""
 
-    def __init__(self, restaurant: Restaurant, menu: Menu, visits: Visits,
+    def __init__(self, restaurant: Restaurant, menu: Menu, visits: Visits, calls: Calls,
                  dispatcher: Dispatcher, daybook: Daybook, hub: Hub) -> None:
         self._restaurant = restaurant
         self._menu = menu
         self._visits = visits
+        self._calls = calls
         self._daybook = daybook
         self._dispatcher = dispatcher
         self._hub = hub
 
     async def whoami(self, request: web.Request, caller: Caller) -> web.Response:
         """The caller's role and what it may do, so a page shows only the controls that work."""
+        if not isinstance(caller, Grant):
+            raise Unauthorized("a token only")
         role = caller.role
         return json_response({"role": role, "may_read": sorted(READABLE[role]),
                               "may_write": sorted(WRITABLE[role]),
@@ -117,6 +122,9 @@ class Api:
         body = await read_body(request, VisitIn)
         visit = await self._visits.open(body.table_id, body.party_size, body.customer_id)
         return json_response(visit, 201)
+
+    async def answer_call(self, request: web.Request, caller: Caller) -> web.Response:
+        return json_response(await self._calls.answer(path_id(request)))
 
     async def create_inventory(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, InventoryIn)

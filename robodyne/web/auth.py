@@ -1,5 +1,5 @@
-"""Who is asking (token from query, header or cookie) and the browser Origin check; what a
-route needs of its caller is checked in web/needs.py."""
+"""Who is asking (a token from query, header or cookie; a guest session's cookie) and the
+browser Origin check; what a route needs of its caller is checked in web/needs.py."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from aiohttp import web
 from ..core.errors import Unauthorized
 from ..core.roles import Role
 from ..core.tokens import Grant, Refusals, TokenBook
+from ..domain.guests import GuestSession, GuestSessions
 
 TOKEN_COOKIE: Final = "robodyne_token"
+# A guest session's cookie, set by a table link (web/guest_page.py).
+GUEST_COOKIE: Final = "robodyne_guest"
 COOKIE_MAX_AGE_S: Final = 365 * 24 * 3600
 # Sec-Fetch-Site values of a request the user made here: typed, bookmarked, or from our pages.
 OWN_FETCH_SITES: Final = frozenset({"same-origin", "none"})
@@ -40,9 +43,10 @@ class Auth:
     """The tokens the server knows, and who a request's token says is asking."""
 
     def __init__(self, tokens: TokenBook, allowed_origins: list[str],
-                 refusals: Refusals) -> None:
+                 refusals: Refusals, guests: GuestSessions) -> None:
         self.tokens = tokens
         self.refusals = refusals
+        self.guests = guests
         self._allowed_origins = [origin.rstrip("/") for origin in allowed_origins]
 
     def grant(self, request: web.Request) -> Grant | None:
@@ -60,6 +64,10 @@ class Auth:
             self.refused(request)
             raise Unauthorized("missing or unknown token")
         return grant
+
+    async def guest(self, request: web.Request) -> GuestSession | None:
+        """The guest session the request's cookie holds, ended or not; None for none."""
+        return await self.guests.session(request.cookies.get(GUEST_COOKIE))
 
     def page_grant(self, token: str) -> Grant | None:
         """What a token typed into a page or /login grants there: never a robot's token, whose

@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..core.calls import CallKind
 from ..core.dishes import MAX_OPTIONS, Allergens, Descriptions, DishName, Names, unique_names
 from ..core.errors import Invalid
 from ..core.models import (
@@ -136,6 +137,28 @@ class OrderIn(Body):
     items: list[OrderItemIn] = Field(min_length=1, max_length=100)
     note: NoteText = Field("", max_length=1000)
     priority: OrderPriority = OrderPriority.NORMAL
+
+
+# A guest's order (SPEC §11.5): dishes of the menu only, at its price, with short notes. The
+# number of lines is guest.max_items (a setting, checked by the handler) under this cap.
+GUEST_MAX_QTY: Final = 20
+GUEST_NOTE_CHARS: Final = 140
+
+
+class GuestItemIn(Body):
+    menu_id: RowId
+    qty: int = Field(ge=1, le=GUEST_MAX_QTY)
+    options: list[PlainText] = Field([], max_length=MAX_OPTIONS)
+    note: NoteText = Field("", max_length=GUEST_NOTE_CHARS)
+
+
+class GuestOrderIn(Body):
+    items: list[GuestItemIn] = Field(min_length=1, max_length=100)
+    note: NoteText = Field("", max_length=GUEST_NOTE_CHARS)
+
+
+class CallIn(Body):
+    kind: CallKind
 
 
 class ItemDone(Body):

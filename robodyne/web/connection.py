@@ -13,6 +13,7 @@ from aiohttp import WSMsgType, web
 from ..core.codes import Code
 from ..core.logprefix import PrefixedLog
 from ..core.stats import Stats
+from ..domain.guests import GuestSession
 from ..live.hub import Hub, Subscriber
 from ..wire import frames
 from ..wire.frames import BadFrame, Close
@@ -59,6 +60,9 @@ class Connection:
         self.close_code: int | None = None  # what the server sent, when it closed first
         # The token it was opened with: a revoked token closes its sockets (4401).
         self.token: str | None = None
+        # The guest session of a guest stream: its visit's close or a rotation of its link
+        # closes it (4401).
+        self.guest: GuestSession | None = None
         self._budget = float(RATE_LIMIT_BURST)
         self._budget_at = now
         self._acked = -1
@@ -101,8 +105,10 @@ class Connection:
         self.subscriber = subscriber
         self._writer = asyncio.create_task(self.write_loop(), name=f"ws-writer-{self.topic}")
 
-    def close(self, code: Close, reason: str, final_frame: bytes | None = None) -> None:
-        """Stop queueing for this client and close it with `code`, bounded in time."""
+    def close(self, code: Close, reason: str, final_frame: bytes | None = None, *,
+              drain: bool = False) -> None:
+        """Stop queueing for this client and close it with `code`, bounded in time. `drain`:
+        what is queued for it still goes first (a guest's last view of their visit)."""
         if self._closer is not None:
             if code is Close.GOING_AWAY:
                 self._abort()  # shutting down: a slow client's goodbye is cut short
@@ -111,9 +117,12 @@ class Connection:
         self.close_code = code
         count_close(self.stats, code)
         self.hub.unsubscribe(self.subscriber)
-        self._closer = asyncio.create_task(self._close(code, reason, final_frame))
+        finals = [frame for frame, _ in self.subscriber.queue] if drain else []
+        if final_frame is not None:
+            finals.append(final_frame)
+        self._closer = asyncio.create_task(self._close(code, reason, finals))
 
-    async def _close(self, code: Close, reason: str, final_frame: bytes | None) -> None:
+    async def _close(self, code: Close, reason: str, final_frames: list[bytes]) -> None:
         if self._writer is not None:
             self._writer.cancel()
         if code is Close.SLOW and self._backed_up():
@@ -123,8 +132,8 @@ class Connection:
             return
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                if final_frame is not None:
-                    await self.ws.send_frame(final_frame, WSMsgType.TEXT)
+                for frame in final_frames:
+                    await self.ws.send_frame(frame, WSMsgType.TEXT)
                 await self.ws.close(code=code, message=frames.close_reason(reason))
         except (TimeoutError, ConnectionError, RuntimeError):
             self._abort()  # a peer that never answers the close: nothing may linger

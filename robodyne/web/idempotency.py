@@ -30,9 +30,10 @@ HEADER: Final = "Idempotency-Key"
 REPLAYED: Final = "Idempotent-Replayed"
 KEEP: Final = timedelta(hours=24)
 KEY_PATTERN: Final = re.compile(r"[\x20-\x7e]{1,255}")
-# Answers not kept: a refused token or role may be put right (the same key then works), and a
-# 5xx means the request did not run to its end. Everything else is the key's answer for good.
-NOT_KEPT: Final = frozenset({401, 403})
+# Answers not kept: a refused token or role may be put right (the same key then works), a
+# rate limit passes by itself (a guest's cart sent again later places it), and a 5xx means the
+# request did not run to its end. Everything else is the key's answer for good.
+NOT_KEPT: Final = frozenset({401, 403, 429})
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,17 @@ class Idempotency:
     async def prune(self) -> int:
         return await self._store.prune_idempotency_keys(self.cutoff())
 
+    async def _scope(self, request: web.Request) -> str | None:
+        """Whose keys these are: a token's, else a live guest session's (whichever phone of
+        the table retries, it is that session's key); None for neither."""
+        token = request_token(request)
+        if token is not None and self._auth.tokens.grant(token) is not None:
+            return hashlib.sha256(token.encode()).hexdigest()
+        session = await self._auth.guest(request)
+        if session is not None and session.ended is None:
+            return f"guest:{session.token_hash}"
+        return None
+
     def middleware(self, routes: RouteTable) -> Middleware:
         """Between the origin check and the API's error mapping: it sees every answer as the
         client will (errors already mapped) and keeps it. What a POST writes is its route's
@@ -96,14 +108,13 @@ class Idempotency:
             if not KEY_PATTERN.fullmatch(key):
                 return error_response(400, Code.VALIDATION_ERROR,
                                       f"{HEADER}: 1 to 255 printable ASCII characters")
-            token = request_token(request)
-            if token is None or self._auth.tokens.grant(token) is None:
+            scope = await self._scope(request)
+            if scope is None:
                 return await handler(request)  # refused (401) by the handler; nothing kept
             try:
                 body = await request.read()  # kept by aiohttp for the handler's own read
             except web.HTTPRequestEntityTooLarge as err:
                 return error_response(413, Code.TOO_LARGE, err.reason)
-            scope = hashlib.sha256(token.encode()).hexdigest()
             fingerprint = Fingerprint(request.method, request.path,
                                       hashlib.sha256(body).hexdigest())
             return await self._once(request, handler, scope, key, fingerprint,

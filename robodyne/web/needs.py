@@ -3,20 +3,19 @@ where a request's token meets the roles of core/roles.py.
 
 Each route names its need once, in the table of web/routes.py; the table's one wrapper
 (web/routing.py) runs the need's check before the handler and hands the handler the Caller the
-check proved, so no handler checks anything itself. Today every caller is a token's
-Grant. A guest session (cookie robodyne_guest, bound to one table, SPEC §11.3) and a party
-session (cookie robodyne_party, §12.4) are two more kinds of need, whose checks hand over
-their session: Caller then becomes the union of the three.
+check proved, so no handler checks anything itself. A caller is a token's Grant, or a guest
+session (cookie robodyne_guest, bound to one table, SPEC §11.3): GUEST routes take only the
+latter, the menu's read either; every other need asks for a token, so a guest gets 401 there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, TypeAlias
+from typing import Final, Protocol, TypeAlias
 
 from aiohttp import web
 
-from ..core.errors import Forbidden, NotFound
+from ..core.errors import Forbidden, NotFound, Unauthorized, VisitClosed
 from ..core.roles import (
     LINK_ROLES,
     METRICS_ROLES,
@@ -29,10 +28,13 @@ from ..core.roles import (
 )
 from ..core.tokens import Grant
 from ..core.topics import TOPIC_NAMES, Topic
+from ..domain.guests import GuestSession
 from .auth import Auth
 from .bodies import Body, read_body
 
-Caller: TypeAlias = Grant
+Caller: TypeAlias = Grant | GuestSession
+# The topics a guest session may read besides its own table's stream.
+GUEST_TOPICS: Final = frozenset({Topic.MENU})
 
 
 class Need(Protocol):
@@ -47,6 +49,32 @@ def _may_write(grant: Grant, scope: Scope) -> Grant:
     if not may_write(grant.role, scope):
         raise Forbidden(f"role {grant.role} may not write {scope}")
     return grant
+
+
+@dataclass(frozen=True)
+class Guest:
+    """A guest session that has not ended: 401 without one or after its link was rotated,
+    403 visit_closed once its visit closed."""
+
+    async def check(self, request: web.Request, auth: Auth) -> GuestSession:
+        session = await auth.guest(request)
+        if session is None:
+            raise Unauthorized("no guest session: open the table's link")
+        if session.ended == "link_rotated":
+            raise Unauthorized("this table's link has changed: scan the code on the table")
+        if session.ended == "visit_closed":
+            raise VisitClosed("this visit has ended: thank you")
+        return session
+
+
+GUEST = Guest()
+
+
+def guest_of(caller: Caller) -> GuestSession:
+    """The session a GUEST route's need proved (the route table pairs them)."""
+    if not isinstance(caller, GuestSession):
+        raise Unauthorized("a guest session only")
+    return caller
 
 
 @dataclass(frozen=True)
@@ -68,6 +96,9 @@ class Read:
         topic = self.topic or request.match_info["topic"]
         if topic not in TOPIC_NAMES:
             raise NotFound(f"unknown topic {topic!r}")
+        if topic in GUEST_TOPICS and auth.grant(request) is None and (
+                await auth.guest(request)) is not None:
+            return await GUEST.check(request, auth)
         grant = auth.require_grant(request)
         if not may_read(grant.role, topic):
             raise Forbidden(f"role {grant.role} may not read {topic}")

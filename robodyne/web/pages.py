@@ -1,9 +1,10 @@
-"""The three pages, the index and /login: plain HTML, CSS and JS modules from web/static; the
+"""The staff pages, the index and /login: plain HTML, CSS and JS modules from web/static; the
 language, token and response rules every page follows (web/print_sheet.py's too)."""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -15,21 +16,23 @@ from ..core.orders import KITCHEN_BACK, KITCHEN_NEXT
 from ..core.pairing import PAIRABLE
 from ..core.roles import Role
 from ..core.tasks import ACTIVE, FINISHED, REPINNABLE, REPRIORITISABLE
-from ..settings import KitchenSettings
+from ..settings import KitchenSettings, RestaurantSettings
 from .auth import COOKIE_MAX_AGE_S, Auth, set_token_cookie
 from .login import local_path
 
 STATIC_ROOT: Final = Path(__file__).parent / "static"
-PAGES: Final = ("kitchen", "dashboard", "console", "login")
+PAGES: Final = ("kitchen", "dashboard", "console", "order", "login")
 # The languages every page speaks (one catalogue each in static/i18n/), the first the default.
 LANGUAGES: Final = ("en", "ko")
 LANG_COOKIE: Final = "robodyne_lang"
 
 
-def choose_language(query: str | None, cookie: str | None, accept: str) -> str:
-    """?lang= first, then the cookie, then the browser's Accept-Language, then English."""
+def choose_language(query: str | None, cookie: str | None, accept: str,
+                    offered: Sequence[str] = LANGUAGES) -> str:
+    """Among `offered`: ?lang= first, then the cookie, then the browser's Accept-Language,
+    then the first offered (English for the staff's pages)."""
     for chosen in (query, cookie):
-        if chosen in LANGUAGES:
+        if chosen is not None and chosen in offered:
             return chosen
     ranked = []
     for n, part in enumerate(accept.split(",")):
@@ -42,19 +45,22 @@ def choose_language(query: str | None, cookie: str | None, accept: str) -> str:
                 weight = 0.0
         ranked.append((-weight, n, tag.strip().lower().split("-")[0]))
     for weight, _, primary in sorted(ranked):
-        if weight < 0 and primary in LANGUAGES:
+        if weight < 0 and primary in offered:
             return primary
-    return LANGUAGES[0]
+    return offered[0]
 
 
 def _attribute_json(value: object) -> str:
     return html.escape(orjson.dumps(value).decode())
 
 
-def _values(kitchen: KitchenSettings, lang: str) -> dict[str, str]:
+def _values(kitchen: KitchenSettings, restaurant: RestaurantSettings,
+            lang: str) -> dict[str, str]:
     """What a page needs to draw itself, said once on the server; never a secret."""
     return {
         "lang": lang,
+        # ISO 4217: the pages format every price (an integer in its minor unit) with it.
+        "currency": html.escape(restaurant.currency),
         "stations": _attribute_json(kitchen.stations),
         "default_station": html.escape(kitchen.default_station),
         "amber_after_s": f"{kitchen.amber_after_s:g}",
@@ -90,11 +96,12 @@ def _login_page(template: str, request: web.Request) -> str:
 class Pages:
     """The page templates, filled in once so that no request handler touches the disk."""
 
-    def __init__(self, kitchen: KitchenSettings, auth: Auth) -> None:
+    def __init__(self, kitchen: KitchenSettings, restaurant: RestaurantSettings,
+                 auth: Auth) -> None:
         self._auth = auth
         self._templates: dict[tuple[str, str], str] = {}
         for lang in LANGUAGES:
-            values = _values(kitchen, lang)
+            values = _values(kitchen, restaurant, lang)
             for name in ("index", *PAGES):
                 text = (STATIC_ROOT / f"{name}.html").read_text(encoding="utf-8")
                 for key, value in values.items():
@@ -131,10 +138,10 @@ class Pages:
             raise response
 
 
-def language(request: web.Request) -> str:
+def language(request: web.Request, offered: Sequence[str] = LANGUAGES) -> str:
     """The language a page is served in (choose_language over the request)."""
     return choose_language(request.query.get("lang"), request.cookies.get(LANG_COOKIE),
-                           request.headers.get("Accept-Language", ""))
+                           request.headers.get("Accept-Language", ""), offered)
 
 
 def page_response(request: web.Request, text: str, lang: str, *, status: int = 200,

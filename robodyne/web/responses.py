@@ -17,14 +17,18 @@ from ..core.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    RateLimited,
     StorageUnavailable,
     TableClosed,
     Unauthorized,
+    VisitClosed,
 )
 
 # The first entry an error is an instance of answers it: a specific Conflict before Conflict.
 ERRORS: Final[dict[type[DomainError], tuple[int, Code]]] = {
     TableClosed: (409, Code.TABLE_CLOSED),
+    VisitClosed: (403, Code.VISIT_CLOSED),
+    RateLimited: (429, Code.RATE_LIMITED),
     Invalid: (400, Code.VALIDATION_ERROR),
     Unauthorized: (401, Code.UNAUTHORIZED),
     Forbidden: (403, Code.FORBIDDEN),

@@ -3,12 +3,13 @@
 `rest_routes` declares each REST route once: method, path, handler, the need its caller must
 meet (web/needs.py: a role that may read a topic or write a scope, a set of roles, any token)
 and, for a POST, the item it creates or changes (web/idempotency.py gives it to a retry after a
-crash). One wrapper checks the need before the handler runs (web/routing.py). A new area adds
-its lines here with its own need: a guest's order would be
-`Route("POST", "/api/guest/orders", guests.order, GUEST, creates(T.ORDERS))`.
-Not in the table: /healthz (no token), /ws/{topic} (a WebSocket, whose handshake checks its
-token), POST /login (a page's form, answered with a redirect) and the pages (the printed sheet
-of table links too, whose refusal is a page; its QR images are in the table).
+crash). One wrapper checks the need before the handler runs (web/routing.py). A guest
+session's own routes need GUEST; no other route takes a guest (every other need asks for a
+token), so a guest is refused (401) everywhere else. Not in the table: /healthz (no token),
+/ws/{topic} (a WebSocket, whose handshake checks its token or guest session), POST /login (a
+page's form, answered with a redirect) and the pages (the printed sheet of table links too,
+whose refusal is a page; its QR images are in the table; and /t/{code}, which makes a guest
+session).
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from .api import Api
 from .auth import Auth
 from .bodies import MenuItemPatch, OrderIn
 from .guard import browser_writes, hide_server_name, security_headers
+from .guests import GuestApi, GuestPage
 from .idempotency import Idempotency
 from .links import LinkApi
 from .login import Login
 from .metrics import Metrics
 from .needs import (
     ANY_TOKEN,
+    GUEST,
     METRICS,
     PRINTED_LINKS,
     READ_NAMED_TOPIC,
@@ -55,7 +58,7 @@ ORDER_PLACING = WriteWithout(S.ORDERS, OrderIn, frozenset({"items.price"}), S.OR
 
 
 def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, links: LinkApi,
-                sheet: PrintSheet) -> RouteTable:
+                sheet: PrintSheet, guests: GuestApi) -> RouteTable:
     """The REST routes. An ack may simply run again and a command or a pairing code is not
     stored, so those POSTs write nothing a retry could be given; a new table link is no topic's
     item either (a retry with its key gets the first answer, the same new code, kept with the
@@ -66,7 +69,16 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
         Route("GET", "/api/export/orders.csv", reports.export, REPORTS),
         Route("GET", "/api/me", api.whoami, ANY_TOKEN),
         Route("GET", "/api/kitchen/prep_times", api.prep_times, Read(T.ORDERS)),
+        # Before /api/{topic}: the guest's stream is no topic of the hub's, and no token's.
+        Route("GET", "/api/guest", guests.read, GUEST),
         Route("GET", "/api/{topic}", api.read_topic, READ_NAMED_TOPIC),
+        Route("POST", "/api/guest/orders", guests.order, GUEST, creates(T.ORDERS)),
+        Route("POST", "/api/guest/orders/{id}/cancel", guests.cancel, GUEST,
+              changes(T.ORDERS)),
+        # Asking again answers the open call (200): a retry gets the call either way.
+        Route("POST", "/api/guest/calls", guests.call, GUEST, creates(T.CALLS)),
+        Route("POST", "/api/calls/{id}/answer", api.answer_call, Write(S.CALLS),
+              changes(T.CALLS)),
         Route("POST", "/api/orders", api.create_order, ORDER_PLACING, creates(T.ORDERS)),
         Route("PATCH", "/api/orders/{id}", api.update_order, Write(S.ORDERS)),
         Route("POST", "/api/tables", api.create_table, Write(S.TABLES), creates(T.TABLES)),
@@ -121,8 +133,10 @@ class Health:
 def setup_routes(app: web.Application, *, auth: Auth, idempotency: Idempotency,
                  health: Health, metrics: Metrics,
                  websockets: WebSockets, api: Api, link_api: LinkApi, reports: Reports,
-                 pages: Pages, print_sheet: PrintSheet, login: Login) -> None:
-    table = app[REST_ROUTES] = rest_routes(api, reports, login, metrics, link_api, print_sheet)
+                 pages: Pages, print_sheet: PrintSheet, login: Login, guest_api: GuestApi,
+                 guest_page: GuestPage) -> None:
+    table = app[REST_ROUTES] = rest_routes(api, reports, login, metrics, link_api, print_sheet,
+                                           guest_api)
     app.middlewares.extend([browser_writes(auth), idempotency.middleware(table), api_errors])
     app.on_response_prepare.append(security_headers)
     hide_server_name()
@@ -132,3 +146,4 @@ def setup_routes(app: web.Application, *, auth: Auth, idempotency: Idempotency,
     app.router.add_post("/login", login.login)
     app.router.add_routes(pages.routes())
     app.router.add_routes(print_sheet.routes())
+    app.router.add_routes(guest_page.routes())

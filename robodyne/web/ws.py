@@ -14,6 +14,10 @@ from aiohttp import web
 from ..core.errors import DomainError, Forbidden, NotFound, Unauthorized
 from ..core.roles import Role
 from ..core.stats import Stats
+from ..core.topics import GUEST_STREAM
+from ..domain.guest_views import GuestViews
+from ..domain.guests import GuestSession
+from ..domain.links import TableLinks
 from ..core.text import ascii_int
 from ..live.hub import Hub, Stream
 from ..settings import WebsocketSettings
@@ -40,11 +44,13 @@ def _resume_point(request: web.Request) -> tuple[int | None, str | None]:
 class WebSockets:
     """Every WebSocket client: accepted, watched, and closed at shutdown."""
 
-    def __init__(self, settings: WebsocketSettings, auth: Auth, hub: Hub, stats: Stats, *,
-                 max_per_token: int) -> None:
+    def __init__(self, settings: WebsocketSettings, auth: Auth, hub: Hub, stats: Stats,
+                 guest_views: GuestViews, links: TableLinks, *, max_per_token: int) -> None:
         self._settings = settings
         self._auth = auth
         self._hub = hub
+        self._guest_views = guest_views
+        self._links = links
         self._stats = stats
         self._max_per_token = max_per_token
         self.connections: set[Connection] = set()
@@ -57,15 +63,46 @@ class WebSockets:
             if conn.token in tokens:
                 conn.close(Close.UNAUTHORIZED, "token revoked")
 
-    async def _refusal(self, request: web.Request, topic: str) -> tuple[Close, str] | None:
+    def _ended(self, table_id: int, visit_id: int) -> None:
+        """A visit closed: its guests' sockets get the view that says so, then 4401."""
+        for conn in list(self.connections):
+            if conn.guest is not None and conn.guest.belongs_to(table_id, visit_id):
+                conn.close(Close.UNAUTHORIZED, "visit_closed", drain=True)
+
+    async def _rotated(self, table_id: int, old_code: str) -> None:
+        for conn in list(self.connections):
+            if conn.guest is not None and conn.guest.table_id == table_id \
+                    and conn.guest.code == old_code:
+                conn.close(Close.UNAUTHORIZED, "link_rotated")
+
+    async def _admit(self, request: web.Request, topic: str
+                     ) -> tuple[Close, str] | GuestSession | None:
         """The first handshake check this one fails, in the order of docs/protocol.md: who may
-        read the topic is the REST read's need (web/needs.py), its refusals as close codes."""
+        read the topic is the REST read's need (web/needs.py), its refusals as close codes.
+        Admitted: a guest's session (a guest reading the menu), else None."""
         try:
-            grant = await READ_NAMED_TOPIC.check(request, self._auth)
+            caller = await READ_NAMED_TOPIC.check(request, self._auth)
         except (NotFound, Unauthorized, Forbidden) as err:
             return REFUSED_AS[type(err)], str(err)
-        return self.crowded(self._hub.topics[topic],
-                            None if grant.role is Role.ADMIN else request_token(request))
+        if isinstance(caller, GuestSession):
+            return self.crowded(self._hub.topics[topic], caller.token_hash) or caller
+        holder = None if caller.role is Role.ADMIN else request_token(request)
+        return self.crowded(self._hub.topics[topic], holder)
+
+    async def _guest(self, ws: web.WebSocketResponse, request: web.Request) -> None:
+        """/ws/guest: a live guest session's table stream, or 4401 saying why not (the page
+        tells an ended visit from a link that no longer opens anything)."""
+        session = await self._auth.guest(request)
+        if session is None or session.ended is not None:
+            reason: str = session.ended or "" if session else "no guest session"
+            await self.refuse(ws, (Close.UNAUTHORIZED, reason))
+            return
+        stream = self._guest_views.stream(session.table_id)
+        refusal = self.crowded(stream, session.token_hash)
+        if refusal is not None:
+            await self.refuse(ws, refusal)
+            return
+        await self.serve(ws, request, stream, token=session.token_hash, guest=session)
 
     def crowded(self, stream: Stream, holder: str | None) -> tuple[Close, str] | None:
         """The checks every stream shares once its reader may read it: shutdown, the stream's
@@ -103,19 +140,27 @@ class WebSockets:
     async def handler(self, request: web.Request) -> web.StreamResponse:
         ws = await self.accept(request)
         topic = request.match_info["topic"]
-        refusal = await self._refusal(request, topic)
-        if refusal is not None:
-            await self.refuse(ws, refusal)
+        if topic == GUEST_STREAM:
+            await self._guest(ws, request)
+            return ws
+        admitted = await self._admit(request, topic)
+        if isinstance(admitted, tuple):
+            await self.refuse(ws, admitted)
+        elif admitted is not None:  # a guest: counted, and ended, by their session
+            await self.serve(ws, request, self._hub.topics[topic], token=admitted.token_hash,
+                             guest=admitted)
         else:
             await self.serve(ws, request, self._hub.topics[topic], token=request_token(request))
         return ws
 
     async def serve(self, ws: web.WebSocketResponse, request: web.Request, stream: Stream, *,
-                    token: str | None) -> None:
+                    token: str | None, guest: GuestSession | None = None) -> None:
         """Subscribe an admitted client to `stream` (a topic or a family's key) and serve it
-        until it closes: the same frames, resume and slow-client rules for every stream."""
+        until it closes: the same frames, resume and slow-client rules for every stream.
+        `token`: what its sockets are counted by (a guest's: their session)."""
         conn = Connection(ws, request, stream.name, hub=self._hub, stats=self._stats)
         conn.token = token
+        conn.guest = guest
         since, epoch = _resume_point(request)
         with stream.subscription(lambda: conn.close(Close.SLOW, "send queue full"),
                                  since=since, epoch=epoch) as subscriber:
@@ -135,13 +180,16 @@ class WebSockets:
                               conn.close_reason)
 
     async def watchdog(self) -> None:
-        """While the app runs: revoked tokens' sockets closed (4401), and the ticks of
-        _watch."""
+        """While the app runs: revoked tokens' sockets closed (4401), and guests' sockets
+        when their visit closes or their link is rotated (4401); and the ticks of _watch."""
         self._auth.tokens.on_revoke.append(self._revoked)
+        self._guest_views.on_visit_end.append(self._ended)
         try:
-            await self._watch()
+            with self._links.on_rotation(self._rotated):
+                await self._watch()
         finally:
             self._auth.tokens.on_revoke.remove(self._revoked)
+            self._guest_views.on_visit_end.remove(self._ended)
 
     async def _watch(self) -> None:
         """Pings, pong timeouts (4000) and send timeouts (4008) for every connection, once a

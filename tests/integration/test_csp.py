@@ -32,6 +32,7 @@ PAGES = [
     ("/kitchen?station=expo", "kitchen-token-test", "live"),
     ("/dashboard", "admin-token-test", "live"),
     ("/console", "maintenance-token-test", "live"),
+    ("/order", "floor-token-test", "live"),
     ("/login", None, "login"),
     ("/login?next=%2Fkitchen%3Fstation%3Dgrill&failed=1", None, "login"),
     ("/print/tables", "admin-token-test", "print"),

@@ -12,6 +12,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from robodyne.core.calls import CallKind
+
 from ..support.server import receive_close, receive_json, ws_url
 from ..support.robot_client import RobotClient
 from ..support.server import db_rows, parts_of
@@ -20,14 +22,14 @@ from ..support.api_client import Api, assert_error
 ROLES = ["admin", "kitchen", "floor", "maintenance", "robot"]
 TOKEN = {role: f"{role}-token-test" for role in ROLES}
 TOPICS = ["robots", "tables", "orders", "customers", "inventory", "video_streams", "tasks",
-          "menu", "events", "systemlogs", "status", "visits"]
+          "menu", "events", "systemlogs", "status", "visits", "calls"]
 
 # docs/protocol.md, "Roles", "may read topics".
 READS = {
     "admin": set(TOPICS),
     "kitchen": {"orders", "tables", "inventory", "events", "status", "tasks", "menu"},
     "floor": {"robots", "tables", "orders", "customers", "events", "status", "video_streams",
-              "tasks", "menu", "visits"},
+              "tasks", "menu", "visits", "calls"},
     "maintenance": {"robots", "events", "status", "systemlogs", "video_streams", "tasks"},
     "robot": set(),
 }
@@ -35,16 +37,16 @@ READS = {
 WRITES = {
     "admin": {"orders", "order_prices", "tables", "customers", "inventory", "video_streams",
               "event_ack", "robot_commands", "tasks", "menu", "menu_available", "tokens",
-              "table_links", "visits"},
+              "table_links", "visits", "calls"},
     "kitchen": {"orders", "inventory", "event_ack", "menu_available"},
     "floor": {"orders", "order_prices", "tables", "customers", "event_ack", "robot_commands",
-              "tasks", "visits"},
+              "tasks", "visits", "calls"},
     "maintenance": {"video_streams", "event_ack"},
     "robot": set(),
 }
 SCOPES = ["orders", "order_prices", "tables", "customers", "inventory", "video_streams",
           "event_ack", "robot_commands", "tasks", "menu", "menu_available", "tokens", "table_links",
-          "visits"]
+          "visits", "calls"]
 
 # One representative write per scope: (method, path, body, success status); {table} (with an
 # order, so an open visit), {free} (a table without one), {event} and {dish} are ids made
@@ -65,6 +67,7 @@ WRITE_CALLS: dict[str, tuple[str, str, Any, int]] = {
     "tokens": ("POST", "/api/pairing", {"role": "kitchen", "label": "grill"}, 201),
     "table_links": ("POST", "/api/tables/{table}/link", None, 200),
     "visits": ("POST", "/api/visits", {"table_id": "{free}", "party_size": 2}, 201),
+    "calls": ("POST", "/api/calls/{call}/answer", None, 200),
 }
 # What a refused write must leave untouched, read from the SQLite file.
 WITNESS: dict[str, Any] = {
@@ -82,6 +85,7 @@ WITNESS: dict[str, Any] = {
     "tokens": lambda server: parts_of(server).login.codes.live,
     "table_links": "SELECT count(*) FROM events WHERE type = 'table_link_rotated'",
     "visits": "SELECT count(*) FROM visits",
+    "calls": "SELECT count(*) FROM calls WHERE status = 'answered'",
 }
 
 
@@ -101,7 +105,7 @@ def test_the_tables_here_cover_every_role_topic_and_scope() -> None:
     assert set(READS) == set(WRITES) == set(ROLES)
     assert all(READS[role] <= set(TOPICS) and WRITES[role] <= set(SCOPES) for role in ROLES)
     assert set(WRITE_CALLS) == set(WITNESS) == set(SCOPES)
-    assert len(READ_CASES) == 60 and len(WRITE_CASES) == 70
+    assert len(READ_CASES) == 65 and len(WRITE_CASES) == 75
 
 
 @pytest.mark.parametrize("role,topic", READ_CASES, ids=[f"{r}-{t}" for r, t in READ_CASES])
@@ -139,7 +143,9 @@ async def test_write_is_allowed_exactly_as_the_role_table_says(
     free = await api.table("Free")
     [event] = db_rows(server, "SELECT id FROM events WHERE type = 'order_placed'")
     dish = await api.ok("POST", "/api/menu", {"name": "Kimchi"}, 201)
-    ids = {"table": table["id"], "free": free["id"], "event": event["id"], "dish": dish["id"]}
+    call, _ = await parts_of(server).calls.call(table["id"], None, CallKind.WATER)
+    ids = {"table": table["id"], "free": free["id"], "event": event["id"], "dish": dish["id"],
+           "call": call.id}
     method, path, body, success = WRITE_CALLS[scope]
     path = path.format(**ids)
     if body is not None:

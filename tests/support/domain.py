@@ -11,7 +11,10 @@ from typing import Any
 
 from robodyne.app import build
 from robodyne.core.models import Command
+from robodyne.domain.calls import Calls
 from robodyne.domain.dispatch import Dispatcher
+from robodyne.domain.guest_views import GuestViews
+from robodyne.domain.guests import GuestSessions
 from robodyne.domain.fleet import Fleet
 from robodyne.domain.journal import Journal
 from robodyne.domain.links import TableLinks
@@ -36,6 +39,9 @@ class Domain:
     dispatcher: Dispatcher
     visits: Visits
     links: TableLinks
+    calls: Calls
+    guest_views: GuestViews
+    guest_sessions: GuestSessions
 
     def events(self, type_: str) -> list[dict[str, Any]]:
         """The events of that type the hub has published, oldest first."""
@@ -52,13 +58,14 @@ class Domain:
 @asynccontextmanager
 async def open_domain(tmp_path: Path, kitchen: KitchenSettings | None = None,
                       dispatch: dict[str, Any] | None = None,
-                      restaurant: dict[str, Any] | None = None) -> AsyncIterator[Domain]:
+                      restaurant: dict[str, Any] | None = None,
+                      guest: dict[str, Any] | None = None) -> AsyncIterator[Domain]:
     """The domain loaded as the app loads it at start, with the tests' settings (no automatic
     deliveries, no charging, unless `dispatch` says otherwise; `restaurant` the [restaurant]
     keys) and a hub keeping 100 frames per topic."""
     settings = make_settings(tmp_path / "domain.db", dispatch=dispatch or {},
                              websocket={"history_size": 100, "send_queue_max": 1000},
-                             restaurant=restaurant or {})
+                             restaurant=restaurant or {}, guest=guest or {})
     if kitchen is not None:
         settings = settings.model_copy(update={"kitchen": kitchen})
     parts = build(settings)
@@ -68,9 +75,15 @@ async def open_domain(tmp_path: Path, kitchen: KitchenSettings | None = None,
         await parts.visits.load(parts.restaurant.order_watchers)
         await parts.fleet.load()
         await parts.dispatcher.load()
-        yield Domain(parts.store, parts.hub, parts.journal, parts.fleet, parts.restaurant,
-                     parts.menu, parts.dispatcher, parts.visits, parts.links)
+        parts.calls.load()
+        await parts.guest_views.load()
+        with parts.guest_views.tapped():
+            yield Domain(parts.store, parts.hub, parts.journal, parts.fleet, parts.restaurant,
+                         parts.menu, parts.dispatcher, parts.visits, parts.links, parts.calls,
+                         parts.guest_views, parts.guest_sessions)
     finally:
+        parts.guest_views.close()
+        parts.calls.close()
         parts.dispatcher.close()
         parts.visits.close()
         await parts.store.close()

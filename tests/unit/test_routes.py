@@ -15,8 +15,10 @@ from robodyne.core.roles import Role, Scope
 from robodyne.core.tokens import Grant, Refusals, TokenBook
 from robodyne.core.topics import STATE_TOPICS, Topic
 from robodyne.web.auth import Auth
+from robodyne.app import PARTS
 from robodyne.web.needs import (
     ANY_TOKEN,
+    GUEST,
     METRICS,
     READ_NAMED_TOPIC,
     Need,
@@ -38,16 +40,19 @@ def routes(tmp_path: Path) -> tuple[Route, ...]:
 
 
 @pytest.fixture
-def auth() -> Auth:
+def auth(tmp_path: Path) -> Auth:
     book = TokenBook({token: Grant(Role(role)) for token, role in TOKENS.items()})
-    return Auth(book, [], Refusals(logging.getLogger("test"), time.monotonic))
+    sessions = create_app(make_settings(tmp_path / "robodyne.db"))[PARTS].guest_sessions
+    return Auth(book, [], Refusals(logging.getLogger("test"), time.monotonic), sessions)
 
 
 async def check(need: Need, auth: Auth, role: str | None, topic: str = "orders") -> Grant:
     headers = {"Authorization": f"Bearer {TOKEN[role]}"} if role else {}
     request = make_mocked_request("GET", f"/api/{topic}", headers=headers,
                                   match_info={"topic": topic})
-    return await need.check(request, auth)
+    caller = await need.check(request, auth)
+    assert isinstance(caller, Grant)
+    return caller
 
 
 def test_every_method_and_path_is_declared_once(routes: tuple[Route, ...]) -> None:
@@ -66,15 +71,19 @@ def test_every_post_that_creates_is_the_post_of_the_topic_it_creates(
         if route.writes is not None:
             assert route.method == "POST", route  # only a POST takes an Idempotency-Key
             if route.writes.creates:
-                assert route.path == f"/api/{route.writes.topic}", route
+                # A guest's own POSTs create on the topic their path names too.
+                assert route.path in (f"/api/{route.writes.topic}",
+                                      f"/api/guest/{route.writes.topic}"), route
                 created.add(route.writes.topic)
-    assert created == {topic for topic in STATE_TOPICS if f"/api/{topic}" in posts}
+    assert created == {topic for topic in STATE_TOPICS
+                       if f"/api/{topic}" in posts or f"/api/guest/{topic}" in posts}
 
 
 def test_every_write_needs_a_scope_and_every_read_none(routes: tuple[Route, ...]) -> None:
+    """A guest session's writes are its own (GUEST), the rest need a role's scope."""
     for route in routes:
         is_write = isinstance(route.need, Write | WriteFields)
-        assert is_write == (route.method != "GET"), route
+        assert is_write == (route.method != "GET" and route.need is not GUEST), route
 
 
 async def test_every_route_needs_a_token(routes: tuple[Route, ...], auth: Auth) -> None:

@@ -36,6 +36,7 @@ SPEC_DEFAULTS = {
         "snapshot_limit": 100,
     },
     "polling": {"interval_s": 10},
+    "guest": {"self_seat": True, "max_items": 20, "max_orders_per_10min": 6},
     "dispatch": {"auto_deliver": True, "max_stops": 3, "min_battery": 30, "charge_below": 25,
                  "resume_battery": 80, "return_when_idle": True, "robot_speed_mps": 0.5,
                  "stop_dwell_s": 20},
@@ -122,6 +123,10 @@ history_size = 8
 snapshot_limit = 9
 [polling]
 interval_s = 0.5
+[guest]
+self_seat = false
+max_items = 5
+max_orders_per_10min = 2
 [dispatch]
 auto_deliver = false
 max_stops = 2
@@ -148,6 +153,7 @@ allowed_origins = ["http://tablet.local:8080"]
                       "send_queue_max": 5, "send_timeout_s": 6, "max_message_bytes": 1024,
                       "history_size": 8, "snapshot_limit": 9},
         "polling": {"interval_s": 0.5},
+        "guest": {"self_seat": False, "max_items": 5, "max_orders_per_10min": 2},
         "dispatch": {"auto_deliver": False, "max_stops": 2, "min_battery": 35,
                      "charge_below": 20, "resume_battery": 90, "return_when_idle": False,
                      "robot_speed_mps": 0.5, "stop_dwell_s": 20},

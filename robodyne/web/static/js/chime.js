@@ -1,16 +1,18 @@
-// The two-tone chime for a new ticket; "Sound on / off" is remembered per tablet.
+// The two-tone chime for a new ticket (or a guest's call on the dashboard); "Sound on / off" is
+// remembered per tablet, under the key of the screen that chimes.
 // document.body.dataset.chimes counts the chimes, for the tests and for whoever wonders.
 const KEY = "robodyne.kitchen.muted";
 
 export class Chime {
-  constructor(button, labels) {
+  constructor(button, labels, key = KEY) {
     this.button = button;
     this.labels = labels; // { on, off }
-    this.muted = localStorage.getItem(KEY) === "1";
+    this.key = key;
+    this.muted = localStorage.getItem(key) === "1";
     this.audio = null;
     button.addEventListener("click", () => {
       this.muted = !this.muted;
-      localStorage.setItem(KEY, this.muted ? "1" : "0");
+      localStorage.setItem(this.key, this.muted ? "1" : "0");
       if (!this.muted) this.unlock(); // a tap unlocks audio on tablets
       this.render();
     });

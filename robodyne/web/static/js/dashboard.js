@@ -1,7 +1,9 @@
 // The admin dashboard: live floor map, the task queue, robots with commands, tables, events,
 // system status, and for the owner the day's numbers (today.js).
 import { Topic, act, api, watchConnection } from "./client.js";
+import { CallsPanel } from "./calls.js";
 import { renderEvents } from "./feed.js";
+import { guestViewLink } from "./tablelink.js";
 import { h, replace, svg } from "./dom.js";
 import { duration, number, t, tOr } from "./i18n.js";
 
@@ -34,7 +36,9 @@ api("GET", "/api/me").then((me) => {
   panel.canWrite = may.has("tasks");
   pairing.enable(may.has("tokens"));
   today.enable(me.may_report);
-  renderRobots(); drawTables(); panel.render();
+  const callsTopic = calls.enable(me.may_read.includes("calls"), may.has("calls"));
+  if (callsTopic) watchConnection([robots, tables, tasks, events, status, callsTopic], document.getElementById("conn"), document.getElementById("banner"));
+  renderRobots(); drawTables(); renderTables(); panel.render();
 }).catch(() => {});
 
 const tableLabel = (id) => tables.items.get(id)?.label ?? t("table.fallback", { id });
@@ -45,12 +49,13 @@ const panel = new TaskPanel({
   count: document.getElementById("task-count"), tableLabel, robotName,
   robots: () => robots.list().sort(byName),
 });
+const calls = new CallsPanel(document.getElementById("calls-panel"), { tableLabel });
 const menu = new TableMenu(document.getElementById("table-menu"), document.getElementById("table-menu-title"));
 
 const robots = new Topic("robots", { onChange: () => { drawRobots(); renderRobots(); panel.refreshPicks(); } });
 const tables = new Topic("tables", {
   onChange: () => {
-    drawTables(); renderTables(); panel.render(); drawRobots(); renderRobots();
+    drawTables(); renderTables(); panel.render(); drawRobots(); renderRobots(); calls.render();
     for (const card of cards.values()) fillTablePick(card.pick);
   },
 });
@@ -255,7 +260,9 @@ function renderTables() {
   replace(document.getElementById("tables"), tables.list().map((t) => h("div", {
     class: `table-card tc-${t.status}`, dataset: { tableId: t.id },
   }, t.label, h("small", {}, tr("table.line", { status: tOr(`table.status.${t.status}`, t.status.replace("_", " ")), seats: number(t.seats) })),
-  h("small", {}, t.open_order_ids.length ? tr("table.open_orders", { n: number(t.open_order_ids.length) }) : ""))));
+  h("small", {}, t.open_order_ids.length ? tr("table.open_orders", { n: number(t.open_order_ids.length) }) : ""),
+  // Those who may send robots to tables (admin, floor) are those who may read its link.
+  may.has("tasks") ? guestViewLink(t.id, t.label) : null)));
 }
 
 function renderStatus() {

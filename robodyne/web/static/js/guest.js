@@ -213,3 +213,4 @@ for (const button of callButtons) button.addEventListener("click", () => call(bu
 const guest = new Topic("guest", { onChange: viewChanged, onState: connection });
 const menu = new Topic("menu", { onChange: menuChanged, onState: connection });
 connection();
+cart.render(); // a cart kept from before a reload shows at once, priced when the menu comes

@@ -41,7 +41,6 @@ export class Cart {
       event.preventDefault();
       this.place();
     });
-    this.render();
   }
 
   // Returns false when the cart already has as many lines as one order may.

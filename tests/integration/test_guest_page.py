@@ -331,6 +331,22 @@ async def test_the_robot_bringing_an_order_is_named_with_its_eta_and_then_at_the
                           order_id=order["id"])
         await expect(card).to_have_attribute("data-status", "served")
         await expect(now).to_have_text(words["guest.now_served"])
+
+        # "Call robot": the same robot comes with nothing on it, said by the calls.
+        call = page.locator('.call[data-kind="robot"]')
+        await call.click()
+        summon = await robot.command()
+        assert summon["command"] == "summon"
+        await robot.answer(summon, "accepted")
+        await expect(call).to_have_class("call called")
+        errand = page.locator("#robot-visit")
+        await expect(errand).to_have_text(words["guest.robot_coming_eta"]
+                                          .replace("{robot}", "Robo 2").replace("{s}", "12"))
+        await robot.event("arrived", task_id=summon["task_id"], table_id=table["id"])
+        await expect(errand).to_have_text(words["guest.robot_here"].replace("{robot}", "Robo 2"))
+        await robot.answer(summon, "done")
+        await expect(errand).to_be_hidden()
+        await expect(call).to_have_class("call")  # answered: no longer open
         await fits_and_obeys(page)
     finally:
         await robot.close()
@@ -376,6 +392,28 @@ async def test_a_table_not_open_for_orders_asks_the_guest_to_wait_for_staff(
     await expect(page.locator("#cart-error")).to_have_text(
         catalogue("ko", "guest")["guest.err_table_closed"])
     assert await guest_orders(session, server) == []
+
+
+@pytest.mark.browser
+async def test_without_self_seating_the_page_says_to_wait_until_staff_seat_the_party(
+    make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages
+) -> None:
+    server, ids, table = await restaurant(make_server, session, guest={"self_seat": False})
+    page = await open_guest(pages, server, session, table["id"], "ja")
+    words = catalogue("ja", "guest")
+    await expect(page.locator("#wait-seat")).to_have_text(words["guest.wait_seat"])
+    await add_to_cart(page, ids["Sikhye"])
+    await page.locator("#cart-open").click()
+    await page.locator("#place").click()
+    await expect(page.locator("#cart-error")).to_have_text(words["guest.err_table_closed"])
+    await page.locator("#cart .close").click()
+    # Staff seat the party: the hint goes, and the same cart is ordered.
+    await rest(session, server, "POST", "/api/visits", {"table_id": table["id"]}, expect=201)
+    await expect(page.locator("#wait-seat")).to_be_hidden()
+    await place(page)
+    [order] = await guest_orders(session, server)
+    await expect(page.locator(order_card(order["id"]))).to_have_attribute("data-status", "placed")
+    await fits_and_obeys(page)
 
 
 @pytest.mark.browser

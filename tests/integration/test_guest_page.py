@@ -24,7 +24,8 @@ __all__ = ["browser", "pages"]  # fixtures, imported so pytest finds them here
 PHONE: ViewportSize = {"width": 360, "height": 740}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-RESTAURANT = {"name": "Hanok Kitchen", "currency": "KRW", "categories": ["Mains", "Sides", "Drinks"]}
+RESTAURANT = {"name": "Hanok Kitchen", "currency": "KRW",
+              "categories": ["Mains", "Sides", "Drinks"]}
 MENU: list[dict[str, Any]] = [
     {"name": "Bibimbap", "category": "Mains", "price": 11000,
      "names": {"ko": "비빔밥", "en": "Bibimbap", "zh": "石锅拌饭", "ja": "ビビンバ"},
@@ -193,8 +194,8 @@ async def test_a_guest_orders_from_the_menu_and_watches_the_order_move_live(
     await cancel.click()
     await expect(cancel).to_have_text(words["guest.cancel_sure"])
     await cancel.click()
-    await expect(page.locator(order_card(second["id"]))).to_have_attribute("data-status",
-                                                                          "cancelled")
+    cancelled = page.locator(order_card(second["id"]))
+    await expect(cancelled).to_have_attribute("data-status", "cancelled")
     assert (await order_now(session, server, second["id"]))["status"] == "cancelled"
 
     # A call: the button says "called" while it is open.

@@ -445,7 +445,7 @@ def test_both_catalogues_have_every_key_the_pages_use() -> None:
         assert [k for k in words if not words[k].strip()] == [], f"empty in {where}"
         assert [k for k in words if set(placeholders.findall(words[k]))
                 != set(placeholders.findall(first[k]))] == [], f"placeholders differ in {where}"
-        assert sorted(guest_used - set(words)) == [], f"used by the guest page, missing from {where}"
+        assert sorted(guest_used - set(words)) == [], f"used by the page, missing from {where}"
         assert sorted(allergens - set(words)) == [], f"an allergen's badge missing from {where}"
 
 

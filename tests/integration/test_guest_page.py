@@ -370,6 +370,7 @@ async def test_the_page_says_when_the_visit_has_ended_and_when_the_link_is_no_lo
     await expect(page.locator("#ended-title")).to_have_text(words["guest.visit_ended"])
     await expect(page.locator("body")).to_have_attribute("data-ended", "visit")
     await expect(page.locator("#main")).to_be_hidden()
+    await expect(page.locator("#langs")).to_be_hidden()
 
     # The next party opens the link again; then staff print a new one.
     later = await open_guest(pages, server, session, table["id"], "en")

@@ -99,6 +99,8 @@ function end(why) {
   for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   $("main").hidden = true;
   $("cart-bar").hidden = true;
+  // Opening the link again would start a session for the next party: no link back into it.
+  $("langs").hidden = true;
   const [title, hint] = why === "visit" ? [t("guest.visit_ended"), t("guest.visit_ended_hint")]
     : [t("guest.link_invalid"), t("guest.link_invalid_hint")];
   $("ended-title").textContent = title;

@@ -21,6 +21,7 @@ from .core.stats import Stats
 from .core.topics import LOG_TOPICS, STATE_TOPICS, Topic
 from .demo import seed
 from .demo.client import SimFleet
+from .demo.guest import GuestPhones, own_url
 from .demo.life import DemoLife
 from .domain.backups import Backups
 from .domain.calls import Calls
@@ -177,19 +178,29 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         print_sheet=PrintSheet(links, link_urls, auth, pages),
         log_bridge=SystemlogBridge(journal), client_errors=ClientProtocolErrors(), tls=tls,
         demo=None if demo_token is None else _demo(settings, demo_token, restaurant, visits,
-                                                   hub, tls))
+                                                   links, hub, tls))
 
 
 def _demo(settings: Settings, robot_token: str, restaurant: Restaurant, visits: Visits,
-          hub: Hub, tls: ssl.SSLContext | None) -> Demo:
-    """Simulated robots for the real TCP port, and the restaurant's simulated life."""
+          links: TableLinks, hub: Hub, tls: ssl.SSLContext | None) -> Demo:
+    """Simulated robots for the real TCP port, guests ordering on the real HTTP port, and the
+    restaurant's simulated life."""
     simulation = settings.simulation
-    # Under TLS the demo robots speak it too, without checking the certificate: they are this
-    # process on loopback, and the box's certificate names its LAN name, not 127.0.0.1.
+    # Under TLS the demo robots and guests speak it too, without checking the certificate: they
+    # are this process on loopback, and the box's certificate names its LAN name, not 127.0.0.1.
+    client_tls = unverified_client_context() if tls is not None else None
     robots = SimFleet(robot_token, simulation.robots, seed.ROBOT_HZ,
-                      fail_rate=simulation.fail_rate,
-                      tls=unverified_client_context() if tls is not None else None)
-    return Demo(robots=robots, life=DemoLife(restaurant, visits, hub, simulation))
+                      fail_rate=simulation.fail_rate, tls=client_tls)
+    # The guests come to the address the HTTP site was told to listen on, which main's run_app
+    # binds: aiohttp starts an app's sites only after its startup (where _demo_mode runs) and
+    # tells an app nothing of them (aio-libs/aiohttp#3036), so the settings are the one place
+    # the app knows it from. server.port 0 (a port the kernel picks) leaves it unknown: then
+    # no guest comes in (_demo_mode says so) while the cooks and robots still work.
+    server = settings.server
+    phones = (GuestPhones(own_url(server.host, server.port, tls is not None), links, client_tls)
+              if server.port else None)
+    return Demo(robots=robots, life=DemoLife(restaurant, visits, hub, simulation, phones,
+                                             self_seat=settings.guest.self_seat))
 
 
 def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.Application:
@@ -331,6 +342,9 @@ async def _demo_mode(app: web.Application) -> AsyncIterator[None]:
     if demo is None:
         yield
         return
+    if parts.settings.server.port == 0:
+        log.warning("demo: no guest comes in with server.port 0: they order over HTTP, and"
+                    " need the port the server listens on")
     stop = asyncio.Event()
     robots = asyncio.create_task(demo.robots.run(parts.robot_server.port, stop),
                                  name="demo-robots")

@@ -1,8 +1,9 @@
 """The demo restaurant's life: guests sit down and order, simulated cooks move tickets along,
 robots (dispatched by the server) deliver, guests eat, leave, and tables are cleaned.
 
-Everything goes through the restaurant's rules, as a tablet's writes would; a person at the
-kitchen page can bump a ticket before the simulated cook does.
+Guests order on their phones, over HTTP through the guest API (demo/guest.py); everything else
+goes through the restaurant's rules, as a tablet's writes would. A person at the kitchen page
+can bump a ticket before the simulated cook does.
 """
 
 from __future__ import annotations
@@ -10,17 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Coroutine
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any, Final
 
+from ..core.calls import CallKind
 from ..core.errors import Conflict, DomainError
-from ..core.models import CustomerStatus, OrderLine, OrderStatus, TableStatus
+from ..core.models import CustomerStatus, OrderStatus, TableStatus
 from ..core.topics import Topic
 from ..domain.restaurant import Restaurant
 from ..domain.visits import Visits
 from ..live.hub import Hub
 from ..settings import SimulationSettings
-from .seed import MENU
+from .guest import CALL_KINDS, GuestLine, Phones, pick_lines
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,12 @@ START_AT: Final = 0.25
 EAT_S: Final = (20.0, 40.0)
 CLEAN_S: Final = (5.0, 10.0)
 NAMES: Final = ("Kim", "Lee", "Park", "Choi", "Garcia", "Smith", "Jung", "Kang", "Yoon", "Lim")
+# Of the parties that come in, this share is seated by staff (a customer, its visit opened) and
+# the others seat themselves by their first order (guest.self_seat); this share also calls.
+STAFF_SEATED: Final = 0.5
+CALL_SHARE: Final = 0.2
+# Parties still on their way to an order (a slow server) before no new one comes in.
+MAX_ARRIVING: Final = 4
 
 
 def _age_s(stamp: str, now: datetime) -> float:
@@ -41,25 +51,42 @@ class DemoLife:
     """Guests, cooks and cleaners, each acting once a tick on what the topics show."""
 
     def __init__(self, restaurant: Restaurant, visits: Visits, hub: Hub,
-                 settings: SimulationSettings, rng: random.Random | None = None) -> None:
+                 settings: SimulationSettings, phones: Phones | None, *, self_seat: bool = True,
+                 rng: random.Random | None = None) -> None:
         self._restaurant = restaurant
         self._visits = visits
         self._hub = hub
         self._settings = settings
+        # None: the server's HTTP port is unknown, so no guest can order and none comes in.
+        self._phones = phones
+        self._self_seat = self_seat
         self._rng = rng or random.Random()
         self._next_order_s = 0.0
         # When each table's guests leave (after their food came), and when it is clean.
         self._leave_at: dict[int, float] = {}
         self._clean_at: dict[int, float] = {}
+        # Each party on its way to its order, by its table: a task of its own, so a slow
+        # server holds up that party and no cook.
+        self._arriving: dict[int, asyncio.Task[None]] = {}
 
     async def run(self) -> None:
         clock = asyncio.get_running_loop().time
-        while True:
-            await asyncio.sleep(TICK_S)
-            try:
-                await self.tick(clock())
-            except DomainError as err:  # a person got there first, or storage is failing
-                log.info("demo: %s", err)
+        try:
+            while True:
+                await asyncio.sleep(TICK_S)
+                try:
+                    await self.tick(clock())
+                except DomainError as err:  # a person got there first, or storage is failing
+                    log.info("demo: %s", err)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """The parties still on their way go home (their requests cancelled)."""
+        parties = list(self._arriving.values())
+        for party in parties:
+            party.cancel()
+        await asyncio.gather(*parties, return_exceptions=True)
 
     async def tick(self, now: float) -> None:
         await self._cook(datetime.now(timezone.utc))
@@ -91,6 +118,8 @@ class DemoLife:
         orders = self._items(Topic.ORDERS)
         for table in self._items(Topic.TABLES):
             table_id = table["id"]
+            if table_id in self._arriving:
+                continue  # seated, and still ordering
             if table["status"] == TableStatus.OCCUPIED and not table["open_order_ids"]:
                 served = any(o["table_id"] == table_id and o["status"] == OrderStatus.SERVED
                              for o in orders)
@@ -98,7 +127,7 @@ class DemoLife:
                     self._leave_at[table_id] = now + self._rng.uniform(*EAT_S)
                 if table_id in self._leave_at and now >= self._leave_at[table_id]:
                     del self._leave_at[table_id]
-                    await self._leave(table)
+                    await self._leave(table_id, table["customer_id"])
             elif table["status"] == TableStatus.NEEDS_CLEANING:
                 clean_at = self._clean_at.setdefault(table_id, now + self._rng.uniform(*CLEAN_S))
                 if now >= clean_at:
@@ -106,30 +135,53 @@ class DemoLife:
                     await self._restaurant.change_table(table_id,
                                                         {"status": TableStatus.AVAILABLE})
 
-    async def _leave(self, table: dict[str, Any]) -> None:
+    async def _leave(self, table_id: int, customer_id: int | None) -> None:
         """The party's visit ends as it goes (so the next party's is a new one)."""
-        await self._visits.close_for_table(table["id"])
-        if table["customer_id"] is not None:
-            await self._restaurant.change_customer(table["customer_id"],
-                                                   {"status": CustomerStatus.LEFT})
+        await self._visits.close_for_table(table_id)
+        if customer_id is not None:
+            await self._restaurant.change_customer(customer_id, {"status": CustomerStatus.LEFT})
         else:
-            await self._restaurant.change_table(table["id"],
-                                                {"status": TableStatus.NEEDS_CLEANING})
+            await self._restaurant.change_table(table_id, {"status": TableStatus.NEEDS_CLEANING})
 
     async def _guests_order(self) -> None:
-        """A new party sits at a free table (its visit opened) and orders; with none free,
-        nobody comes in."""
-        free = [t for t in self._items(Topic.TABLES) if t["status"] == TableStatus.AVAILABLE]
-        if not free:
+        """A new party comes to a free table and orders on its phones; with no table free,
+        nothing available on the menu, or too many parties still ordering, nobody comes in."""
+        free = [t for t in self._items(Topic.TABLES)
+                if t["status"] == TableStatus.AVAILABLE and t["id"] not in self._arriving]
+        phones = self._phones
+        if phones is None or not free or len(self._arriving) >= MAX_ARRIVING:
+            return
+        lines = pick_lines(self._items(Topic.MENU), self._rng)
+        if not lines:
             return
         table = self._rng.choice(free)
-        party = self._rng.randint(1, table["seats"])
-        customer = await self._restaurant.add_customer(self._rng.choice(NAMES), party, "",
-                                                       CustomerStatus.SEATED, table["id"])
-        await self._visits.open(table["id"], party, customer.id)
-        dishes = self._rng.sample(MENU, k=min(len(MENU), self._rng.randint(1, 4)))
-        lines = [OrderLine(name=dish.name, qty=self._rng.randint(1, 2),
-                           options=[o.name for o in dish.options if self._rng.random() < 0.3],
-                           modifiers=[m for m in dish.modifiers if self._rng.random() < 0.5])
-                 for dish in dishes]
-        await self._restaurant.place_order(table["id"], lines, "")
+        customer_id = None
+        if not self._self_seat or self._rng.random() < STAFF_SEATED:
+            party = self._rng.randint(1, table["seats"])
+            customer = await self._restaurant.add_customer(
+                self._rng.choice(NAMES), party, "", CustomerStatus.SEATED, table["id"])
+            await self._visits.open(table["id"], party, customer.id)
+            customer_id = customer.id
+        call = self._rng.choice(CALL_KINDS) if self._rng.random() < CALL_SHARE else None
+        self._arrive(table["id"], self._party(phones, table["id"], customer_id, lines, call))
+
+    def _arrive(self, table_id: int, party: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(party, name=f"demo-party-{table_id}")
+        self._arriving[table_id] = task
+        task.add_done_callback(partial(self._arrived, table_id))
+
+    def _arrived(self, table_id: int, task: asyncio.Task[None]) -> None:
+        """A party has ordered (or given up): its table is the cooks' and eaters' again."""
+        del self._arriving[table_id]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("demo: the party at table %d failed", table_id, exc_info=task.exception())
+
+    async def _party(self, phones: Phones, table_id: int, customer_id: int | None,
+                     lines: list[GuestLine], call: CallKind | None) -> None:
+        """The party orders over HTTP; a party staff seated that could not order leaves (a
+        party that seats itself has opened nothing until its order is placed)."""
+        try:
+            if not await phones.order(table_id, lines, call) and customer_id is not None:
+                await self._leave(table_id, customer_id)
+        except DomainError as err:  # the table gone, a person got there first, storage failing
+            log.info("demo: %s", err)

@@ -26,6 +26,7 @@ from ..support.browser import (
     Pages, Tab, browser, order_now, pages, place_order, rest, restart_on_same_port, until_true,
 )
 from ..support.floor_robot import FloorRobot
+from ..support.process import free_port
 from ..support.server import TOKENS, MakeServer, db_write, make_settings, parts_of
 from ..support.robot_client import RobotClient
 from ..support.wait import until
@@ -333,15 +334,19 @@ async def test_a_refused_page_says_so_and_does_not_retry(
 
 async def test_demo_screenshots(aiohttp_server: Any, tmp_path: Path,
                                 session: aiohttp.ClientSession, pages: Pages) -> None:
-    """The living demo restaurant (seeded rows, guests and cooks, four simulated robots over
-    TCP dispatched by the server) on all three pages. Screenshots go to test-artifacts/ like
-    every test's; ROBODYNE_UPDATE_SCREENSHOTS=1 also writes docs/screenshots/ (the README's
-    pictures) after the demo has run for a minute, as a newcomer would first see it."""
+    """The living demo restaurant (seeded rows, guests ordering on their phones and cooks, four
+    simulated robots over TCP dispatched by the server) on all three pages. Screenshots go to
+    test-artifacts/ like every test's; ROBODYNE_UPDATE_SCREENSHOTS=1 also writes
+    docs/screenshots/ (the README's pictures) after the demo has run for a minute, as a
+    newcomer would first see it."""
     update = bool(os.environ.get("ROBODYNE_UPDATE_SCREENSHOTS"))
-    settings = make_settings(tmp_path / "demo.db", dispatch={"auto_deliver": True,
-                                                             "charge_below": 25},
+    # The demo's guests order over HTTP at the port the server is told to listen on.
+    port = free_port()
+    settings = make_settings(tmp_path / "demo.db", server={"port": port},
+                             dispatch={"auto_deliver": True, "charge_below": 25},
                              simulation={"order_every_s": 3, "cook_s": 20})
-    server = await aiohttp_server(create_app(settings.model_copy(update={"demo": True})))
+    server = await aiohttp_server(create_app(settings.model_copy(update={"demo": True})),
+                                  port=port)
     opened = {}
     for name, token in [("kitchen", "kitchen-token-test"), ("dashboard", "admin-token-test"),
                         ("console", "maintenance-token-test")]:

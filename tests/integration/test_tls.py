@@ -284,7 +284,7 @@ async def test_a_tables_link_under_tls_is_an_https_url(
 
 # --- the demo and the simulator speak TLS ----------------------------------------------------
 
-async def test_demo_robots_connect_over_tls_and_sigterm_still_exits_0(
+async def test_demo_robots_connect_and_guests_order_over_tls_and_sigterm_still_exits_0(
         tmp_path: Path, pki: Pki, session: aiohttp.ClientSession) -> None:
     demo = ServerProcess(tmp_path, pki.config("demo = true"), tls=pki.client())
     await demo.start()
@@ -293,6 +293,10 @@ async def test_demo_robots_connect_over_tls_and_sigterm_still_exits_0(
             robots = await snapshot(session, demo, "robots")
             return bool(robots) and all(r["connected"] for r in robots)
         await until(all_connected, 20, "every demo robot connected", every=0.1)
+
+        async def a_guest_order() -> bool:  # over https, the box's certificate unchecked
+            return any(o["source"] == "guest" for o in await snapshot(session, demo, "orders"))
+        await until(a_guest_order, 20, "a demo guest's order", every=0.2)
         assert await demo.stop() == 0
     finally:
         demo.kill()

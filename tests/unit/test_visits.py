@@ -19,10 +19,14 @@ from robodyne.core.models import (
     TableStatus,
 )
 from robodyne.core.money import Terms, check
+from robodyne.core.calls import CallKind
+from robodyne.demo import life as life_module
+from robodyne.demo.guest import GuestLine
 from robodyne.demo.life import DemoLife
 from robodyne.settings import SimulationSettings
 
 from ..support.domain import Domain, open_domain
+from ..support.wait import until
 
 
 async def _table(domain: Domain, status: TableStatus = TableStatus.AVAILABLE) -> Table:
@@ -221,19 +225,52 @@ async def test_close_hears_no_more_orders(tmp_path: Path) -> None:
         await domain.visits.load(watchers)  # open_domain closes it again on the way out
 
 
+class DeskPhones:
+    """The demo's phones without HTTP (tests/integration/test_demo_guests.py has them over
+    HTTP): a party's lines placed for its table through the restaurant, and what it asked."""
+
+    def __init__(self, domain: Domain) -> None:
+        self._restaurant = domain.restaurant
+        self.asked: list[tuple[int, list[GuestLine], CallKind | None]] = []
+
+    async def order(self, table_id: int, lines: list[GuestLine], call: CallKind | None) -> bool:
+        self.asked.append((table_id, lines, call))
+        await self._restaurant.place_order(
+            table_id, [OrderLine.model_validate(line) for line in lines], "")
+        return True
+
+
+async def _party_ordered(domain: Domain, life: DemoLife, now: float) -> dict[str, Any]:
+    """The next party's tick, and its order once its phones placed it."""
+    await life.tick(now)
+    orders = await until(lambda: [o for o in domain.hub.snapshot("orders")[0]
+                                  if o["status"] == "placed"], what="the party's order")
+    [order] = orders
+    return dict(order)
+
+
+@pytest.mark.parametrize("staff_seated", [True, False])
 async def test_the_demo_seats_a_party_in_a_visit_closes_it_as_they_leave_and_opens_a_new_one(
-    domain: Domain
+    domain: Domain, monkeypatch: pytest.MonkeyPatch, staff_seated: bool
 ) -> None:
     table = await _table(domain)
+    await domain.menu.add("Soju", {"price": 9000})
+    monkeypatch.setattr(life_module, "STAFF_SEATED", 1.0 if staff_seated else 0.0)
     # One table; a new party at most every 10,000 s of the test's clock; no cook moves a ticket.
+    phones = DeskPhones(domain)
     life = DemoLife(domain.restaurant, domain.visits, domain.hub,
-                    SimulationSettings(order_every_s=10_000, cook_s=10_000), random.Random(7))
-    await life.tick(0.0)
+                    SimulationSettings(order_every_s=10_000, cook_s=10_000), phones,
+                    rng=random.Random(7))
+    order = await _party_ordered(domain, life, 0.0)
     [visit] = _visits(domain)
-    [order] = domain.hub.snapshot("orders")[0]
-    assert (visit["status"], visit["order_ids"], visit["customer_id"] is not None) == (
-        "open", [order["id"]], True)
-    assert visit["party_size"] >= 1 and order["visit_id"] == visit["id"]
+    # Staff seat a party with its customer and size; a party seating itself by its order
+    # opens a visit of neither.
+    seated = (visit["customer_id"] is not None, (visit["party_size"] or 0) >= 1)
+    assert (visit["status"], visit["order_ids"], seated) == (
+        "open", [order["id"]], (staff_seated, staff_seated))
+    assert order["visit_id"] == visit["id"]
+    assert [(table_id, [line["qty"] for line in lines]) for table_id, lines, _ in phones.asked
+            ] == [(table.id, [item["qty"] for item in order["items"]])]
     for status in (OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.SERVED):
         await domain.restaurant.change_order(order["id"], status=status)
     await life.tick(1.0)  # they eat
@@ -243,6 +280,31 @@ async def test_the_demo_seats_a_party_in_a_visit_closes_it_as_they_leave_and_ope
     await life.tick(101.0)
     await life.tick(200.0)  # cleaned
     assert domain.item("tables", table.id)["status"] == "available"
-    await life.tick(30_000.0)  # the next party
+    await _party_ordered(domain, life, 30_000.0)  # the next party
     assert [(v["id"] == visit["id"], v["status"]) for v in _visits(domain)] == [
         (True, "closed"), (False, "open")]
+
+
+class RefusedPhones:
+    """Phones whose every order the server refuses (a dish sold out meanwhile, a slow server)."""
+
+    async def order(self, table_id: int, lines: list[GuestLine], call: CallKind | None) -> bool:
+        return False
+
+
+async def test_a_party_the_staff_seated_that_cannot_order_leaves_and_the_table_is_turned(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = await _table(domain)
+    await domain.menu.add("Soju", {"price": 9000})
+    monkeypatch.setattr(life_module, "STAFF_SEATED", 1.0)
+    life = DemoLife(domain.restaurant, domain.visits, domain.hub,
+                    SimulationSettings(order_every_s=10_000, cook_s=10_000), RefusedPhones(),
+                    rng=random.Random(7))
+    await life.tick(0.0)
+    [visit] = _visits(domain)
+    await until(lambda: domain.item("visits", visit["id"])["status"] == "closed",
+                what="the party gone")
+    assert domain.item("tables", table.id)["status"] == "needs_cleaning"
+    assert domain.hub.snapshot("orders")[0] == []
+    await life.close()

@@ -172,7 +172,7 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         metrics=Metrics(Collector(stats, hub, fleet)),
         api=Api(restaurant, menu, visits, calls, dispatcher, daybook, hub),
         link_api=LinkApi(links, link_urls),
-        guest_api=GuestApi(GuestDesk(restaurant, calls), guest_views, settings.guest),
+        guest_api=GuestApi(GuestDesk(restaurant, calls, settings.guest), guest_views),
         guest_page=GuestPage(guest_sessions, auth, settings.restaurant, settings.guest),
         reports=Reports(daybook), pages=pages,
         print_sheet=PrintSheet(links, link_urls, auth, pages),

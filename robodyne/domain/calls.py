@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import suppress
+from typing import Final
 
 from ..core.calls import ENDED_BY_TASK, Call, CallChanges, CallKind, CallStatus
-from ..core.errors import ConstraintFailed, Conflict, NotFound
-from ..core.models import Task, TaskKind, TaskSource, Visit, utcnow
+from ..core.errors import ConstraintFailed, Conflict, NotFound, VisitClosed
+from ..core.models import Task, TaskKind, TaskSource, Visit, VisitStatus, utcnow
 from ..core.topics import Topic
 from ..live.hub import Hub
 from ..store.store import Store
@@ -19,6 +20,10 @@ from .journal import Journal
 from .visits import Visits
 
 log = logging.getLogger(__name__)
+
+# A guest's robot call waits behind the food (deliveries are 0): one table calling again and
+# again keeps no dish from the others.
+GUEST_SUMMON_PRIORITY: Final = -1
 
 
 class Calls:
@@ -51,15 +56,22 @@ class Calls:
     async def call(self, table_id: int, visit_id: int | None, kind: CallKind
                    ) -> tuple[Call, bool]:
         """The table's open call of this kind, made now if it has none (True then). A robot
-        call queues a summon task for the table first: no call without its task."""
+        call queues a summon task for the table first: no call without its task. A visit
+        that closed since the caller looked refuses it (403 visit_closed): visit_closed,
+        which cancels its calls, waits for this lock, so no call of it outlives it."""
         async with self._lock:
+            if visit_id is not None:
+                visit = await self._store.visit(visit_id)
+                if visit is None or visit.status is not VisitStatus.OPEN:
+                    raise VisitClosed("this visit has ended: thank you")
             for held in await self._store.open_calls(table_id):
                 if held.kind is kind:
                     return held, False
             task = None
             if kind is CallKind.ROBOT:
                 task = await self._dispatcher.create(TaskKind.SUMMON, table_id=table_id,
-                                                     source=TaskSource.GUEST)
+                                                     source=TaskSource.GUEST,
+                                                     priority=GUEST_SUMMON_PRIORITY)
             try:
                 call = await self._store.add_call(table_id, visit_id, kind)
             except ConstraintFailed:  # another program made one meanwhile

@@ -6,6 +6,7 @@ tasks carry through the restaurant's rules; the choices themselves are assign.py
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -51,6 +52,8 @@ from .fleet import ERROR_STATUSES, Fleet, RobotChange, new_command_id
 from .journal import Journal
 from .restaurant import Restaurant
 from .taskbook import TaskBook
+
+log = logging.getLogger(__name__)
 
 S = OrderStatus
 T = TaskStatus
@@ -368,7 +371,10 @@ class Dispatcher:
             changes["stops"] = stops
         task = await self._book.save(task, changes)
         for watcher in list(self.on_finish):
-            await watcher(task)
+            try:
+                await watcher(task)
+            except Exception:  # the decision goes on: its robot and orders must not hang
+                log.exception("a watcher of finished tasks failed on task %d", task.id)
         return task
 
     async def _send_own(self, robot_id: str, kind: TaskKind, detail: str) -> None:

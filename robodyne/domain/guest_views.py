@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 TABLE_TASKS: Final = frozenset({TaskKind.DELIVER, TaskKind.SUMMON, TaskKind.BUS})
 # How often a held-back eta is looked at again: the throttle's second plus at most this.
 HELD_CHECK_S: Final = 0.05
+# Updates each table's stream keeps for resuming: every update is the whole view (all of a
+# long visit's orders), so a phone away longer than this many changes gets a new snapshot.
+GUEST_HISTORY: Final = 50
 # Told of a visit the view has shown closed: (table_id, visit_id). Whoever serves that visit's
 # guests ends them now, before the table's view moves on to the next party.
 VisitEnded = Callable[[int, int], None]
@@ -52,7 +55,8 @@ class GuestViews:
         self._speed = dispatch.robot_speed_mps
         self._dwell = dispatch.stop_dwell_s
         self._positions = positions
-        self.family: Family = hub.add_family(GUEST_STREAM, self._view_of)
+        self.family: Family = hub.add_family(GUEST_STREAM, self._view_of,
+                                             history_size=GUEST_HISTORY)
         self._throttle: EtaThrottle[int] = EtaThrottle(clock)
         # The table's open visit, and each open visit's orders (by id).
         self._visits: dict[int, Record] = {}
@@ -69,7 +73,8 @@ class GuestViews:
         self.on_visit_end: list[VisitEnded] = []
         self._taps: dict[str, Tap] = {
             Topic.TABLES: self._table, Topic.VISITS: self._visit, Topic.ORDERS: self._order,
-            Topic.TASKS: self._task, Topic.ROBOTS: self._robot, Topic.CALLS: self._call}
+            Topic.TASKS: self._task, Topic.ROBOTS: self._robot, Topic.CALLS: self._call,
+            Topic.MENU: self._menu}
 
     async def load(self) -> None:
         """From the hub's primed topics and the open visits' orders in the database."""
@@ -124,6 +129,10 @@ class GuestViews:
         for visit in items:
             table_id = visit["table_id"]
             held = self._visits.get(table_id)
+            if (held is not None and held["status"] == VisitStatus.CLOSED
+                    and held["id"] != visit["id"]):
+                self._flush()  # the closed visit's guests are ended before the next one's
+                held = self._visits.get(table_id)
             if visit["status"] == VisitStatus.OPEN:
                 self._visits[table_id] = visit
                 self._orders.setdefault(visit["id"], {})
@@ -139,8 +148,18 @@ class GuestViews:
             if orders is not None:
                 orders[order["id"]] = order
                 self._mark(order["table_id"])
+        for order_id in ids or ():  # deleted by another program (notify)
+            for visit in self._visits.values():
+                if self._orders.get(visit["id"], {}).pop(order_id, None) is not None:
+                    self._mark(visit["table_id"])
 
     def _task(self, kind: Kind, items: list[Record], ids: list[Any] | None) -> None:
+        if kind == "snapshot":  # every unfinished task: any other has finished
+            for task_id in set(self._tasks) - {task["id"] for task in items}:
+                self._task("delete", [], [task_id])
+        for task_id in ids or ():
+            for stop in self._tasks.pop(task_id, {"stops": []})["stops"]:
+                self._mark(stop["table_id"])
         for task in items:
             held = self._tasks.pop(task["id"], None)
             if (task["status"] not in FINISHED and task["kind"] in TABLE_TASKS
@@ -159,6 +178,12 @@ class GuestViews:
     def _call(self, kind: Kind, items: list[Record], ids: list[Any] | None) -> None:
         for call in items:
             self._mark(call["table_id"])
+
+    def _menu(self, kind: Kind, items: list[Record], ids: list[Any] | None) -> None:
+        """A dish's names show in the views of its orders: a menu change (rare) looks at
+        every watched table again."""
+        for table_id in list(self._shown):
+            self._mark(table_id)
 
     # ---- the views ----
 
@@ -195,13 +220,15 @@ class GuestViews:
             self.family.publish(table_id, view)
 
     def _end(self, table_id: int, visit_id: int) -> None:
-        """The closed visit was shown: its guests are ended, and the table shows no visit."""
+        """The closed visit was shown: its guests are ended, and the table's stream is
+        dropped with its history, so the next party's starts afresh (a new epoch: nothing of
+        this visit can be resumed from it)."""
         for ended in list(self.on_visit_end):
             ended(table_id, visit_id)
         del self._visits[table_id]
         self._orders.pop(visit_id, None)
-        if table_id in self.family.streams:
-            self._show(table_id)
+        self.family.drop(table_id)
+        self._shown.pop(table_id, None)
 
     def _hold(self) -> None:
         """Look again shortly while the throttle holds an eta back."""
@@ -231,13 +258,15 @@ class GuestViews:
     def _order_view(self, order: Record) -> Record:
         return {"id": order["id"], "status": order["status"], "source": order["source"],
                 "created_at": order["created_at"], "total": order["total"],
-                "ready_at": order["ready_at"], "served_at": order["served_at"],
+                "note": order["note"], "ready_at": order["ready_at"],
+                "served_at": order["served_at"],
                 "items": [self._item_view(item) for item in order["items"]]}
 
     def _item_view(self, item: Record) -> Record:
         dish = self._get(Topic.MENU, item["menu_id"]) if item["menu_id"] is not None else None
-        return {"name": item["name"], "names": dish["names"] if dish else {},
-                "qty": item["qty"], "price": item["price"], "options": item["options"],
+        return {"name": item["name"], "menu_id": item["menu_id"],
+                "names": dish["names"] if dish else {}, "qty": item["qty"],
+                "price": item["price"], "options": item["options"], "note": item["note"],
                 "done": item["done"]}
 
     def _calls(self, table_id: int, visit: Record | None) -> list[Record]:

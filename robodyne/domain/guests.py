@@ -17,8 +17,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Final, Literal
 
 from ..core.calls import Call, CallKind
-from ..core.errors import Conflict, NotFound
+from ..core.errors import Conflict, Invalid, NotFound
 from ..core.models import Order, OrderLine, OrderStatus, VisitStatus, iso
+from ..settings import GuestSettings
 from ..store.store import Store
 from .calls import Calls
 from .links import TableLinks
@@ -61,7 +62,9 @@ class GuestSession:
         return None
 
     def belongs_to(self, table_id: int, visit_id: int) -> bool:
-        """Whether the session is one of this visit's (made before it closed)."""
+        """Whether the session is one of this closing visit's: of its table, and made before
+        it closed (a session's visit is the first from first_visit_id on, so one made while
+        it was open or before it opened has first_visit_id at most its id)."""
         return self.table_id == table_id and self.first_visit_id <= visit_id
 
 
@@ -109,13 +112,17 @@ class GuestSessions:
 class GuestDesk:
     """What a guest session may write (SPEC §11.5): the rules, on the restaurant's own."""
 
-    def __init__(self, restaurant: Restaurant, calls: Calls) -> None:
+    def __init__(self, restaurant: Restaurant, calls: Calls, guest: GuestSettings) -> None:
         self._restaurant = restaurant
         self._calls = calls
+        self._max_items = guest.max_items
 
     async def order(self, session: GuestSession, lines: list[OrderLine], note: str) -> Order:
         """Placed for the session's table and visit as staff's would be (domain/visits.py's
-        add_guest_order says which visit, and refuses past the visit's rate)."""
+        add_guest_order says which visit, and refuses past the visit's rate); at most
+        guest.max_items lines."""
+        if len(lines) > self._max_items:
+            raise Invalid(f"items: at most {self._max_items} lines in one order")
         return await self._restaurant.place_order(session.table_id, lines, note,
                                                   guest_from=session.first_visit_id)
 

@@ -92,8 +92,7 @@ class Restaurant:
     # ---- orders ----
 
     async def place_order(self, table_id: int, lines: list[OrderLine], note: str,
-                          priority: OrderPriority = OrderPriority.NORMAL,
-                          source: OrderSource = OrderSource.STAFF,
+                          priority: OrderPriority = OrderPriority.NORMAL, *,
                           guest_from: int | None = None) -> Order:
         """A new order, each line routed to its station and priced (domain/menu.py), of the
         table's open visit (opened by this order when there is none, domain/visits.py); a dish
@@ -101,8 +100,7 @@ class Restaurant:
         `guest_from`: a guest's order, of their session's visit (from that visit id on)."""
         table = await self._table(table_id)
         items = await self._menu.route(lines)
-        if guest_from is not None:
-            source = OrderSource.GUEST
+        source = OrderSource.STAFF if guest_from is None else OrderSource.GUEST
 
         async def add(visit_id: int) -> Order:
             return await self._store.add_order(table_id, items, note, priority, source,
@@ -110,7 +108,7 @@ class Restaurant:
         if guest_from is not None:
             order = await self._visits.add_guest_order(table_id, guest_from, add)
         else:
-            order = await self._visits.add_order(table_id, source, add)
+            order = await self._visits.add_order(table_id, add)
         self._publish(Topic.ORDERS, order)
         await self._visits.order_placed(order)
         await self._publish_table(table_id)

@@ -96,10 +96,9 @@ class Visits:
                 self._publish(Topic.TABLES, occupied)
             return visit
 
-    async def add_order(self, table_id: int, source: OrderSource,
-                        add: Callable[[int], Awaitable[Order]]) -> Order:
-        """`add` the order to the table's visit: its open one, else one opened now — on any
-        table but one out of service (409 table_closed). Under the visits' lock, with the
+    async def add_order(self, table_id: int, add: Callable[[int], Awaitable[Order]]) -> Order:
+        """`add` a staff order to the table's visit: its open one, else one opened now — on
+        any table but one out of service (409 table_closed). Under the visits' lock, with the
         table read inside it: no close (and no change of the table) falls between the choice
         and the order. The table, occupied now, is the caller's to publish: with the order in
         its open_order_ids, one tables update rather than two."""
@@ -107,8 +106,8 @@ class Visits:
             table = await self._table(table_id)
             visit = await self._store.open_visit(table.id)
             if visit is None:
-                if not opens_for(source, table.status):
-                    raise TableClosed(f"table {table.label} is {table.status}: ask the staff")
+                if not opens_for(OrderSource.STAFF, table.status):
+                    raise TableClosed(f"table {table.label} is {table.status}")
                 visit, _ = await self._open(table, None, None)
             return await add(visit.id)
 

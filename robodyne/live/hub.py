@@ -207,6 +207,12 @@ class Family:
         stream.touched = self._queues.clock()
         return stream
 
+    def drop(self, key: Hashable) -> None:
+        """Forget the key's stream now, history and all: its next subscriber gets a new one
+        (a new epoch, so nothing before can be resumed). Its subscribers, if any, hear no
+        more: the caller has closed them."""
+        self.streams.pop(key, None)
+
     def publish(self, key: Hashable, item: Record) -> int | None:
         """Upsert the key's whole item; a key with no stream has no one to tell (its next
         subscriber's stream starts from `initial`): None."""
@@ -258,9 +264,12 @@ class Hub:
         return self._queues.high_water
 
     def add_family(self, name: str, initial: Callable[[Any], Record], *,
-                   idle_s: float = STREAM_IDLE_S) -> Family:
-        """Declare a family of keyed streams; `initial(key)` builds a new stream's item."""
-        family = Family(name, initial, epoch=self.epoch, history_size=self._history_size,
+                   idle_s: float = STREAM_IDLE_S, history_size: int | None = None) -> Family:
+        """Declare a family of keyed streams; `initial(key)` builds a new stream's item. Each
+        stream keeps `history_size` updates (the hub's by default)."""
+        family = Family(name, initial, epoch=self.epoch,
+                        history_size=min(history_size or self._history_size,
+                                         self._history_size),
                         queues=self._queues, idle_s=idle_s)
         self.families[name] = family
         return family

@@ -4,7 +4,7 @@ and its visit."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from ..core.models import utcnow
 from .database import Database
@@ -22,6 +22,11 @@ _RESOLVED = """
 """
 
 
+# Sessions kept per table, the newest: a party has a few phones, a table some parties a day;
+# anyone at the table can make more (each opening of its link), and they would cost rows.
+SESSIONS_PER_TABLE: Final = 200
+
+
 class GuestRows:
     """Guest sessions on the store's database."""
 
@@ -30,7 +35,8 @@ class GuestRows:
 
     async def add(self, token_hash: str, table_id: int, code: str) -> int:
         """A new session of the table, made with `code`; its first_visit_id, read and written
-        in one transaction (a visit opened meanwhile cannot fall between)."""
+        in one transaction (a visit opened meanwhile cannot fall between). The table's oldest
+        sessions beyond SESSIONS_PER_TABLE end by being forgotten."""
         async with self._database.transaction() as db:
             async with db.execute(
                     "SELECT id FROM visits WHERE table_id = ? AND status = 'open'",
@@ -45,6 +51,11 @@ class GuestRows:
                 "INSERT INTO guest_sessions (token_hash, table_id, code, first_visit_id,"
                 " created_at) VALUES (?, ?, ?, ?, ?)",
                 (token_hash, table_id, code, first_visit_id, utcnow()))
+            await db.execute(
+                "DELETE FROM guest_sessions WHERE table_id = ? AND rowid NOT IN ("
+                " SELECT rowid FROM guest_sessions WHERE table_id = ?"
+                " ORDER BY created_at DESC, rowid DESC LIMIT ?)",
+                (table_id, table_id, SESSIONS_PER_TABLE))
         return first_visit_id
 
     async def resolved(self, token_hash: str) -> dict[str, Any] | None:

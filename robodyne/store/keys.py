@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Final
 
 import aiosqlite
 
@@ -37,6 +38,10 @@ class _Keyed:
     key: str
     writes: str | None
     creates: bool
+
+
+# Keys kept per scope (a token, or a guest table): the oldest go first (SPEC §5).
+KEPT_PER_SCOPE: Final = 1000
 
 
 class Keys:
@@ -91,11 +96,23 @@ class Keys:
 
     async def finish(self, scope: str, key: str, status: int, content_type: str | None,
                      body: bytes) -> None:
-        """The answer the key's request got, to be given again to its retries."""
+        """The answer the key's request got, to be given again to its retries; the scope's
+        oldest keys beyond KEPT_PER_SCOPE forgotten."""
         async with self._database.transaction() as db:
             await db.execute(
                 "UPDATE idempotency_keys SET status = ?, content_type = ?, body = ?"
                 " WHERE scope = ? AND key = ?", (status, content_type, body, scope, key))
+            await db.execute(
+                "DELETE FROM idempotency_keys WHERE scope = ? AND created_at < ("
+                " SELECT created_at FROM idempotency_keys WHERE scope = ?"
+                " ORDER BY created_at DESC LIMIT 1 OFFSET ?)",
+                (scope, scope, KEPT_PER_SCOPE - 1))
+
+    async def forget(self, scope: str, key: str) -> None:
+        """A key whose request was refused: its retry runs again."""
+        async with self._database.transaction() as db:
+            await db.execute("DELETE FROM idempotency_keys WHERE scope = ? AND key = ?",
+                             (scope, key))
 
     async def prune(self, before: str) -> int:
         """Forget the keys made before `before` (an ISO UTC time)."""

@@ -222,6 +222,9 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         created_at TEXT NOT NULL
     );
     CREATE INDEX guest_sessions_by_age ON guest_sessions (created_at);
+    CREATE INDEX guest_sessions_by_table ON guest_sessions (table_id, created_at);
     CREATE INDEX visits_by_table ON visits (table_id, id);
+    -- A scope's keys, newest first: the 1,000 a scope keeps (store/keys.py).
+    CREATE INDEX idempotency_keys_by_scope ON idempotency_keys (scope, created_at);
     """,
 )

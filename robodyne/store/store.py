@@ -486,5 +486,8 @@ class Store:
                                 content_type: str | None, body: bytes) -> None:
         await self.keys.finish(scope, key, status, content_type, body)
 
+    async def forget_idempotent(self, scope: str, key: str) -> None:
+        await self.keys.forget(scope, key)
+
     async def prune_idempotency_keys(self, before: str) -> int:
         return await self.keys.prune(before)

@@ -14,7 +14,7 @@ from ..core.tokens import Grant, Refusals, TokenBook
 from ..domain.guests import GuestSession, GuestSessions
 
 TOKEN_COOKIE: Final = "robodyne_token"
-# A guest session's cookie, set by a table link (web/guest_page.py).
+# A guest session's cookie, set by a table link's page (web/guests.py).
 GUEST_COOKIE: Final = "robodyne_guest"
 COOKIE_MAX_AGE_S: Final = 365 * 24 * 3600
 # Sec-Fetch-Site values of a request the user made here: typed, bookmarked, or from our pages.

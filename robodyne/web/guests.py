@@ -5,15 +5,15 @@ in web/routes.py with the GUEST need)."""
 from __future__ import annotations
 
 import html
+import re
 from typing import Final
 
 import orjson
 from aiohttp import web
 
+from ..core.models import OrderLine
 from ..domain.guest_views import GuestViews
 from ..domain.guests import SESSION_KEPT, GuestDesk, GuestSession, GuestSessions
-from ..core.errors import Invalid
-from ..core.models import OrderLine
 from ..settings import GuestSettings, RestaurantSettings
 from .api import path_id
 from .auth import GUEST_COOKIE, Auth
@@ -27,6 +27,7 @@ PATH: Final = "/t/{code}"
 COOKIE_MAX_AGE_S: Final = 12 * 3600
 # The page sets a cookie: no cache along the way keeps it, or hands it to someone else.
 NO_STORE: Final = "no-store"
+PLACEHOLDER: Final = re.compile(r"\{(\w+)\}")
 
 
 class GuestPage:
@@ -37,27 +38,30 @@ class GuestPage:
         self._sessions = sessions
         self._auth = auth
         self._languages = [str(lang) for lang in restaurant.languages]
-        template = (STATIC_ROOT / "guest.html").read_text(encoding="utf-8")
-        self._template = (template
-                          .replace("{languages}",
-                                   html.escape(orjson.dumps(self._languages).decode()))
-                          .replace("{currency}", html.escape(restaurant.currency))
-                          .replace("{restaurant_name}", html.escape(restaurant.name))
-                          .replace("{self_seat}", "true" if guest.self_seat else "false"))
+        self._template = (STATIC_ROOT / "guest.html").read_text(encoding="utf-8")
+        # Filled in with the request's own values in one pass (a restaurant named "{lang}"
+        # stays so).
+        self._values = {
+            "languages": html.escape(orjson.dumps(self._languages).decode()),
+            "currency": html.escape(restaurant.currency),
+            "restaurant_name": html.escape(restaurant.name),
+            "self_seat": "true" if guest.self_seat else "false"}
         self._gone = (STATIC_ROOT / "link_gone.html").read_text(encoding="utf-8")
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [web.get(PATH, self.page)]
 
     async def page(self, request: web.Request) -> web.Response:
-        """A phone that still holds a live session of this very link keeps it (a reload);
-        any other gets a new one, of the table's visit now or the next one opened there."""
+        """A phone that still holds a session of this very link keeps it: a reload of a live
+        one, and of one whose visit ended too (its page says so, and offers ?new=1: the
+        next party starts on purpose, a reload never joins whoever sits down next). Any
+        other phone gets a new session, of the table's visit now or the next one there."""
         code = request.match_info["code"]
         lang = language(request, self._languages)
         held = await self._auth.guest(request)
         token = None
         session: GuestSession | None = held
-        if held is None or held.code != code or held.ended is not None:
+        if not _keeps(held, code, fresh=request.query.get("new") == "1"):
             started = await self._sessions.start(code)
             if started is None:
                 return page_response(request, self._gone.replace("{lang}", lang), lang,
@@ -65,8 +69,8 @@ class GuestPage:
             token, session = started
         assert session is not None
         label = await self._sessions.table_label(session.table_id)
-        text = (self._template.replace("{lang}", lang)
-                .replace("{table_label}", html.escape(label)))
+        text = _filled(self._template, {**self._values, "lang": lang,
+                                        "table_label": html.escape(label)})
         response = page_response(request, text, lang, cache=NO_STORE)
         if token is not None:
             response.set_cookie(GUEST_COOKIE, token, httponly=True, samesite="Strict",
@@ -75,13 +79,25 @@ class GuestPage:
         return response
 
 
+def _keeps(held: GuestSession | None, code: str, *, fresh: bool) -> bool:
+    """Whether the phone's session of this link stays: a live one always, one whose visit
+    ended unless the guest asked for a new start."""
+    if held is None or held.code != code:
+        return False
+    return held.ended is None or (held.ended == "visit_closed" and not fresh)
+
+
+def _filled(template: str, values: dict[str, str]) -> str:
+    """Every {name} of `values` replaced at once (a value is never read as a placeholder)."""
+    return PLACEHOLDER.sub(lambda found: values.get(found[1], found[0]), template)
+
+
 class GuestApi:
     """The routes of a guest session: its table's view, its orders, cancels and calls."""
 
-    def __init__(self, desk: GuestDesk, views: GuestViews, guest: GuestSettings) -> None:
+    def __init__(self, desk: GuestDesk, views: GuestViews) -> None:
         self._desk = desk
         self._views = views
-        self._max_items = guest.max_items
 
     async def read(self, request: web.Request, caller: Caller) -> web.Response:
         """GET /api/guest: the table's view as its stream holds it, like any topic's read."""
@@ -92,8 +108,6 @@ class GuestApi:
     async def order(self, request: web.Request, caller: Caller) -> web.Response:
         session = guest_of(caller)
         body = await read_body(request, GuestOrderIn)
-        if len(body.items) > self._max_items:
-            raise Invalid(f"items: at most {self._max_items} lines in one order")
         lines = [OrderLine(menu_id=item.menu_id, qty=item.qty, options=item.options,
                            note=item.note) for item in body.items]
         return json_response(await self._desk.order(session, lines, body.note), 201)

@@ -30,10 +30,10 @@ HEADER: Final = "Idempotency-Key"
 REPLAYED: Final = "Idempotent-Replayed"
 KEEP: Final = timedelta(hours=24)
 KEY_PATTERN: Final = re.compile(r"[\x20-\x7e]{1,255}")
-# Answers not kept: a refused token or role may be put right (the same key then works), a
-# rate limit passes by itself (a guest's cart sent again later places it), and a 5xx means the
-# request did not run to its end. Everything else is the key's answer for good.
-NOT_KEPT: Final = frozenset({401, 403, 429})
+# Only a success is the key's answer for good (SPEC §5): a refusal may be put right (a token,
+# a table seated, a dish back, a rate passed) and the same key then works. A 5xx may have
+# committed before it failed: its record stays, for the retry to find what it wrote.
+KEPT: Final = range(200, 300)
 
 
 @dataclass(frozen=True)
@@ -86,14 +86,15 @@ class Idempotency:
         return await self._store.prune_idempotency_keys(self.cutoff())
 
     async def _scope(self, request: web.Request) -> str | None:
-        """Whose keys these are: a token's, else a live guest session's (whichever phone of
-        the table retries, it is that session's key); None for neither."""
+        """Whose keys these are: a token's, else a live guest session's table's (anyone may
+        make sessions of a table they sit at, so the 1,000 keys a scope keeps are counted per
+        table, whichever phone sent them); None for neither."""
         token = request_token(request)
         if token is not None and self._auth.tokens.grant(token) is not None:
             return hashlib.sha256(token.encode()).hexdigest()
         session = await self._auth.guest(request)
         if session is not None and session.ended is None:
-            return f"guest:{session.token_hash}"
+            return f"guest-table:{session.table_id}"
         return None
 
     def middleware(self, routes: RouteTable) -> Middleware:
@@ -155,9 +156,10 @@ class Idempotency:
         with self._store.keyed(scope, key, writes.topic if writes else None,
                                creates=writes is None or writes.creates):
             response = await handler(request)
-        if (isinstance(response, web.Response) and response.status < 500
-                and response.status not in NOT_KEPT):
+        if isinstance(response, web.Response) and response.status in KEPT:
             await self._keep(scope, key, response)
+        elif response.status < 500:
+            await self._store.forget_idempotent(scope, key)
         return response
 
     async def _recover(self, record: KeyRecord, writes: Writes | None) -> web.Response | None:

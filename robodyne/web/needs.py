@@ -77,6 +77,13 @@ def guest_of(caller: Caller) -> GuestSession:
     return caller
 
 
+def grant_of(caller: Caller) -> Grant:
+    """The grant a token's need proved (every need but GUEST and the menu's read)."""
+    if not isinstance(caller, Grant):
+        raise Unauthorized("a token only")
+    return caller
+
+
 @dataclass(frozen=True)
 class AnyToken:
     """Any token the server knows, whatever its role."""

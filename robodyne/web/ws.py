@@ -11,7 +11,7 @@ from typing import Final
 
 from aiohttp import web
 
-from ..core.errors import DomainError, Forbidden, NotFound, Unauthorized
+from ..core.errors import DomainError, Forbidden, NotFound, Unauthorized, VisitClosed
 from ..core.roles import Role
 from ..core.stats import Stats
 from ..core.topics import GUEST_STREAM
@@ -32,8 +32,14 @@ log = logging.getLogger(__name__)
 # Clients are told to wait this long, plus jitter, before reconnecting after a shutdown.
 RECONNECT_AFTER_MS: Final = (1000, 5000)
 # A read need's refusal (web/needs.py) as a handshake's close code.
+# The first entry the error is an instance of: a guest whose visit closed (a Forbidden to
+# REST, 403 visit_closed) has no session any more here.
 REFUSED_AS: Final[dict[type[DomainError], Close]] = {
-    NotFound: Close.UNSUPPORTED, Unauthorized: Close.UNAUTHORIZED, Forbidden: Close.FORBIDDEN}
+    NotFound: Close.UNSUPPORTED, Unauthorized: Close.UNAUTHORIZED,
+    VisitClosed: Close.UNAUTHORIZED, Forbidden: Close.FORBIDDEN}
+# A table's guests may hold this many sockets together (their stream and the menu, two per
+# phone), however many sessions they make; they never count against a topic's staff limit.
+GUEST_SOCKETS_PER_TABLE: Final = 40
 
 
 def _resume_point(request: web.Request) -> tuple[int | None, str | None]:
@@ -56,6 +62,8 @@ class WebSockets:
         self.connections: set[Connection] = set()
         # Open sockets per non-admin token: one tablet's token cannot take every slot.
         self._per_token: Counter[str] = Counter()
+        # Guests' sockets per topic (the menu's): not counted against its staff limit.
+        self._guests_on: Counter[str] = Counter()
         self.shutting_down = False
 
     def _revoked(self, tokens: frozenset[str]) -> None:
@@ -83,9 +91,10 @@ class WebSockets:
         try:
             caller = await READ_NAMED_TOPIC.check(request, self._auth)
         except (NotFound, Unauthorized, Forbidden) as err:
-            return REFUSED_AS[type(err)], str(err)
+            return next(code for kind, code in REFUSED_AS.items()
+                        if isinstance(err, kind)), str(err)
         if isinstance(caller, GuestSession):
-            return self.crowded(self._hub.topics[topic], caller.token_hash) or caller
+            return self.guests_crowded(caller) or caller
         holder = None if caller.role is Role.ADMIN else request_token(request)
         return self.crowded(self._hub.topics[topic], holder)
 
@@ -93,16 +102,27 @@ class WebSockets:
         """/ws/guest: a live guest session's table stream, or 4401 saying why not (the page
         tells an ended visit from a link that no longer opens anything)."""
         session = await self._auth.guest(request)
-        if session is None or session.ended is not None:
-            reason: str = session.ended or "" if session else "no guest session"
-            await self.refuse(ws, (Close.UNAUTHORIZED, reason))
+        if session is None:
+            await self.refuse(ws, (Close.UNAUTHORIZED, "no guest session"))
             return
-        stream = self._guest_views.stream(session.table_id)
-        refusal = self.crowded(stream, session.token_hash)
+        if session.ended is not None:
+            await self.refuse(ws, (Close.UNAUTHORIZED, session.ended))
+            return
+        refusal = self.guests_crowded(session)
         if refusal is not None:
             await self.refuse(ws, refusal)
             return
-        await self.serve(ws, request, stream, token=session.token_hash, guest=session)
+        await self.serve(ws, request, self._guest_views.stream(session.table_id),
+                         token=_table_holder(session), guest=session)
+
+    def guests_crowded(self, session: GuestSession) -> tuple[Close, str] | None:
+        """A guest's socket: shutdown, and the sockets its table's guests hold together."""
+        if self.shutting_down:
+            return Close.GOING_AWAY, "server is shutting down"
+        if self._per_token[_table_holder(session)] >= GUEST_SOCKETS_PER_TABLE:
+            return Close.POLICY, f"this table's guests already hold {GUEST_SOCKETS_PER_TABLE}" \
+                " sockets"
+        return None
 
     def crowded(self, stream: Stream, holder: str | None) -> tuple[Close, str] | None:
         """The checks every stream shares once its reader may read it: shutdown, the stream's
@@ -110,7 +130,7 @@ class WebSockets:
         if self.shutting_down:
             return Close.GOING_AWAY, "server is shutting down"
         limit = self._settings.max_connections_per_topic
-        if len(stream.subscribers) >= limit:
+        if len(stream.subscribers) - self._guests_on[stream.name] >= limit:
             return Close.POLICY, f"topic {stream.name} is full ({limit} clients)"
         if holder and self._per_token[holder] >= self._max_per_token:
             return Close.POLICY, f"this token already holds {self._max_per_token} sockets"
@@ -146,9 +166,9 @@ class WebSockets:
         admitted = await self._admit(request, topic)
         if isinstance(admitted, tuple):
             await self.refuse(ws, admitted)
-        elif admitted is not None:  # a guest: counted, and ended, by their session
-            await self.serve(ws, request, self._hub.topics[topic], token=admitted.token_hash,
-                             guest=admitted)
+        elif admitted is not None:  # a guest: counted by their table, ended with their session
+            await self.serve(ws, request, self._hub.topics[topic],
+                             token=_table_holder(admitted), guest=admitted)
         else:
             await self.serve(ws, request, self._hub.topics[topic], token=request_token(request))
         return ws
@@ -167,12 +187,16 @@ class WebSockets:
             conn.start(subscriber)
             self.connections.add(conn)
             self._per_token[token or ""] += 1
+            if guest is not None:
+                self._guests_on[stream.name] += 1
             conn.log.info("open (%d on topic)", len(stream.subscribers))
             try:
                 await conn.read_loop()
             finally:
                 self.connections.discard(conn)
                 self._per_token[token or ""] -= 1
+                if guest is not None:
+                    self._guests_on[stream.name] -= 1
                 if self._per_token[token or ""] <= 0:
                     del self._per_token[token or ""]
                 await conn.finish()
@@ -232,3 +256,8 @@ class WebSockets:
         if connections:
             log.info("closing %d WebSocket clients", len(connections))
         await asyncio.gather(*(conn.finish() for conn in connections), return_exceptions=True)
+
+
+def _table_holder(session: GuestSession) -> str:
+    """What a guest's sockets are counted by: their table (sessions cost nothing to make)."""
+    return f"guest-table:{session.table_id}"

@@ -5,6 +5,7 @@ stream. The routes are read from the app's own table, so a route added later is 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Any
 
 import aiohttp
@@ -12,12 +13,14 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from robodyne.core.topics import Topic
+from robodyne.store.guests import SESSIONS_PER_TABLE
+from robodyne.web.ws import GUEST_SOCKETS_PER_TABLE
 from robodyne.web.needs import GUEST
 from robodyne.web.routes import REST_ROUTES
 
 from ..support.api_client import Api, assert_error
 from ..support.guest_client import Phone, table_code
-from ..support.server import ADMIN, db_rows, receive_close, receive_json, ws_url
+from ..support.server import ADMIN, MakeServer, db_rows, receive_close, receive_json, ws_url
 
 # What a guest may use besides its own routes (GUEST): the menu, as REST and as a topic.
 GUEST_READS = {"/api/menu"}
@@ -107,3 +110,49 @@ async def test_a_guest_write_from_another_origin_is_refused_before_anything_is_r
                              headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"})
     assert_error(reply, 403, "forbidden")
     assert db_rows(server, "SELECT COUNT(*) FROM calls")[0][0] == 0
+
+
+async def test_guests_sockets_count_by_table_and_never_against_the_staffs_topic_limit(
+    make_server: MakeServer
+) -> None:
+    server = await make_server(websocket={"max_connections_per_topic": 2})
+    async with aiohttp.ClientSession() as session:
+        api = Api(session, server)
+        table = await api.table()
+        code = await table_code(session, server, table["id"])
+        phones = [Phone(server) for _ in range(GUEST_SOCKETS_PER_TABLE // 2 + 1)]
+        try:
+            async with AsyncExitStack() as stack:
+                for phone in phones[:-1]:  # two sockets a phone, each phone its own session
+                    assert await phone.open(code) == 200
+                    for topic in ("guest", "menu"):
+                        ws = await stack.enter_async_context(
+                            phone.session.ws_connect(phone.url(f"/ws/{topic}")))
+                        assert (await receive_json(ws))["data"]["kind"] == "snapshot"
+                # The table's guests are at their limit, whatever new session they make ...
+                assert await phones[-1].open(code) == 200
+                async with phones[-1].stream() as ws:
+                    assert await receive_close(ws) == 1008
+                # ... and the staff's menu is theirs still (its limit is 2 clients).
+                kitchen = await stack.enter_async_context(session.ws_connect(
+                    ws_url(server, "menu", "kitchen-token-test")))
+                assert (await receive_json(kitchen))["data"]["kind"] == "snapshot"
+        finally:
+            for phone in phones:
+                await phone.close()
+
+
+async def test_a_table_keeps_its_newest_sessions_only(server: TestServer, api: Api) -> None:
+    table = await api.table()
+    code = await table_code(api.session, server, table["id"])
+    first = Phone(server)
+    try:
+        assert await first.open(code) == 200
+        for _ in range(SESSIONS_PER_TABLE):
+            async with aiohttp.ClientSession() as stranger:
+                async with stranger.get(server.make_url(f"/t/{code}")) as page:
+                    assert page.status == 200
+        assert db_rows(server, "SELECT COUNT(*) FROM guest_sessions")[0][0] == SESSIONS_PER_TABLE
+        assert_error(await first.call("GET", "/api/guest"), 401, "unauthorized")
+    finally:
+        await first.close()

@@ -245,7 +245,6 @@ async def test_a_guest_stream_resumes_from_its_own_seq_without_a_gap(
         epoch, seq = snapshot["data"]["epoch"], snapshot["seq"]
     order = (await phone.order({"menu_id": menu["Tea"], "qty": 1})).body
     await api.ok("PATCH", f"/api/orders/{order['id']}", {"status": "preparing"})
-    await until(lambda: server.app and True)
     async with phone.stream(since=seq, epoch=epoch) as ws:
         seqs, view = [], None
         while view is None or not view["orders"] or view["orders"][0]["status"] != "preparing":
@@ -260,7 +259,7 @@ async def test_closing_the_visit_sends_the_final_view_then_4401_and_writes_are_4
     table, phone = await seated(api, server, phones)
     order = (await phone.order({"menu_id": menu["Tea"], "qty": 1})).body
     async with phone.stream() as ws:
-        await receive_json(ws)
+        epoch = (await receive_json(ws))["data"]["epoch"]
         await api.ok("PATCH", f"/api/orders/{order['id']}", {"status": "cancelled"})
         await api.ok("PATCH", f"/api/tables/{table['id']}", {"status": "available"})
         last = None
@@ -274,10 +273,18 @@ async def test_closing_the_visit_sends_the_final_view_then_4401_and_writes_are_4
                  "visit_closed")
     async with phone.stream() as ws:
         assert await receive_close(ws) == 4401
-    # Opening the link again: a new session, for the next party, which sees nothing before it.
-    assert await phone.open(await table_code(api.session, server, table["id"])) == 200
+    # Opening the link again (a reload) keeps the ended session: a phone of the party that
+    # left never joins the next one by chance. Starting anew is asked for (?new=1): a new
+    # session, which sees nothing of the party before, nor can resume into it.
+    code = await table_code(api.session, server, table["id"])
+    assert await phone.open(code) == 200
+    assert_error(await phone.call("GET", "/api/guest"), 403, "visit_closed")
+    assert await phone.open(f"{code}?new=1") == 200
     view = await phone.view()
     assert view["visit"] is None and view["orders"] == []
+    async with phone.stream(since=0, epoch=epoch) as ws:
+        snapshot = await receive_json(ws)
+        assert snapshot["data"]["kind"] == "snapshot" and snapshot["seq"] == 0
 
 
 async def test_a_rotated_link_ends_its_sessions_with_401_and_4401(

@@ -229,12 +229,19 @@ async def test_every_post_route_honours_the_key(server: TestServer, api: Api, pa
     await robot.close()
 
 
-async def test_an_error_answer_is_kept_too(server: TestServer, api: Api) -> None:
-    first, _ = await post(api, "/api/orders", order_body(999), "k-invalid")
+async def test_a_refusal_is_not_the_keys_answer_the_retry_runs_again(
+    server: TestServer, api: Api
+) -> None:
+    """SPEC §5: only a success is kept; a refusal put right lets the same key through."""
+    first, _ = await post(api, "/api/orders", order_body(1), "k-invalid")
     assert_error(first, 400, "validation_error")
-    await api.table()  # table 1 exists now; the key still answers what it answered
-    again, headers = await post(api, "/api/orders", order_body(999), "k-invalid")
-    replayed(again, first, headers)
+    assert count(server, "idempotency_keys") == 0
+    await api.table()  # table 1 exists now: the same request, with its key, places the order
+    again, headers = await post(api, "/api/orders", order_body(1), "k-invalid")
+    assert again.status == 201 and "Idempotent-Replayed" not in headers
+    third, headers = await post(api, "/api/orders", order_body(1), "k-invalid")
+    replayed(third, again, headers)
+    assert count(server, "orders") == 1
 
 
 async def test_a_refused_token_or_role_is_not_kept(server: TestServer, api: Api) -> None:
@@ -247,7 +254,7 @@ async def test_a_refused_token_or_role_is_not_kept(server: TestServer, api: Api)
     assert "Idempotent-Replayed" not in headers
     unknown, _ = await post(api, "/api/menu", {"name": "Kimchi"}, "k-role", token="x" * 20)
     assert_error(unknown, 401, "unauthorized")
-    assert count(server, "idempotency_keys") == 1 and count(server, "menu") == 0
+    assert count(server, "idempotency_keys") == 0 and count(server, "menu") == 0
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "tab\there"])

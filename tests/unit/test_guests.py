@@ -101,7 +101,8 @@ async def test_a_tables_stream_follows_its_orders_and_shows_its_closed_visit_onc
     ended: list[tuple[int, int]] = []
     domain.guest_views.on_visit_end.append(lambda table_id, visit_id:
                                            ended.append((table_id, visit_id)))
-    subscriber = domain.guest_views.stream(table.id).subscribe(lambda: None)
+    stream = domain.guest_views.stream(table.id)
+    subscriber = stream.subscribe(lambda: None)
     assert views(subscriber)[0]["visit"] is None
     order = await domain.restaurant.place_order(table.id, [OrderLine(menu_id=dish, qty=2)], "")
     await domain.restaurant.place_order(other.id, [OrderLine(menu_id=dish, qty=1)], "")
@@ -114,7 +115,11 @@ async def test_a_tables_stream_follows_its_orders_and_shows_its_closed_visit_onc
     await domain.restaurant.change_order(order.id, status=OrderStatus.CANCELLED)
     await domain.visits.close_for_table(table.id)
     await settled()
-    closed, after = views(subscriber)[-2:]
+    closed = views(subscriber)[-1]
     assert closed["visit"]["status"] == "closed" and closed["orders"][0]["id"] == order.id
-    assert (after["visit"], after["orders"], after["check"]) == (None, [], None)
     assert ended == [(table.id, order.visit_id)]
+    # The next party's stream is a new one: nothing of this visit to resume from it.
+    fresh = domain.guest_views.stream(table.id)
+    assert fresh is not stream and fresh.epoch != stream.epoch and not fresh.history
+    after = fresh.view.items()[0]
+    assert (after["visit"], after["orders"], after["check"]) == (None, [], None)

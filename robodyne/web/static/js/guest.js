@@ -105,6 +105,12 @@ function end(why) {
     : [t("guest.link_invalid"), t("guest.link_invalid_hint")];
   $("ended-title").textContent = title;
   $("ended-hint").textContent = hint;
+  // The next party at this phone (a tablet fixed to the table) starts again on purpose: a
+  // plain reload of an ended visit's page never joins whoever sits down next.
+  if (why === "visit") {
+    $("ended-again").href = `${location.pathname}?new=1`;
+    $("ended-again").hidden = false;
+  }
   $("ended").hidden = false; // it is the status now (role=status)
   say("");
   cart.forget();

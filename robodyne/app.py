@@ -146,7 +146,8 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
     menu = Menu(store, hub, journal, settings.kitchen, settings.restaurant.categories)
     visits = Visits(store, hub, settings.restaurant, settings.guest)
     restaurant = Restaurant(store, hub, journal, fleet, menu, visits)
-    dispatcher = Dispatcher(store, hub, journal, fleet, restaurant, settings.dispatch, stats)
+    dispatcher = Dispatcher(store, hub, journal, fleet, restaurant, visits, settings.dispatch,
+                            stats)
     robot_server = RobotServer(settings.tcp, tokens.book, refusals, fleet,
                                RobotReports(journal, restaurant, dispatcher),
                                Notifier(store, hub, fleet), stats, tls=tls)

@@ -228,6 +228,8 @@ class DispatchSettings(Section):
     # The guests' "about N s" (domain/eta.py): a robot's speed, and its time at each stop.
     robot_speed_mps: float = Field(0.5, gt=0, le=10)
     stop_dwell_s: float = Field(20, ge=0, le=600)
+    # Closing a visit (or staff leaving its table needing cleaning) sends a robot to bus it.
+    bus_on_close: bool = True
 
 
 class SimulationSettings(Section):

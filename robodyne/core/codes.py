@@ -18,6 +18,9 @@ class Code(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     # A table that takes no party now (out of service): no visit opens there.
     TABLE_CLOSED = "table_closed"
+    # A payment over what the visit owes; a visit (or its table) closed while it owes.
+    OVERPAID = "overpaid"
+    CHECK_OPEN = "check_open"
     # A guest session whose visit has closed (the party has paid and gone).
     VISIT_CLOSED = "visit_closed"
     # Past a limit on writes in a window (a guest's orders per visit).

@@ -21,6 +21,14 @@ class TableClosed(Conflict):
     """The table takes no party now (out of service), so no visit opens there."""
 
 
+class Overpaid(Conflict):
+    """A payment larger than what the visit still owes."""
+
+
+class CheckOpen(Conflict):
+    """A visit that still owes money: it may not close, nor its table be freed."""
+
+
 class RobotOffline(Conflict):
     """The robot has no live TCP session to carry a command."""
 

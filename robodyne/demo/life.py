@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from ..core.calls import CallKind
 from ..core.errors import Conflict, DomainError
-from ..core.models import CustomerStatus, OrderStatus, TableStatus
+from ..core.models import CustomerStatus, OrderStatus, PaymentMethod, TableStatus, VisitStatus
 from ..core.topics import Topic
 from ..domain.restaurant import Restaurant
 from ..domain.visits import Visits
@@ -41,6 +41,8 @@ STAFF_SEATED: Final = 0.5
 CALL_SHARE: Final = 0.2
 # Parties still on their way to an order (a slow server) before no new one comes in.
 MAX_ARRIVING: Final = 4
+# How the demo's parties pay (the card at the terminal: Robodyne only records it).
+PAID_WITH: Final = (PaymentMethod.CASH, PaymentMethod.CARD)
 
 
 def _age_s(stamp: str, now: datetime) -> float:
@@ -136,11 +138,18 @@ class DemoLife:
                                                         {"status": TableStatus.AVAILABLE})
 
     async def _leave(self, table_id: int, customer_id: int | None) -> None:
-        """The party's visit ends as it goes (so the next party's is a new one)."""
-        await self._visits.close_for_table(table_id)
+        """The party pays what it owes, in cash or by card, and goes: its visit closes (the
+        table needs cleaning, and a robot busses it), so the next party's is a new one."""
+        visit = next((v for v in self._items(Topic.VISITS)
+                      if v["table_id"] == table_id and v["status"] == VisitStatus.OPEN), None)
+        if visit is not None:
+            due = visit["check"]["due"]
+            if due > 0:
+                await self._visits.pay(visit["id"], due, self._rng.choice(PAID_WITH), "")
+            await self._restaurant.close_visit(visit["id"])
         if customer_id is not None:
             await self._restaurant.change_customer(customer_id, {"status": CustomerStatus.LEFT})
-        else:
+        elif visit is None:
             await self._restaurant.change_table(table_id, {"status": TableStatus.NEEDS_CLEANING})
 
     async def _guests_order(self) -> None:

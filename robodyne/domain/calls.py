@@ -117,7 +117,7 @@ class Calls:
                 "status": status,
                 "answered_at": utcnow() if status is CallStatus.ANSWERED else None}))
 
-    async def visit_closed(self, visit: Visit) -> None:
+    async def visit_closed(self, visit: Visit, bus: bool) -> None:
         """The party has gone: the table's open calls (theirs, or made before their first
         order) are cancelled, and a robot called for them is called off."""
         tasks = []

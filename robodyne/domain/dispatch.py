@@ -24,6 +24,7 @@ from ..core.models import (
     TaskSource,
     TaskStatus,
     TaskStop,
+    Visit,
     utcnow,
 )
 from ..core.orders import CLOSED_ORDER_STATUSES
@@ -52,6 +53,7 @@ from .fleet import ERROR_STATUSES, Fleet, RobotChange, new_command_id
 from .journal import Journal
 from .restaurant import Restaurant
 from .taskbook import TaskBook
+from .visits import Visits
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +67,12 @@ class Dispatcher:
     """The decisions that move tasks: what is queued, who takes it, how it ends."""
 
     def __init__(self, store: Store, hub: Hub, journal: Journal, fleet: Fleet,
-                 restaurant: Restaurant, settings: DispatchSettings, stats: Stats) -> None:
+                 restaurant: Restaurant, visits: Visits, settings: DispatchSettings,
+                 stats: Stats) -> None:
         self._journal = journal
         self._fleet = fleet
         self._restaurant = restaurant
+        self._visits = visits
         self._settings = settings
         self._stats = stats
         # The dispatcher's own parts: no other holds them.
@@ -84,8 +88,9 @@ class Dispatcher:
         self.on_finish: list[Callable[[Task], Awaitable[None]]] = []
 
     def close(self) -> None:
-        """Stop hearing of orders and robots: undoes load's registrations."""
+        """Stop hearing of orders, visits and robots: undoes load's registrations."""
         self._restaurant.order_watchers.remove(self.order_moved)
+        self._visits.on_close.remove(self.visit_closed)
         self._fleet.unwatch(self.robot_changed)
 
     async def load(self) -> None:
@@ -105,6 +110,7 @@ class Dispatcher:
                     # A ready order staff took off a task keeps that task's id, and stays.
                     await self._cargo.ride(order)
         self._restaurant.order_watchers.append(self.order_moved)
+        self._visits.on_close.append(self.visit_closed)
         settings = self._settings
         self._fleet.watch(self.robot_changed, (settings.min_battery, settings.charge_below,
                                                settings.resume_battery))
@@ -166,6 +172,12 @@ class Dispatcher:
             return task
 
     # ---- what the restaurant tells us ----
+
+    async def visit_closed(self, visit: Visit, bus: bool) -> None:
+        """A party has gone and left its table to clear: with dispatch.bus_on_close, a robot
+        is sent to bus it (SPEC §12.3)."""
+        if bus and self._settings.bus_on_close:
+            await self.create(TaskKind.BUS, table_id=visit.table_id, source=TaskSource.AUTO)
 
     async def order_moved(self, before: OrderStatus, order: Order, by_dispatch: bool) -> None:
         """An order reaching ready rides to its table; one moved by hand leaves its task."""

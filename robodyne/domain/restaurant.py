@@ -32,6 +32,7 @@ from ..core.models import (
     TableStatus,
     VideoStream,
     VideoStreamChanges,
+    Visit,
     stock_status,
     utcnow,
 )
@@ -244,15 +245,27 @@ class Restaurant:
         customer_id = changes.get("customer_id")
         if customer_id is not None and not await self._store.customer(customer_id):
             raise Invalid(f"customer_id: there is no customer {customer_id}")
-        if changes.get("status") in FREED and await self._store.table(table_id) is not None:
-            # The party has gone: its visit ends (SPEC §12.3; refusing it while the check
-            # is owed comes with payments, which nothing records yet).
-            await self._visits.close_for_table(table_id)
+        status = changes.get("status")
+        if status in FREED and await self._store.table(table_id) is not None:
+            # The party has gone: its visit ends, refused while it owes (SPEC §12.3); a table
+            # left needing cleaning is bussed.
+            await self._visits.close_for_table(
+                table_id, bus=status is TableStatus.NEEDS_CLEANING)
         table = await self._store.update_table(table_id, changes)
         if table is None:
             raise NotFound(f"table {table_id} not found")
         self._publish(Topic.TABLES, table)
         return table
+
+    async def close_visit(self, visit_id: int) -> Visit:
+        """The party paid and left (SPEC §12.3): the visit closed (409 check_open while it
+        owes), its table left needing cleaning (and bussed, domain/dispatch.py)."""
+        visit = await self._visits.end(visit_id)
+        table = await self._store.update_table(visit.table_id,
+                                               {"status": TableStatus.NEEDS_CLEANING})
+        if table is not None:
+            self._publish(Topic.TABLES, table)
+        return visit
 
     async def add_customer(self, name: str, party_size: int, phone: str,
                            status: CustomerStatus, table_id: int | None) -> Customer:

@@ -12,9 +12,12 @@ from typing import Final
 
 from ..core import money
 from ..core.errors import (
+    CheckOpen,
     ConstraintFailed,
     Conflict,
     Invalid,
+    NotFound,
+    Overpaid,
     RateLimited,
     TableClosed,
     VisitClosed,
@@ -24,6 +27,8 @@ from ..core.models import (
     Order,
     OrderSource,
     OrderStatus,
+    Payment,
+    PaymentMethod,
     Table,
     TableStatus,
     Visit,
@@ -42,8 +47,9 @@ log = logging.getLogger(__name__)
 
 # The window of guest.max_orders_per_10min.
 GUEST_RATE_WINDOW: Final = timedelta(minutes=10)
-# Told of each visit closed, after it is committed and published (its calls are cancelled).
-VisitClosedWatcher = Callable[[Visit], Awaitable[None]]
+# Told of each visit closed, after it is committed and published (its calls are cancelled),
+# and whether its table needs clearing (a bus task).
+VisitClosedWatcher = Callable[[Visit, bool], Awaitable[None]]
 
 
 class Visits:
@@ -156,20 +162,67 @@ class Visits:
         log.debug("visit %d opened at table %s", visit.id, table.label)
         return visit, occupied
 
-    async def close_for_table(self, table_id: int) -> Visit | None:
-        """Close the table's open visit, if it has one; the table's status is the caller's.
-        (Closing against the check, SPEC §12.3, comes with payments.)"""
+    async def pay(self, visit_id: int, amount: int, method: PaymentMethod,
+                  reference: str) -> Payment:
+        """A payment of an open visit, from 1 up to what it owes (409 overpaid beyond); its
+        check's paid and due follow, published with the visit."""
+        async with self._lock:
+            visit = await self._visit(visit_id)
+            if visit.status is not VisitStatus.OPEN:
+                raise Conflict(f"visit {visit_id} is closed")
+            if amount > visit.check.due:
+                raise Overpaid(f"visit {visit_id} owes {visit.check.due}: {amount} is more")
+            payment = await self._store.add_payment(visit_id, amount, method, reference)
+        await self._recompute(visit_id, placed=True)
+        return payment
+
+    async def end(self, visit_id: int) -> Visit:
+        """Close the visit: the party has paid and gone (SPEC §12.3). 409 check_open while
+        it owes anything, 409 once it is closed. The table's new status is the caller's."""
+        async with self._lock:
+            visit = await self._visit(visit_id)
+            if visit.status is not VisitStatus.OPEN:
+                raise Conflict(f"visit {visit_id} is closed already")
+            closed = await self._closed(visit)
+        await self._tell_closed(closed, bus=True)
+        return closed
+
+    async def close_for_table(self, table_id: int, *, bus: bool) -> Visit | None:
+        """Close the table's open visit, if it has one (staff freed the table): 409
+        check_open while it owes anything. The table's status is the caller's; `bus`: it
+        needs clearing (a bus task, with dispatch.bus_on_close)."""
         async with self._lock:
             visit = await self._store.open_visit(table_id)
             if visit is None:
                 return None
-            closed = await self._store.update_visit(
-                visit.id, {"status": VisitStatus.CLOSED, "closed_at": utcnow()})
-            assert closed is not None  # visits are never deleted
-            self._publish(Topic.VISITS, closed)
-        for watcher in list(self.on_close):
-            await watcher(closed)
+            closed = await self._closed(visit)
+        await self._tell_closed(closed, bus=bus)
         return closed
+
+    async def get(self, visit_id: int) -> Visit:
+        """The visit as stored; 404 for none."""
+        return await self._visit(visit_id)
+
+    async def _visit(self, visit_id: int) -> Visit:
+        visit = await self._store.visit(visit_id)
+        if visit is None:
+            raise NotFound(f"visit {visit_id} not found")
+        return visit
+
+    async def _closed(self, visit: Visit) -> Visit:
+        """Under the lock: closed, committed and published, unless it owes (check_open)."""
+        if visit.check.due > 0:
+            raise CheckOpen(f"visit {visit.id} still owes {visit.check.due}"
+                            f" {visit.check.currency}: record its payments first")
+        closed = await self._store.update_visit(
+            visit.id, {"status": VisitStatus.CLOSED, "closed_at": utcnow()})
+        assert closed is not None  # visits are never deleted
+        self._publish(Topic.VISITS, closed)
+        return closed
+
+    async def _tell_closed(self, closed: Visit, *, bus: bool) -> None:
+        for watcher in list(self.on_close):
+            await watcher(closed, bus)
 
     async def order_placed(self, order: Order) -> None:
         """A new order of a visit: it lists the order, and the check its lines."""

@@ -138,14 +138,18 @@ INVENTORY: Final = Entity(
 VIDEO_STREAMS: Final = Entity(
     Topic.VIDEO_STREAMS, "video_streams", VideoStream.model_validate,
     frozenset({"name", "robot_id", "url", "status"}), stamped=True)
-# Payments are the next piece of SPEC §12: none yet, so every visit's list is empty.
 VISITS: Final = Entity(
     Topic.VISITS, "visits", _visit, frozenset({"status", "closed_at", "bill"}),
     select="""
         SELECT v.*, (
             SELECT json_group_array(o.id) FROM (
                 SELECT id FROM orders WHERE visit_id = v.id ORDER BY id) o
-        ) AS order_ids, '[]' AS payments
+        ) AS order_ids, (
+            SELECT json_group_array(json_object(
+                'id', p.id, 'amount', p.amount, 'method', p.method,
+                'reference', p.reference, 'created_at', p.created_at)) FROM (
+                SELECT * FROM payments WHERE visit_id = v.id ORDER BY id) p
+        ) AS payments
         FROM visits v
     """)
 CALLS: Final = Entity(

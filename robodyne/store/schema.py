@@ -227,4 +227,17 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     -- A scope's keys, newest first: the 1,000 a scope keeps (store/keys.py).
     CREATE INDEX idempotency_keys_by_scope ON idempotency_keys (scope, created_at);
     """,
+    # Payments (SPEC §12.3): what a visit was paid, recorded here and processed elsewhere (the
+    # card terminal, the POS). A visit's record reads them as its `payments`, oldest first.
+    """
+    CREATE TABLE payments (
+        id INTEGER PRIMARY KEY,
+        visit_id INTEGER NOT NULL,
+        amount INTEGER NOT NULL CHECK (amount >= 1),
+        method TEXT NOT NULL,
+        reference TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX payments_by_visit ON payments (visit_id, id);
+    """,
 )

@@ -1,11 +1,12 @@
 """The store: the database (database.py), every entity's reads and writes (typed here, done by
-rows.py over the tables of entities.py) and the idempotency keys (keys.py), behind one object
-the domain is given."""
+rows.py over the tables of entities.py), behind one object the domain is given; the
+idempotency keys (keys.py) and guest sessions (guests.py) as its attributes `keys` and
+`guests`."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Final
 
@@ -28,6 +29,8 @@ from ..core.models import (
     OrderItem,
     OrderPriority,
     OrderSource,
+    Payment,
+    PaymentMethod,
     Robot,
     Severity,
     StreamStatus,
@@ -74,12 +77,12 @@ from .entities import (
     json,
 )
 from .guests import GuestRows
-from .keys import KeyRecord, Keys
+from .keys import Keys
 from .links import LinkRows
 from .report_queries import ReportReader
 from .rows import Rows
 
-__all__ = ["KeyRecord", "Store"]
+__all__ = ["Store"]
 
 RETAINED: Final = frozenset({Topic.EVENTS, Topic.SYSTEMLOGS})
 
@@ -90,6 +93,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.database = Database(path)
+        # The idempotency keys (keys.py), asked directly as store.keys.
         self.keys = Keys(self.database)
         self._rows = Rows(self.database, self.keys)
         self._links = LinkRows(self.database)
@@ -312,6 +316,17 @@ class Store:
                                     party_size=party_size, status=VisitStatus.OPEN,
                                     opened_at=utcnow(), bill=check)
 
+    async def add_payment(self, visit_id: int, amount: int, method: PaymentMethod,
+                          reference: str) -> Payment:
+        """A payment of the visit, recorded."""
+        created_at = utcnow()
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO payments (visit_id, amount, method, reference, created_at)"
+                " VALUES (?, ?, ?, ?, ?)", (visit_id, amount, method, reference, created_at))
+        return Payment(id=cur.lastrowid or 0, amount=amount, method=method, reference=reference,
+                       created_at=created_at)
+
     async def add_call(self, table_id: int, visit_id: int | None, kind: CallKind) -> Call:
         """A new open call; ConstraintFailed when the table has an open one of that kind."""
         return await self._rows.add(CALLS, table_id=table_id, visit_id=visit_id, kind=kind,
@@ -468,26 +483,3 @@ class Store:
     async def replace_table_link(self, table_id: int) -> tuple[str | None, str]:
         """A new code for the table: (the code it replaced, if any; the new code)."""
         return await self._links.replace(table_id)
-
-    # ---- idempotency keys: the names web/idempotency.py calls, on the keys (keys.py) ----
-
-    async def idempotency_record(self, scope: str, key: str, since: str) -> KeyRecord | None:
-        return await self.keys.record(scope, key, since)
-
-    async def begin_idempotent(self, scope: str, key: str, method: str, path: str,
-                               body_sha256: str) -> None:
-        await self.keys.begin(scope, key, method, path, body_sha256)
-
-    def keyed(self, scope: str, key: str, writes: str | None, *, creates: bool = True
-              ) -> AbstractContextManager[None]:
-        return self.keys.keyed(scope, key, writes, creates=creates)
-
-    async def finish_idempotent(self, scope: str, key: str, status: int,
-                                content_type: str | None, body: bytes) -> None:
-        await self.keys.finish(scope, key, status, content_type, body)
-
-    async def forget_idempotent(self, scope: str, key: str) -> None:
-        await self.keys.forget(scope, key)
-
-    async def prune_idempotency_keys(self, before: str) -> int:
-        return await self.keys.prune(before)

@@ -3,9 +3,12 @@ declared once in web/routes.py with the need its caller must meet, checked befor
 
 from __future__ import annotations
 
+from typing import Final
+
 from aiohttp import web
 
-from ..core.errors import NotFound
+from ..core import money
+from ..core.errors import Invalid, NotFound
 from ..core.models import OrderLine
 from ..core.roles import READABLE, REPORT_ROLES, WRITABLE
 from ..core.text import ascii_int
@@ -27,6 +30,7 @@ from .bodies import (
     MenuItemPatch,
     OrderIn,
     OrderPatch,
+    PaymentIn,
     TableIn,
     TablePatch,
     TaskIn,
@@ -38,6 +42,10 @@ from .bodies import (
 )
 from .needs import Caller, grant_of
 from .responses import json_response
+
+# How many ways a check may be split (SPEC §12.3).
+MIN_SPLIT: Final = 2
+MAX_SPLIT: Final = 20
 
 
 def path_id(request: web.Request) -> int:
@@ -119,6 +127,23 @@ class Api:
         body = await read_body(request, VisitIn)
         visit = await self._visits.open(body.table_id, body.party_size, body.customer_id)
         return json_response(visit, 201)
+
+    async def pay(self, request: web.Request, caller: Caller) -> web.Response:
+        body = await read_body(request, PaymentIn)
+        payment = await self._visits.pay(path_id(request), body.amount, body.method,
+                                         body.reference)
+        return json_response(payment, 201)
+
+    async def split(self, request: web.Request, caller: Caller) -> web.Response:
+        """The due amount in N shares (?ways=2..20) that add up to it exactly."""
+        ways = ascii_int(request.query.get("ways", ""))
+        if ways is None or not MIN_SPLIT <= ways <= MAX_SPLIT:
+            raise Invalid(f"ways: a whole number from {MIN_SPLIT} to {MAX_SPLIT}")
+        visit = await self._visits.get(path_id(request))
+        return json_response({"shares": money.split(visit.check.due, ways)})
+
+    async def close_visit(self, request: web.Request, caller: Caller) -> web.Response:
+        return json_response(await self._restaurant.close_visit(path_id(request)))
 
     async def answer_call(self, request: web.Request, caller: Caller) -> web.Response:
         return json_response(await self._calls.answer(path_id(request)))

@@ -25,6 +25,7 @@ from ..core.models import (
     MenuOption,
     OrderPriority,
     OrderStatus,
+    PaymentMethod,
     StreamStatus,
     TableStatus,
     TaskKind,
@@ -215,6 +216,15 @@ class VisitIn(Body):
     table_id: RowId
     party_size: int | None = Field(None, ge=1, le=100)
     customer_id: RowId | None = None
+
+
+class PaymentIn(Body):
+    """A payment recorded against a visit (SPEC §12.3): the terminal or the till took it."""
+
+    amount: int = Field(ge=1, le=SQLITE_MAX_INT)
+    method: PaymentMethod
+    # The card slip's or the POS's number, for whoever reconciles the day.
+    reference: PlainText = Field("", max_length=100)
 
 
 class InventoryIn(Body):

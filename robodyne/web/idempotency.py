@@ -19,7 +19,8 @@ from ..core.codes import Code
 from ..core.errors import StorageUnavailable
 from ..core.models import iso
 from ..core.topics import Topic
-from ..store.store import KeyRecord, Store
+from ..store.keys import KeyRecord
+from ..store.store import Store
 from .auth import Auth, request_token
 from .responses import error_response
 from .routing import RouteTable, Writes
@@ -75,6 +76,7 @@ class Idempotency:
 
     def __init__(self, store: Store, auth: Auth) -> None:
         self._store = store
+        self._keys = store.keys
         self._auth = auth
         self._running: dict[tuple[str, str], _Running] = {}
 
@@ -83,7 +85,7 @@ class Idempotency:
         return iso(datetime.now(timezone.utc) - KEEP)
 
     async def prune(self) -> int:
-        return await self._store.prune_idempotency_keys(self.cutoff())
+        return await self._keys.prune(self.cutoff())
 
     async def _scope(self, request: web.Request) -> str | None:
         """Whose keys these are: a token's, else a live guest session's table's (anyone may
@@ -138,7 +140,7 @@ class Idempotency:
 
     async def _run(self, request: web.Request, handler: Handler, scope: str, key: str,
                    fingerprint: Fingerprint, writes: Writes | None) -> web.StreamResponse:
-        record = await self._store.idempotency_record(scope, key, self.cutoff())
+        record = await self._keys.record(scope, key, self.cutoff())
         if record is not None:
             if not fingerprint.matches(record):
                 return _conflict(f"{HEADER} {key!r} was used for another request")
@@ -151,15 +153,15 @@ class Idempotency:
                 return recovered
             # Cut short before it created anything: it runs again.
         else:
-            await self._store.begin_idempotent(scope, key, fingerprint.method,
-                                               fingerprint.path, fingerprint.body_sha256)
-        with self._store.keyed(scope, key, writes.topic if writes else None,
-                               creates=writes is None or writes.creates):
+            await self._keys.begin(scope, key, fingerprint.method, fingerprint.path,
+                                   fingerprint.body_sha256)
+        with self._keys.keyed(scope, key, writes.topic if writes else None,
+                              creates=writes is None or writes.creates):
             response = await handler(request)
         if isinstance(response, web.Response) and response.status in KEPT:
             await self._keep(scope, key, response)
         elif response.status < 500:
-            await self._store.forget_idempotent(scope, key)
+            await self._keys.forget(scope, key)
         return response
 
     async def _recover(self, record: KeyRecord, writes: Writes | None) -> web.Response | None:
@@ -178,8 +180,8 @@ class Idempotency:
     async def _keep(self, scope: str, key: str, response: web.Response) -> None:
         body = response.body if isinstance(response.body, bytes) else b""
         try:
-            await self._store.finish_idempotent(scope, key, response.status,
-                                                response.headers.get("Content-Type"), body)
+            await self._keys.finish(scope, key, response.status,
+                                    response.headers.get("Content-Type"), body)
         except StorageUnavailable as err:
             # The write it guards is done; a retry finds what it created (see _recover).
             log.warning("the answer of an idempotent request was not kept: %s", err)

@@ -12,11 +12,13 @@ from pydantic import BaseModel
 
 from ..core.codes import Code
 from ..core.errors import (
+    CheckOpen,
     Conflict,
     DomainError,
     Forbidden,
     Invalid,
     NotFound,
+    Overpaid,
     RateLimited,
     StorageUnavailable,
     TableClosed,
@@ -27,6 +29,8 @@ from ..core.errors import (
 # The first entry an error is an instance of answers it: a specific Conflict before Conflict.
 ERRORS: Final[dict[type[DomainError], tuple[int, Code]]] = {
     TableClosed: (409, Code.TABLE_CLOSED),
+    Overpaid: (409, Code.OVERPAID),
+    CheckOpen: (409, Code.CHECK_OPEN),
     VisitClosed: (403, Code.VISIT_CLOSED),
     RateLimited: (429, Code.RATE_LIMITED),
     Invalid: (400, Code.VALIDATION_ERROR),

@@ -92,6 +92,11 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
         Route("PATCH", "/api/customers/{id}", api.update_customer, Write(S.CUSTOMERS)),
         Route("DELETE", "/api/customers/{id}", api.delete_customer, Write(S.CUSTOMERS)),
         Route("POST", "/api/visits", api.create_visit, Write(S.VISITS), creates(T.VISITS)),
+        # A payment is no topic's item: a retry with its key gets the first answer.
+        Route("POST", "/api/visits/{id}/payments", api.pay, Write(S.VISITS)),
+        Route("GET", "/api/visits/{id}/split", api.split, Read(T.VISITS)),
+        Route("POST", "/api/visits/{id}/close", api.close_visit, Write(S.VISITS),
+              changes(T.VISITS)),
         Route("POST", "/api/inventory", api.create_inventory, Write(S.INVENTORY),
               creates(T.INVENTORY)),
         Route("PATCH", "/api/inventory/{id}", api.update_inventory, Write(S.INVENTORY)),

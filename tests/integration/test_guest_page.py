@@ -363,14 +363,22 @@ async def test_the_page_says_when_the_visit_has_ended_and_when_the_link_is_no_lo
     await add_to_cart(page, ids["Kimchi"])
     await place(page)
     await expect(page.locator("#check-due")).to_have_text("₩3,000")
-    # Staff free the table: its visit ends (SPEC §12.3).
-    await rest(session, server, "PATCH", f"/api/tables/{table['id']}",
-               {"status": "needs_cleaning"}, expect=200)
+    # The party pays and staff close its visit (SPEC §12.3): the page thanks them.
+    [visit] = (await rest(session, server, "GET", "/api/visits", expect=200))["items"]
+    await rest(session, server, "POST", f"/api/visits/{visit['id']}/payments",
+               {"amount": 3000, "method": "card"}, expect=201)
+    await rest(session, server, "POST", f"/api/visits/{visit['id']}/close", {}, expect=200)
     await expect(page.locator("#ended")).to_be_visible()
     await expect(page.locator("#ended-title")).to_have_text(words["guest.visit_ended"])
     await expect(page.locator("body")).to_have_attribute("data-ended", "visit")
     await expect(page.locator("#main")).to_be_hidden()
     await expect(page.locator("#langs")).to_be_hidden()
+    # A reload keeps the ended visit; the next party at this phone starts on purpose.
+    await page.reload()
+    await expect(page.locator("body")).to_have_attribute("data-ended", "visit")
+    await page.locator("#ended-again").click()
+    await expect(page.locator("#main")).to_be_visible()
+    await expect(page.locator("#orders-panel")).to_be_hidden()
 
     # The next party opens the link again; then staff print a new one.
     later = await open_guest(pages, server, session, table["id"], "en")

@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
-from robodyne.core.errors import RateLimited, TableClosed, VisitClosed
-from robodyne.core.models import OrderLine, OrderStatus, TableStatus
+from robodyne.core.errors import CheckOpen, RateLimited, TableClosed, VisitClosed
+from robodyne.core.models import OrderLine, OrderStatus, PaymentMethod, TableStatus
 from robodyne.domain.guests import GuestSession
 from robodyne.live.hub import Subscriber
 
@@ -53,7 +53,7 @@ async def test_a_session_belongs_to_the_open_visit_or_the_next_one_and_ends_with
     for held in (token, late_token):
         session = await domain.guest_sessions.session(held)
         assert session is not None and session.visit_id == visit.id and session.ended is None
-    await domain.visits.close_for_table(table.id)
+    await domain.visits.close_for_table(table.id, bus=False)
     for held in (token, late_token):
         session = await domain.guest_sessions.session(held)
         assert session is not None and session.ended == "visit_closed"
@@ -80,7 +80,10 @@ async def test_guest_orders_hold_to_the_visit_rate_and_the_tables_rules(tmp_path
         with pytest.raises(RateLimited):
             await domain.restaurant.place_order(table.id, line, "",
                                                 guest_from=session.first_visit_id)
-        await domain.visits.close_for_table(table.id)
+        with pytest.raises(CheckOpen):  # it owes for its two teas
+            await domain.visits.close_for_table(table.id, bus=False)
+        await domain.visits.pay(first.visit_id, 6000, PaymentMethod.CASH, "")
+        await domain.visits.close_for_table(table.id, bus=False)
         with pytest.raises(VisitClosed):
             await domain.restaurant.place_order(table.id, line, "",
                                                 guest_from=session.first_visit_id)
@@ -113,7 +116,7 @@ async def test_a_tables_stream_follows_its_orders_and_shows_its_closed_visit_onc
     assert all(len(view["orders"]) <= 1 for view in seen)  # never the other table's
     assert other.id not in domain.guest_views.family.streams  # nobody watches it: no stream
     await domain.restaurant.change_order(order.id, status=OrderStatus.CANCELLED)
-    await domain.visits.close_for_table(table.id)
+    await domain.visits.close_for_table(table.id, bus=False)
     await settled()
     closed = views(subscriber)[-1]
     assert closed["visit"]["status"] == "closed" and closed["orders"][0]["id"] == order.id

@@ -59,10 +59,10 @@ async def test_requests_writing_at_once_each_note_their_own_item_on_their_own_ke
         store: Store) -> None:
     table = await store.add_table("T1", 4)
     for key in ("a", "b"):
-        await store.begin_idempotent("scope", key, "POST", "/api/orders", "sha")
+        await store.keys.begin("scope", key, "POST", "/api/orders", "sha")
 
     async def place(key: str) -> int:
-        with store.keyed("scope", key, Topic.ORDERS):
+        with store.keys.keyed("scope", key, Topic.ORDERS):
             await asyncio.sleep(0)  # the other request runs in between
             order = await store.add_order(table.id, [OrderItem(name=key, qty=1)])
             await asyncio.sleep(0)
@@ -71,7 +71,7 @@ async def test_requests_writing_at_once_each_note_their_own_item_on_their_own_ke
     placed = await asyncio.gather(place("a"), place("b"))
     await store.add_order(table.id, [OrderItem(name="unkeyed", qty=1)])  # notes nothing
     for key, order_id in zip(("a", "b"), placed):
-        record = await store.idempotency_record("scope", key, "")
+        record = await store.keys.record("scope", key, "")
         assert record is not None
         assert (record.created_topic, record.created_id) == ("orders", order_id)
 
@@ -80,21 +80,21 @@ async def test_a_scope_keeps_its_newest_thousand_keys_and_forgets_a_refused_one(
     store: Store
 ) -> None:
     for n in range(KEPT_PER_SCOPE + 5):
-        await store.begin_idempotent("busy", f"k{n:04}", "POST", "/api/orders", "sha")
-        await store.finish_idempotent("busy", f"k{n:04}", 201, "application/json", b"{}")
-    await store.begin_idempotent("other", "mine", "POST", "/api/orders", "sha")
-    await store.finish_idempotent("other", "mine", 201, "application/json", b"{}")
+        await store.keys.begin("busy", f"k{n:04}", "POST", "/api/orders", "sha")
+        await store.keys.finish("busy", f"k{n:04}", 201, "application/json", b"{}")
+    await store.keys.begin("other", "mine", "POST", "/api/orders", "sha")
+    await store.keys.finish("other", "mine", 201, "application/json", b"{}")
     # A millisecond apart each (many share one when written this fast), then one more.
     db_write(store.path, "UPDATE idempotency_keys SET created_at = strftime("
                          "'%Y-%m-%dT%H:%M:%fZ', '2026-12-01', (rowid / 1000.0) || ' seconds')")
-    await store.begin_idempotent("busy", "last", "POST", "/api/orders", "sha")
-    await store.finish_idempotent("busy", "last", 201, "application/json", b"{}")
+    await store.keys.begin("busy", "last", "POST", "/api/orders", "sha")
+    await store.keys.finish("busy", "last", 201, "application/json", b"{}")
     kept = {row[0] for row in await store.database.rows(
         "SELECT key FROM idempotency_keys WHERE scope = 'busy'")}
     assert len(kept) == KEPT_PER_SCOPE
     # The newest: "last", and the 999 written just before it.
     assert "last" in kept and min(kept - {"last"}) == "k0006"
-    assert await store.idempotency_record("other", "mine", "2000-01-01") is not None
-    await store.begin_idempotent("other", "refused", "POST", "/api/orders", "sha")
-    await store.forget_idempotent("other", "refused")
-    assert await store.idempotency_record("other", "refused", "2000-01-01") is None
+    assert await store.keys.record("other", "mine", "2000-01-01") is not None
+    await store.keys.begin("other", "refused", "POST", "/api/orders", "sha")
+    await store.keys.forget("other", "refused")
+    assert await store.keys.record("other", "refused", "2000-01-01") is None

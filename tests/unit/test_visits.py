@@ -62,14 +62,14 @@ async def test_a_table_has_one_open_visit_and_the_database_says_so_too(domain: D
         await domain.store.add_visit(table.id, first.check)
     assert [visit["id"] for visit in _visits(domain)] == [first.id]
     # Once closed, the table takes its next party.
-    closed = await domain.visits.close_for_table(table.id)
+    closed = await domain.visits.close_for_table(table.id, bus=False)
     assert closed is not None and (closed.status, closed.closed_at is not None) == (
         "closed", True)
     second = await domain.visits.open(table.id)
     assert second.id != first.id
     assert [(v["id"], v["status"]) for v in _visits(domain)] == [
         (first.id, "closed"), (second.id, "open")]
-    assert await domain.visits.close_for_table(9999) is None
+    assert await domain.visits.close_for_table(9999, bus=False) is None
 
 
 async def test_a_table_out_of_service_or_unknown_or_a_stranger_opens_nothing(

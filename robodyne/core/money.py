@@ -66,6 +66,28 @@ def order_total(lines: Iterable[Line]) -> int:
     return sum(line_total(line) for line in lines)
 
 
+# The signs a receipt prints before an amount, per language, as the pages' Intl.NumberFormat
+# writes them (en: $11.95, ko: US$11.95); a currency not named here prints its code ("CHF 5.00").
+SYMBOLS: Final[dict[str, dict[str, str]]] = {
+    "en": {"KRW": "₩", "USD": "$", "JPY": "¥", "EUR": "€", "GBP": "£", "CNY": "CN¥",
+           "CAD": "CA$", "AUD": "A$", "HKD": "HK$", "TWD": "NT$", "INR": "₹", "VND": "₫"},
+    "ko": {"KRW": "₩", "USD": "US$", "JPY": "JP¥", "EUR": "€", "GBP": "£", "CNY": "CN¥",
+           "CAD": "CA$", "AUD": "AU$", "HKD": "HK$", "TWD": "NT$", "INR": "₹", "VND": "₫"},
+}
+
+
+def format_amount(amount: int, currency: str, lang: str = "en") -> str:
+    """An amount in `currency`'s minor unit as a person reads it: KRW 22000 is "₩22,000", USD
+    1195 "$11.95" ("US$11.95" in Korean), JPY no decimals; the point and the thousands'
+    commas are the same in English and Korean. Exact: integer arithmetic, never a float."""
+    digits = minor_digits(currency)
+    whole, part = divmod(abs(amount), 10 ** digits)
+    number = f"{whole:,}" + (f".{part:0{digits}d}" if digits else "")
+    symbol = SYMBOLS.get(lang, SYMBOLS["en"]).get(currency)
+    shown = f"{symbol}{number}" if symbol else f"{currency}\u00a0{number}"
+    return f"-{shown}" if amount < 0 else shown
+
+
 # ---- the check (docs/api.md, "The check") ----
 
 class CheckLine(BaseModel):

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from robodyne.core.dishes import menu_order
-from robodyne.core.money import MAX_PRICE, line_total, minor_digits, order_total, unit_price
+from robodyne.core.money import (MAX_PRICE, format_amount, line_total, minor_digits, order_total,
+                                 unit_price)
 from robodyne.domain.views import topic_views
 from robodyne.live.hub import Hub
 
@@ -64,6 +65,27 @@ def test_a_currency_has_its_iso_4217_minor_unit(code: str, digits: int) -> None:
 def test_a_code_that_is_no_currency_with_a_minor_unit_is_refused(code: str) -> None:
     with pytest.raises(ValueError, match="ISO 4217"):
         minor_digits(code)
+
+
+@pytest.mark.parametrize(("amount", "currency", "lang", "shown"), [
+    (22000, "KRW", "en", "₩22,000"), (22000, "KRW", "ko", "₩22,000"),
+    (1195, "USD", "en", "$11.95"), (1195, "USD", "ko", "US$11.95"), (5, "USD", "en", "$0.05"),
+    (0, "USD", "en", "$0.00"), (1234567, "JPY", "en", "¥1,234,567"),
+    (1234567, "JPY", "ko", "JP¥1,234,567"), (100000099, "EUR", "en", "€1,000,000.99"),
+    (1500, "BHD", "en", "BHD\u00a01.500"), (500, "CHF", "ko", "CHF\u00a05.00"),
+    (-1195, "USD", "en", "-$11.95"), (700, "KRW", "zh", "₩700"),
+])
+def test_an_amount_prints_in_its_currencys_minor_unit_with_its_sign(
+    amount: int, currency: str, lang: str, shown: str
+) -> None:
+    assert format_amount(amount, currency, lang) == shown
+
+
+@given(st.integers(0, MAX_PRICE * 1000), st.sampled_from(["KRW", "USD", "JPY", "BHD"]))
+def test_a_printed_amount_reads_back_as_the_same_minor_units(amount: int, currency: str) -> None:
+    digits = "".join(c for c in format_amount(amount, currency) if c.isdigit())
+    assert int(digits) == amount
+
 
 
 def _dish(dish_id: int, category: str, position: int = 0) -> dict[str, object]:

@@ -58,6 +58,7 @@ from .web.metrics import Collector, Metrics
 from .web.noise import LOGGER as AIOHTTP_SERVER, ClientProtocolErrors
 from .web.pages import Pages
 from .web.print_sheet import PrintSheet
+from .web.receipt import Receipts
 from .web.reports import Reports
 from .web.routes import Health, setup_routes
 from .web.ws import WebSockets
@@ -112,6 +113,7 @@ class Parts:
     reports: Reports
     pages: Pages
     print_sheet: PrintSheet
+    receipt: Receipts
     # The server's warnings onto systemlogs, and aiohttp's complaints about clients' malformed
     # requests turned into DEBUG lines: installed on the loggers only while the app runs.
     log_bridge: SystemlogBridge
@@ -177,6 +179,7 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         guest_page=GuestPage(guest_sessions, auth, settings.restaurant, settings.guest),
         reports=Reports(daybook), pages=pages,
         print_sheet=PrintSheet(links, link_urls, auth, pages),
+        receipt=Receipts(visits, store, settings.restaurant, settings.server.zone(), auth, pages),
         log_bridge=SystemlogBridge(journal), client_errors=ClientProtocolErrors(), tls=tls,
         demo=None if demo_token is None else _demo(settings, demo_token, restaurant, visits,
                                                    links, hub, tls))
@@ -217,8 +220,8 @@ def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.App
         app, auth=parts.auth, idempotency=parts.idempotency, health=parts.health,
         metrics=parts.metrics, websockets=parts.websockets, api=parts.api,
         link_api=parts.link_api, reports=parts.reports, pages=parts.pages,
-        print_sheet=parts.print_sheet, login=parts.login, guest_api=parts.guest_api,
-        guest_page=parts.guest_page)
+        print_sheet=parts.print_sheet, receipts=parts.receipt, login=parts.login,
+        guest_api=parts.guest_api, guest_page=parts.guest_page)
     app.cleanup_ctx.extend([
         _tokens,
         _store,

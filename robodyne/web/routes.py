@@ -7,9 +7,9 @@ crash). One wrapper checks the need before the handler runs (web/routing.py). A 
 session's own routes need GUEST; no other route takes a guest (every other need asks for a
 token), so a guest is refused (401) everywhere else. Not in the table: /healthz (no token),
 /ws/{topic} (a WebSocket, whose handshake checks its token or guest session), POST /login (a
-page's form, answered with a redirect) and the pages (the printed sheet of table links too,
-whose refusal is a page; its QR images are in the table; and /t/{code}, which makes a guest
-session).
+page's form, answered with a redirect) and the pages (the printed sheet of table links and a
+visit's receipt too, whose refusals are pages; the sheet's QR images are in the table; and
+/t/{code}, which makes a guest session).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from .needs import (
 )
 from .pages import Pages
 from .print_sheet import PrintSheet
+from .receipt import Receipts
 from .reports import Reports
 from .responses import api_errors
 from .routing import Route, RouteTable, changes, creates
@@ -138,8 +139,8 @@ class Health:
 def setup_routes(app: web.Application, *, auth: Auth, idempotency: Idempotency,
                  health: Health, metrics: Metrics,
                  websockets: WebSockets, api: Api, link_api: LinkApi, reports: Reports,
-                 pages: Pages, print_sheet: PrintSheet, login: Login, guest_api: GuestApi,
-                 guest_page: GuestPage) -> None:
+                 pages: Pages, print_sheet: PrintSheet, receipts: Receipts, login: Login,
+                 guest_api: GuestApi, guest_page: GuestPage) -> None:
     table = app[REST_ROUTES] = rest_routes(api, reports, login, metrics, link_api, print_sheet,
                                            guest_api)
     app.middlewares.extend([browser_writes(auth), idempotency.middleware(table), api_errors])
@@ -151,4 +152,5 @@ def setup_routes(app: web.Application, *, auth: Auth, idempotency: Idempotency,
     app.router.add_post("/login", login.login)
     app.router.add_routes(pages.routes())
     app.router.add_routes(print_sheet.routes())
+    app.router.add_routes(receipts.routes())
     app.router.add_routes(guest_page.routes())

@@ -307,3 +307,34 @@ async def test_the_receipt_prints_on_80_mm_paper_on_one_page_and_on_a4(
         assert len(printed) == 1, name
         if name == "80mm":
             assert abs(float(printed[0].mediabox.width) - 80 / 25.4 * 72) < 1
+
+
+@pytest.mark.browser
+async def test_the_order_page_links_the_chosen_tables_open_visit_to_its_receipt(
+    make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages
+) -> None:
+    server: TestServer = await make_server()
+    api = Api(session, server)
+    visit = await dined(api, [("Galbi", 22000, 1)])
+    free = await api.table("T6")
+    watched = await pages.watched(server, ROLE_TOKEN["floor"])
+    page = watched.page
+    await page.goto(str(server.make_url(f"/order?table={visit['table_id']}&lang=ko")))
+    await page.wait_for_selector('#conn[data-state="live"]', timeout=5000)
+    link = page.locator("#chosen-receipt")
+    await link.wait_for(state="visible", timeout=5000)
+    assert await link.get_attribute("href") == f"/receipt/{visit['id']}"
+    assert (await link.get_attribute("target"), await link.get_attribute("rel")) == (
+        "_blank", "noopener")
+    assert await link.inner_text() == catalogue("ko")["order.receipt"]
+    async with page.context.expect_page() as opened:
+        await link.click()
+    tab = await opened.value
+    await tab.wait_for_load_state()
+    assert await tab.locator("#total").get_attribute("data-amount") == "22000"
+    # A table with no open visit has no receipt to open.
+    await page.goto(str(server.make_url(f"/order?table={free['id']}")))
+    await page.wait_for_selector('#conn[data-state="live"]', timeout=5000)
+    await page.wait_for_selector("#chosen:not([hidden])", timeout=5000)
+    assert await link.is_hidden()
+    assert watched.errors == []

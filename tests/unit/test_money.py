@@ -87,7 +87,6 @@ def test_a_printed_amount_reads_back_as_the_same_minor_units(amount: int, curren
     assert int(digits) == amount
 
 
-
 def _dish(dish_id: int, category: str, position: int = 0) -> dict[str, object]:
     return {"id": dish_id, "category": category, "position": position}
 

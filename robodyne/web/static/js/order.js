@@ -112,6 +112,11 @@ function renderChosen() {
       orders: number(visit.order_ids.length), total: price(visit.check?.total ?? 0), due: price(visit.check?.due ?? 0),
     }),
   ].filter(Boolean).join(" · ") : t("order.no_visit");
+  // The visit's printable receipt (/receipt/{id}), in a tab of its own.
+  const receipt = el("chosen-receipt");
+  receipt.hidden = !visit;
+  if (visit) receipt.href = `/receipt/${visit.id}`;
+  else receipt.removeAttribute("href");
   el("seat-form").hidden = Boolean(visit) || !may.has("visits");
 }
 

@@ -148,14 +148,14 @@ async def test_a_receipt_is_the_floors_and_the_admins_and_a_page_for_anyone_else
         assert status == 200 and headers["Cache-Control"] == "no-store"
         assert "Galbi" in text and 'data-visit-id="' in text
         assert 'id="paper">' in text
-    for token, wanted, shown in ((None, 401, "refused-login"),
-                                 ("no-such-token-12345678", 401, "refused-login"),
-                                 (ROLE_TOKEN["kitchen"], 403, "refused-role"),
-                                 (ROLE_TOKEN["maintenance"], 403, "refused-role"),
-                                 (ROLE_TOKEN["robot"], 403, "refused-role"),
-                                 (ADMIN, 404, "missing")):
-        status, text, headers = await receipt(api, visit["id"] if wanted != 404 else 999, token)
-        assert (status, headers["Cache-Control"]) == (wanted, "no-store"), token
+    refusals: list[tuple[str | None, int, str]] = [
+        (None, 401, "refused-login"), ("no-such-token-12345678", 401, "refused-login"),
+        (ROLE_TOKEN["kitchen"], 403, "refused-role"),
+        (ROLE_TOKEN["maintenance"], 403, "refused-role"),
+        (ROLE_TOKEN["robot"], 403, "refused-role"), (ADMIN, 404, "missing")]
+    for cookie, wanted, shown in refusals:
+        status, text, headers = await receipt(api, visit["id"] if wanted != 404 else 999, cookie)
+        assert (status, headers["Cache-Control"]) == (wanted, "no-store"), cookie
         assert f'id="{shown}" class="banner" role="alert">' in text
         assert text.count('role="alert" hidden') == 2
         assert "Galbi" not in text and "<article" not in text and 'id="paper" hidden' in text
@@ -307,6 +307,15 @@ async def test_the_receipt_prints_on_80_mm_paper_on_one_page_and_on_a4(
         assert len(printed) == 1, name
         if name == "80mm":
             assert abs(float(printed[0].mediabox.width) - 80 / 25.4 * 72) < 1
+
+    # The kitchen sees the refusal, and no receipt and no Print button.
+    kitchen = (await pages.watched(server, ROLE_TOKEN["kitchen"])).page
+    response = await kitchen.goto(str(server.make_url(f"/receipt/{visit['id']}")))
+    assert response is not None and response.status == 403
+    assert await kitchen.locator("#refused-role").is_visible()
+    assert await kitchen.locator("#refused-login").is_hidden()
+    assert await kitchen.locator("#print").is_hidden()
+    assert await kitchen.locator("#paper").is_hidden()
 
 
 @pytest.mark.browser

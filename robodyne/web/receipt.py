@@ -53,9 +53,9 @@ def decimal(number: Fraction) -> str:
 class Words:
     """A receipt's words and numbers in one language."""
 
-    def __init__(self, lang: str, currency: str, zone: tzinfo) -> None:
+    def __init__(self, lang: str, words: dict[str, str], currency: str, zone: tzinfo) -> None:
         self.lang = lang
-        self._words = catalogue(lang)
+        self._words = words
         self._currency = currency
         self._zone = zone
 
@@ -158,17 +158,17 @@ class Receipts:
         self._visits = visits
         self._store = store
         self._restaurant = restaurant
+        self._zone = zone
         self._auth = auth
         self._pages = pages
         template = (STATIC_ROOT / "receipt.html").read_text(encoding="utf-8")
-        self._words = {lang: Words(lang, restaurant.currency, zone) for lang in LANGUAGES}
+        self._catalogues = {lang: catalogue(lang) for lang in LANGUAGES}
         self._templates = {lang: self._translated(template, lang) for lang in LANGUAGES}
 
-    @staticmethod
-    def _translated(template: str, lang: str) -> str:
+    def _translated(self, template: str, lang: str) -> str:
         """The template with every data-i18n element's text in `lang`, so that the receipt
         prints in its language with no script run."""
-        words = catalogue(lang)
+        words = self._catalogues[lang]
         text = TRANSLATED.sub(lambda m: m[1] + html.escape(words[m[2]]) + m[3], template)
         return text.replace("{lang}", lang)
 
@@ -190,7 +190,9 @@ class Receipts:
                                  status=status, cache=NO_STORE)
         table = await self._store.table(visit.table_id)
         label = table.label if table is not None else f"#{visit.table_id}"
-        shown = receipt(self._words[lang], self._restaurant, visit, label)
+        # In the check's own currency: the one it was computed in.
+        words = Words(lang, self._catalogues[lang], visit.check.currency, self._zone)
+        shown = receipt(words, self._restaurant, visit, label)
         return page_response(request, self._fill(request, lang, shown, None), lang,
                              cache=NO_STORE)
 

@@ -39,7 +39,7 @@ from robodyne.core.floor import MAP_NAME, Point
 from robodyne.core.models import StopStatus, TaskStop
 from robodyne.demo.client import run_fleet
 from robodyne.demo.floor import grid_tables
-from robodyne.demo.robot import Phase, SimRobot
+from robodyne.demo.robot import Job, Phase, SimRobot
 from robodyne.domain.eta import eta
 from robodyne.settings import DispatchSettings
 
@@ -115,7 +115,7 @@ class Etas:
         self.before_shown = 0  # changes a phone saw only with the trip's first view
         self.unknown = 0  # views with a robot but eta_s null
 
-    def pose(self, robot: SimRobot, job: Any, x: float, y: float, at: float) -> None:
+    def pose(self, robot: SimRobot, job: Job, x: float, y: float, at: float) -> None:
         """A pose sent at `at` by a robot on `job`: its eta for each table still ahead."""
         leg = job.leg
         here = robot.phase is Phase.AT_TABLE

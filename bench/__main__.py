@@ -64,7 +64,8 @@ RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
     "dispatch": dispatch.dispatch, "reports": reports.reports, "guests": guests.guests,
 }
 # Where a scenario's full run is saved when no --out is given.
-DEFAULT_OUT: dict[str, Path] = {"reports": Path(__file__).parent / "results" / "reports.json"}
+RESULTS = Path(__file__).parent / "results"
+DEFAULT_OUT: dict[str, Path] = {name: RESULTS / f"{name}.json" for name in ("reports", "guests")}
 COLUMNS: dict[str, list[tuple[str, str]]] = {
     "fanout": [("subscribers", "subs"), ("frames_per_s", "frames/s"),
                ("delivered_states_per_s", "states/s"), ("latency.p50_ms", "p50 ms"),

@@ -29,6 +29,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, Final
 
 import aiohttp
@@ -56,6 +57,16 @@ UNSHOWN_GRACE_S: Final = 2.0
 
 # (robot id, table id, that table's orders on the trip): one robot's way to one table.
 Trip = tuple[str, int, tuple[int, ...]]
+
+
+@dataclass
+class Placed:
+    """One guest order as its phone placed it; times are time.time() seconds."""
+
+    table_id: int
+    sent: float  # just before the POST
+    answered: float  # its 201 read
+    opened_visit: bool  # the table's first order: it also opened the visit (self_seat)
 
 
 class Seq:
@@ -264,7 +275,7 @@ def shuffled_tables(tables: int, rng: random.Random) -> Iterator[int]:
 
 async def guests_and_kitchen(spec: dict[str, Any], phones: dict[int, list[Phone]],
                              menu: dict[str, int], kitchen: dispatch.Http,
-                             placed: dict[int, tuple[float, int]], errors: list[str],
+                             placed: dict[int, Placed], errors: list[str],
                              started: float) -> None:
     """Each order from one of its table's phones at its time; then the kitchen bumps it to
     preparing, and to ready after its cook time (dispatch's schedule, tables round robin)."""
@@ -274,6 +285,7 @@ async def guests_and_kitchen(spec: dict[str, Any], phones: dict[int, list[Phone]
     async def one(at: float, items: list[dict[str, Any]], accept_s: float, cook_s: float,
                   table_id: int) -> None:
         await asyncio.sleep(max(0.0, started + at - time.monotonic()))
+        first = asked[table_id] == 0
         phone = phones[table_id][asked[table_id] % len(phones[table_id])]
         asked[table_id] += 1
         body = {"items": [{"menu_id": menu[item["name"]], "qty": item["qty"]}
@@ -283,7 +295,7 @@ async def guests_and_kitchen(spec: dict[str, Any], phones: dict[int, list[Phone]
         if status != 201 or not isinstance(answer, dict):
             errors.append(f"POST /api/guest/orders: {status} {str(answer)[:200]}")
             return
-        placed[answer["id"]] = (sent, table_id)
+        placed[answer["id"]] = Placed(table_id, sent, time.time(), first)
         await asyncio.sleep(accept_s)
         await kitchen.call("PATCH", f"/api/orders/{answer['id']}", {"status": "preparing"})
         await asyncio.sleep(cook_s)
@@ -304,7 +316,7 @@ async def run_load(spec: dict[str, Any]) -> dict[str, Any]:
     server = psutil.Process(spec["server_pid"])
     phones: dict[int, list[Phone]] = {}
     tablets = [Tablet() for _ in range(spec["tablets"])]
-    placed: dict[int, tuple[float, int]] = {}
+    placed: dict[int, Placed] = {}
     errors: list[str] = []
 
     def server_cpu() -> float:
@@ -399,11 +411,14 @@ async def run_load(spec: dict[str, Any]) -> dict[str, Any]:
                              *(phone.session.close() for table_phones in phones.values()
                                for phone in table_phones))
 
-    to_tablets = [tablet.seen[order_id] - sent for order_id, (sent, _) in placed.items()
+    to_tablets = [tablet.seen[order_id] - order.sent for order_id, order in placed.items()
                   for tablet in tablets if order_id in tablet.seen]
-    to_phones = [phone.order_seen[order_id] - sent
-                 for order_id, (sent, table_id) in placed.items()
-                 for phone in phones[table_id] if order_id in phone.order_seen]
+    to_phones = [phone.order_seen[order_id] - order.sent for order_id, order in placed.items()
+                 for phone in phones[order.table_id] if order_id in phone.order_seen]
+    # The orders the last tablet saw latest: was it the POST (the server's commit) or the fan-out?
+    slowest = sorted(((max((t.seen[order_id] for t in tablets if order_id in t.seen),
+                           default=order.sent) - order.sent, order_id, order)
+                      for order_id, order in placed.items()), key=lambda row: -row[0])
     statuses = tablets[0].status if tablets else {}
     return {
         "connect_s": connect_s, "load_s": load_s,
@@ -411,6 +426,14 @@ async def run_load(spec: dict[str, Any]) -> dict[str, Any]:
         "served": sum(1 for order_id in placed if statuses.get(order_id) == "served"),
         "order_to_tablets": dispatch.ms_summary(to_tablets),
         "tablets_missed": len(placed) * len(tablets) - len(to_tablets),
+        "order_post": dispatch.ms_summary([o.answered - o.sent for o in placed.values()]),
+        "order_post_opening_visit": dispatch.ms_summary(
+            [o.answered - o.sent for o in placed.values() if o.opened_visit]),
+        "slowest_orders": [{"id": order_id, "table_id": order.table_id,
+                            "opened_visit": order.opened_visit,
+                            "post_ms": (order.answered - order.sent) * 1000,
+                            "last_tablet_ms": late * 1000}
+                           for late, order_id, order in slowest[:5]],
         "order_to_phones": dispatch.ms_summary(to_phones),
         "phones_missed": len(placed) * spec["phones"] - len(to_phones),
         "pose_to_eta": dispatch.ms_summary(etas.samples),
@@ -478,6 +501,7 @@ COLUMNS: Final = [
     ("order_to_tablets.max_ms", "max ms"), ("order_to_phones.p99_ms", "order→phones p99 ms"),
     ("pose_to_eta.samples", "eta samples"), ("pose_to_eta.p50_ms", "pose→eta p50 ms"),
     ("pose_to_eta.p99_ms", "p99 ms"), ("pose_to_eta.max_ms", "max ms"),
+    ("eta_unshown", "eta unshown"),
     ("server_cpu_per_s", "server CPU s/s"), ("gaps", "gaps"), ("duplicates", "dups"),
 ]
 

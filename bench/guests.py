@@ -54,6 +54,8 @@ PRICE_FROM: Final = 6000  # KRW, the default currency: the menu's dishes cost 6,
 CONNECT_BATCH: Final = 40  # phones opening their link at once while the room fills
 # Pose changes sent this close to the end of the load phase may not have been shown yet.
 UNSHOWN_GRACE_S: Final = 2.0
+PUBLISH: Final = "robodyne_publish_to_socket_seconds"
+HISTOGRAMS: Final = (dispatch.DB_WRITE, PUBLISH)
 
 # (robot id, table id, that table's orders on the trip): one robot's way to one table.
 Trip = tuple[str, int, tuple[int, ...]]
@@ -384,6 +386,7 @@ async def run_load(spec: dict[str, Any]) -> dict[str, Any]:
         await asyncio.sleep(1)  # the first lag samples, and every socket's snapshot
         print("ready", flush=True)
 
+        histograms_start = {name: await sampler.histogram(name) for name in HISTOGRAMS}
         cpu_start = server_cpu()
         psutil.cpu_percent()  # from here: how busy the whole machine was, all processes
         sampler.phase = "load"
@@ -396,6 +399,8 @@ async def run_load(spec: dict[str, Any]) -> dict[str, Any]:
         machine_busy = psutil.cpu_percent()
         ended_at = time.time()
         sampler.phase = "after"
+        histograms = {name: dispatch.decision_summary(before, await sampler.histogram(name))
+                      for name, before in histograms_start.items()}
         # Let the last orders' updates and the views that were held back land.
         await asyncio.sleep(1.5)
         stop.set()
@@ -456,6 +461,8 @@ async def run_load(spec: dict[str, Any]) -> dict[str, Any]:
         "http_error_count": admin.error_count + kitchen.error_count,
         "http_errors": admin.errors + kitchen.errors,
         "lag": {phase: dispatch.lag_summary(values) for phase, values in sampler.lag.items()},
+        # the server's own SQLite transactions and publish → socket write, over the load phase
+        "db_writes": histograms[dispatch.DB_WRITE], "publish_to_socket": histograms[PUBLISH],
         "load_process_lag": {phase: dispatch.lag_summary(values)
                              for phase, values in own.items()},
         "background_errors": crashed, "load_cpu_s": time.process_time(),

@@ -17,7 +17,8 @@ to it, each over its real socket:
   table's phones, with Idempotency-Key and Origin), spread round robin over the tables in a
   shuffled order, each moved to preparing after `accept_s` and to ready after `cook_s` by the
   kitchen token (PATCH /api/orders/{id}), so that robots carry them;
-- dispatch's /metrics sampler (event-loop lag) and the server's CPU from /proc (psutil).
+- dispatch's /metrics sampler (event-loop lag; SQLite transactions and publish → socket over
+  the load phase) and the server's CPU from /proc/PID/stat (psutil).
 """
 
 from __future__ import annotations

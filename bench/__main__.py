@@ -1,5 +1,5 @@
-"""python -m bench {fanout,frozen,idle,ingest,shutdown,dispatch,reports,all} [--quick]: side by
-side, one run."""
+"""python -m bench {fanout,frozen,idle,ingest,shutdown,dispatch,reports,guests,all} [--quick]: side
+by side, one run."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import dispatch, reports, scenarios
+from . import dispatch, guests, reports, scenarios
 from .servers import KINDS, seed_available
 
 # (quick, full) sizes; the full fanout sweeps subscriber counts for the latency plot.
@@ -45,18 +45,27 @@ SIZES: dict[str, dict[str, Any]] = {
                                exports=(3, 36), robots=20, hz=10, live_s=3)],
                 "full": [dict(days=365, orders_per_day=410, robot_events=2_000_000, requests=20,
                               exports=(31, 365), robots=20, hz=10, live_s=10)]},
+    # A full room (docs/benchmarks.md, "Guests"): 60 tables × 4 phones on /ws/guest, 10 kitchen
+    # tablets, 20 robots at 5 Hz, 30 guest orders a minute; quick: the same room, a shorter load.
+    "guests": {"quick": [dict(tables=60, phones=4, tablets=10, robots=20, per_minute=30,
+                              duration=45, cook_s=(5, 15))],
+               "full": [dict(tables=60, phones=4, tablets=10, robots=20, per_minute=30,
+                             duration=300, cook_s=(10, 40))]},
 }
 # Scenarios run against variants of Robodyne instead of the three servers.
-VARIANTS: dict[str, tuple[str, ...]] = {"dispatch": dispatch.VARIANTS, "reports": ("robodyne",)}
+VARIANTS: dict[str, tuple[str, ...]] = {"dispatch": dispatch.VARIANTS, "reports": ("robodyne",),
+                                        "guests": ("robodyne",)}
 # Left out of `all --quick` (~4 minutes on its own): run `python -m bench dispatch --quick`.
+# (guests --quick takes ~50 s and is in.)
 NOT_IN_QUICK_ALL = frozenset({"dispatch"})
 RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
     "fanout": scenarios.fanout, "saturation": scenarios.fanout, "frozen": scenarios.fanout,
     "idle": scenarios.idle, "ingest": scenarios.ingest, "shutdown": scenarios.shutdown,
-    "dispatch": dispatch.dispatch, "reports": reports.reports,
+    "dispatch": dispatch.dispatch, "reports": reports.reports, "guests": guests.guests,
 }
 # Where a scenario's full run is saved when no --out is given.
-DEFAULT_OUT: dict[str, Path] = {"reports": Path(__file__).parent / "results" / "reports.json"}
+RESULTS = Path(__file__).parent / "results"
+DEFAULT_OUT: dict[str, Path] = {name: RESULTS / f"{name}.json" for name in ("reports", "guests")}
 COLUMNS: dict[str, list[tuple[str, str]]] = {
     "fanout": [("subscribers", "subs"), ("frames_per_s", "frames/s"),
                ("delivered_states_per_s", "states/s"), ("latency.p50_ms", "p50 ms"),
@@ -82,6 +91,7 @@ COLUMNS["dispatch backlog"] = dispatch.BACKLOG_COLUMNS
 COLUMNS["reports"] = reports.COLUMNS
 COLUMNS["reports export"] = reports.EXPORT_COLUMNS
 COLUMNS["reports live"] = reports.LIVE_COLUMNS
+COLUMNS["guests"] = guests.COLUMNS
 
 
 def _get(row: dict[str, Any], path: str) -> Any:

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT.parent / "shared" / "peers" / "seed_reference" / "server.py"
 ADMIN_TOKEN = "bench-admin-token-0123"
 ROBOT_TOKEN = "bench-robot-token-0123"
+KITCHEN_TOKEN = "bench-kitchen-token-0123"
 KINDS = ("robodyne", "raw", "seed")
 
 
@@ -72,6 +73,7 @@ class Server:
                 f"[websocket]\nmax_connections_per_topic = 50000\n"
                 f"send_queue_max = {self.send_queue_max}\nsend_timeout_s = {self.send_timeout_s}\n"
                 f'[auth.tokens]\n"{ADMIN_TOKEN}" = "admin"\n"{ROBOT_TOKEN}" = "robot"\n'
+                f'"{KITCHEN_TOKEN}" = "kitchen"\n'
                 + self.extra_config)
             return [sys.executable, str(ROOT / "run.py"), "--config", str(config),
                     "--port", str(self.port), "--tcp-port", str(self.tcp_port), "--db", db]

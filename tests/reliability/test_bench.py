@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import dispatch, scenarios, yeardb
+from bench import dispatch, guests, scenarios, yeardb
 from bench.servers import seed_available
 
 from ..support.server import db_rows
@@ -65,6 +65,21 @@ def test_dispatch_serves_every_order_once(variant: str) -> None:
         assert result["backlog"]["queue_filled"]
     else:
         assert result["button"]["commands_sent"] >= result["orders"]
+
+
+def test_guests_see_their_orders_and_robots_with_no_gap() -> None:
+    # ~17 s: 2 tables × 2 phones, 2 tablets, 2 robots, a handful of guest orders; the robots
+    # reach the demo's tables 1 and 2 (~6 and ~9 m from the dock) within the run.
+    result = guests.guests("robodyne", tables=2, phones=2, tablets=2, robots=2, per_minute=30,
+                           duration=12, cook_s=(0.5, 1.5), accept_s=(0.2, 0.5))
+    assert result["orders"] > 0 and result["order_errors"] == 0
+    assert result["http_error_count"] == 0 and result["background_errors"] == []
+    assert result["guest_sockets"] == 4 and result["guest_updates"] > 0
+    assert result["gaps"] == 0 and result["duplicates"] == 0
+    assert result["order_to_tablets"]["samples"] == result["orders"] * 2
+    assert result["order_to_phones"]["samples"] == result["orders"] * 2
+    assert result["pose_to_eta"]["samples"] > 0 and result["eta_unmatched"] == 0
+    assert result["server_cpu_per_s"] > 0
 
 
 def test_the_reports_year_database_builds_on_todays_schema_and_menu(

@@ -19,7 +19,7 @@ from robodyne.core.models import iso
 from robodyne.domain.daybook import EXPORT_COLUMNS, Daybook
 from robodyne.store.store import Store
 
-from ..support.seeded_day import DAY, FORMULA_NOTE, QUOTED_NOTE, ZONE, seed_day
+from ..support.seeded_day import DAY, FORMULA_NOTE, QUOTED_NOTE, ZONE, seed_day, seed_sales
 
 SEOUL = ZoneInfo(ZONE)
 
@@ -71,6 +71,25 @@ async def test_items_sold_leave_out_cancelled_orders_and_count_them_apart(
                                "service_charge": 0, "average_check": 0,
                                "payments": {"cash": 0, "card": 0, "other": 0}}
     assert report["turn_time"] == {"count": 0, "median_s": None, "p90_s": None}
+
+
+async def test_the_seeded_sales_as_the_today_view_shows_them(tmp_path: Path) -> None:
+    """tests/support/seeded_day.py's visits, for tests/integration/test_today_page.py."""
+    store = Store(tmp_path / "sales.db")
+    await store.open()
+    try:
+        await seed_day(store)
+        await seed_sales(store)
+        report = await Daybook(store, SEOUL, []).daily(DAY)
+    finally:
+        await store.close()
+    assert report["sales"] == {"checks": 2, "covers": 5, "gross": 63000, "tax": 5727,
+                               "service_charge": 0, "average_check": 31500,
+                               "payments": {"cash": 20000, "card": 43000, "other": 0}}
+    assert report["turn_time"] == {"count": 2, "median_s": 3450.0, "p90_s": 4200.0}
+    assert [(i["name"], i["qty"], i["revenue"], i["revenue_qty"]) for i in report["items"]] == [
+        ("Bulgogi", 3, 30000, 2), ("Fries", 2, 0, 0), ("Galbi", 1, 28000, 1),
+        ("Soju", 1, 5000, 1), ("김치찌개", 1, 0, 0)]
 
 
 async def test_prep_delivery_and_station_times(report: dict[str, Any]) -> None:

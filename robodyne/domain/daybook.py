@@ -144,7 +144,8 @@ class Daybook:
 
 
 class Export:
-    """An export's batches of rows, its first batch already read (Daybook.export)."""
+    """An export's batches of rows, its first batch already read (Daybook.export and
+    Daybook.payments), each row shaped for the file."""
 
     def __init__(self, first: list[Any], rest: AsyncIterator[list[Any]],
                  clock: WallClock, shape: Shape) -> None:

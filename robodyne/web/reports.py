@@ -10,6 +10,7 @@ import io
 import logging
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
@@ -49,15 +50,15 @@ def _as_text(row: list[Any], typed: Sequence[int]) -> list[Any]:
     return row
 
 
+@dataclass(frozen=True)
 class _File:
-    """What one export writes: its name, header and typed columns, and where its rows are."""
+    """What one export writes: its name, header and typed columns, and its rows (entered
+    before the answer begins, so that a refusal is still an error answer)."""
 
-    def __init__(self, name: str, columns: Sequence[str], typed: Sequence[int],
-                 rows: AbstractAsyncContextManager[Export]) -> None:
-        self.name = name
-        self.columns = columns
-        self.typed = typed
-        self.rows = rows
+    name: str
+    columns: Sequence[str]
+    typed: Sequence[int]
+    rows: AbstractAsyncContextManager[Export]
 
 
 class Reports:

@@ -44,6 +44,9 @@ CONFIG: Final = ('[kitchen]\nstations = ["grill", "fry", "cold", "bar"]\n'
 # Every query of store/report_queries.py: its upper-case names that hold a SELECT.
 REPORT_QUERIES: Final = tuple(name for name, value in vars(queries).items()
                               if name.isupper() and isinstance(value, str) and "SELECT" in value)
+# The columns a query's day is a range of: an order's, a task's, an event's or a payment's
+# created_at; a visit's closed_at (the sales).
+DAY_COLUMNS: Final = ("created_at", "closed_at")
 # Reads that are not the report's but grow with the year: topic snapshots, the expo's times.
 OTHER_READS: Final = ("/api/orders", "/api/tables", "/api/tasks", "/api/kitchen/prep_times")
 OTHER_READ_TIMES: Final = 3
@@ -55,6 +58,7 @@ COLUMNS: Final = [("days", "days"), ("data.orders", "orders"), ("data.order_item
                   ("data.robot_events", "robot events"), ("build_s", "build s"),
                   ("report.requests", "reports"), ("report.p50_ms", "report p50 ms"),
                   ("report.max_ms", "report max ms"), ("report.totals_match", "totals match"),
+                  ("report.sales_match", "sales match"),
                   ("live.p99_ratio", "robots p99 during/idle"), ("log_problems", "log problems")]
 EXPORT_COLUMNS: Final = [("days", "days"), ("rows", "rows"), ("expected_rows", "expected"),
                          ("first_byte_s", "first byte s"), ("seconds", "s"),
@@ -82,14 +86,16 @@ async def _timed_get(session: aiohttp.ClientSession, url: str,
 
 async def _daily(session: aiohttp.ClientSession, spec: dict[str, Any]) -> dict[str, Any]:
     """One report per day asked for, one after the other; then the other reads."""
-    report_ms, totals = [], []
+    report_ms, totals, checks = [], [], []
     for day in spec["days"]:
         ms, body = await _timed_get(session, f"{spec['url']}/api/reports/daily", {"date": day})
         report_ms.append(ms)
-        totals.append(orjson.loads(body)["orders"]["total"])
+        report = orjson.loads(body)
+        totals.append(report["orders"]["total"])
+        checks.append([report["sales"]["checks"], report["sales"]["gross"]])
     other_ms = {path: [(await _timed_get(session, spec["url"] + path))[0]
                        for _ in range(OTHER_READ_TIMES)] for path in OTHER_READS}
-    return {"report_ms": report_ms, "totals": totals, "other_ms": other_ms}
+    return {"report_ms": report_ms, "totals": totals, "checks": checks, "other_ms": other_ms}
 
 
 async def _export(session: aiohttp.ClientSession, spec: dict[str, Any]) -> dict[str, Any]:
@@ -195,15 +201,15 @@ def explain(path: Path, day: date) -> dict[str, dict[str, Any]]:
                 cursor.fetchmany(queries.EXPORT_BATCH)
             else:
                 cursor.fetchall()
-            # Each query reads one day of created_at: the first table it reads should be
+            # Each query reads one day of DAY_COLUMNS: the first table it reads should be
             # searched by it, or the query reads past its day, whatever its plan calls it.
             tables = [step for step in plan if step.startswith(("SCAN ", "SEARCH "))
                       and "VIRTUAL TABLE" not in step and "(subquery" not in step]
             plans[name] = {
                 "plan": plan, "ms": (time.perf_counter() - started) * 1000,
                 "driving": tables[0] if tables else None,
-                "by_created_at": bool(tables) and tables[0].startswith("SEARCH ")
-                and "created_at" in tables[0],
+                "by_day": bool(tables) and tables[0].startswith("SEARCH ")
+                and any(column in tables[0] for column in DAY_COLUMNS),
                 "full_scans": [step for step in tables if step.startswith("SCAN ")],
                 "sorts": [step for step in plan if step.startswith("USE TEMP B-TREE")]}
     return plans
@@ -224,11 +230,17 @@ def _daily_phase(server: Server, path: Path, sizes: yeardb.Sizes,
         expected = [db.execute("SELECT count(*) FROM orders WHERE created_at >= ?"
                                " AND created_at < ?", day_range(day, day, zone)).fetchone()[0]
                     for day in days]
+        # The sales: the visits closed that day, counted and their totals summed apart.
+        sales = [list(db.execute(
+            "SELECT count(*), coalesce(sum(json_extract(bill, '$.total')), 0) FROM visits"
+            " WHERE status = 'closed' AND closed_at >= ? AND closed_at < ?",
+            day_range(day, day, zone)).fetchone()) for day in days]
     times = result["report_ms"]
     return {"requests": len(times), "p50_ms": statistics.median(times), "max_ms": max(times),
             "mean_ms": statistics.fmean(times), "first_ms": times[0], "ms": times,
             "days": [day.isoformat() for day in days], "orders": result["totals"],
             "totals_match": result["totals"] == expected,
+            "sales_match": result["checks"] == sales,
             "other_reads_ms": {path: statistics.median(ms)
                                for path, ms in result["other_ms"].items()}}
 
@@ -366,7 +378,7 @@ def plans_text(rows: list[dict[str, Any]]) -> str:
     lines = [f"\nEXPLAIN QUERY PLAN for {row['plan_day']} (stdlib sqlite3 {sqlite3.sqlite_version}"
              f", ms on it; EXPORT: until its first batch):"]
     for name, plan in row["plans"].items():
-        flag = "" if plan["by_created_at"] else f"  <-- NOT BY created_at: {plan['driving']}"
+        flag = "" if plan["by_day"] else f"  <-- NOT BY ITS DAY: {plan['driving']}"
         lines.append(f"- {name} ({plan['ms']:.1f} ms): " + "; ".join(plan["plan"]) + flag)
     return "\n".join(lines)
 

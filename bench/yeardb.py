@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from robodyne.demo.floor import grid_tables
+from robodyne.core.money import CheckLine, Terms, check
 from robodyne.demo.seed import INVENTORY, MENU
 from robodyne.store.backup import lock_path
 from robodyne.store.schema import MIGRATIONS
@@ -33,7 +34,8 @@ ROBOTS: Final = tuple(f"bot-{n}" for n in range(1, 9))
 TABLES: Final = 60
 CACHE_DIR: Final = Path(tempfile.gettempdir()) / "robodyne-bench"
 # Bump when what is generated changes, so that a cached file of the old shape is not reused.
-GENERATOR: Final = 1
+# 2: priced items, and a visit (its check, its payments) for each served order.
+GENERATOR: Final = 2
 SEED: Final = 20261130
 # Orders a day brings against the week's mean, Monday first.
 WEEKDAY_LOAD: Final = (0.8, 0.85, 0.9, 0.95, 1.2, 1.25, 1.05)
@@ -49,6 +51,11 @@ EVENTS_PER_DELIVERY: Final = 7
 EVENTS_PER_TRIP: Final = 6
 NOTES: Final = ("allergy: nuts", "no spice", "birthday", "kids' portion", "to share")
 HOUR_MS: Final = 3_600_000
+# A served order's party: seated this long before it ordered, gone this long after it was
+# served (SPEC §12.1); its check in the demo's terms (KRW, tax included, no service charge).
+SEATED_BEFORE_MS: Final = 5 * 60_000
+LEFT_AFTER_MS: Final = 35 * 60_000
+TERMS: Final = Terms.of("KRW", 0.10, True, 0)
 
 
 _MINUTES: dict[int, str] = {}
@@ -147,7 +154,7 @@ class _Year:
                                                   dish.modifiers)
             done_at = created + int(target_s * 1000 * rng.lognormvariate(0, 0.35))
             items.append({
-                "name": name, "qty": rng.choices((1, 2, 3), (80, 15, 5))[0],
+                "name": name, "qty": rng.choices((1, 2, 3), (80, 15, 5))[0], "price": dish.price,
                 "note": rng.choice(NOTES) if rng.random() < 0.03 else "",
                 "modifiers": modifiers[:1] if modifiers and rng.random() < 0.25 else [],
                 "done": cooked, "station": station, "done_at": done_at if cooked else None})
@@ -289,7 +296,28 @@ def _order_row(order: _Order) -> tuple[Any, ...]:
             order.robot, stamp(order.created), stamp(order.updated),
             None if order.ready is None else stamp(order.ready),
             None if order.served is None else stamp(order.served),
-            order.tasks[-1].id if order.tasks else None, order.priority)
+            order.tasks[-1].id if order.tasks else None, order.priority,
+            order.id if order.served is not None else None)
+
+
+def _visit_rows(order: _Order) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]] | None:
+    """A served order's visit (its id is the order's) and its payments, paid in full as it
+    left: none for a cancelled order. No RNG: the year's other rows stay as they were."""
+    if order.served is None:
+        return None
+    lines = [CheckLine(order_id=order.id, index=n, name=item["name"], qty=item["qty"],
+                       price=item["price"], amount=item["qty"] * item["price"])
+             for n, item in enumerate(order.items)]
+    total = check(lines, TERMS).total
+    closed = order.served + LEFT_AFTER_MS
+    bill = check(lines, TERMS, total).model_dump_json()
+    visit = (order.id, order.table_id, order.id % 4 + 1, stamp(order.created - SEATED_BEFORE_MS),
+             stamp(closed), bill)
+    # One in three parties splits the bill: half in cash, the rest by card.
+    shares = [(total // 2, "cash"), (total - total // 2, "card")] if order.id % 3 == 0 else [
+        (total, "card" if order.id % 4 else "cash")]
+    return visit, [(order.id, amount, method, f"slip {order.id}", stamp(closed - 60_000))
+                   for amount, method in shares if amount > 0]
 
 
 def _task_row(task: _Task) -> tuple[Any, ...]:
@@ -335,8 +363,16 @@ def _fill(path: Path, sizes: Sizes) -> None:
         for n in range(sizes.days):
             orders, tasks, events = year.day(n)
             db.executemany("INSERT INTO orders (id, table_id, status, items, note, robot_id,"
-                           " created_at, updated_at, ready_at, served_at, task_id, priority)"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", map(_order_row, orders))
+                           " created_at, updated_at, ready_at, served_at, task_id, priority,"
+                           " visit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           map(_order_row, orders))
+            visits = [made for made in map(_visit_rows, orders) if made is not None]
+            db.executemany("INSERT INTO visits (id, table_id, party_size, status, opened_at,"
+                           " closed_at, bill) VALUES (?, ?, ?, 'closed', ?, ?, ?)",
+                           [visit for visit, _ in visits])
+            db.executemany("INSERT INTO payments (visit_id, amount, method, reference,"
+                           " created_at) VALUES (?, ?, ?, ?, ?)",
+                           [payment for _, payments in visits for payment in payments])
             db.executemany("INSERT INTO tasks (id, kind, status, priority, robot_id, pinned,"
                            " stops, source, detail, command_id, rejected_by, created_at,"
                            " assigned_at, started_at, finished_at)"
@@ -384,6 +420,8 @@ def counts(path: Path) -> dict[str, int]:
                                 " WHERE type IN ('arrived', 'delivered', 'command_result')"),
             "stock_events": one("SELECT count(*) FROM events WHERE type IN"
                                 " ('inventory_low', 'inventory_out', 'menu_item_unavailable')"),
+            "visits": one("SELECT count(*) FROM visits"),
+            "payments": one("SELECT count(*) FROM payments"),
             "bytes": path.stat().st_size,
         }
 

@@ -1,12 +1,12 @@
-"""The restaurant's numbers for a day, and its orders as rows for the accountant
+"""The restaurant's numbers for a day, and its orders and payments as rows for the accountant
 (docs/api.md, "Reports"): what the dashboard's Today view, the expo's prep times and the CSV
-export read."""
+exports read."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from contextlib import aclosing, asynccontextmanager
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Final
@@ -17,11 +17,12 @@ from ..core.days import WallClock, day_range, parse_day
 from ..core.durations import spread
 from ..core.models import OrderStatus, TaskKind
 from ..store.store import Store
+from .sales import sales, with_revenue
 
 EXPORT_COLUMNS: Final = (
     "order_id", "placed_at", "ready_at", "served_at", "status", "priority", "table_id",
     "table", "robot_id", "task_id", "task_status", "order_note", "item", "qty", "station",
-    "modifiers", "item_note", "item_done_at")
+    "modifiers", "item_note", "item_done_at", "unit_price", "amount", "visit_id")
 # The columns of EXPORT_COLUMNS that hold a stored UTC stamp, shown in the restaurant's time.
 _STAMPS: Final = tuple(EXPORT_COLUMNS.index(name) for name in (
     "placed_at", "ready_at", "served_at", "item_done_at"))
@@ -29,7 +30,14 @@ _MODIFIERS: Final = EXPORT_COLUMNS.index("modifiers")
 # The columns of EXPORT_COLUMNS that hold what people typed (staff, or guests at a table).
 TYPED_COLUMNS: Final = tuple(EXPORT_COLUMNS.index(name) for name in (
     "table", "robot_id", "order_note", "item", "station", "modifiers", "item_note"))
+PAYMENT_COLUMNS: Final = (
+    "id", "visit_id", "table", "amount", "method", "reference", "created_at")
+# The columns of PAYMENT_COLUMNS that people typed: a table's label, a slip's reference.
+PAYMENT_TYPED: Final = (PAYMENT_COLUMNS.index("table"), PAYMENT_COLUMNS.index("reference"))
+_PAID_AT: Final = PAYMENT_COLUMNS.index("created_at")
 _HOUR: Final = timedelta(hours=1)
+# A row of the store as a row of the file, times in the restaurant's zone.
+Shape = Callable[[Iterable[Any], WallClock], list[Any]]
 
 
 class Daybook:
@@ -52,11 +60,14 @@ class Daybook:
             tasks = await reader.tasks(start, end)
             task_times = await reader.task_times(start, end)
             stock_counts, stock_events = await reader.stock_events(start, end)
+            sold = await reader.sales(start, end)
+            revenue = await reader.revenue(start, end)
+            turns = await reader.turn_times(start, end)
         return {
             "date": day.isoformat(), "timezone": str(self.zone), "from": start, "to": end,
             "orders": {"total": len(times), "by_status": _by_status(times)},
-            "items": [{**item, "qty": item["qty"] or 0,
-                       "cancelled_qty": item["cancelled_qty"] or 0} for item in items],
+            "sales": sales(sold),
+            "items": with_revenue(items, revenue),
             "prep_time": spread(_sorted(row["prep_s"] for row in times)),
             "delivery_time": spread(_sorted(row["delivery_s"] for row in times)),
             "stations": self._station_spreads(stations),
@@ -65,6 +76,7 @@ class Daybook:
             "task_time": {kind.value: spread(task_times.get(kind, [])) for kind in TaskKind},
             "stock": {"counts": stock_counts, "events": [
                 {**event, "data": orjson.loads(event["data"])} for event in stock_events]},
+            "turn_time": spread(turns),
             "hours": self._hours(start, end, times),
         }
 
@@ -93,7 +105,19 @@ class Daybook:
         start, end = day_range(first, last, self.zone)
         async with self._store.report_reader() as reader, aclosing(
                 reader.order_item_rows(start, end)) as batches:
-            yield Export(await anext(batches, []), batches, WallClock(self.zone))
+            yield await self._export(batches, _row)
+
+    @asynccontextmanager
+    async def payments(self, first: date, last: date) -> AsyncIterator[Export]:
+        """PAYMENT_COLUMNS rows, one per payment recorded from `first` to `last` (both
+        included), as `export` reads its rows."""
+        start, end = day_range(first, last, self.zone)
+        async with self._store.report_reader() as reader, aclosing(
+                reader.payment_rows(start, end)) as batches:
+            yield await self._export(batches, _payment_row)
+
+    async def _export(self, batches: AsyncGenerator[list[Any], None], shape: Shape) -> Export:
+        return Export(await anext(batches, []), batches, WallClock(self.zone), shape)
 
     def _station_spreads(self, times: dict[str, list[float]]) -> dict[str, Any]:
         names = list(self._stations) + sorted(set(times) - set(self._stations))
@@ -120,13 +144,15 @@ class Daybook:
 
 
 class Export:
-    """An export's batches of rows, its first batch already read (Daybook.export)."""
+    """An export's batches of rows, its first batch already read (Daybook.export and
+    Daybook.payments), each row shaped for the file."""
 
     def __init__(self, first: list[Any], rest: AsyncIterator[list[Any]],
-                 clock: WallClock) -> None:
+                 clock: WallClock, shape: Shape) -> None:
         self._first: list[Any] | None = first
         self._rest = rest
         self._clock = clock
+        self._shape = shape
 
     def __aiter__(self) -> Export:
         return self
@@ -135,7 +161,7 @@ class Export:
         batch, self._first = self._first, None
         if not batch:
             batch = await anext(self._rest)  # StopAsyncIteration: the last one was sent
-        return [_row(row, self._clock) for row in batch]
+        return [self._shape(row, self._clock) for row in batch]
 
 
 def _row(row: Iterable[Any], clock: WallClock) -> list[Any]:
@@ -144,6 +170,12 @@ def _row(row: Iterable[Any], clock: WallClock) -> list[Any]:
         values[column] = clock(values[column])
     modifiers = values[_MODIFIERS]
     values[_MODIFIERS] = "; ".join(orjson.loads(modifiers)) if modifiers else ""
+    return values
+
+
+def _payment_row(row: Iterable[Any], clock: WallClock) -> list[Any]:
+    values = list(row)
+    values[_PAID_AT] = clock(values[_PAID_AT])
     return values
 
 

@@ -1,10 +1,13 @@
-"""The SQL of the day's report and the orders export (docs/api.md, "Reports").
+"""The SQL of the day's report, the orders export and the payments export (docs/api.md,
+"Reports").
 
 Each query reads one range of `created_at` through that column's index. The orders' and the
 tasks' queries name it (INDEXED BY) so that the planner cannot pick another: a GROUP BY o.id
 made it scan every order in rowid order, and a status condition sent the task times through
 tasks_by_status, both reading the whole year for one day. The planner picks events_by_type for
-the stock events by itself. `python -m bench reports` prints each query's plan.
+the stock events by itself. The sales read the visits closed in the range through
+visits_by_status (status, closed_at), and the payments export its range of payments'
+created_at through payments_by_created. `python -m bench reports` prints each query's plan.
 
 They run on a connection of their own (Store.report_reader), never the writers' one: a month's
 export must not queue the robots' writes behind it.
@@ -26,6 +29,9 @@ SECONDS: Final = "round((julianday({end}) - julianday({start})) * 86400.0, 3)"
 DAY: Final = in_range("o.created_at")
 ORDERS: Final = "orders o INDEXED BY orders_by_created"
 TASKS_BY_DAY: Final = "tasks INDEXED BY tasks_by_created"
+VISITS_CLOSED: Final = "visits v INDEXED BY visits_by_status"
+# A visit belongs to the day it was closed (a check is a sale once it is settled).
+CLOSED: Final = f"v.status = 'closed' AND {in_range('v.closed_at')}"
 STOCK_SQL: Final = sql_list(STOCK_EVENTS)
 # Stock events listed in a report; the counts cover them all.
 STOCK_LISTED: Final = 100
@@ -88,6 +94,35 @@ STOCK_LIST: Final = f"""
     WHERE type IN ({STOCK_SQL}) AND {in_range("created_at")}
     ORDER BY created_at, id LIMIT {STOCK_LISTED}
 """
+# The sales: the checks of the visits closed in the range, as they were when they closed
+# (`bill` is the check's JSON, core/money.Check). Sums of integers: SQLite's are exact.
+SALES: Final = f"""
+    SELECT count(*) AS checks,
+           coalesce(sum(coalesce(v.party_size, 0)), 0) AS covers,
+           coalesce(sum(json_extract(v.bill, '$.total')), 0) AS gross,
+           coalesce(sum(json_extract(v.bill, '$.tax')), 0) AS tax,
+           coalesce(sum(json_extract(v.bill, '$.service_charge')), 0) AS service_charge
+    FROM {VISITS_CLOSED} WHERE {CLOSED}
+"""
+SALES_PAYMENTS: Final = f"""
+    SELECT p.method, sum(p.amount) AS amount
+    FROM {VISITS_CLOSED} JOIN payments p ON p.visit_id = v.id
+    WHERE {CLOSED} GROUP BY p.method
+"""
+# Each dish's lines on those checks, named as ITEMS_SOLD names it.
+REVENUE: Final = f"""
+    SELECT coalesce(m.name, json_extract(l.value, '$.name')) AS name,
+           coalesce(m.category, '') AS category,
+           sum(json_extract(l.value, '$.amount')) AS revenue,
+           sum(json_extract(l.value, '$.qty')) AS qty
+    FROM {VISITS_CLOSED} JOIN json_each(v.bill, '$.lines') l
+        LEFT JOIN menu m ON m.name = json_extract(l.value, '$.name')
+    WHERE {CLOSED} GROUP BY 1
+"""
+TURN_TIMES: Final = f"""
+    SELECT {SECONDS.format(start="v.opened_at", end="v.closed_at")} AS seconds
+    FROM {VISITS_CLOSED} WHERE {CLOSED} ORDER BY seconds
+"""
 # The items come in their order within an order from json_each's walk of the array; adding
 # i.key to the ORDER BY made SQLite sort the whole range before the first row.
 EXPORT: Final = f"""
@@ -95,11 +130,23 @@ EXPORT: Final = f"""
            t.label, o.robot_id, o.task_id, k.status, o.note,
            json_extract(i.value, '$.name'), json_extract(i.value, '$.qty'),
            json_extract(i.value, '$.station'), json_extract(i.value, '$.modifiers'),
-           json_extract(i.value, '$.note'), json_extract(i.value, '$.done_at')
+           json_extract(i.value, '$.note'), json_extract(i.value, '$.done_at'),
+           coalesce(json_extract(i.value, '$.price'), 0),
+           json_extract(i.value, '$.qty') * coalesce(json_extract(i.value, '$.price'), 0),
+           o.visit_id
     FROM {ORDERS} JOIN json_each(o.items) i
         LEFT JOIN dining_tables t ON t.id = o.table_id
         LEFT JOIN tasks k ON k.id = o.task_id
     WHERE {DAY} ORDER BY o.created_at, o.id
+"""
+
+# One row per payment recorded in the range, in the order they were taken.
+PAYMENT_ROWS: Final = f"""
+    SELECT p.id, p.visit_id, t.label, p.amount, p.method, p.reference, p.created_at
+    FROM payments p INDEXED BY payments_by_created
+        LEFT JOIN visits v ON v.id = p.visit_id
+        LEFT JOIN dining_tables t ON t.id = v.table_id
+    WHERE {in_range("p.created_at")} ORDER BY p.created_at, p.id
 """
 
 
@@ -135,11 +182,35 @@ class ReportReader:
                   for row in await self._all(STOCK_COUNTS, start, end)}
         return counts, await self._all(STOCK_LIST, start, end)
 
-    async def order_item_rows(self, start: str, end: str
-                              ) -> AsyncGenerator[list[aiosqlite.Row], None]:
+    async def sales(self, start: str, end: str) -> dict[str, Any]:
+        """Checks, covers, gross, tax and service charge of the visits closed in the range,
+        and what their payments came to by method."""
+        [totals] = await self._all(SALES, start, end)
+        payments = {row["method"]: row["amount"]
+                    for row in await self._all(SALES_PAYMENTS, start, end)}
+        return {**totals, "payments": payments}
+
+    async def revenue(self, start: str, end: str) -> list[dict[str, Any]]:
+        """Per dish, the amounts and quantity of its lines on the checks closed in the range."""
+        return await self._all(REVENUE, start, end)
+
+    async def turn_times(self, start: str, end: str) -> list[float]:
+        """Opened → closed of each visit closed in the range, in seconds, sorted."""
+        return [row["seconds"] for row in await self._all(TURN_TIMES, start, end)]
+
+    def order_item_rows(self, start: str, end: str
+                        ) -> AsyncGenerator[list[aiosqlite.Row], None]:
         """One row per order item of the orders placed in the range, EXPORT_BATCH at a time."""
+        return self._batches(EXPORT, start, end)
+
+    def payment_rows(self, start: str, end: str) -> AsyncGenerator[list[aiosqlite.Row], None]:
+        """One row per payment recorded in the range, EXPORT_BATCH at a time."""
+        return self._batches(PAYMENT_ROWS, start, end)
+
+    async def _batches(self, sql: str, start: str, end: str
+                       ) -> AsyncGenerator[list[aiosqlite.Row], None]:
         with translated(READ_FAILED):
-            async with self._db.execute(EXPORT, {"start": start, "end": end}) as cursor:
+            async with self._db.execute(sql, {"start": start, "end": end}) as cursor:
                 while rows := await cursor.fetchmany(EXPORT_BATCH):
                     yield list(rows)
 

@@ -240,4 +240,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX payments_by_visit ON payments (visit_id, id);
     """,
+    # The payments export reads one range of payments' created_at (store/report_queries.py).
+    """
+    CREATE INDEX payments_by_created ON payments (created_at);
+    """,
 )

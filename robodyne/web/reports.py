@@ -1,5 +1,6 @@
-"""GET /api/reports/daily and GET /api/export/orders.csv (docs/api.md, "Reports"): the
-owner's numbers as JSON, and the orders as a spreadsheet the accountant can open."""
+"""GET /api/reports/daily, GET /api/export/orders.csv and GET /api/export/payments.csv
+(docs/api.md, "Reports"): the owner's numbers as JSON, and the orders and the payments as
+spreadsheets the accountant can open."""
 
 from __future__ import annotations
 
@@ -7,14 +8,24 @@ import asyncio
 import csv
 import io
 import logging
-from contextlib import AsyncExitStack
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass
+from datetime import date
 from typing import Any, Final
 
 from aiohttp import web
 
 from ..core.days import parse_day
 from ..core.errors import StorageUnavailable
-from ..domain.daybook import EXPORT_COLUMNS, TYPED_COLUMNS, Daybook, Export
+from ..domain.daybook import (
+    EXPORT_COLUMNS,
+    PAYMENT_COLUMNS,
+    PAYMENT_TYPED,
+    TYPED_COLUMNS,
+    Daybook,
+    Export,
+)
 from .needs import Caller
 from .responses import json_response
 
@@ -30,13 +41,24 @@ FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 STALL_S: Final = 30.0
 
 
-def _as_text(row: list[Any]) -> list[Any]:
+def _as_text(row: list[Any], typed: Sequence[int]) -> list[Any]:
     """The row with every typed cell that a spreadsheet would run kept as text."""
-    for column in TYPED_COLUMNS:
+    for column in typed:
         value = row[column]
         if value and value.startswith(FORMULA_STARTS):
             row[column] = "'" + value
     return row
+
+
+@dataclass(frozen=True)
+class _File:
+    """What one export writes: its name, header and typed columns, and its rows (entered
+    before the answer begins, so that a refusal is still an error answer)."""
+
+    name: str
+    columns: Sequence[str]
+    typed: Sequence[int]
+    rows: AbstractAsyncContextManager[Export]
 
 
 class Reports:
@@ -52,34 +74,52 @@ class Reports:
     async def export(self, request: web.Request, caller: Caller) -> web.StreamResponse:
         """The orders placed from `from` to `to` (both days included; `to` defaults to today,
         `from` to `to`), one row per item, streamed a batch at a time: memory stays flat."""
+        first, last = self._range(request)
+        return await self._send_file(request, _File(
+            "orders", EXPORT_COLUMNS, TYPED_COLUMNS, self._daybook.export(first, last)),
+            first, last, "order items placed")
+
+    async def payments(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        """The payments recorded from `from` to `to`, one row each, as `export` streams."""
+        first, last = self._range(request)
+        return await self._send_file(request, _File(
+            "payments", PAYMENT_COLUMNS, PAYMENT_TYPED, self._daybook.payments(first, last)),
+            first, last, "payments recorded")
+
+    def _range(self, request: web.Request) -> tuple[date, date]:
         zone = self._daybook.zone
         last = parse_day(request.query.get("to"), zone)
         first = parse_day(request.query.get("from"), zone) if "from" in request.query else last
+        return first, last
+
+    async def _send_file(self, request: web.Request, file: _File, first: date, last: date,
+                         what: str) -> web.StreamResponse:
         async with AsyncExitStack() as stack:
             # A bad range or an unreadable database (StorageUnavailable) is an error answer,
             # before the 200.
-            rows = await stack.enter_async_context(self._daybook.export(first, last))
+            rows = await stack.enter_async_context(file.rows)
             response = web.StreamResponse(headers={
                 "Content-Type": "text/csv; charset=utf-8",
-                "Content-Disposition": f'attachment; filename="orders-{first}-to-{last}.csv"'})
+                "Content-Disposition":
+                    f'attachment; filename="{file.name}-{first}-to-{last}.csv"'})
             await response.prepare(request)
-            sent = await self._stream(request, response, rows)
+            sent = await self._stream(request, response, rows, file)
         if sent is not None:
-            log.info("exported %d order items placed %s to %s", sent, first, last)
+            log.info("exported %d %s %s to %s", sent, what, first, last)
         return response
 
     async def _stream(self, request: web.Request, response: web.StreamResponse,
-                      rows: Export) -> int | None:
+                      rows: Export, file: _File) -> int | None:
         """Write the CSV; the rows written, or None when it was cut (and said so in the log):
         then the connection is dropped, so the client cannot take a short file for whole."""
         buffer = io.StringIO()
         buffer.write(BOM)
         writer = csv.writer(buffer)  # RFC 4180: CRLF line ends, quotes doubled
-        writer.writerow(EXPORT_COLUMNS)
+        writer.writerow(file.columns)
         written = 0
         try:
             async for batch in rows:
-                writer.writerows(map(_as_text, batch))  # None is written as ""
+                writer.writerows(_as_text(row, file.typed) for row in batch)  # None: ""
                 written += len(batch)
                 await _send(response, buffer)
             await _send(response, buffer)

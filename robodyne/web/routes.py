@@ -68,6 +68,7 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
         Route("GET", "/metrics", metrics.handler, METRICS),
         Route("GET", "/api/reports/daily", reports.daily, REPORTS),
         Route("GET", "/api/export/orders.csv", reports.export, REPORTS),
+        Route("GET", "/api/export/payments.csv", reports.payments, REPORTS),
         Route("GET", "/api/me", api.whoami, ANY_TOKEN),
         Route("GET", "/api/kitchen/prep_times", api.prep_times, Read(T.ORDERS)),
         # Before /api/{topic}: the guest's stream is no topic of the hub's, and no token's.

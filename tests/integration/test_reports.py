@@ -57,7 +57,8 @@ async def test_the_report_of_a_day_in_the_restaurants_zone(api: Api) -> None:
     assert report["date"] == "2026-11-30" and report["timezone"] == ZONE
     assert report["orders"]["total"] == 5 and report["orders"]["by_status"]["served"] == 3
     assert report["items"][0] == {"name": "Bulgogi", "category": "mains", "qty": 3,
-                                  "cancelled_qty": 0, "orders": 2}
+                                  "cancelled_qty": 0, "orders": 2, "revenue": 0,
+                                  "revenue_qty": 0}
     assert report["delivery_time"] == {"count": 3, "median_s": 90.0, "p90_s": 120.0}
     assert report["stations"]["grill"]["median_s"] == 250.0
     assert [r["robot_id"] for r in report["robots"]] == ["bot-1", "bot-2"]
@@ -71,7 +72,8 @@ async def test_without_a_date_the_report_is_of_today(api: Api) -> None:
     assert report["date"] == datetime.now(ZoneInfo(ZONE)).date().isoformat()
     assert report["orders"]["total"] == 1
     assert report["items"] == [{"name": "Bibimbap", "category": "", "qty": 1,
-                                "cancelled_qty": 0, "orders": 1}]
+                                "cancelled_qty": 0, "orders": 1, "revenue": 0,
+                                "revenue_qty": 0}]  # its visit is still open
 
 
 @pytest.mark.parametrize("date", ["30-11-2026", "2026-11-31", "today", "2026-1-1", "x" * 300,

@@ -22,7 +22,7 @@ from robodyne.web.auth import TOKEN_COOKIE
 from ..support.browser import (
     ARTIFACTS, RECORD_VIOLATIONS, VIEWPORT, Pages, Tab, browser, catalogue, pages,
 )
-from ..support.seeded_day import DAY, ZONE, seed_day
+from ..support.seeded_day import DAY, ZONE, seed_day, seed_sales
 from ..support.server import MakeServer
 from ..support.wait import until
 
@@ -37,14 +37,19 @@ STATIONS = ["grill", "fry", "cold", "bar"]
 SIX_MIN_40 = re.compile(r"6 min,? 40 s(ec)?")
 
 
-@pytest.fixture
-async def server(make_server: MakeServer) -> TestServer:
+async def seeded(make_server: MakeServer, currency: str = "KRW") -> TestServer:
     """A restaurant in Seoul with four stations and the seeded day, 2026-11-30, in its
-    database."""
-    made = await make_server(server={"timezone": ZONE},
+    database: its orders, and its visits and payments."""
+    made = await make_server(server={"timezone": ZONE}, restaurant={"currency": currency},
                              kitchen={"stations": STATIONS, "default_station": "grill"})
     await seed_day(made.app[PARTS].store)
+    await seed_sales(made.app[PARTS].store)
     return made
+
+
+@pytest.fixture
+async def server(make_server: MakeServer) -> TestServer:
+    return await seeded(make_server)
 
 
 async def open_dashboard(pages: Pages, server: TestServer, token: str = ADMIN,
@@ -186,6 +191,57 @@ async def test_the_admin_sees_a_days_numbers_its_hours_and_downloads_its_orders(
     assert tab.errors == [] and tab.dialogs == []
 
 
+async def test_the_days_sales_its_payments_turn_time_and_top_dishes(
+    server: TestServer, pages: Pages
+) -> None:
+    """The sales of tests/support/seeded_day.py's visits, as tests/unit/test_daybook.py works
+    them out: two checks closed, 63000 won."""
+    tab = await open_dashboard(pages, server)
+    page = tab.page
+    await show_day(page, DAY.isoformat())
+    sales = page.locator("#today-sales")
+    assert await page.locator("#today-panel h3").all_inner_texts() == [
+        "Orders", "Prep time", "Delivery time", "Sales", "Payments", "Table turn", "Items sold",
+        "Top dishes by revenue", "Prep time by station", "Deliveries by robot", "Robot tasks",
+        "Stock events"]
+    assert await sales.locator(".gross").inner_text() == "₩63,000"
+    assert await sales.locator(".sub").inner_text() == "2 checks · 5 covers · average ₩31,500"
+    methods = page.locator("#today-payments li")
+    assert await methods.evaluate_all(
+        "(lis) => lis.map((li) => [li.dataset.method, li.innerText.replace(/\\s+/g, ' ')])"
+    ) == [["cash", "Cash ₩20,000"], ["card", "Card ₩43,000"], ["other", "Other ₩0"]]
+    turn = page.locator("#today-turn")
+    median = await turn.locator(".median").inner_text()  # 3450 s
+    assert re.fullmatch(r"57 min,? 30 s(ec)?", median), median
+    assert re.search(r"1 hr,? 10 min", await turn.locator(".p90").inner_text())  # 4200 s
+    assert await turn.locator(".count").inner_text() == "2 visits"
+    dishes = page.locator("#today-revenue tbody tr")
+    assert await dishes.evaluate_all(
+        "(rows) => rows.map((row) => [row.dataset.item, row.querySelector('.qty').textContent,"
+        " row.querySelector('.revenue').textContent])") == [
+        ["Bulgogi", "2", "₩30,000"], ["Galbi", "1", "₩28,000"], ["Soju", "1", "₩5,000"]]
+    # A day with nothing settled says so.
+    await show_day(page, "2026-11-01")
+    assert await sales.locator(".gross").inner_text() == "₩0"
+    assert await page.locator("#today-revenue .empty").inner_text() == "No dish paid for yet."
+    assert await page.locator("#today-turn .sub").inner_text() == "no visit closed yet"
+    assert await page.evaluate("window.cspViolations") == []
+    assert tab.errors == []
+
+
+async def test_the_sales_are_drawn_from_the_minor_unit_of_the_restaurants_currency(
+    make_server: MakeServer, pages: Pages
+) -> None:
+    tab = await open_dashboard(pages, await seeded(make_server, "USD"))
+    page = tab.page
+    await show_day(page, DAY.isoformat())
+    assert await page.locator("#today-sales .gross").inner_text() == "$630.00"
+    assert await page.locator("#today-sales .average").inner_text() == "average $315.00"
+    assert await page.locator('#today-revenue tr[data-item="Soju"] .revenue').inner_text() == (
+        "$50.00")
+    assert tab.errors == []
+
+
 async def test_the_arrows_step_a_day_and_only_today_refreshes_every_minute(
     server: TestServer, pages: Pages
 ) -> None:
@@ -244,7 +300,12 @@ async def test_the_korean_page_says_it_in_korean(server: TestServer, pages: Page
     assert await page.locator('#today-stations tr[data-station="grill"] td').first.inner_text(
     ) == "그릴"
     texts = await page.locator("#today-panel h3").all_inner_texts()
-    assert texts[:3] == ["주문", "조리 시간", "배달 시간"]
+    assert texts[:6] == ["주문", "조리 시간", "배달 시간", "매출", "결제", "테이블 회전"]
+    assert await page.locator("#today-sales .gross").inner_text() == "₩63,000"
+    assert await page.locator("#today-sales .sub").inner_text() == (
+        "계산 2건 · 손님 5명 · 건당 평균 ₩31,500")
+    assert await page.locator('#today-payments li[data-method="card"]').inner_text() == (
+        "카드\n₩43,000")
     assert await page.locator("#today-orders .by-status li").all_inner_texts() == [
         "1 준비 중", "3 서빙 완료", "1 취소"]
     assert await page.locator("#today-chart text.axis-title.right").text_content() == "배달(초)"

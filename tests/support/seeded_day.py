@@ -14,6 +14,7 @@ from typing import Any, Final
 import orjson
 
 from robodyne.core.models import iso
+from robodyne.core.money import CheckLine, Terms, check
 from robodyne.store.store import Store
 
 DAY: Final = date(2026, 11, 30)
@@ -105,3 +106,40 @@ async def seed_day(store: Store) -> None:
             await db.execute("INSERT INTO events (type, message, data, created_at)"
                              " VALUES (?, ?, '{\"sku\": \"soju\"}', ?)",
                              (type_, f"{type_} at {created}", iso(created)))
+
+
+# The day's visits (SPEC §12.5), for the sales: (table, party size, opened, closed or None,
+# lines as (name, qty, unit price), payments as (amount, method)). KRW, 10 % tax included, no
+# service charge. Worked out by hand: two checks closed that day, 35000 (tax 3182) and 28000
+# (tax 2545): gross 63000, average 31500, 5 covers, cash 20000, card 43000; turned in 70 and
+# 45 minutes. The open visit and the one closed the evening before count for nothing.
+VISITS: Final = [
+    (7, 2, _at("11:00"), _at("12:10"), [("Bulgogi", 2, 15000), ("Soju", 1, 5000)],
+     [(20000, "cash"), (15000, "card")]),
+    (8, 3, _at("12:20"), _at("13:05"), [("Galbi", 1, 28000)], [(28000, "card")]),
+    (8, 4, _at("21:00"), None, [("Galbi", 2, 28000)], [(10000, "cash")]),
+    (7, 2, _at("22:00", DAY - timedelta(days=1)), _at("23:59", DAY - timedelta(days=1)),
+     [("Fries", 1, 6000)], [(6000, "other")]),
+]
+TERMS: Final = Terms.of("KRW", 0.1, True, 0)
+
+
+async def seed_sales(store: Store) -> None:
+    """Table T8 and the visits above, with their checks and payments, in one transaction."""
+    async with store.transaction() as db:
+        await db.execute("INSERT INTO dining_tables (id, label, seats, updated_at)"
+                         " VALUES (8, 'T8', 4, ?)", (iso(_at("10:00")),))
+        for table, party, opened, closed, lines, payments in VISITS:
+            paid = sum(amount for amount, _ in payments)
+            bill = check([CheckLine(order_id=0, index=n, name=name, qty=qty, price=price,
+                                    amount=qty * price)
+                          for n, (name, qty, price) in enumerate(lines)], TERMS, paid)
+            cursor = await db.execute(
+                "INSERT INTO visits (table_id, party_size, status, opened_at, closed_at, bill)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (table, party, "open" if closed is None else "closed", iso(opened),
+                 None if closed is None else iso(closed), bill.model_dump_json()))
+            await db.executemany(
+                "INSERT INTO payments (visit_id, amount, method, created_at) VALUES (?, ?, ?, ?)",
+                [(cursor.lastrowid, amount, method, iso(closed or opened))
+                 for amount, method in payments])

@@ -19,7 +19,7 @@ from robodyne.core.models import iso
 from robodyne.domain.daybook import EXPORT_COLUMNS, Daybook
 from robodyne.store.store import Store
 
-from ..support.seeded_day import DAY, FORMULA_NOTE, QUOTED_NOTE, ZONE, seed_day
+from ..support.seeded_day import DAY, FORMULA_NOTE, QUOTED_NOTE, ZONE, seed_day, seed_sales
 
 SEOUL = ZoneInfo(ZONE)
 
@@ -53,13 +53,43 @@ async def test_the_day_is_midnight_to_midnight_in_the_restaurants_zone(
 async def test_items_sold_leave_out_cancelled_orders_and_count_them_apart(
     report: dict[str, Any]
 ) -> None:
+    # The seeded day has no visits: nothing was settled, so no dish has revenue yet.
+    none = {"revenue": 0, "revenue_qty": 0}
     assert report["items"] == [
-        {"name": "Bulgogi", "category": "mains", "qty": 3, "cancelled_qty": 0, "orders": 2},
-        {"name": "Fries", "category": "sides", "qty": 2, "cancelled_qty": 0, "orders": 1},
-        {"name": "Galbi", "category": "mains", "qty": 1, "cancelled_qty": 0, "orders": 1},
-        {"name": "Soju", "category": "drinks", "qty": 1, "cancelled_qty": 3, "orders": 1},
-        {"name": "김치찌개", "category": "mains", "qty": 1, "cancelled_qty": 0, "orders": 1},
+        {"name": "Bulgogi", "category": "mains", "qty": 3, "cancelled_qty": 0, "orders": 2,
+         **none},
+        {"name": "Fries", "category": "sides", "qty": 2, "cancelled_qty": 0, "orders": 1,
+         **none},
+        {"name": "Galbi", "category": "mains", "qty": 1, "cancelled_qty": 0, "orders": 1,
+         **none},
+        {"name": "Soju", "category": "drinks", "qty": 1, "cancelled_qty": 3, "orders": 1,
+         **none},
+        {"name": "김치찌개", "category": "mains", "qty": 1, "cancelled_qty": 0, "orders": 1,
+         **none},
     ]
+    assert report["sales"] == {"checks": 0, "covers": 0, "gross": 0, "tax": 0,
+                               "service_charge": 0, "average_check": 0,
+                               "payments": {"cash": 0, "card": 0, "other": 0}}
+    assert report["turn_time"] == {"count": 0, "median_s": None, "p90_s": None}
+
+
+async def test_the_seeded_sales_as_the_today_view_shows_them(tmp_path: Path) -> None:
+    """tests/support/seeded_day.py's visits, for tests/integration/test_today_page.py."""
+    store = Store(tmp_path / "sales.db")
+    await store.open()
+    try:
+        await seed_day(store)
+        await seed_sales(store)
+        report = await Daybook(store, SEOUL, []).daily(DAY)
+    finally:
+        await store.close()
+    assert report["sales"] == {"checks": 2, "covers": 5, "gross": 63000, "tax": 5727,
+                               "service_charge": 0, "average_check": 31500,
+                               "payments": {"cash": 20000, "card": 43000, "other": 0}}
+    assert report["turn_time"] == {"count": 2, "median_s": 3450.0, "p90_s": 4200.0}
+    assert [(i["name"], i["qty"], i["revenue"], i["revenue_qty"]) for i in report["items"]] == [
+        ("Bulgogi", 3, 30000, 2), ("Fries", 2, 0, 0), ("Galbi", 1, 28000, 1),
+        ("Soju", 1, 5000, 1), ("김치찌개", 1, 0, 0)]
 
 
 async def test_prep_delivery_and_station_times(report: dict[str, Any]) -> None:
@@ -138,6 +168,8 @@ async def test_export_rows_one_per_item_in_local_time(daybook: Daybook) -> None:
     assert first["item_done_at"] == "2026-11-30T11:05:00+09:00"
     assert (first["table"], first["robot_id"], first["task_id"], first["task_status"]) == (
         "T7", "bot-1", 1, "completed")
+    # The seeded orders are of an earlier release: unpriced, and of no visit.
+    assert (first["unit_price"], first["amount"], first["visit_id"]) == (0, 0, None)
     assert first["modifiers"] == "no onion; extra rice" and first["order_note"] == QUOTED_NOTE
     assert rows[3]["item_note"] == FORMULA_NOTE  # raw here: escaping is the CSV writer's
     assert rows[4]["item_done_at"] == "" and rows[4]["ready_at"] == ""

@@ -4,6 +4,7 @@
 import { Topic, api, idempotencyKey, watchConnection } from "./client.js";
 import { h, replace } from "./dom.js";
 import { lang, number, t, tOr } from "./i18n.js";
+import { formatter } from "./money.js";
 
 const QTY_MIN = 1;
 const QTY_MAX = 20;
@@ -14,15 +15,6 @@ const NOTE_MAX = 140;
 // The restaurant's currency comes from the server (the page's data-currency); a visit's check
 // names it too, for a page served without it.
 let money = formatter(document.body.dataset.currency);
-
-function formatter(currency) {
-  if (!currency || !/^[A-Z]{3}$/.test(currency)) return null;
-  try {
-    const format = new Intl.NumberFormat(lang, { style: "currency", currency });
-    const scale = 10 ** format.resolvedOptions().maximumFractionDigits;
-    return (minor) => format.format(minor / scale);
-  } catch { return null; }
-}
 
 function price(minor) {
   return money ? money(minor) : number(minor);

@@ -4,11 +4,16 @@
 import { api } from "./client.js";
 import { h, replace, svg } from "./dom.js";
 import { day, duration, number, t, tOr } from "./i18n.js";
+import { formatter } from "./money.js";
 import { kindLabel } from "./tasks.js";
 
 // While it shows today the view reads the report again this often; a past day stays as it is.
 const REFRESH_MS = 60000;
 const TOP_ITEMS = 10;
+const PAYMENT_METHODS = ["cash", "card", "other"];
+// Amounts are integers in the restaurant's currency's minor unit (the page's data-currency).
+const formatted = formatter(document.body.dataset.currency);
+const money = (minor) => (formatted ? formatted(minor) : number(minor));
 // The chart's margins in pixels, around the plot: axis labels go there.
 const MARGIN = { top: 26, right: 54, bottom: 30, left: 44 };
 // Narrower hour bands than this label every other (or third) hour.
@@ -136,7 +141,8 @@ export class TodayPanel {
     this.parts = {
       orders: get("today-orders"), prep: get("today-prep"), delivery: get("today-delivery"),
       items: get("today-items"), stations: get("today-stations"), robots: get("today-robots"),
-      tasks: get("today-tasks"), stock: get("today-stock"),
+      tasks: get("today-tasks"), stock: get("today-stock"), sales: get("today-sales"),
+      payments: get("today-payments"), turn: get("today-turn"), revenue: get("today-revenue"),
     };
     this.today = null; // the restaurant's today, as the server last said it
     this.chosen = null; // the day shown; null: today, whichever day that is now
@@ -202,7 +208,10 @@ export class TodayPanel {
     this.renderOrders(report.orders);
     this.renderTime(this.parts.prep, report.prep_time);
     this.renderTime(this.parts.delivery, report.delivery_time);
+    this.renderSales(report.sales);
+    this.renderTime(this.parts.turn, report.turn_time, "today.turned", "today.none_turned");
     this.renderItems(report.items);
+    this.renderRevenue(report.items);
     this.renderStations(report.stations);
     this.renderRobots(report.robots);
     this.renderTasks(report.tasks);
@@ -218,16 +227,44 @@ export class TodayPanel {
         h("span", { class: "n" }, number(n)), " ", tOr(`order.status.${status}`, status)))));
   }
 
-  renderTime(element, spread) {
+  renderTime(element, spread, counted = "today.timed", none = "today.none_timed") {
     replace(element,
       h("div", { class: "value median" }, duration(spread.median_s)),
       h("div", { class: "sub" },
         spread.count ? [t("today.median"), " · ", h("span", { class: "p90" }, t("today.p90", { time: duration(spread.p90_s) })),
-          " · ", t("today.timed", { n: number(spread.count) })] : t("today.none_timed")));
+          " · ", h("span", { class: "count" }, t(counted, { n: number(spread.count) }))] : t(none)));
   }
 
+  // The checks of the visits closed that day: their total, how many, the covers, the average;
+  // and what was paid, by method.
+  renderSales(sales) {
+    replace(this.parts.sales,
+      h("div", { class: "value gross" }, money(sales.gross)),
+      h("div", { class: "sub" },
+        h("span", { class: "checks" }, t("today.checks", { n: number(sales.checks) })), " · ",
+        h("span", { class: "covers" }, t("today.covers", { n: number(sales.covers) })), " · ",
+        h("span", { class: "average" }, t("today.average_check", { amount: money(sales.average_check) }))));
+    replace(this.parts.payments, h("ul", { class: "methods" }, PAYMENT_METHODS.map((method) => h("li",
+      { dataset: { method } }, h("span", {}, t(`today.method.${method}`)),
+      h("span", { class: "amount" }, money(sales.payments[method] ?? 0))))));
+  }
+
+  // The dishes that earned the most on the checks closed that day.
+  renderRevenue(items) {
+    const top = items.filter((item) => item.revenue > 0)
+      .sort((a, b) => b.revenue - a.revenue || a.name.localeCompare(b.name)).slice(0, TOP_ITEMS);
+    replace(this.parts.revenue, top.length ? table(
+      [t("today.item"), numeric(t("today.qty")), numeric(t("today.revenue"))],
+      top.map((item) => h("tr", { dataset: { item: item.name } },
+        h("td", { class: "name" }, item.name), cell("qty", number(item.revenue_qty)),
+        cell("revenue", money(item.revenue)))))
+      : empty("today.no_revenue"));
+  }
+
+  // The dishes ordered that day (a dish only on a check settled that day, ordered the day
+  // before, is in the revenue alone).
   renderItems(items) {
-    const top = items.slice(0, TOP_ITEMS);
+    const top = items.filter((item) => item.qty > 0 || item.cancelled_qty > 0).slice(0, TOP_ITEMS);
     // The cancelled column only on a day that had any.
     const cancelled = top.some((item) => item.cancelled_qty > 0);
     replace(this.parts.items, top.length ? table(

@@ -34,7 +34,7 @@ import sqlite3
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -794,11 +794,16 @@ BACKLOG_COLUMNS: Final = [
 ]
 
 
-def main() -> None:
+def load_main(run: Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]]) -> None:
+    """A load process: its spec from argv (JSON), its result to the spec's `out` file."""
     spec = orjson.loads(sys.argv[1])
-    result = asyncio.run(run_load(spec))
+    result = asyncio.run(run(spec))
     with open(spec["out"], "wb") as out:
         out.write(orjson.dumps(result))
+
+
+def main() -> None:
+    load_main(run_load)
 
 
 if __name__ == "__main__":

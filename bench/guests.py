@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sys
 import time
 import uuid
 from collections import Counter
@@ -515,10 +514,7 @@ COLUMNS: Final = [
 
 
 def main() -> None:
-    spec = orjson.loads(sys.argv[1])
-    result = asyncio.run(run_load(spec))
-    with open(spec["out"], "wb") as out:
-        out.write(orjson.dumps(result))
+    dispatch.load_main(run_load)
 
 
 if __name__ == "__main__":

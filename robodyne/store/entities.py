@@ -82,6 +82,13 @@ def _inventory(record: dict[str, Any]) -> InventoryItem:
     return InventoryItem.model_validate(record)
 
 
+def _customer(record: dict[str, Any]) -> Customer:
+    """A party with its page's path for a link (the row keeps only the code)."""
+    code = record.pop("code", None)
+    record["link"] = f"/w/{code}" if code else None
+    return Customer.model_validate(record)
+
+
 def _visit(record: dict[str, Any]) -> Visit:
     record["check"] = record.pop("bill")
     return Visit.model_validate(record)
@@ -130,8 +137,9 @@ TASKS: Final = Entity(
     frozenset({"status", "priority", "robot_id", "pinned", "stops", "detail", "command_id",
                "rejected_by", "assigned_at", "started_at", "finished_at"}))
 CUSTOMERS: Final = Entity(
-    Topic.CUSTOMERS, "customers", Customer.model_validate,
-    frozenset({"name", "phone", "party_size", "status", "table_id"}))
+    Topic.CUSTOMERS, "customers", _customer,
+    frozenset({"name", "phone", "party_size", "status", "table_id", "note", "called_at",
+               "seated_at", "visit_id"}))
 INVENTORY: Final = Entity(
     Topic.INVENTORY, "inventory", _inventory,
     frozenset({"name", "quantity", "unit", "low_threshold"}))

@@ -244,4 +244,19 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     CREATE INDEX payments_by_created ON payments (created_at);
     """,
+    # The waitlist (SPEC §12.4): a party's note, its quote, when it was called and seated,
+    # its visit, and its page's secret code (the item's `link`, /w/{code}). Parties of an
+    # earlier release have no code (no page; the item's link is null); one seated then was
+    # seated when it joined, as far as anyone knows.
+    """
+    ALTER TABLE customers ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    ALTER TABLE customers ADD COLUMN quoted_wait_s INTEGER;
+    ALTER TABLE customers ADD COLUMN called_at TEXT;
+    ALTER TABLE customers ADD COLUMN seated_at TEXT;
+    ALTER TABLE customers ADD COLUMN visit_id INTEGER;
+    ALTER TABLE customers ADD COLUMN code TEXT;
+    UPDATE customers SET seated_at = created_at WHERE status = 'seated';
+    CREATE UNIQUE INDEX customers_by_code ON customers (code) WHERE code IS NOT NULL;
+    CREATE INDEX customers_by_status ON customers (status, created_at);
+    """,
 )

@@ -81,6 +81,7 @@ from .keys import Keys
 from .links import LinkRows
 from .report_queries import ReportReader
 from .rows import Rows
+from .waitlist import WaitlistRows
 
 __all__ = ["Store"]
 
@@ -99,6 +100,8 @@ class Store:
         self._links = LinkRows(self.database)
         # Guest sessions (guests.py): asked directly, as store.guests.
         self.guests = GuestRows(self.database)
+        # The waitlist's reads (waitlist.py), as store.waitlist.
+        self.waitlist = WaitlistRows(self.database)
         # Seconds each commit took (for /metrics), and the health flips (for the journal).
         self.on_commit = self.database.on_commit
         self.on_health = self.database.on_health
@@ -350,9 +353,11 @@ class Store:
 
     async def add_customer(self, name: str, party_size: int, phone: str = "",
                            status: CustomerStatus = CustomerStatus.WAITING,
-                           table_id: int | None = None) -> Customer:
+                           table_id: int | None = None, **waitlist: Any) -> Customer:
+        """A new party; `waitlist`: its note, quoted_wait_s and page code (docs/api.md)."""
         return await self._rows.add(CUSTOMERS, name=name, phone=phone, party_size=party_size,
-                                    status=status, table_id=table_id, created_at=utcnow())
+                                    status=status, table_id=table_id, created_at=utcnow(),
+                                    **waitlist)
 
     async def add_inventory(
         self, sku: str, name: str, quantity: float, unit: str = "", low_threshold: float = 0

@@ -12,11 +12,13 @@ from datetime import timedelta
 from statistics import median
 from typing import Final
 
+from .models import CustomerStatus, TableStatus
+
 # The history a turn is the median of, and how many visits it needs to be trusted.
 HISTORY: Final = timedelta(days=14)
 MIN_HISTORY: Final = 5
 # The statuses of a party still in line.
-IN_LINE: Final = frozenset({"waiting", "called"})
+IN_LINE: Final = frozenset({CustomerStatus.WAITING, CustomerStatus.CALLED})
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def quote_s(party_size: int, tables: Sequence[FloorTable], ahead: Sequence[InLin
     fits this party frees after that. A reserved or out-of-service table takes no one.
     """
     fitting = [table for table in tables if table.seats >= party_size]
-    if any(table.status == "available" for table in fitting):
+    if any(table.status == TableStatus.AVAILABLE for table in fitting):
         return 0
     turn = turn_s(party_size, history, default_turn_s)
     # (frees at, seats, id) of every table that will take a party.
@@ -106,9 +108,9 @@ def quote_s(party_size: int, tables: Sequence[FloorTable], ahead: Sequence[InLin
 
 def _frees_in(table: FloorTable, turn: float) -> float | None:
     """Seconds from now until the table can take a party; None: it takes none."""
-    if table.status == "available" or table.status == "needs_cleaning":
+    if table.status in (TableStatus.AVAILABLE, TableStatus.NEEDS_CLEANING):
         return 0.0
-    if table.status == "occupied":
+    if table.status == TableStatus.OCCUPIED:
         return turn if table.age_s is None else max(0.0, turn - table.age_s)
     return None  # reserved, out_of_service
 

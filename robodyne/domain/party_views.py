@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from ..core.models import CustomerStatus
 from ..core.topics import PARTY_STREAM, Topic
-from ..core.waitlist import InLine, position
+from ..core.waitlist import IN_LINE, InLine, position
 from ..live.hub import Family, Hub, Stream, Tap
 from ..live.views import KeyedView, Record
 from ..wire.frames import Kind
@@ -112,7 +112,7 @@ class PartyViews:
             found = tables.get(party["table_id"]) if isinstance(tables, KeyedView) else None
             table = {"id": party["table_id"],
                      "label": found["label"] if found else str(party["table_id"])}
-        in_line = party["status"] in (CustomerStatus.WAITING, CustomerStatus.CALLED)
+        in_line = party["status"] in IN_LINE
         return {"id": party["id"], "name": party["name"], "party_size": party["party_size"],
                 "status": party["status"],
                 "position": position(_in_line(party), map(_in_line, self._parties()))

@@ -22,7 +22,7 @@ from ..core.models import (
     iso,
     utcnow,
 )
-from ..core.waitlist import HISTORY, FloorTable, InLine, Turn, quote_s
+from ..core.waitlist import HISTORY, IN_LINE, FloorTable, InLine, Turn, quote_s
 from ..settings import HostSettings
 from ..store.store import Store
 from .restaurant import Restaurant
@@ -31,7 +31,6 @@ from .visits import Visits
 # Told of each party seated, with its new visit: the seam where host.escort will queue an
 # escort task (not built yet: nothing listens).
 Seated = Callable[[Customer, Visit], Awaitable[None]]
-IN_LINE = frozenset({CustomerStatus.WAITING, CustomerStatus.CALLED})
 # What a PATCH's status stamps, when it does not say the time itself.
 STAMPS = {CustomerStatus.CALLED: "called_at", CustomerStatus.SEATED: "seated_at"}
 

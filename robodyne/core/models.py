@@ -263,6 +263,7 @@ class Customer(Item):
     # The party's own page, /w/{code} (SPEC §12.4); null for a party added before links were.
     link: str | None = None
     created_at: str
+    updated_at: str
 
 
 class InventoryItem(Item):

@@ -50,6 +50,12 @@ class InLine:
     created_at: str
 
 
+def expired(party: dict[str, object], cutoff: str) -> bool:
+    """Whether a party is out of line and last changed before `cutoff` (the closed orders'
+    cutoff, core/orders.closed_cutoff): it has left the customers snapshot."""
+    return party["status"] not in IN_LINE and str(party["updated_at"]) < cutoff
+
+
 def ahead_of(party: InLine, parties: Iterable[InLine]) -> list[InLine]:
     """The parties waiting or called that joined before `party`, first come first (a tie in
     time goes by id)."""

@@ -3,10 +3,14 @@ quote and its page's link, is called, seated with a new visit, or leaves or neve
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from aiohttp.test_utils import TestServer
 
+from robodyne.app import PARTS
+from robodyne.core import orders
 from robodyne.core.links import CODE_PATTERN
 from robodyne.core.models import iso
 
@@ -134,3 +138,21 @@ async def test_every_change_is_on_the_customers_topic(api: Api, server: TestServ
             if item["status"] == "seated":
                 break
         assert item["visit_id"] is not None and item["link"] == party["link"]
+
+
+async def test_the_snapshot_keeps_parties_in_line_and_others_for_the_closed_window(
+    api: Api, server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kim = await join(api, "Kim")
+    lee = await join(api, "Lee")
+    await api.ok("POST", f"/api/customers/{kim['id']}/call")
+    left = await api.ok("PATCH", f"/api/customers/{lee['id']}", {"status": "left"})
+    assert left["updated_at"] > lee["updated_at"]
+    names = [item["name"] for item in (await api.ok("GET", "/api/customers"))["items"]]
+    assert names == ["Kim", "Lee"]
+    # The window (an hour) made a second: Lee, out of line, has left the snapshot, Kim stays.
+    monkeypatch.setattr(orders, "CLOSED_ORDER_WINDOW_S", 1)
+    await asyncio.sleep(1.1)
+    names = [item["name"] for item in (await api.ok("GET", "/api/customers"))["items"]]
+    assert names == ["Kim"]
+    assert [c.name for c in await server.app[PARTS].store.customers()] == ["Kim"]

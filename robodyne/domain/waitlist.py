@@ -58,6 +58,15 @@ class Waitlist:
                 name, party_size, phone, CustomerStatus.WAITING, None, note=note,
                 quoted_wait_s=quote, code=new_code())
 
+    async def record(self, name: str, party_size: int, phone: str, status: CustomerStatus,
+                     table_id: int | None, note: str) -> Customer:
+        """A customer recorded as it is (not joining the line: no quote, no link), as before
+        the waitlist; one recorded seated was seated now."""
+        stamp = {"seated_at": utcnow()} if status is CustomerStatus.SEATED else {}
+        async with self._lock:
+            return await self._restaurant.add_customer(name, party_size, phone, status,
+                                                       table_id, note=note, **stamp)
+
     async def quote(self, party_size: int) -> int | None:
         """The wait of a party of `party_size` joining now, behind every party in line."""
         now = datetime.now(timezone.utc)

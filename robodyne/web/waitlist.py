@@ -11,7 +11,6 @@ from aiohttp import web
 from ..core.models import CustomerStatus
 from ..domain.party import SEATED_KEPT, PartySessions
 from ..domain.party_views import PartyViews
-from ..domain.restaurant import Restaurant
 from ..domain.waitlist import Waitlist
 from ..settings import RestaurantSettings
 from .api import path_id
@@ -30,9 +29,8 @@ NO_STORE: Final = "no-store"
 class WaitlistApi:
     """Staff's waitlist routes (admin and floor: scope customers)."""
 
-    def __init__(self, waitlist: Waitlist, restaurant: Restaurant) -> None:
+    def __init__(self, waitlist: Waitlist) -> None:
         self._waitlist = waitlist
-        self._restaurant = restaurant
 
     async def create(self, request: web.Request, caller: Caller) -> web.Response:
         """201 a party waiting, with its quote and link; a customer added already seated
@@ -42,9 +40,8 @@ class WaitlistApi:
             customer = await self._waitlist.join(body.name, body.party_size, body.phone,
                                                  body.note)
         else:
-            customer = await self._restaurant.add_customer(
-                body.name, body.party_size, body.phone, body.status, body.table_id,
-                note=body.note)
+            customer = await self._waitlist.record(body.name, body.party_size, body.phone,
+                                                   body.status, body.table_id, body.note)
         return json_response(customer, 201)
 
     async def update(self, request: web.Request, caller: Caller) -> web.Response:

@@ -156,3 +156,14 @@ async def test_the_snapshot_keeps_parties_in_line_and_others_for_the_closed_wind
     names = [item["name"] for item in (await api.ok("GET", "/api/customers"))["items"]]
     assert names == ["Kim"]
     assert [c.name for c in await server.app[PARTS].store.customers()] == ["Kim"]
+
+
+async def test_a_customer_recorded_seated_is_not_in_line_and_has_no_link(
+    api: Api, server: TestServer
+) -> None:
+    table = await api.table("T1", 4)
+    seated = await join(api, "Kim", 2, status="seated", table_id=table["id"])
+    assert seated["status"] == "seated" and seated["seated_at"]
+    assert seated["link"] is None and seated["quoted_wait_s"] is None
+    tables = (await api.ok("GET", "/api/tables"))["items"]
+    assert (tables[0]["status"], tables[0]["customer_id"]) == ("occupied", seated["id"])

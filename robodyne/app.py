@@ -27,6 +27,9 @@ from .domain.backups import Backups
 from .domain.calls import Calls
 from .domain.guest_views import GuestViews
 from .domain.guests import GuestDesk, GuestSessions
+from .domain.party import PartySessions
+from .domain.party_views import PartyViews
+from .domain.waitlist import Waitlist
 from .domain.dispatch import Dispatcher
 from .domain.fleet import Fleet
 from .domain.journal import Journal
@@ -51,6 +54,7 @@ from .core.tokens import Refusals, TokenBook
 from .web.api import Api
 from .web.auth import Auth
 from .web.guests import GuestApi, GuestPage
+from .web.waitlist import PartyApi, PartyPage, WaitlistApi
 from .web.idempotency import Idempotency
 from .web.links import LinkApi, LinkUrls
 from .web.login import Login
@@ -99,6 +103,7 @@ class Parts:
     calls: Calls
     guest_views: GuestViews
     guest_sessions: GuestSessions
+    party_views: PartyViews
     backups: Backups
     robot_server: RobotServer
     websockets: WebSockets
@@ -110,6 +115,9 @@ class Parts:
     link_api: LinkApi
     guest_api: GuestApi
     guest_page: GuestPage
+    waitlist_api: WaitlistApi
+    party_api: PartyApi
+    party_page: PartyPage
     reports: Reports
     pages: Pages
     print_sheet: PrintSheet
@@ -157,7 +165,10 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
     calls = Calls(store, hub, journal, dispatcher, visits)
     guest_sessions = GuestSessions(store, links)
     guest_views = GuestViews(hub, store, settings.dispatch, restaurant.table_positions)
-    auth = Auth(tokens.book, settings.auth.allowed_origins, refusals, guest_sessions)
+    party_sessions = PartySessions(store)
+    party_views = PartyViews(hub)
+    auth = Auth(tokens.book, settings.auth.allowed_origins, refusals, guest_sessions,
+                party_sessions)
     daybook = Daybook(store, settings.server.zone(), settings.kitchen.stations)
     link_urls = LinkUrls(settings.server.public_url)
     pages = Pages(settings.kitchen, settings.restaurant, auth)
@@ -165,10 +176,10 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         settings=settings, tokens=tokens, auth=auth, stats=stats, store=store, hub=hub,
         journal=journal, status=status, fleet=fleet, restaurant=restaurant, menu=menu,
         visits=visits, links=links, calls=calls, guest_views=guest_views,
-        guest_sessions=guest_sessions, dispatcher=dispatcher,
+        guest_sessions=guest_sessions, party_views=party_views, dispatcher=dispatcher,
         backups=Backups(store, journal, stats, settings.backup),
         robot_server=robot_server,
-        websockets=WebSockets(ws, auth, hub, stats, guest_views, links,
+        websockets=WebSockets(ws, auth, hub, stats, guest_views, links, party_views,
                               max_per_token=settings.auth.max_connections_per_token),
         login=Login(auth, tokens), health=Health(status),
         idempotency=Idempotency(store, auth),
@@ -177,6 +188,9 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         link_api=LinkApi(links, link_urls),
         guest_api=GuestApi(GuestDesk(restaurant, calls, settings.guest), guest_views),
         guest_page=GuestPage(guest_sessions, auth, settings.restaurant, settings.guest),
+        waitlist_api=WaitlistApi(Waitlist(store, restaurant, visits, settings.host)),
+        party_api=PartyApi(party_views),
+        party_page=PartyPage(party_sessions, settings.restaurant),
         reports=Reports(daybook), pages=pages,
         print_sheet=PrintSheet(links, link_urls, auth, pages),
         receipt=Receipts(visits, store, settings.restaurant, settings.server.zone(), auth, pages),
@@ -221,7 +235,9 @@ def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.App
         metrics=parts.metrics, websockets=parts.websockets, api=parts.api,
         link_api=parts.link_api, reports=parts.reports, pages=parts.pages,
         print_sheet=parts.print_sheet, receipts=parts.receipt, login=parts.login,
-        guest_api=parts.guest_api, guest_page=parts.guest_page)
+        guest_api=parts.guest_api, guest_page=parts.guest_page,
+        waitlist_api=parts.waitlist_api, party_api=parts.party_api,
+        party_page=parts.party_page)
     app.cleanup_ctx.extend([
         _tokens,
         _store,
@@ -233,6 +249,7 @@ def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.App
         _robots,
         _background("status", lambda p: p.status.run()),
         _background("watchdog", lambda p: p.websockets.watchdog()),
+        _background("party-sweep", lambda p: p.party_views.sweep()),
         _background("polling", _run_polling),
         _background("retention", _run_retention),
         _background("idempotency-keys",
@@ -284,14 +301,16 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
 
 async def _visits(app: web.Application) -> AsyncIterator[None]:
     """Open visits' checks brought up to date, and kept so as their orders change; the guests'
-    views built from the primed topics, and kept so as the topics change."""
+    views built from the primed topics, and kept so as the topics change; the waiting
+    parties' views too."""
     parts = app[PARTS]
     await parts.visits.load(parts.restaurant.order_watchers)
     await parts.guest_views.load()
     try:
-        with parts.guest_views.tapped():
+        with parts.guest_views.tapped(), parts.party_views.tapped():
             yield
     finally:
+        parts.party_views.close()
         parts.guest_views.close()
         parts.visits.close()
 

@@ -157,6 +157,16 @@ class GuestSettings(Section):
     max_orders_per_10min: int = Field(6, ge=1, le=1000)
 
 
+class HostSettings(Section):
+    """The host stand and the waitlist (docs/api.md, "Waitlist")."""
+
+    # A visit's expected length (minutes) while there are fewer than 5 closed ones to go by.
+    default_turn_min: float = Field(45, gt=0, le=24 * 60)
+    # Seating a party sends a robot to lead it to its table (not built yet: the seam is
+    # domain/waitlist.py's on_seated).
+    escort: bool = False
+
+
 class TcpSettings(Section):
     host: str = "0.0.0.0"
     port: int = Field(8001, ge=0, le=65535)
@@ -277,6 +287,7 @@ class Settings(Section):
     server: ServerSettings = ServerSettings()
     restaurant: RestaurantSettings = RestaurantSettings()
     guest: GuestSettings = GuestSettings()
+    host: HostSettings = HostSettings()
     tcp: TcpSettings = TcpSettings()
     database: DatabaseSettings = DatabaseSettings()
     backup: BackupSettings = BackupSettings()

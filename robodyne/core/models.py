@@ -54,8 +54,10 @@ class OrderStatus(StrEnum):
 
 class CustomerStatus(StrEnum):
     WAITING = "waiting"
+    CALLED = "called"
     SEATED = "seated"
     LEFT = "left"
+    NO_SHOW = "no_show"
 
 
 class StockStatus(StrEnum):
@@ -253,7 +255,15 @@ class Customer(Item):
     party_size: int = Field(1, ge=1)
     status: CustomerStatus = CustomerStatus.WAITING
     table_id: int | None = None
+    note: str = ""
+    quoted_wait_s: int | None = None
+    called_at: str | None = None
+    seated_at: str | None = None
+    visit_id: int | None = None
+    # The party's own page, /w/{code} (SPEC §12.4); null for a party added before links were.
+    link: str | None = None
     created_at: str
+    updated_at: str
 
 
 class InventoryItem(Item):
@@ -426,6 +436,10 @@ class CustomerChanges(TypedDict, total=False):
     party_size: int
     status: CustomerStatus
     table_id: int | None
+    note: str
+    called_at: str | None
+    seated_at: str | None
+    visit_id: int | None
 
 
 class InventoryChanges(TypedDict, total=False):

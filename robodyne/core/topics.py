@@ -30,5 +30,8 @@ LOG_TOPICS: Final = (Topic.EVENTS, Topic.SYSTEMLOGS)
 # The guest's stream: one per table (a family of keyed streams, live/hub.py), each holding its
 # table's guest view; only a guest session's cookie opens it (SPEC §11.3, §11.4).
 GUEST_STREAM: Final = "guest"
+# A waiting party's stream: one per party (keyed by customer id), holding its place in line;
+# only the party's own cookie opens it (SPEC §12.4).
+PARTY_STREAM: Final = "party"
 # Every topic's name, for checking a name from a URL (`in` on the enum needs a member).
 TOPIC_NAMES: Final = frozenset(Topic)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from ..core.errors import ConstraintFailed, Conflict, Forbidden, Invalid, NotFound
 from ..core.models import (
@@ -268,11 +268,14 @@ class Restaurant:
         return visit
 
     async def add_customer(self, name: str, party_size: int, phone: str,
-                           status: CustomerStatus, table_id: int | None) -> Customer:
+                           status: CustomerStatus, table_id: int | None,
+                           **waitlist: Any) -> Customer:
+        """`waitlist`: a party's note, quote and page code (domain/waitlist.py)."""
         async with self._seating_lock:
             if table_id is not None:
                 await self._table(table_id)
-            customer = await self._store.add_customer(name, party_size, phone, status, table_id)
+            customer = await self._store.add_customer(name, party_size, phone, status, table_id,
+                                                      **waitlist)
             self._publish(Topic.CUSTOMERS, customer)
             await self._seat(customer)
             return customer

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from ..core import calls, orders, tasks, visits
+from ..core import calls, orders, tasks, visits, waitlist
 from ..core.dishes import menu_order
 from ..core.topics import LOG_TOPICS, Topic
 from ..live.views import ExpiringView, KeyedView, Record, RecentView, SortedView, View
@@ -25,6 +25,11 @@ def _finished_tasks() -> Callable[[Record], bool]:
 def _closed_visits() -> Callable[[Record], bool]:
     cutoff = orders.closed_cutoff()
     return lambda visit: visits.expired(visit, cutoff)
+
+
+def _ended_parties() -> Callable[[Record], bool]:
+    cutoff = orders.closed_cutoff()
+    return lambda party: waitlist.expired(party, cutoff)
 
 
 def _ended_calls() -> Callable[[Record], bool]:
@@ -47,6 +52,8 @@ def topic_views(snapshot_limit: int, categories: Sequence[str] = ()) -> dict[str
             views[topic] = ExpiringView(_closed_visits)
         elif topic is Topic.CALLS:
             views[topic] = ExpiringView(_ended_calls)
+        elif topic is Topic.CUSTOMERS:
+            views[topic] = ExpiringView(_ended_parties)
         elif topic is Topic.MENU:
             views[topic] = SortedView(partial(menu_order, categories=categories))
         elif topic is Topic.STATUS:

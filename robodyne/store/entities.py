@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from ..core.calls import Call
 from ..core.models import (
     Customer,
+    CustomerStatus,
     Event,
     InventoryItem,
     Item,
@@ -32,6 +33,7 @@ from ..core.models import (
 from ..core.orders import CLOSED_ORDER_STATUSES
 from ..core.tasks import FINISHED
 from ..core.topics import Topic
+from ..core.waitlist import IN_LINE
 from .sqltext import sql_list
 
 M = TypeVar("M", bound=Item)
@@ -47,6 +49,8 @@ CLOSED_SQL: Final = sql_list(CLOSED_ORDER_STATUSES)
 OPEN_SQL: Final = sql_list(set(OrderStatus) - CLOSED_ORDER_STATUSES)
 FINISHED_SQL: Final = sql_list(FINISHED)
 UNFINISHED_SQL: Final = sql_list(set(TaskStatus) - FINISHED)
+IN_LINE_SQL: Final = sql_list(IN_LINE)
+OUT_OF_LINE_SQL: Final = sql_list(set(CustomerStatus) - IN_LINE)
 
 
 def decoded(row: aiosqlite.Row) -> dict[str, Any]:
@@ -80,6 +84,13 @@ def _dumped(value: Any) -> Any:
 def _inventory(record: dict[str, Any]) -> InventoryItem:
     record["status"] = stock_status(record["quantity"], record["low_threshold"])
     return InventoryItem.model_validate(record)
+
+
+def _customer(record: dict[str, Any]) -> Customer:
+    """A party with its page's path for a link (the row keeps only the code)."""
+    code = record.pop("code", None)
+    record["link"] = f"/w/{code}" if code else None
+    return Customer.model_validate(record)
 
 
 def _visit(record: dict[str, Any]) -> Visit:
@@ -130,8 +141,9 @@ TASKS: Final = Entity(
     frozenset({"status", "priority", "robot_id", "pinned", "stops", "detail", "command_id",
                "rejected_by", "assigned_at", "started_at", "finished_at"}))
 CUSTOMERS: Final = Entity(
-    Topic.CUSTOMERS, "customers", Customer.model_validate,
-    frozenset({"name", "phone", "party_size", "status", "table_id"}))
+    Topic.CUSTOMERS, "customers", _customer,
+    frozenset({"name", "phone", "party_size", "status", "table_id", "note", "called_at",
+               "seated_at", "visit_id"}), stamped=True)
 INVENTORY: Final = Entity(
     Topic.INVENTORY, "inventory", _inventory,
     frozenset({"name", "quantity", "unit", "low_threshold"}))

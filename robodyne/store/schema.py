@@ -244,4 +244,22 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     CREATE INDEX payments_by_created ON payments (created_at);
     """,
+    # The waitlist (SPEC §12.4): a party's note, its quote, when it was called and seated,
+    # its visit, its page's secret code (the item's `link`, /w/{code}) and when it last
+    # changed (the snapshot keeps those out of line an hour, like closed orders). Parties of an
+    # earlier release have no code (no page; the item's link is null); one seated then was
+    # seated when it joined, as far as anyone knows.
+    """
+    ALTER TABLE customers ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    ALTER TABLE customers ADD COLUMN quoted_wait_s INTEGER;
+    ALTER TABLE customers ADD COLUMN called_at TEXT;
+    ALTER TABLE customers ADD COLUMN seated_at TEXT;
+    ALTER TABLE customers ADD COLUMN visit_id INTEGER;
+    ALTER TABLE customers ADD COLUMN code TEXT;
+    ALTER TABLE customers ADD COLUMN updated_at TEXT NOT NULL DEFAULT '';
+    UPDATE customers SET seated_at = created_at WHERE status = 'seated';
+    UPDATE customers SET updated_at = created_at;
+    CREATE UNIQUE INDEX customers_by_code ON customers (code) WHERE code IS NOT NULL;
+    CREATE INDEX customers_by_status ON customers (status, updated_at);
+    """,
 )

@@ -62,11 +62,13 @@ from .entities import (
     CUSTOMERS,
     EVENTS,
     FINISHED_SQL,
+    IN_LINE_SQL,
     INVENTORY,
     MENU,
     NUMBERED,
     OPEN_SQL,
     ORDERS,
+    OUT_OF_LINE_SQL,
     ROBOTS,
     SYSTEMLOGS,
     TABLES,
@@ -81,6 +83,7 @@ from .keys import Keys
 from .links import LinkRows
 from .report_queries import ReportReader
 from .rows import Rows
+from .waitlist import WaitlistRows
 
 __all__ = ["Store"]
 
@@ -99,6 +102,8 @@ class Store:
         self._links = LinkRows(self.database)
         # Guest sessions (guests.py): asked directly, as store.guests.
         self.guests = GuestRows(self.database)
+        # The waitlist's reads (waitlist.py), as store.waitlist.
+        self.waitlist = WaitlistRows(self.database)
         # Seconds each commit took (for /metrics), and the health flips (for the journal).
         self.on_commit = self.database.on_commit
         self.on_health = self.database.on_health
@@ -157,7 +162,10 @@ class Store:
         return await self._rows.by_id(ORDERS, order_id)
 
     async def customers(self) -> list[Customer]:
-        return await self._rows.every(CUSTOMERS)
+        """Parties in line and those out of it within the window (core.orders.closed_cutoff)."""
+        return await self._rows.fetch(
+            CUSTOMERS, f"WHERE status IN ({IN_LINE_SQL}) OR (status IN ({OUT_OF_LINE_SQL})"
+            " AND updated_at >= ?) ORDER BY id", closed_cutoff())
 
     async def customer(self, customer_id: int) -> Customer | None:
         return await self._rows.by_id(CUSTOMERS, customer_id)
@@ -350,9 +358,12 @@ class Store:
 
     async def add_customer(self, name: str, party_size: int, phone: str = "",
                            status: CustomerStatus = CustomerStatus.WAITING,
-                           table_id: int | None = None) -> Customer:
+                           table_id: int | None = None, **waitlist: Any) -> Customer:
+        """A new party; `waitlist`: its note, quoted_wait_s and page code (docs/api.md)."""
+        now = utcnow()
         return await self._rows.add(CUSTOMERS, name=name, phone=phone, party_size=party_size,
-                                    status=status, table_id=table_id, created_at=utcnow())
+                                    status=status, table_id=table_id, created_at=now,
+                                    updated_at=now, **waitlist)
 
     async def add_inventory(
         self, sku: str, name: str, quantity: float, unit: str = "", low_threshold: float = 0

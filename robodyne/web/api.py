@@ -22,8 +22,6 @@ from ..live.hub import Hub
 from ..wire.robot import SQLITE_MAX_INT
 from .bodies import (
     CommandIn,
-    CustomerIn,
-    CustomerPatch,
     InventoryIn,
     InventoryPatch,
     MenuItemIn,
@@ -107,17 +105,6 @@ class Api:
         body = await read_body(request, TablePatch)
         return json_response(await self._restaurant.change_table(path_id(request),
                                                                  body.changes()))
-
-    async def create_customer(self, request: web.Request, caller: Caller) -> web.Response:
-        body = await read_body(request, CustomerIn)
-        customer = await self._restaurant.add_customer(body.name, body.party_size, body.phone,
-                                                       body.status, body.table_id)
-        return json_response(customer, 201)
-
-    async def update_customer(self, request: web.Request, caller: Caller) -> web.Response:
-        body = await read_body(request, CustomerPatch)
-        customer = await self._restaurant.change_customer(path_id(request), body.changes())
-        return json_response(customer)
 
     async def delete_customer(self, request: web.Request, caller: Caller) -> web.Response:
         await self._restaurant.remove_customer(path_id(request))

@@ -12,10 +12,13 @@ from ..core.errors import Unauthorized
 from ..core.roles import Role
 from ..core.tokens import Grant, Refusals, TokenBook
 from ..domain.guests import GuestSession, GuestSessions
+from ..domain.party import PartySession, PartySessions
 
 TOKEN_COOKIE: Final = "robodyne_token"
 # A guest session's cookie, set by a table link's page (web/guests.py).
 GUEST_COOKIE: Final = "robodyne_guest"
+# A waiting party's page cookie, set by its waitlist link's page (web/waitlist.py).
+PARTY_COOKIE: Final = "robodyne_party"
 COOKIE_MAX_AGE_S: Final = 365 * 24 * 3600
 # Sec-Fetch-Site values of a request the user made here: typed, bookmarked, or from our pages.
 OWN_FETCH_SITES: Final = frozenset({"same-origin", "none"})
@@ -43,10 +46,11 @@ class Auth:
     """The tokens the server knows, and who a request's token says is asking."""
 
     def __init__(self, tokens: TokenBook, allowed_origins: list[str],
-                 refusals: Refusals, guests: GuestSessions) -> None:
+                 refusals: Refusals, guests: GuestSessions, parties: PartySessions) -> None:
         self.tokens = tokens
         self.refusals = refusals
         self.guests = guests
+        self.parties = parties
         self._allowed_origins = [origin.rstrip("/") for origin in allowed_origins]
 
     def grant(self, request: web.Request) -> Grant | None:
@@ -68,6 +72,10 @@ class Auth:
     async def guest(self, request: web.Request) -> GuestSession | None:
         """The guest session the request's cookie holds, ended or not; None for none."""
         return await self.guests.session(request.cookies.get(GUEST_COOKIE))
+
+    async def party(self, request: web.Request) -> PartySession | None:
+        """The waiting party the request's cookie opens, ended or not; None for none."""
+        return await self.parties.session(request.cookies.get(PARTY_COOKIE))
 
     def page_grant(self, token: str) -> Grant | None:
         """What a token typed into a page or /login grants there: never a robot's token, whose

@@ -197,6 +197,7 @@ class CustomerIn(Body):
     name: PlainText = Field(min_length=1, max_length=100)
     phone: PlainText = Field("", max_length=40)
     party_size: int = Field(1, ge=1, le=100)
+    note: PlainText = Field("", max_length=500)
     status: CustomerStatus = CustomerStatus.WAITING
     table_id: RowId | None = None
 
@@ -206,8 +207,15 @@ class CustomerPatch(Patch):
     name: PlainText | None = Field(None, min_length=1, max_length=100)
     phone: PlainText | None = Field(None, max_length=40)
     party_size: int | None = Field(None, ge=1, le=100)
+    note: PlainText | None = Field(None, max_length=500)
     status: CustomerStatus | None = None
     table_id: RowId | None = None
+
+
+class SeatIn(Body):
+    """Seating a party of the waitlist (SPEC §12.4)."""
+
+    table_id: RowId
 
 
 class VisitIn(Body):

@@ -3,9 +3,11 @@ where a request's token meets the roles of core/roles.py.
 
 Each route names its need once, in the table of web/routes.py; the table's one wrapper
 (web/routing.py) runs the need's check before the handler and hands the handler the Caller the
-check proved, so no handler checks anything itself. A caller is a token's Grant, or a guest
-session (cookie robodyne_guest, bound to one table, SPEC §11.3): GUEST routes take only the
-latter, the menu's read either; every other need asks for a token, so a guest gets 401 there.
+check proved, so no handler checks anything itself. A caller is a token's Grant, a guest
+session (cookie robodyne_guest, bound to one table, SPEC §11.3) or a waiting party's session
+(cookie robodyne_party, SPEC §12.4): GUEST routes take only a guest, PARTY routes only a party,
+the menu's read a guest or a token; every other need asks for a token, so a guest or a party
+gets 401 there.
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ from ..core.roles import (
 from ..core.tokens import Grant
 from ..core.topics import TOPIC_NAMES, Topic
 from ..domain.guests import GuestSession
+from ..domain.party import PartySession
 from .auth import Auth
 from .bodies import Body, read_body
 
-Caller: TypeAlias = Grant | GuestSession
+Caller: TypeAlias = Grant | GuestSession | PartySession
 # The topics a guest session may read besides its own table's stream.
 GUEST_TOPICS: Final = frozenset({Topic.MENU})
 
@@ -68,6 +71,31 @@ class Guest:
 
 
 GUEST = Guest()
+
+
+@dataclass(frozen=True)
+class Party:
+    """A waiting party's page session that has not ended (cookie robodyne_party, SPEC §12.4):
+    401 without one, or once its party left, never came, or sat down 10 minutes ago."""
+
+    async def check(self, request: web.Request, auth: Auth) -> PartySession:
+        session = await auth.party(request)
+        if session is None:
+            raise Unauthorized("no party session: open your waitlist link")
+        why = session.ended()
+        if why is not None:
+            raise Unauthorized(f"this waitlist link has ended ({why})")
+        return session
+
+
+PARTY = Party()
+
+
+def party_of(caller: Caller) -> PartySession:
+    """The session a PARTY route's need proved (the route table pairs them)."""
+    if not isinstance(caller, PartySession):
+        raise Unauthorized("a party session only")
+    return caller
 
 
 def guest_of(caller: Caller) -> GuestSession:

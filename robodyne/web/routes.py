@@ -9,7 +9,7 @@ token), so a guest is refused (401) everywhere else. Not in the table: /healthz 
 /ws/{topic} (a WebSocket, whose handshake checks its token or guest session), POST /login (a
 page's form, answered with a redirect) and the pages (the printed sheet of table links and a
 visit's receipt too, whose refusals are pages; the sheet's QR images are in the table; and
-/t/{code}, which makes a guest session).
+/t/{code}, which makes a guest session, and /w/{code}, which opens a waiting party's).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .auth import Auth
 from .bodies import MenuItemPatch, OrderIn
 from .guard import browser_writes, hide_server_name, security_headers
 from .guests import GuestApi, GuestPage
+from .waitlist import PartyApi, PartyPage, WaitlistApi
 from .idempotency import Idempotency
 from .links import LinkApi
 from .login import Login
@@ -32,6 +33,7 @@ from .needs import (
     ANY_TOKEN,
     GUEST,
     METRICS,
+    PARTY,
     PRINTED_LINKS,
     READ_NAMED_TOPIC,
     REPORTS,
@@ -59,7 +61,8 @@ ORDER_PLACING = WriteWithout(S.ORDERS, OrderIn, frozenset({"items.price"}), S.OR
 
 
 def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, links: LinkApi,
-                sheet: PrintSheet, guests: GuestApi) -> RouteTable:
+                sheet: PrintSheet, guests: GuestApi, waitlist: WaitlistApi,
+                party: PartyApi) -> RouteTable:
     """The REST routes. An ack may simply run again and a command or a pairing code is not
     stored, so those POSTs write nothing a retry could be given; a new table link is no topic's
     item either (a retry with its key gets the first answer, the same new code, kept with the
@@ -73,6 +76,7 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
         Route("GET", "/api/kitchen/prep_times", api.prep_times, Read(T.ORDERS)),
         # Before /api/{topic}: the guest's stream is no topic of the hub's, and no token's.
         Route("GET", "/api/guest", guests.read, GUEST),
+        Route("GET", "/api/party", party.read, PARTY),
         Route("GET", "/api/{topic}", api.read_topic, READ_NAMED_TOPIC),
         Route("POST", "/api/guest/orders", guests.order, GUEST, creates(T.ORDERS)),
         Route("POST", "/api/guest/orders/{id}/cancel", guests.cancel, GUEST,
@@ -89,9 +93,14 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
         Route("POST", "/api/tables/{id}/link", links.rotate, Write(S.TABLE_LINKS)),
         # An image of the printed sheet (/print/tables, a page: not in this table).
         Route("GET", "/print/tables/{id}/qr.svg", sheet.qr, PRINTED_LINKS),
-        Route("POST", "/api/customers", api.create_customer, Write(S.CUSTOMERS),
+        Route("POST", "/api/customers", waitlist.create, Write(S.CUSTOMERS),
               creates(T.CUSTOMERS)),
-        Route("PATCH", "/api/customers/{id}", api.update_customer, Write(S.CUSTOMERS)),
+        Route("PATCH", "/api/customers/{id}", waitlist.update, Write(S.CUSTOMERS)),
+        # Calling again stamps the new call; seating twice is refused: a retry gets the party.
+        Route("POST", "/api/customers/{id}/call", waitlist.call, Write(S.CUSTOMERS),
+              changes(T.CUSTOMERS)),
+        Route("POST", "/api/customers/{id}/seat", waitlist.seat, Write(S.CUSTOMERS),
+              changes(T.CUSTOMERS)),
         Route("DELETE", "/api/customers/{id}", api.delete_customer, Write(S.CUSTOMERS)),
         Route("POST", "/api/visits", api.create_visit, Write(S.VISITS), creates(T.VISITS)),
         # A payment is no topic's item: a retry with its key gets the first answer.
@@ -141,9 +150,10 @@ def setup_routes(app: web.Application, *, auth: Auth, idempotency: Idempotency,
                  health: Health, metrics: Metrics,
                  websockets: WebSockets, api: Api, link_api: LinkApi, reports: Reports,
                  pages: Pages, print_sheet: PrintSheet, receipts: Receipts, login: Login,
-                 guest_api: GuestApi, guest_page: GuestPage) -> None:
+                 guest_api: GuestApi, guest_page: GuestPage, waitlist_api: WaitlistApi,
+                 party_api: PartyApi, party_page: PartyPage) -> None:
     table = app[REST_ROUTES] = rest_routes(api, reports, login, metrics, link_api, print_sheet,
-                                           guest_api)
+                                           guest_api, waitlist_api, party_api)
     app.middlewares.extend([browser_writes(auth), idempotency.middleware(table), api_errors])
     app.on_response_prepare.append(security_headers)
     hide_server_name()
@@ -155,3 +165,4 @@ def setup_routes(app: web.Application, *, auth: Auth, idempotency: Idempotency,
     app.router.add_routes(print_sheet.routes())
     app.router.add_routes(receipts.routes())
     app.router.add_routes(guest_page.routes())
+    app.router.add_routes(party_page.routes())

@@ -14,8 +14,9 @@ from aiohttp import web
 from ..core.errors import DomainError, Forbidden, NotFound, Unauthorized, VisitClosed
 from ..core.roles import Role
 from ..core.stats import Stats
-from ..core.topics import GUEST_STREAM
+from ..core.topics import GUEST_STREAM, PARTY_STREAM
 from ..domain.guest_views import GuestViews
+from ..domain.party_views import PartyViews
 from ..domain.guests import GuestSession
 from ..domain.links import TableLinks
 from ..core.text import ascii_int
@@ -25,7 +26,7 @@ from ..wire import frames
 from ..wire.frames import Close
 from .auth import Auth, request_token
 from .connection import CLOSE_TIMEOUT_S, Connection, count_close
-from .needs import READ_NAMED_TOPIC
+from .needs import READ_NAMED_TOPIC, grant_of
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,13 @@ class WebSockets:
     """Every WebSocket client: accepted, watched, and closed at shutdown."""
 
     def __init__(self, settings: WebsocketSettings, auth: Auth, hub: Hub, stats: Stats,
-                 guest_views: GuestViews, links: TableLinks, *, max_per_token: int) -> None:
+                 guest_views: GuestViews, links: TableLinks, party_views: PartyViews, *,
+                 max_per_token: int) -> None:
         self._settings = settings
         self._auth = auth
         self._hub = hub
         self._guest_views = guest_views
+        self._party_views = party_views
         self._links = links
         self._stats = stats
         self._max_per_token = max_per_token
@@ -77,6 +80,29 @@ class WebSockets:
             if conn.guest is not None and conn.guest.belongs_to(table_id, visit_id):
                 conn.close(Close.UNAUTHORIZED, "visit_closed", drain=True)
 
+    def _party_ended(self, customer_id: int) -> None:
+        """A party's session is over: its sockets get the final view, then 4401."""
+        holder = _party_holder(customer_id)
+        for conn in list(self.connections):
+            if conn.token == holder:
+                conn.close(Close.UNAUTHORIZED, "party_ended", drain=True)
+
+    async def _party(self, ws: web.WebSocketResponse, request: web.Request) -> None:
+        """/ws/party: a waiting party's own stream; only its cookie opens it (4401 for any
+        other caller, and once its session has ended, saying why)."""
+        session = await self._auth.party(request)
+        why = "no party session" if session is None else session.ended()
+        if session is None or why is not None:
+            await self.refuse(ws, (Close.UNAUTHORIZED, why or "no party session"))
+            return
+        stream = self._party_views.stream_of(session.customer_id)
+        holder = _party_holder(session.customer_id)
+        refusal = self.crowded(stream, holder)
+        if refusal is not None:
+            await self.refuse(ws, refusal)
+            return
+        await self.serve(ws, request, stream, token=holder)
+
     async def _rotated(self, table_id: int, old_code: str) -> None:
         for conn in list(self.connections):
             if conn.guest is not None and conn.guest.table_id == table_id \
@@ -95,7 +121,7 @@ class WebSockets:
                         if isinstance(err, kind)), str(err)
         if isinstance(caller, GuestSession):
             return self.guests_crowded(caller) or caller
-        holder = None if caller.role is Role.ADMIN else request_token(request)
+        holder = None if grant_of(caller).role is Role.ADMIN else request_token(request)
         return self.crowded(self._hub.topics[topic], holder)
 
     async def _guest(self, ws: web.WebSocketResponse, request: web.Request) -> None:
@@ -163,6 +189,9 @@ class WebSockets:
         if topic == GUEST_STREAM:
             await self._guest(ws, request)
             return ws
+        if topic == PARTY_STREAM:
+            await self._party(ws, request)
+            return ws
         admitted = await self._admit(request, topic)
         if isinstance(admitted, tuple):
             await self.refuse(ws, admitted)
@@ -208,12 +237,14 @@ class WebSockets:
         when their visit closes or their link is rotated (4401); and the ticks of _watch."""
         self._auth.tokens.on_revoke.append(self._revoked)
         self._guest_views.on_visit_end.append(self._ended)
+        self._party_views.on_end.append(self._party_ended)
         try:
             with self._links.on_rotation(self._rotated):
                 await self._watch()
         finally:
             self._auth.tokens.on_revoke.remove(self._revoked)
             self._guest_views.on_visit_end.remove(self._ended)
+            self._party_views.on_end.remove(self._party_ended)
 
     async def _watch(self) -> None:
         """Pings, pong timeouts (4000) and send timeouts (4008) for every connection, once a
@@ -261,3 +292,8 @@ class WebSockets:
 def _table_holder(session: GuestSession) -> str:
     """What a guest's sockets are counted by: their table (sessions cost nothing to make)."""
     return f"guest-table:{session.table_id}"
+
+
+def _party_holder(customer_id: int) -> str:
+    """What a party's sockets are counted and found by (never a token: too short)."""
+    return f"party:{customer_id}"

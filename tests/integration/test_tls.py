@@ -265,6 +265,25 @@ async def test_login_form_sets_a_secure_cookie(server: ServerProcess,
         assert_page_cookie(set_cookie(resp))
 
 
+async def test_a_waitlist_link_sets_a_secure_party_cookie(
+        server: ServerProcess, session: aiohttp.ClientSession) -> None:
+    async with session.post(f"{server.base_url}/api/customers",
+                            json={"name": "Kim", "party_size": 2},
+                            headers={"Authorization": f"Bearer {ADMIN}"}) as resp:
+        assert resp.status == 201, await resp.text()
+        party = await resp.json()
+    async with session.get(f"{server.base_url}{party['link']}") as resp:
+        assert resp.status == 200
+        cookie = SimpleCookie()
+        cookie.load(set_cookie(resp))
+        morsel = cookie["robodyne_party"]
+        assert morsel["secure"] and morsel["httponly"] and morsel["samesite"] == "Strict"
+    async with session.patch(f"{server.base_url}/api/customers/{party['id']}",
+                             json={"status": "left"},
+                             headers={"Authorization": f"Bearer {ADMIN}"}) as resp:
+        assert resp.status == 200  # leaves the server as it found it: nobody in line
+
+
 # --- a table's link is https under TLS ---------------------------------------------------------
 
 async def test_a_tables_link_under_tls_is_an_https_url(

@@ -84,6 +84,14 @@ async def test_the_release_database_migrates_with_every_row_and_value_kept(
                                                 " WHERE type = 'index'")}
         # Visits (SPEC §12.1) start empty: the release's orders belong to none.
         assert db.execute("SELECT count(*) FROM visits").fetchone() == (0,)
+        # The release's parties have no page (no code) and no quote; a seated one was seated
+        # when it joined, as far as anyone knows (SPEC §12.4).
+        assert db.execute("SELECT DISTINCT code, quoted_wait_s, called_at, visit_id, note"
+                          " FROM customers").fetchall() == [(None, None, None, None, "")]
+        assert db.execute("SELECT count(*) FROM customers WHERE status = 'seated'"
+                          " AND seated_at IS NOT created_at").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM customers WHERE status != 'seated'"
+                          " AND seated_at IS NOT NULL").fetchone() == (0,)
     assert {"orders_by_created", "tasks_by_created", "events_by_type", "visits_open_per_table",
             "orders_by_visit"} <= indexes
 

@@ -20,6 +20,7 @@ from robodyne.web.needs import (
     ANY_TOKEN,
     GUEST,
     METRICS,
+    PARTY,
     READ_NAMED_TOPIC,
     Need,
     Read,
@@ -42,8 +43,9 @@ def routes(tmp_path: Path) -> tuple[Route, ...]:
 @pytest.fixture
 def auth(tmp_path: Path) -> Auth:
     book = TokenBook({token: Grant(Role(role)) for token, role in TOKENS.items()})
-    sessions = create_app(make_settings(tmp_path / "robodyne.db"))[PARTS].guest_sessions
-    return Auth(book, [], Refusals(logging.getLogger("test"), time.monotonic), sessions)
+    parts = create_app(make_settings(tmp_path / "robodyne.db"))[PARTS]
+    return Auth(book, [], Refusals(logging.getLogger("test"), time.monotonic),
+                parts.guest_sessions, parts.auth.parties)
 
 
 async def check(need: Need, auth: Auth, role: str | None, topic: str = "orders") -> Grant:
@@ -84,6 +86,7 @@ def test_every_write_needs_a_scope_and_every_read_none(routes: tuple[Route, ...]
     for route in routes:
         is_write = isinstance(route.need, Write | WriteFields)
         assert is_write == (route.method != "GET" and route.need is not GUEST), route
+        assert route.need is not PARTY or route.method == "GET", route  # a party writes nothing
 
 
 async def test_every_route_needs_a_token(routes: tuple[Route, ...], auth: Auth) -> None:

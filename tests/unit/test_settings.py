@@ -37,6 +37,7 @@ SPEC_DEFAULTS = {
     },
     "polling": {"interval_s": 10},
     "guest": {"self_seat": True, "max_items": 20, "max_orders_per_10min": 6},
+    "host": {"default_turn_min": 45, "escort": False},
     "dispatch": {"auto_deliver": True, "max_stops": 3, "min_battery": 30, "charge_below": 25,
                  "resume_battery": 80, "return_when_idle": True, "robot_speed_mps": 0.5,
                  "stop_dwell_s": 20, "bus_on_close": True},
@@ -127,6 +128,8 @@ interval_s = 0.5
 self_seat = false
 max_items = 5
 max_orders_per_10min = 2
+[host]
+default_turn_min = 30
 [dispatch]
 auto_deliver = false
 max_stops = 2
@@ -154,6 +157,7 @@ allowed_origins = ["http://tablet.local:8080"]
                       "history_size": 8, "snapshot_limit": 9},
         "polling": {"interval_s": 0.5},
         "guest": {"self_seat": False, "max_items": 5, "max_orders_per_10min": 2},
+        "host": {"default_turn_min": 30, "escort": False},
         "dispatch": {"auto_deliver": False, "max_stops": 2, "min_battery": 35,
                      "charge_below": 20, "resume_battery": 90, "return_when_idle": False,
                      "robot_speed_mps": 0.5, "stop_dwell_s": 20, "bus_on_close": True},

@@ -1,0 +1,96 @@
+"""The waitlist's side of the web (SPEC §12.4, docs/api.md, "Waitlist"): staff's routes
+(join, call, seat, PATCH), the page a party's link opens, which sets its cookie, and the one
+REST read that cookie opens (declared in web/routes.py with the PARTY need)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiohttp import web
+
+from ..core.models import CustomerStatus
+from ..domain.party import SEATED_KEPT, PartySessions
+from ..domain.party_views import PartyViews
+from ..domain.waitlist import Waitlist
+from ..settings import RestaurantSettings
+from .api import path_id
+from .auth import PARTY_COOKIE
+from .bodies import CustomerIn, CustomerPatch, SeatIn, read_body
+from .needs import Caller, party_of
+from .pages import STATIC_ROOT, language, page_response
+from .responses import json_response
+
+PATH: Final = "/w/{code}"
+# A wait plus a meal's first minutes; a phone coming back later asks the host stand.
+COOKIE_MAX_AGE_S: Final = 6 * 3600 + int(SEATED_KEPT.total_seconds())
+NO_STORE: Final = "no-store"
+
+
+class WaitlistApi:
+    """Staff's waitlist routes (admin and floor: scope customers)."""
+
+    def __init__(self, waitlist: Waitlist) -> None:
+        self._waitlist = waitlist
+
+    async def create(self, request: web.Request, caller: Caller) -> web.Response:
+        """201 a party waiting, with its quote and link; a customer added already seated
+        (status and table_id, as before the waitlist) is only recorded."""
+        body = await read_body(request, CustomerIn)
+        if body.status is CustomerStatus.WAITING and body.table_id is None:
+            customer = await self._waitlist.join(body.name, body.party_size, body.phone,
+                                                 body.note)
+        else:
+            customer = await self._waitlist.record(body.name, body.party_size, body.phone,
+                                                   body.status, body.table_id, body.note)
+        return json_response(customer, 201)
+
+    async def update(self, request: web.Request, caller: Caller) -> web.Response:
+        body = await read_body(request, CustomerPatch)
+        return json_response(await self._waitlist.change(path_id(request), body.changes()))
+
+    async def call(self, request: web.Request, caller: Caller) -> web.Response:
+        return json_response(await self._waitlist.call(path_id(request)))
+
+    async def seat(self, request: web.Request, caller: Caller) -> web.Response:
+        body = await read_body(request, SeatIn)
+        return json_response(await self._waitlist.seat(path_id(request), body.table_id))
+
+
+class PartyPage:
+    """GET /w/{code}: the party's page, with its cookie; a 404 page for an unknown code or a
+    party whose session has ended. The page is a placeholder until the party's live page
+    replaces it."""
+
+    def __init__(self, parties: PartySessions, restaurant: RestaurantSettings) -> None:
+        self._parties = parties
+        self._languages = [str(lang) for lang in restaurant.languages]
+        self._page = (STATIC_ROOT / "party.html").read_text(encoding="utf-8")
+        self._gone = (STATIC_ROOT / "party_gone.html").read_text(encoding="utf-8")
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [web.get(PATH, self.page)]
+
+    async def page(self, request: web.Request) -> web.Response:
+        code = request.match_info["code"]
+        lang = language(request, self._languages)
+        session = await self._parties.session(code)
+        if session is None or session.ended() is not None:
+            return page_response(request, self._gone.replace("{lang}", lang), lang,
+                                 status=404, cache=NO_STORE)
+        response = page_response(request, self._page.replace("{lang}", lang), lang,
+                                 cache=NO_STORE)
+        response.set_cookie(PARTY_COOKIE, code, httponly=True, samesite="Strict",
+                            max_age=COOKIE_MAX_AGE_S, path="/", secure=request.secure)
+        return response
+
+
+class PartyApi:
+    """GET /api/party: the party's view as its stream holds it, like any topic's read."""
+
+    def __init__(self, views: PartyViews) -> None:
+        self._views = views
+
+    async def read(self, request: web.Request, caller: Caller) -> web.Response:
+        stream = self._views.stream_of(party_of(caller).customer_id)
+        return json_response({"items": stream.view.items(), "seq": stream.seq,
+                              "epoch": stream.epoch})

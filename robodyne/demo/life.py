@@ -174,6 +174,11 @@ class DemoLife:
         call = self._rng.choice(CALL_KINDS) if self._rng.random() < CALL_SHARE else None
         self._arrive(table["id"], self._party(phones, table["id"], customer_id, lines, call))
 
+    @property
+    def arriving(self) -> int:
+        """How many parties are still on their way to order."""
+        return len(self._arriving)
+
     def _arrive(self, table_id: int, party: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(party, name=f"demo-party-{table_id}")
         self._arriving[table_id] = task

@@ -245,10 +245,12 @@ class DeskPhones:
 
 
 async def _party_ordered(domain: Domain, life: DemoLife, now: float) -> dict[str, Any]:
-    """The next party's tick, and its order once its phones placed it."""
+    """The next party's tick, and its order once its phones placed it and the party is done
+    arriving (until then its table is not the eaters' yet: the next tick would skip it)."""
     await life.tick(now)
-    orders = await until(lambda: [o for o in domain.hub.snapshot("orders")[0]
-                                  if o["status"] == "placed"], what="the party's order")
+    orders = await until(lambda: not life.arriving and [
+        o for o in domain.hub.snapshot("orders")[0] if o["status"] == "placed"],
+        what="the party's order")
     [order] = orders
     return dict(order)
 

@@ -188,7 +188,7 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         link_api=LinkApi(links, link_urls),
         guest_api=GuestApi(GuestDesk(restaurant, calls, settings.guest), guest_views),
         guest_page=GuestPage(guest_sessions, auth, settings.restaurant, settings.guest),
-        waitlist_api=WaitlistApi(Waitlist(store, restaurant, visits, settings.host)),
+        waitlist_api=WaitlistApi(Waitlist(store, restaurant, visits, settings.host), link_urls),
         party_api=PartyApi(party_views),
         party_page=PartyPage(party_sessions, settings.restaurant),
         reports=Reports(daybook), pages=pages,

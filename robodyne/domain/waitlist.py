@@ -79,6 +79,13 @@ class Waitlist:
                    for seats, length in await self._store.waitlist.turns(iso(now - HISTORY))]
         return quote_s(party_size, floor, ahead, history, self._default_turn_s)
 
+    async def party(self, customer_id: int) -> Customer:
+        """A customer as it is now (404 for none)."""
+        party = await self._store.customer(customer_id)
+        if party is None:
+            raise NotFound(f"customer {customer_id} not found")
+        return party
+
     async def call(self, customer_id: int) -> Customer:
         """Called to the host stand (again, if it was: the call's time is the latest)."""
         async with self._lock:
@@ -114,9 +121,7 @@ class Waitlist:
         return seated
 
     async def _in_line(self, customer_id: int, to: str) -> Customer:
-        party = await self._store.customer(customer_id)
-        if party is None:
-            raise NotFound(f"customer {customer_id} not found")
+        party = await self.party(customer_id)
         if party.status not in IN_LINE:
             raise Conflict(f"customer {customer_id} is {party.status}: it cannot be {to}")
         return party

@@ -19,9 +19,12 @@ class LinkUrls:
     def __init__(self, public_url: str) -> None:
         self._public_url = public_url
 
+    def base(self, request: web.Request) -> str:
+        """Scheme, host and any path that every link's url starts with."""
+        return self._public_url or f"{request.scheme}://{request.host}"
+
     def url(self, request: web.Request, code: str) -> str:
-        base = self._public_url or f"{request.scheme}://{request.host}"
-        return link_url(base, code)
+        return link_url(self.base(request), code)
 
 
 class LinkApi:

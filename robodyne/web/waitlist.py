@@ -12,12 +12,15 @@ from ..core.models import CustomerStatus
 from ..domain.party import SEATED_KEPT, PartySessions
 from ..domain.party_views import PartyViews
 from ..domain.waitlist import Waitlist
+from ..core.errors import NotFound
 from ..settings import RestaurantSettings
 from .api import path_id
 from .auth import PARTY_COOKIE
 from .bodies import CustomerIn, CustomerPatch, SeatIn, read_body
+from .links import LinkUrls
 from .needs import Caller, party_of
 from .pages import STATIC_ROOT, language, page_response
+from .print_sheet import qr_svg
 from .responses import json_response
 
 PATH: Final = "/w/{code}"
@@ -29,8 +32,9 @@ NO_STORE: Final = "no-store"
 class WaitlistApi:
     """Staff's waitlist routes (admin and floor: scope customers)."""
 
-    def __init__(self, waitlist: Waitlist) -> None:
+    def __init__(self, waitlist: Waitlist, urls: LinkUrls) -> None:
         self._waitlist = waitlist
+        self._urls = urls
 
     async def create(self, request: web.Request, caller: Caller) -> web.Response:
         """201 a party waiting, with its quote and link; a customer added already seated
@@ -54,6 +58,16 @@ class WaitlistApi:
     async def seat(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, SeatIn)
         return json_response(await self._waitlist.seat(path_id(request), body.table_id))
+
+    async def qr(self, request: web.Request, caller: Caller) -> web.Response:
+        """The QR code of the party's link, its full url, for the party to scan at the host
+        stand (404 for a party with no link)."""
+        party = await self._waitlist.party(path_id(request))
+        if party.link is None:
+            raise NotFound(f"customer {party.id} has no link")
+        # A secret, like a table's link: no cache along the way keeps it.
+        return web.Response(body=qr_svg(self._urls.base(request) + party.link),
+                            content_type="image/svg+xml", headers={"Cache-Control": NO_STORE})
 
 
 class PartyPage:

@@ -21,7 +21,7 @@ from .auth import COOKIE_MAX_AGE_S, Auth, set_token_cookie
 from .login import local_path
 
 STATIC_ROOT: Final = Path(__file__).parent / "static"
-PAGES: Final = ("kitchen", "dashboard", "console", "order", "login")
+PAGES: Final = ("kitchen", "dashboard", "console", "order", "host", "login")
 # The languages every page speaks (one catalogue each in static/i18n/), the first the default.
 LANGUAGES: Final = ("en", "ko")
 LANG_COOKIE: Final = "robodyne_lang"

@@ -33,6 +33,7 @@ PAGES = [
     ("/dashboard", "admin-token-test", "live"),
     ("/console", "maintenance-token-test", "live"),
     ("/order", "floor-token-test", "live"),
+    ("/host", "floor-token-test", "live"),
     ("/login", None, "login"),
     ("/login?next=%2Fkitchen%3Fstation%3Dgrill&failed=1", None, "login"),
     ("/print/tables", "admin-token-test", "print"),

@@ -5,7 +5,7 @@
 import { Topic, api, idempotencyKey, watchConnection } from "./client.js";
 import { CallsPanel } from "./calls.js";
 import { age, h, replace } from "./dom.js";
-import { duration, lang, number, t, tOr } from "./i18n.js";
+import { lang, number, t, tOr } from "./i18n.js";
 
 const TICK_MS = 1000;
 // The statuses of a party still in line (the server's core/waitlist.py IN_LINE).
@@ -40,11 +40,13 @@ function inLine() {
     .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || a.id - b.id);
 }
 
-// What a party was told: no wait, a length of time, or that no table seats it.
+// What a party was told: no wait, a wait in whole minutes (rounded up), or that no table
+// seats it.
+const minutes = new Intl.NumberFormat(lang, { style: "unit", unit: "minute", unitDisplay: "long" });
 function quoteText(party) {
   if (party.quoted_wait_s === null || party.quoted_wait_s === undefined) return t("host.quote_none");
   if (party.quoted_wait_s === 0) return t("host.quote_now");
-  return t("host.quote", { wait: duration(party.quoted_wait_s) });
+  return t("host.quote", { wait: minutes.format(Math.ceil(party.quoted_wait_s / 60)) });
 }
 
 // --- the waitlist ------------------------------------------------------------------------
@@ -69,7 +71,7 @@ function render() {
     h("span", { class: "quote" }, quoteText(party))),
   party.note ? h("div", { class: "note" }, party.note) : null,
   h("div", { class: "actions" },
-    writes ? h("button", { type: "button", class: "small call", onclick: (e) => write(e.currentTarget, "POST", `/api/customers/${party.id}/call`, undefined, t("host.done_called", { name: party.name })) }, t("host.call")) : null,
+    writes ? h("button", { type: "button", class: "small call-party", onclick: (e) => write(e.currentTarget, "POST", `/api/customers/${party.id}/call`, undefined, t("host.done_called", { name: party.name })) }, t("host.call")) : null,
     writes ? h("button", { type: "button", class: "small seat", "aria-pressed": String(party.id === chosenId), onclick: () => choose(party.id) }, t("host.seat")) : null,
     writes ? h("button", { type: "button", class: "small no-show", onclick: (e) => write(e.currentTarget, "PATCH", `/api/customers/${party.id}`, { status: "no_show" }, t("host.done_no_show", { name: party.name })) }, t("host.no_show")) : null,
     party.link ? h("button", { type: "button", class: "small show-qr", onclick: () => showTicket(party) }, t("host.qr")) : null))));
@@ -136,7 +138,7 @@ function renderFloor() {
     return h("li", { class: `floor-table tc-${table.status}`, dataset: { tableId: table.id, status: table.status } },
       h("span", { class: "label" }, table.label),
       h("small", { class: "status" }, `${tableStatus(table.status)} · ${t("host.seats", { n: number(table.seats) })}`),
-      who ? h("small", { class: "party" }, who) : null,
+      who ? h("small", { class: "who" }, who) : null,
       visit ? h("small", { class: "since" }, t("host.seated_at", { time: time(visit.opened_at) })) : null);
   }));
 }

@@ -122,8 +122,8 @@ function viewChanged() {
   $("waiting").hidden = status !== "waiting";
   $("called").hidden = status !== "called";
   $("seated").hidden = status !== "seated";
-  // The sound is for the call: once seated, nothing more will ring.
-  $("sound").hidden = status === "seated";
+  // The sound is for the call: once it came, nothing more will ring.
+  $("sound").hidden = status !== "waiting";
 
   if (status === "waiting") {
     $("position").textContent = view.position === 1 ? t("party.next")

@@ -31,6 +31,7 @@ class PartySession:
     code: str
     status: CustomerStatus
     seated_at: str | None
+    joined_at: str  # when the party joined the line: its page counts the wait from it
 
     def ended(self, now: datetime | None = None) -> str | None:
         """Why the session is over, if it is: the party left, never came, or sat down
@@ -66,4 +67,4 @@ class PartySessions:
         if party is None:
             return None
         return PartySession(customer_id=party.id, code=code, status=party.status,
-                            seated_at=party.seated_at)
+                            seated_at=party.seated_at, joined_at=party.created_at)

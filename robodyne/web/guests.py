@@ -5,7 +5,6 @@ in web/routes.py with the GUEST need)."""
 from __future__ import annotations
 
 import html
-import re
 from typing import Final
 
 import orjson
@@ -19,7 +18,7 @@ from .api import path_id
 from .auth import GUEST_COOKIE, Auth
 from .bodies import CallIn, GuestOrderIn, read_body
 from .needs import Caller, guest_of
-from .pages import STATIC_ROOT, language, page_response
+from .pages import STATIC_ROOT, filled, language, page_response
 from .responses import json_response
 
 PATH: Final = "/t/{code}"
@@ -27,7 +26,6 @@ PATH: Final = "/t/{code}"
 COOKIE_MAX_AGE_S: Final = 12 * 3600
 # The page sets a cookie: no cache along the way keeps it, or hands it to someone else.
 NO_STORE: Final = "no-store"
-PLACEHOLDER: Final = re.compile(r"\{(\w+)\}")
 
 
 class GuestPage:
@@ -69,8 +67,8 @@ class GuestPage:
             token, session = started
         assert session is not None
         label = await self._sessions.table_label(session.table_id)
-        text = _filled(self._template, {**self._values, "lang": lang,
-                                        "table_label": html.escape(label)})
+        text = filled(self._template, {**self._values, "lang": lang,
+                                       "table_label": html.escape(label)})
         response = page_response(request, text, lang, cache=NO_STORE)
         if token is not None:
             response.set_cookie(GUEST_COOKIE, token, httponly=True, samesite="Strict",
@@ -85,11 +83,6 @@ def _keeps(held: GuestSession | None, code: str, *, fresh: bool) -> bool:
     if held is None or held.code != code:
         return False
     return held.ended is None or (held.ended == "visit_closed" and not fresh)
-
-
-def _filled(template: str, values: dict[str, str]) -> str:
-    """Every {name} of `values` replaced at once (a value is never read as a placeholder)."""
-    return PLACEHOLDER.sub(lambda found: values.get(found[1], found[0]), template)
 
 
 class GuestApi:

@@ -4,6 +4,7 @@ language, token and response rules every page follows (web/print_sheet.py's too)
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -25,6 +26,7 @@ PAGES: Final = ("kitchen", "dashboard", "console", "order", "host", "login")
 # The languages every page speaks (one catalogue each in static/i18n/), the first the default.
 LANGUAGES: Final = ("en", "ko")
 LANG_COOKIE: Final = "robodyne_lang"
+PLACEHOLDER: Final = re.compile(r"\{(\w+)\}")
 
 
 def choose_language(query: str | None, cookie: str | None, accept: str,
@@ -142,6 +144,11 @@ def language(request: web.Request, offered: Sequence[str] = LANGUAGES) -> str:
     """The language a page is served in (choose_language over the request)."""
     return choose_language(request.query.get("lang"), request.cookies.get(LANG_COOKIE),
                            request.headers.get("Accept-Language", ""), offered)
+
+
+def filled(template: str, values: dict[str, str]) -> str:
+    """Every {name} of `values` replaced at once (a value is never read as a placeholder)."""
+    return PLACEHOLDER.sub(lambda found: values.get(found[1], found[0]), template)
 
 
 def page_response(request: web.Request, text: str, lang: str, *, status: int = 200,

@@ -4,22 +4,24 @@ REST read that cookie opens (declared in web/routes.py with the PARTY need)."""
 
 from __future__ import annotations
 
+import html
 from typing import Final
 
+import orjson
 from aiohttp import web
 
+from ..core.errors import NotFound
 from ..core.models import CustomerStatus
 from ..domain.party import SEATED_KEPT, PartySessions
 from ..domain.party_views import PartyViews
 from ..domain.waitlist import Waitlist
-from ..core.errors import NotFound
 from ..settings import RestaurantSettings
 from .api import path_id
 from .auth import PARTY_COOKIE
 from .bodies import CustomerIn, CustomerPatch, SeatIn, read_body
 from .links import LinkUrls
 from .needs import Caller, party_of
-from .pages import STATIC_ROOT, language, page_response
+from .pages import STATIC_ROOT, filled, language, page_response
 from .print_sheet import qr_svg
 from .responses import json_response
 
@@ -71,14 +73,17 @@ class WaitlistApi:
 
 
 class PartyPage:
-    """GET /w/{code}: the party's page, with its cookie; a 404 page for an unknown code or a
-    party whose session has ended. The page is a placeholder until the party's live page
-    replaces it."""
+    """GET /w/{code}: the party's page in its language, with its cookie; a 404 page for an
+    unknown code or a party whose session has ended."""
 
     def __init__(self, parties: PartySessions, restaurant: RestaurantSettings) -> None:
         self._parties = parties
         self._languages = [str(lang) for lang in restaurant.languages]
         self._page = (STATIC_ROOT / "party.html").read_text(encoding="utf-8")
+        # Filled in with the request's own values in one pass, as the guest page is.
+        self._values = {
+            "languages": html.escape(orjson.dumps(self._languages).decode()),
+            "restaurant_name": html.escape(restaurant.name)}
         self._gone = (STATIC_ROOT / "party_gone.html").read_text(encoding="utf-8")
 
     def routes(self) -> list[web.AbstractRouteDef]:
@@ -91,8 +96,10 @@ class PartyPage:
         if session is None or session.ended() is not None:
             return page_response(request, self._gone.replace("{lang}", lang), lang,
                                  status=404, cache=NO_STORE)
-        response = page_response(request, self._page.replace("{lang}", lang), lang,
-                                 cache=NO_STORE)
+        # The view has no joining time (docs/protocol.md): the page counts the wait from this.
+        text = filled(self._page, {**self._values, "lang": lang,
+                                   "joined_at": html.escape(session.joined_at)})
+        response = page_response(request, text, lang, cache=NO_STORE)
         response.set_cookie(PARTY_COOKIE, code, httponly=True, samesite="Strict",
                             max_age=COOKIE_MAX_AGE_S, path="/", secure=request.secure)
         return response

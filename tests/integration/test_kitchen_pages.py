@@ -398,10 +398,12 @@ KEY_CALL = re.compile(r"""\bt\(\s*["']([\w.]+)["']""")
 KEY_ATTRIBUTE = re.compile(r"""data-i18n(?:-[\w-]+)?="([\w.]+)\"""")
 
 
-# The guest page speaks four languages from catalogues of its own (web/static/i18n/guest/);
-# the staff pages speak English and Korean from web/static/i18n/.
+# The guest page and the party's page speak four languages from catalogues of their own
+# (web/static/i18n/guest/, i18n/party/); the staff pages speak English and Korean from
+# web/static/i18n/.
 GUEST_LANGUAGES = ("ko", "en", "zh", "ja")
 GUEST_PAGE = ("js/guest*.js", "guest*.html")
+PARTY_PAGE = ("js/party*.js", "party*.html")
 
 
 def keys_used(paths: list[Path]) -> set[str]:
@@ -417,7 +419,7 @@ def test_both_catalogues_have_every_key_the_pages_use() -> None:
     """No key in one catalogue is missing from the other, none is empty, every t("…") in the
     scripts and every data-i18n in the html is in both, and both name the same {placeholders}.
     Likewise the guest page's four catalogues (i18n/guest/): the keys its scripts and html
-    use, each an allergen's badge, in every one of them."""
+    use, each an allergen's badge, in every one of them; and the party page's (i18n/party/)."""
     en, ko = catalogue("en"), catalogue("ko")
     assert sorted(set(en) - set(ko)) == [], "missing from ko.json"
     assert sorted(set(ko) - set(en)) == [], "missing from en.json"
@@ -426,7 +428,9 @@ def test_both_catalogues_have_every_key_the_pages_use() -> None:
     assert [k for k in en if set(placeholders.findall(en[k])) != set(placeholders.findall(ko[k]))
             ] == []
     guest_files = {path for pattern in GUEST_PAGE for path in STATIC.glob(pattern)}
-    staff_files = (set((STATIC / "js").glob("*.js")) | set(STATIC.glob("*.html"))) - guest_files
+    party_files = {path for pattern in PARTY_PAGE for path in STATIC.glob(pattern)}
+    staff_files = ((set((STATIC / "js").glob("*.js")) | set(STATIC.glob("*.html")))
+                   - guest_files - party_files)
     used = keys_used(sorted(staff_files))
     assert len(used) > 50, "the key patterns found almost nothing: are they stale?"
     assert sorted(used - set(en)) == [], "used by a page, missing from en.json"
@@ -447,6 +451,26 @@ def test_both_catalogues_have_every_key_the_pages_use() -> None:
                 != set(placeholders.findall(first[k]))] == [], f"placeholders differ in {where}"
         assert sorted(guest_used - set(words)) == [], f"used by the page, missing from {where}"
         assert sorted(allergens - set(words)) == [], f"an allergen's badge missing from {where}"
+    four_catalogues(party_files, "party", placeholders, at_least=25)
+
+
+def four_catalogues(files: set[Path], folder: str, placeholders: re.Pattern[str],
+                    at_least: int) -> None:
+    """A page's own four catalogues (i18n/{folder}/): the same keys in each, none empty, the
+    same {placeholders}, and every key the page's scripts and html use; the page uses only
+    its own keys ({folder}.…)."""
+    used = keys_used(sorted(files))
+    assert len(used) >= at_least, f"the {folder} page's keys were not found: stale patterns?"
+    assert sorted(k for k in used if not k.startswith(f"{folder}.")) == []
+    first = catalogue(GUEST_LANGUAGES[0], folder)
+    for lang in GUEST_LANGUAGES:
+        words = catalogue(lang, folder)
+        where = f"i18n/{folder}/{lang}.json"
+        assert sorted(set(first) ^ set(words)) == [], f"{where} and the others differ"
+        assert [k for k in words if not words[k].strip()] == [], f"empty in {where}"
+        assert [k for k in words if set(placeholders.findall(words[k]))
+                != set(placeholders.findall(first[k]))] == [], f"placeholders differ in {where}"
+        assert sorted(used - set(words)) == [], f"used by the page, missing from {where}"
 
 
 @pytest.mark.browser

@@ -98,7 +98,7 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
         Route("PATCH", "/api/customers/{id}", waitlist.update, Write(S.CUSTOMERS)),
         # The party's link as a QR code, for the host page (the link is a secret: the
         # roles that keep the line, who read it on the customers topic).
-        Route("GET", "/api/customers/{id}/qr.svg", waitlist.qr, Write(S.CUSTOMERS)),
+        Route("GET", "/api/customers/{id}/qr.svg", waitlist.qr, Read(T.CUSTOMERS)),
         # Calling again stamps the new call; seating twice is refused: a retry gets the party.
         Route("POST", "/api/customers/{id}/call", waitlist.call, Write(S.CUSTOMERS),
               changes(T.CUSTOMERS)),

@@ -17,6 +17,9 @@ from .models import CustomerStatus, TableStatus
 # The history a turn is the median of, and how many visits it needs to be trusted.
 HISTORY: Final = timedelta(days=14)
 MIN_HISTORY: Final = 5
+# A table being cleaned is not free now (SPEC §12.4: only an available one quotes 0): it takes
+# its next party after this allowance.
+CLEANING_S: Final = 300.0
 # The statuses of a party still in line.
 IN_LINE: Final = frozenset({CustomerStatus.WAITING, CustomerStatus.CALLED})
 
@@ -85,7 +88,7 @@ def quote_s(party_size: int, tables: Sequence[FloorTable], ahead: Sequence[InLin
     0 when a fitting table is `available` now; None when no table that could ever seat the
     party exists (every fitting one out of service, or none that large). Otherwise the
     floor is played forward: each table that can take a party frees at (turn - age of its
-    visit, at least 0; needs_cleaning: now; occupied with no visit known: a whole turn),
+    visit, at least 0; needs_cleaning: CLEANING_S; occupied with no visit known: a turn),
     the parties ahead, in their order, each take the fitting table that frees first (the
     smallest of equal ones), holding it one turn; the quote is when the first table that
     fits this party frees after that. A reserved or out-of-service table takes no one.
@@ -114,8 +117,10 @@ def quote_s(party_size: int, tables: Sequence[FloorTable], ahead: Sequence[InLin
 
 def _frees_in(table: FloorTable, turn: float) -> float | None:
     """Seconds from now until the table can take a party; None: it takes none."""
-    if table.status in (TableStatus.AVAILABLE, TableStatus.NEEDS_CLEANING):
+    if table.status == TableStatus.AVAILABLE:
         return 0.0
+    if table.status == TableStatus.NEEDS_CLEANING:
+        return CLEANING_S
     if table.status == TableStatus.OCCUPIED:
         return turn if table.age_s is None else max(0.0, turn - table.age_s)
     return None  # reserved, out_of_service

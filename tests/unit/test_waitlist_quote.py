@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from robodyne.core.waitlist import FloorTable, InLine, Turn, ahead_of, position, quote_s, turn_s
+from robodyne.core.waitlist import (
+    CLEANING_S,
+    FloorTable,
+    InLine,
+    Turn,
+    ahead_of,
+    position,
+    quote_s,
+    turn_s,
+)
 
 MIN = 60.0
 DEFAULT = 45 * MIN
@@ -63,9 +72,12 @@ def test_parties_ahead_take_the_first_tables_to_free() -> None:
     assert quote_s(4, tables, [], [], DEFAULT) == 15 * MIN
 
 
-def test_a_visit_past_its_turn_frees_now_and_a_table_being_cleaned_too() -> None:
+def test_a_visit_past_its_turn_frees_now_and_a_table_being_cleaned_after_its_cleaning(
+) -> None:
     tables = [FloorTable(1, 4, "occupied", 90 * MIN), FloorTable(2, 4, "needs_cleaning")]
     assert quote_s(4, tables, [], [], DEFAULT) == 0
+    # Not available, so never a 0 by itself: cleaned first.
+    assert quote_s(4, [FloorTable(2, 4, "needs_cleaning")], [], [], DEFAULT) == CLEANING_S
     assert quote_s(4, tables, [party(1, 4, "00:00"), party(2, 4, "01:00")], [], DEFAULT) \
         == 45 * MIN
 

@@ -4,6 +4,7 @@
 import { Topic } from "./client.js";
 import { h, replace } from "./dom.js";
 import { lang, t } from "./i18n.js";
+import { filled, parseLanguages } from "./pagedata.js";
 import { post, Refused, Unreachable } from "./guest_api.js";
 import { Cart } from "./guest_cart.js";
 import { languageName } from "./guest_format.js";
@@ -16,19 +17,6 @@ const TERMINAL_CLOSE = 4401;
 const VISIT_CLOSED = "visit_closed"; // the close reason when the visit, not the link, ended
 
 // --- the page's frame: who, where, which language ---------------------------------------------
-
-function filled(value) {
-  // An attribute the server did not fill still holds its {placeholder}.
-  return value && !/^\{\w+\}$/.test(value) ? value : "";
-}
-
-function parseLanguages(text) {
-  try {
-    const list = JSON.parse(text);
-    if (Array.isArray(list) && list.length) return list;
-  } catch { /* not filled in */ }
-  return [lang];
-}
 
 const restaurant = filled(page.restaurantName);
 const tableLabel = filled(page.tableLabel);

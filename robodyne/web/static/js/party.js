@@ -5,6 +5,7 @@
 import { Topic } from "./client.js";
 import { h, replace } from "./dom.js";
 import { lang, t } from "./i18n.js";
+import { filled, parseLanguages } from "./pagedata.js";
 import { Alarm } from "./party_sound.js";
 
 const page = document.body.dataset;
@@ -12,19 +13,6 @@ const $ = (id) => document.getElementById(id);
 const WAITED_TICK_MS = 15000;
 
 // --- the frame: the restaurant and the languages -----------------------------------------------
-
-function filled(value) {
-  // An attribute the server did not fill still holds its {placeholder}.
-  return value && !/^\{\w+\}$/.test(value) ? value : "";
-}
-
-function parseLanguages(text) {
-  try {
-    const list = JSON.parse(text);
-    if (Array.isArray(list) && list.length) return list;
-  } catch { /* not filled in */ }
-  return [lang];
-}
 
 const restaurant = filled(page.restaurantName);
 const joinedAt = filled(page.joinedAt);

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Final
 
@@ -24,7 +24,7 @@ from ..core.models import TaskKind, TaskStop, VisitStatus
 from ..core.tasks import CLOSED_STOP_STATUSES, FINISHED
 from ..core.topics import GUEST_STREAM, Topic
 from ..live.hub import Family, Hub, Stream, Tap
-from ..live.views import KeyedView, Record
+from ..live.views import Record
 from ..settings import DispatchSettings
 from ..store.store import Store
 from ..wire.frames import Kind
@@ -104,10 +104,6 @@ class GuestViews:
 
     def _items(self, topic: Topic) -> list[Record]:
         return self._hub.topics[topic].view.items()
-
-    def _get(self, topic: Topic, key: Hashable) -> Record | None:
-        view = self._hub.topics[topic].view
-        return view.get(key) if isinstance(view, KeyedView) else None
 
     # ---- the taps: mark what changed ----
 
@@ -240,7 +236,7 @@ class GuestViews:
 
     def _view_of(self, table_id: int) -> Record:
         """The table's guest view as the topics hold it now (SPEC §11.4)."""
-        table = self._get(Topic.TABLES, table_id)
+        table = self._hub.item(Topic.TABLES, table_id)
         visit = self._visits.get(table_id)
         orders = sorted(self._orders.get(visit["id"], {}).values(),
                         key=lambda order: order["id"]) if visit else []
@@ -263,7 +259,7 @@ class GuestViews:
                 "items": [self._item_view(item) for item in order["items"]]}
 
     def _item_view(self, item: Record) -> Record:
-        dish = self._get(Topic.MENU, item["menu_id"]) if item["menu_id"] is not None else None
+        dish = self._hub.item(Topic.MENU, item["menu_id"]) if item["menu_id"] is not None else None
         return {"name": item["name"], "menu_id": item["menu_id"],
                 "names": dish["names"] if dish else {}, "qty": item["qty"],
                 "price": item["price"], "options": item["options"], "note": item["note"],
@@ -286,7 +282,7 @@ class GuestViews:
                     and stop["status"] not in CLOSED_STOP_STATUSES]
             if not here:
                 continue
-            robot = self._get(Topic.ROBOTS, task["robot_id"])
+            robot = self._hub.item(Topic.ROBOTS, task["robot_id"])
             if robot is None:
                 continue
             pose = robot["pose"]

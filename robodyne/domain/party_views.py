@@ -19,7 +19,7 @@ from ..core.models import CustomerStatus
 from ..core.topics import PARTY_STREAM, Topic
 from ..core.waitlist import IN_LINE, InLine, position
 from ..live.hub import Family, Hub, Stream, Tap
-from ..live.views import KeyedView, Record
+from ..live.views import Record
 from ..wire.frames import Kind
 from .party import ended
 
@@ -96,8 +96,7 @@ class PartyViews:
         self._shown.pop(customer_id, None)
 
     def _party(self, customer_id: int) -> Record | None:
-        view = self._hub.topics[Topic.CUSTOMERS].view
-        return view.get(customer_id) if isinstance(view, KeyedView) else None
+        return self._hub.item(Topic.CUSTOMERS, customer_id)
 
     def _view_of(self, customer_id: int) -> Record:
         """The party's view as the topics hold it now (a deleted party reads as left)."""
@@ -108,8 +107,7 @@ class PartyViews:
                     "table": None, "robot": None}
         table = None
         if party["table_id"] is not None and party["status"] == CustomerStatus.SEATED:
-            tables = self._hub.topics[Topic.TABLES].view
-            found = tables.get(party["table_id"]) if isinstance(tables, KeyedView) else None
+            found = self._hub.item(Topic.TABLES, party["table_id"])
             table = {"id": party["table_id"],
                      "label": found["label"] if found else str(party["table_id"])}
         in_line = party["status"] in IN_LINE

@@ -320,6 +320,12 @@ class Hub:
         state = self.topics[topic]
         return state.view.items(), state.seq
 
+    def item(self, topic: str, key: Hashable) -> Record | None:
+        """One item of a keyed topic as its view holds it now (None: not held, or a log
+        topic, which has no keys)."""
+        view = self.topics[topic].view
+        return view.get(key) if isinstance(view, KeyedView) else None
+
     def subscribe(self, topic: str, on_overflow: Callable[[], None], *,
                   since: int | None = None, epoch: str | None = None) -> Subscriber:
         """Register a client of a topic (Stream.subscribe)."""

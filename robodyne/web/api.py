@@ -39,7 +39,7 @@ from .bodies import (
     read_body,
 )
 from .needs import Caller, grant_of
-from .responses import json_response
+from .responses import json_response, stream_response
 
 # How many ways a check may be split (SPEC §12.3).
 MIN_SPLIT: Final = 2
@@ -76,8 +76,7 @@ class Api:
                               "may_report": role in REPORT_ROLES})
 
     async def read_topic(self, request: web.Request, caller: Caller) -> web.Response:
-        items, seq = self._hub.snapshot(request.match_info["topic"])
-        return json_response({"items": items, "seq": seq, "epoch": self._hub.epoch})
+        return stream_response(self._hub.topics[request.match_info["topic"]])
 
     async def create_order(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, OrderIn)

@@ -35,11 +35,17 @@ def request_token(request: web.Request) -> str | None:
     return request.cookies.get(TOKEN_COOKIE) or None
 
 
+def set_secret_cookie(response: web.StreamResponse, name: str, value: str,
+                      request: web.Request, max_age: int = COOKIE_MAX_AGE_S) -> None:
+    """A cookie that opens something (a token, a guest's or a party's session): scripts cannot
+    read it, other sites cannot send it, and under TLS it never crosses the network in clear."""
+    response.set_cookie(name, value, httponly=True, samesite="Strict", max_age=max_age,
+                        path="/", secure=request.secure)
+
+
 def set_token_cookie(response: web.StreamResponse, token: str, request: web.Request) -> None:
-    """The page cookie: scripts cannot read it, other sites cannot send it, and under TLS it
-    never crosses the network in clear."""
-    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict",
-                        max_age=COOKIE_MAX_AGE_S, path="/", secure=request.secure)
+    """The pages' token cookie."""
+    set_secret_cookie(response, TOKEN_COOKIE, token, request)
 
 
 class Auth:

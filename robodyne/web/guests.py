@@ -15,11 +15,11 @@ from ..domain.guest_views import GuestViews
 from ..domain.guests import SESSION_KEPT, GuestDesk, GuestSession, GuestSessions
 from ..settings import GuestSettings, RestaurantSettings
 from .api import path_id
-from .auth import GUEST_COOKIE, Auth
+from .auth import GUEST_COOKIE, Auth, set_secret_cookie
 from .bodies import CallIn, GuestOrderIn, read_body
 from .needs import Caller, guest_of
 from .pages import STATIC_ROOT, filled, language, page_response
-from .responses import json_response
+from .responses import json_response, stream_response
 
 PATH: Final = "/t/{code}"
 # The page's cookie lasts a long meal; a phone coming back later scans the code again.
@@ -71,9 +71,8 @@ class GuestPage:
                                        "table_label": html.escape(label)})
         response = page_response(request, text, lang, cache=NO_STORE)
         if token is not None:
-            response.set_cookie(GUEST_COOKIE, token, httponly=True, samesite="Strict",
-                                max_age=min(COOKIE_MAX_AGE_S, int(SESSION_KEPT.total_seconds())),
-                                path="/", secure=request.secure)
+            set_secret_cookie(response, GUEST_COOKIE, token, request,
+                              max_age=min(COOKIE_MAX_AGE_S, int(SESSION_KEPT.total_seconds())))
         return response
 
 
@@ -94,9 +93,7 @@ class GuestApi:
 
     async def read(self, request: web.Request, caller: Caller) -> web.Response:
         """GET /api/guest: the table's view as its stream holds it, like any topic's read."""
-        stream = self._views.stream(guest_of(caller).table_id)
-        return json_response({"items": stream.view.items(), "seq": stream.seq,
-                              "epoch": stream.epoch})
+        return stream_response(self._views.stream(guest_of(caller).table_id))
 
     async def order(self, request: web.Request, caller: Caller) -> web.Response:
         session = guest_of(caller)

@@ -25,6 +25,7 @@ from ..core.errors import (
     Unauthorized,
     VisitClosed,
 )
+from ..live.hub import Stream
 
 # The first entry an error is an instance of answers it: a specific Conflict before Conflict.
 ERRORS: Final[dict[type[DomainError], tuple[int, Code]]] = {
@@ -52,6 +53,12 @@ def _dumps(value: Any) -> str:
 def json_response(item: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
     body = item.model_dump(mode="json") if isinstance(item, BaseModel) else item
     return web.json_response(body, status=status, dumps=_dumps)
+
+
+def stream_response(stream: Stream) -> web.Response:
+    """A topic's or a keyed stream's read, as its snapshot would give it: {items, seq, epoch}."""
+    return json_response({"items": stream.view.items(), "seq": stream.seq,
+                          "epoch": stream.epoch})
 
 
 def error_response(status: int, code: Code, message: str) -> web.Response:

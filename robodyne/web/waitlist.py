@@ -17,13 +17,13 @@ from ..domain.party_views import PartyViews
 from ..domain.waitlist import Waitlist
 from ..settings import RestaurantSettings
 from .api import path_id
-from .auth import PARTY_COOKIE
+from .auth import PARTY_COOKIE, set_secret_cookie
 from .bodies import CustomerIn, CustomerPatch, SeatIn, read_body
 from .links import LinkUrls
 from .needs import Caller, party_of
 from .pages import STATIC_ROOT, filled, language, page_response
 from .print_sheet import qr_svg
-from .responses import json_response
+from .responses import json_response, stream_response
 
 PATH: Final = "/w/{code}"
 # A wait plus a meal's first minutes; a phone coming back later asks the host stand.
@@ -100,8 +100,7 @@ class PartyPage:
         text = filled(self._page, {**self._values, "lang": lang,
                                    "joined_at": html.escape(session.joined_at)})
         response = page_response(request, text, lang, cache=NO_STORE)
-        response.set_cookie(PARTY_COOKIE, code, httponly=True, samesite="Strict",
-                            max_age=COOKIE_MAX_AGE_S, path="/", secure=request.secure)
+        set_secret_cookie(response, PARTY_COOKIE, code, request, max_age=COOKIE_MAX_AGE_S)
         return response
 
 
@@ -112,6 +111,4 @@ class PartyApi:
         self._views = views
 
     async def read(self, request: web.Request, caller: Caller) -> web.Response:
-        stream = self._views.stream_of(party_of(caller).customer_id)
-        return json_response({"items": stream.view.items(), "seq": stream.seq,
-                              "epoch": stream.epoch})
+        return stream_response(self._views.stream_of(party_of(caller).customer_id))

@@ -29,6 +29,7 @@ from .domain.guest_views import GuestViews
 from .domain.guests import GuestDesk, GuestSessions
 from .domain.party import PartySessions
 from .domain.party_views import PartyViews
+from .domain.places import Places
 from .domain.waitlist import Waitlist
 from .domain.dispatch import Dispatcher
 from .domain.fleet import Fleet
@@ -155,9 +156,10 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
     fleet = Fleet(store, hub, journal)
     menu = Menu(store, hub, journal, settings.kitchen, settings.restaurant.categories)
     visits = Visits(store, hub, settings.restaurant, settings.guest)
-    restaurant = Restaurant(store, hub, journal, fleet, menu, visits)
-    dispatcher = Dispatcher(store, hub, journal, fleet, restaurant, visits, settings.dispatch,
-                            stats)
+    places = Places(store, hub)
+    restaurant = Restaurant(store, hub, journal, fleet, menu, visits, places)
+    dispatcher = Dispatcher(store, hub, journal, fleet, restaurant, visits, places,
+                            settings.dispatch, stats)
     robot_server = RobotServer(settings.tcp, tokens.book, refusals, fleet,
                                RobotReports(journal, restaurant, dispatcher),
                                Notifier(store, hub, fleet), stats, tls=tls)
@@ -167,6 +169,9 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
     guest_views = GuestViews(hub, store, settings.dispatch, restaurant.table_positions)
     party_sessions = PartySessions(store)
     party_views = PartyViews(hub)
+    waitlist = Waitlist(store, restaurant, visits, settings.host)
+    if settings.host.escort:
+        waitlist.on_seated.append(dispatcher.escort)
     auth = Auth(tokens.book, settings.auth.allowed_origins, refusals, guest_sessions,
                 party_sessions)
     daybook = Daybook(store, settings.server.zone(), settings.kitchen.stations)
@@ -184,11 +189,11 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         login=Login(auth, tokens), health=Health(status),
         idempotency=Idempotency(store, auth),
         metrics=Metrics(Collector(stats, hub, fleet)),
-        api=Api(restaurant, menu, visits, calls, dispatcher, daybook, hub),
+        api=Api(restaurant, menu, visits, calls, dispatcher, daybook, hub, places),
         link_api=LinkApi(links, link_urls),
         guest_api=GuestApi(GuestDesk(restaurant, calls, settings.guest), guest_views),
         guest_page=GuestPage(guest_sessions, auth, settings.restaurant, settings.guest),
-        waitlist_api=WaitlistApi(Waitlist(store, restaurant, visits, settings.host), link_urls),
+        waitlist_api=WaitlistApi(waitlist, link_urls),
         party_api=PartyApi(party_views),
         party_page=PartyPage(party_sessions, settings.restaurant),
         reports=Reports(daybook), pages=pages,

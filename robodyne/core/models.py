@@ -94,6 +94,7 @@ class Command(StrEnum):
     DELIVER = "deliver"
     BUS = "bus"
     SUMMON = "summon"
+    ESCORT = "escort"
     RETURN = "return"
     CHARGE = "charge"
     PAUSE = "pause"
@@ -314,6 +315,23 @@ class VideoStream(Item):
     updated_at: str
 
 
+class PlaceName(StrEnum):
+    """The floor's named places (SPEC §13): where robots dock and charge, where food is
+    picked up, and the host stand escorts start from."""
+
+    DOCK = "dock"
+    PASS = "pass"
+    HOST = "host"
+
+
+class Place(Item):
+    """A named place on the floor map, in metres in the robots' frame."""
+
+    name: PlaceName
+    x: float
+    y: float
+
+
 class MenuOption(Item):
     """A choice a dish offers (an extra egg), its price added to the dish's."""
 
@@ -352,6 +370,8 @@ class TaskKind(StrEnum):
     GO_TO = "go_to"
     RETURN = "return"
     CHARGE = "charge"
+    # From the host stand, lead a seated party to its table (SPEC §12.4).
+    ESCORT = "escort"
 
 
 class TaskStatus(StrEnum):

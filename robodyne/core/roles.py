@@ -41,6 +41,8 @@ class Scope(StrEnum):
     VISITS = "visits"
     # Answering a table's call.
     CALLS = "calls"
+    # Setting where the dock, the pass and the host stand are: admin only.
+    PLACES = "places"
 
 
 T = Topic
@@ -49,9 +51,9 @@ READABLE: Final[dict[Role, frozenset[Topic]]] = {
     Role.KITCHEN: frozenset({T.ORDERS, T.TABLES, T.INVENTORY, T.EVENTS, T.STATUS, T.TASKS,
                              T.MENU}),
     Role.FLOOR: frozenset({T.ROBOTS, T.TABLES, T.ORDERS, T.CUSTOMERS, T.EVENTS, T.STATUS,
-                           T.VIDEO_STREAMS, T.TASKS, T.MENU, T.VISITS, T.CALLS}),
+                           T.VIDEO_STREAMS, T.TASKS, T.MENU, T.VISITS, T.CALLS, T.PLACES}),
     Role.MAINTENANCE: frozenset({T.ROBOTS, T.EVENTS, T.STATUS, T.SYSTEMLOGS, T.VIDEO_STREAMS,
-                                 T.TASKS}),
+                                 T.TASKS, T.PLACES}),
     Role.ROBOT: frozenset(),
 }
 S = Scope

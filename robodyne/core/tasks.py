@@ -4,13 +4,15 @@ and when a finished task leaves the tasks snapshot."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
 from .errors import Conflict
+from .floor import Point
 from .models import (
     OrderStatus,
+    PlaceName,
     StopStatus,
     Task,
     TaskChanges,
@@ -28,7 +30,13 @@ ACTIVE: Final = frozenset({TaskStatus.ASSIGNED, TaskStatus.UNDERWAY})
 REPRIORITISABLE: Final = frozenset({TaskStatus.QUEUED})
 REPINNABLE: Final = frozenset({TaskStatus.QUEUED, TaskStatus.ASSIGNED})
 # Kinds that go to a table, and so take a stop with the table (and for deliver, orders).
-TABLE_KINDS: Final = frozenset({TaskKind.DELIVER, TaskKind.BUS, TaskKind.SUMMON, TaskKind.GO_TO})
+TABLE_KINDS: Final = frozenset({TaskKind.DELIVER, TaskKind.BUS, TaskKind.SUMMON, TaskKind.GO_TO,
+                                TaskKind.ESCORT})
+# Where a kind's command says the robot starts from, or drives to, besides its stops (SPEC §4):
+# an escort meets its party at the host stand; going home and charging end at the dock.
+FROM_PLACE: Final[Mapping[str, PlaceName]] = {TaskKind.ESCORT: PlaceName.HOST}
+TO_PLACE: Final[Mapping[str, PlaceName]] = {
+    TaskKind.RETURN: PlaceName.DOCK, TaskKind.CHARGE: PlaceName.DOCK}
 # An order a robot may carry: ready for a trip, or on one. Any other order is out of the
 # robots' hands (still cooking, or closed), and a task's end leaves it as it is.
 CARRIABLE_ORDER_STATUSES: Final = frozenset({OrderStatus.READY, OrderStatus.DELIVERING})
@@ -119,16 +127,48 @@ def requeued(task: Task, *, rejected: bool, detail: str) -> TaskChanges:
     return changes
 
 
-def command_fields(task: Task) -> dict[str, Any]:
-    """task_id and stops; one stop also as table_id (and order_id), for simple robots."""
-    fields: dict[str, Any] = {"task_id": task.id}
+def start(task: Task, tables: Mapping[int, Point],
+          places: Mapping[PlaceName, Point]) -> Point | None:
+    """Where the task's robot first drives: its place to start from, else its first stop's
+    table; None when that has no position."""
+    place = FROM_PLACE.get(task.kind)
+    if place is not None:
+        return places.get(place)
+    return tables.get(task.stops[0].table_id) if task.stops else None
+
+
+def command_fields(task: Task, tables: Mapping[int, Point],
+                   places: Mapping[PlaceName, Point]) -> dict[str, Any]:
+    """task_id and stops, each with its table's position so a robot needs no map of table
+    ids; `from` or `to` for the kinds that start or end at a place; one stop also as table_id
+    (and order_id), for simple robots."""
+    fields: dict[str, Any] = {"task_id": task.id, **place_fields(task.kind, places)}
     if task.stops:
-        fields["stops"] = [{"table_id": stop.table_id, "order_ids": stop.order_ids}
+        fields["stops"] = [stop_fields(stop.table_id, stop.order_ids, tables)
                            for stop in task.stops]
     if len(task.stops) == 1:
         fields["table_id"] = task.stops[0].table_id
         if len(task.stops[0].order_ids) == 1:
             fields["order_id"] = task.stops[0].order_ids[0]
+    return fields
+
+
+def stop_fields(table_id: int, order_ids: list[int],
+                tables: Mapping[int, Point]) -> dict[str, Any]:
+    """A command's stop: its table, orders and the table's position (null when unset)."""
+    x, y = tables.get(table_id, (None, None))
+    return {"table_id": table_id, "order_ids": order_ids, "x": x, "y": y}
+
+
+def place_fields(kind: str, places: Mapping[PlaceName, Point]) -> dict[str, Any]:
+    """A command's `from` (an escort's host stand) or `to` (a return's or a charge's dock),
+    null while that place is unset; nothing for the other kinds."""
+    fields: dict[str, Any] = {}
+    for key, named in (("from", FROM_PLACE), ("to", TO_PLACE)):
+        place = named.get(kind)
+        if place is not None:
+            point = places.get(place)
+            fields[key] = None if point is None else {"x": point[0], "y": point[1]}
     return fields
 
 

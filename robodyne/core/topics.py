@@ -15,6 +15,7 @@ class Topic(StrEnum):
     MENU = "menu"
     VISITS = "visits"
     CALLS = "calls"
+    PLACES = "places"
     EVENTS = "events"
     SYSTEMLOGS = "systemlogs"
     STATUS = "status"
@@ -24,7 +25,7 @@ class Topic(StrEnum):
 # closed).
 STATE_TOPICS: Final = (Topic.ROBOTS, Topic.TABLES, Topic.ORDERS, Topic.CUSTOMERS,
                        Topic.INVENTORY, Topic.VIDEO_STREAMS, Topic.TASKS, Topic.MENU,
-                       Topic.VISITS, Topic.CALLS)
+                       Topic.VISITS, Topic.CALLS, Topic.PLACES)
 # Topics that append records; their snapshot is the newest snapshot_limit of them.
 LOG_TOPICS: Final = (Topic.EVENTS, Topic.SYSTEMLOGS)
 # The guest's stream: one per table (a family of keyed streams, live/hub.py), each holding its

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Final
 
+from ..core.floor import DOCK
+from ..core.models import PlaceName
+
 # (label, seats, x, y) in metres on the floor map.
 Table = tuple[str, int, float, float]
 
@@ -20,6 +23,11 @@ TABLES: Final[list[Table]] = [
     for row, seats_row in enumerate([(2, 2, 4, 4), (4, 6, 2, 4), (4, 6, 8, 2)])
     for col, seats in enumerate(seats_row)
 ]
+
+# The demo floor's places: the robots' dock by the kitchen on the left wall, the pass just
+# below it, the host stand at the door in the bottom right corner.
+PLACES: Final = {PlaceName.DOCK: DOCK, PlaceName.PASS: (1.5, 3.5),
+                 PlaceName.HOST: (19.2, 0.8)}
 
 # Ids past the demo's twelve fill, row by row from the bottom left, a lattice of odd x (3..17)
 # and odd y (1..11) metres: 2 m apart, at least 1.1 m from every demo table (those stand on even

@@ -1,11 +1,14 @@
 """A simulated serving robot's model: motion, battery, trips and failures, with no I/O.
 
 A robot moves only when told to (SPEC §8: the server, not the robot, decides who does what). It
-carries out one task at a time as a real robot would: a deliver/bus/summon/go_to is accepted
-when it is idle (at the dock or parked at a table) or charging, refused when it is busy or its
-battery is low; it drives to each stop, reports `arrived`, one `delivered` per order at a deliver
-stop, then `done`. It charges only when told `charge`. With a fail rate, some trips break down on
-the way (a `failed` event, then `failed`), so the server's recovery can be watched.
+carries out one task at a time as a real robot would: a deliver/bus/summon/go_to/escort is
+accepted when it is idle (at the dock or parked at a table) or charging, refused when it is busy
+or its battery is low; it drives to each stop at the position the command gives (it has no map of
+table ids, SPEC §4), reports `arrived`, one `delivered` per order at a deliver stop, then `done`.
+An escort first drives to the command's `from` (the host stand) and waits there for its party.
+`return` and `charge` drive to the command's `to` (the dock; while that is unset, the robot's own
+home). It charges only when told `charge`. With a fail rate, some trips break down on the way (a
+`failed` event, then `failed`), so the server's recovery can be watched.
 
 demo/client.py connects it to a server over the robot TCP protocol (docs/protocol.md).
 """
@@ -21,8 +24,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, Field, StrictInt, ValidationError
 
-from ..core.floor import DOCK, MAP_NAME
-from .floor import table_position
+from ..core.floor import DOCK, MAP_NAME, Point
 
 Message = dict[str, Any]
 
@@ -40,6 +42,8 @@ CRITICAL_BATTERY: Final = 10.0
 CHARGED: Final = 95.0
 # (min, max) seconds, drawn uniformly per occurrence: guests taking the food, or the dishes.
 TABLE_WAIT_S: Final = (2.0, 5.0)
+# (min, max) seconds an escort waits at the host stand for its party to come along.
+MEET_WAIT_S: Final = (3.0, 6.0)
 # After a delivery a robot waits this long at its last table for its next command (the server
 # normally sends one at once: more work, or `return`) before it drives home by itself.
 HOME_AFTER_S: Final = 5.0
@@ -51,7 +55,7 @@ FAIL_AT: Final = (0.2, 0.8)
 
 # Trips take the robot out to tables, so only an idle robot with charge to spare takes one; the
 # rest steer the robot itself and are always accepted.
-TRIPS: Final = frozenset({"deliver", "bus", "summon", "go_to"})
+TRIPS: Final = frozenset({"deliver", "bus", "summon", "go_to", "escort"})
 COMMANDS: Final = TRIPS | {"return", "charge", "pause", "resume", "cancel"}
 # Statuses in which a robot takes a trip: nothing to do, or only charging.
 AVAILABLE: Final = frozenset({"idle", "charging"})
@@ -80,18 +84,28 @@ class Phase(enum.Enum):
     """Where a robot is; `paused` is a flag on top of any phase."""
 
     DOCKED = "docked"  # at the dock, nothing to do
-    OUTBOUND = "outbound"  # driving to its task's current stop
+    OUTBOUND = "outbound"  # driving to its task's current stop (an escort: first to its party)
+    MEETING = "meeting"  # an escort at the host stand, waiting for its party
     AT_TABLE = "at_table"  # at a stop, guests taking the food or handing over dishes
     PARKED = "parked"  # at a table with no task: after summon/go_to, or just after a delivery
     INBOUND = "inbound"  # driving to the dock
     CHARGING = "charging"
 
 
+class Position(BaseModel):
+    """A place on the floor map, in metres."""
+
+    x: float
+    y: float
+
+
 class Stop(BaseModel):
-    """One table of a task and the orders for it."""
+    """One table of a task, where it stands (null: unknown) and the orders for it."""
 
     table_id: StrictInt
     order_ids: list[StrictInt] = Field(default_factory=list)
+    x: float | None = None
+    y: float | None = None
 
 
 class Command(BaseModel):
@@ -103,15 +117,14 @@ class Command(BaseModel):
     table_id: StrictInt | None = None
     order_id: StrictInt | None = None
     stops: list[Stop] | None = None
+    # An escort's meeting place (the host stand); where a return or a charge ends (the dock).
+    from_: Position | None = Field(None, alias="from")
+    to: Position | None = None
 
     def trip_stops(self) -> list[Stop]:
-        """The stops to visit: `stops`, else a single command's table_id/order_id as one stop."""
-        if self.stops:
-            return self.stops
-        if self.table_id is None:
-            return []
-        orders = [] if self.order_id is None else [self.order_id]
-        return [Stop(table_id=self.table_id, order_ids=orders)]
+        """The stops to visit, each with its position: a bare table_id says nothing of where
+        the table stands, and this robot has no map of table ids."""
+        return self.stops or []
 
 
 def command_result(command_id: int | str | None, status: str, detail: str | None = None) -> Message:
@@ -134,6 +147,8 @@ class Job:
     fail_leg: int | None = None
     fail_fraction: float = 0.0
     fail_at: tuple[float, float] | None = None
+    # An escort has met its party at the host stand.
+    met: bool = False
 
     @property
     def kind(self) -> str:
@@ -142,6 +157,12 @@ class Job:
     @property
     def stop(self) -> Stop:
         return self.stops[self.leg]
+
+    @property
+    def meeting(self) -> Point | None:
+        """Where an escort still has to meet its party; None once met, or for other kinds."""
+        start = self.command.from_
+        return None if start is None or self.met else (start.x, start.y)
 
 
 class SimRobot:
@@ -154,6 +175,8 @@ class SimRobot:
         self.rng = rng
         self.fail_rate = fail_rate
         self.x, self.y = DOCK
+        # Where it goes home to: the dock as the last return or charge command gave it.
+        self.home: Point = DOCK
         self.yaw = 0.0
         self.battery = rng.uniform(60.0, 100.0)
         # Slightly different speeds keep a fleet from moving in lockstep.
@@ -177,7 +200,7 @@ class SimRobot:
         match self.phase:
             case Phase.DOCKED | Phase.PARKED:
                 return "idle"
-            case Phase.OUTBOUND | Phase.AT_TABLE:
+            case Phase.OUTBOUND | Phase.MEETING | Phase.AT_TABLE:
                 return "delivering"
             case Phase.INBOUND:
                 # Bringing dishes back is still the bus task; anything else is just going home.
@@ -261,12 +284,12 @@ class SimRobot:
             case "return":
                 self._drop_job(cmd, out)
                 self._job = Job(cmd, [])
-                self._head_home()
+                self._go_home_to(cmd.to)
             case "charge":
                 self._drop_job(cmd, out)
                 self._job = Job(cmd, [])
                 if self.phase is not Phase.CHARGING:
-                    self._head_home()
+                    self._go_home_to(cmd.to)
             case _:  # a trip; _refusal let it through, so the robot was idle or charging
                 self._drop_job(cmd, out)
                 job = Job(cmd, cmd.trip_stops())
@@ -285,12 +308,14 @@ class SimRobot:
             return None
         stops = cmd.trip_stops()
         if not stops:
-            return f"{cmd.command} needs stops or a table_id"
+            return f"{cmd.command} needs stops with their positions"
         if cmd.command != "deliver" and len(stops) > 1:
             return f"{cmd.command} takes one stop, got {len(stops)}"
         for stop in stops:
-            if table_position(stop.table_id) is None:
-                return f"unknown table_id {stop.table_id}"
+            if stop.x is None or stop.y is None:
+                return f"table {stop.table_id} has no position"
+        if cmd.command == "escort" and cmd.from_ is None:
+            return "escort needs `from`, the host stand's position"
         if self.status not in AVAILABLE:
             on_task = f" on task {self.task_id}" if self.task_id is not None else ""
             return f"busy: {self.status}{on_task}"
@@ -344,6 +369,13 @@ class SimRobot:
                 self._use_battery(DRAIN_IDLE, dt)
             case Phase.OUTBOUND:
                 self._drive_out(dt, out)
+            case Phase.MEETING:
+                self._use_battery(DRAIN_IDLE, dt)
+                self._wait_s -= dt
+                if self._wait_s <= 0:
+                    assert self._job is not None
+                    self._job.met = True
+                    self._start_leg()
             case Phase.AT_TABLE:
                 self._use_battery(DRAIN_IDLE, dt)
                 self._wait_s -= dt
@@ -355,7 +387,7 @@ class SimRobot:
                 if self._wait_s <= 0:
                     self._head_home()
             case Phase.INBOUND:
-                if self._move_towards(*DOCK, dt):
+                if self._move_towards(*self.home, dt):
                     self._reach_dock(out)
             case Phase.CHARGING:
                 self.battery = min(100.0, self.battery + CHARGE_RATE * dt)
@@ -369,15 +401,21 @@ class SimRobot:
         assert job is not None
         self.phase = Phase.OUTBOUND
         self._parked_at = None
-        if job.leg == job.fail_leg:
-            x, y = self._table_xy(job.stop.table_id)
+        if job.leg == job.fail_leg and job.meeting is None:
+            x, y = self._stop_xy(job.stop)
             f = job.fail_fraction
             job.fail_at = (self.x + (x - self.x) * f, self.y + (y - self.y) * f)
 
     def _drive_out(self, dt: float, out: list[Message]) -> None:
         job = self._job
         assert job is not None
-        if not self._move_towards(*(job.fail_at or self._table_xy(job.stop.table_id)), dt):
+        meeting = job.meeting
+        if not self._move_towards(*(meeting or job.fail_at or self._stop_xy(job.stop)), dt):
+            return
+        if meeting is not None:
+            # At the host stand: no `arrived`, it is no stop of the task (SPEC §14).
+            self.phase = Phase.MEETING
+            self._wait_s = self.rng.uniform(*MEET_WAIT_S)
             return
         if job.fail_at is not None:
             self._fail(self.rng.choice(_FAILURES), out)
@@ -387,6 +425,10 @@ class SimRobot:
         if job.kind in ("deliver", "bus"):
             self.phase = Phase.AT_TABLE
             self._wait_s = self.rng.uniform(*TABLE_WAIT_S)
+        elif job.kind == "escort":
+            # The party is at its table: done, and the robot soon heads home.
+            self._finish(out)
+            self._park(table_id, HOME_AFTER_S)
         else:
             # summon, go_to: done on arrival, and it stays until told otherwise.
             self._finish(out)
@@ -437,11 +479,16 @@ class SimRobot:
         self.phase = Phase.INBOUND
         self._parked_at = None
 
+    def _go_home_to(self, dock: Position | None) -> None:
+        """Drive to the dock the command names (it is home from now on), else home."""
+        if dock is not None:
+            self.home = (dock.x, dock.y)
+        self._head_home()
+
     @staticmethod
-    def _table_xy(table_id: int) -> tuple[float, float]:
-        position = table_position(table_id)
-        assert position is not None  # _refusal turned unknown tables away
-        return position
+    def _stop_xy(stop: Stop) -> Point:
+        assert stop.x is not None and stop.y is not None  # _refusal turned those away
+        return stop.x, stop.y
 
     def _move_towards(self, x: float, y: float, dt: float) -> bool:
         """Drive straight at (x, y); True once there."""

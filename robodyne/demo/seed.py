@@ -19,7 +19,7 @@ from ..core.roles import Role
 from ..domain.menu import ordered
 from ..settings import KitchenSettings, Settings
 from ..store.store import Store
-from .floor import TABLES
+from .floor import PLACES, TABLES
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,11 @@ INVENTORY = [("FLOUR-25", "Flour", 40, "kg", 10), ("TOM-CAN", "Canned tomatoes",
 
 async def seed(store: Store, terms: Terms) -> None:
     """Tables, a few orders (each of its table's open visit, whose check the visits compute
-    when they load), inventory and two video streams, unless rows already exist."""
+    when they load), inventory and two video streams, unless rows already exist; the floor's
+    places unless they were set (a demo file of an earlier release has none)."""
+    if not await store.places.all():
+        for place, (x, y) in PLACES.items():
+            await store.places.put(place, x, y)
     if await store.tables():
         return
     tables = [await store.add_table(label, seats, x=x, y=y) for label, seats, x, y in TABLES]
@@ -131,7 +135,7 @@ async def seed(store: Store, terms: Terms) -> None:
 def demo_settings(settings: Settings) -> tuple[Settings, str]:
     """The settings a demo runs with, a new value (the caller's are left as they are), and the
     simulated robots' token: the demo kitchen's stations and menu categories unless the
-    configuration names its own, and a token for this run only (in memory, never in
+    configuration names its own, escorts, and a token for this run only (in memory, never in
     tokens.toml) unless a robot token is configured."""
     update: dict[str, Any] = {}
     if settings.kitchen.stations == KitchenSettings().stations:
@@ -140,6 +144,8 @@ def demo_settings(settings: Settings) -> tuple[Settings, str]:
     if not settings.restaurant.categories:
         update["restaurant"] = settings.restaurant.model_copy(
             update={"categories": CATEGORIES})
+    # The demo's robots lead its parties to their tables (the owner's choice otherwise).
+    update["host"] = settings.host.model_copy(update={"escort": True})
     token = _robot_token(settings)
     if token is None:
         token = secrets.token_urlsafe(24)

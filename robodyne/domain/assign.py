@@ -5,7 +5,7 @@ plain values (docs/protocol.md, "Dispatch")."""
 from __future__ import annotations
 
 import math
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from ..core.floor import Point
@@ -75,11 +75,12 @@ class Jobs:
     def __init__(self) -> None:
         self._kept: dict[int, tuple[Task, Job]] = {}
 
-    def of(self, queued: Iterable[Task], tables: Mapping[int, Point]) -> list[Job]:
-        """The queued tasks' jobs; only theirs are kept for the next decision."""
+    def of(self, queued: Iterable[Task], start: Callable[[Task], Point | None]) -> list[Job]:
+        """The queued tasks' jobs, each aimed where its robot first drives (`start`); only
+        theirs are kept for the next decision."""
         kept: dict[int, tuple[Task, Job]] = {}
         for task in queued:
-            target = tables.get(task.stops[0].table_id) if task.stops else None
+            target = start(task)
             held = self._kept.get(task.id)
             if held is None or held[0] is not task or held[1].target != target:
                 held = (task, Job(task.id, task.priority, task.created_at, target,

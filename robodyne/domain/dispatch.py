@@ -14,8 +14,10 @@ from typing import Final
 from ..core.errors import Forbidden, RobotOffline
 from ..core.models import (
     Command,
+    Customer,
     Order,
     OrderStatus,
+    PlaceName,
     Severity,
     StopStatus,
     Task,
@@ -42,6 +44,7 @@ from ..core.tasks import (
     repinned,
     reprioritised,
     requeued,
+    start,
     without_order,
 )
 from ..live.hub import Hub
@@ -51,6 +54,7 @@ from .assign import Candidate, Jobs, available, charged, low, needs_charge, plan
 from .cargo import Cargo
 from .fleet import ERROR_STATUSES, Fleet, RobotChange, new_command_id
 from .journal import Journal
+from .places import Places
 from .restaurant import Restaurant
 from .taskbook import TaskBook
 from .visits import Visits
@@ -67,11 +71,12 @@ class Dispatcher:
     """The decisions that move tasks: what is queued, who takes it, how it ends."""
 
     def __init__(self, store: Store, hub: Hub, journal: Journal, fleet: Fleet,
-                 restaurant: Restaurant, visits: Visits, settings: DispatchSettings,
-                 stats: Stats) -> None:
+                 restaurant: Restaurant, visits: Visits, places: Places,
+                 settings: DispatchSettings, stats: Stats) -> None:
         self._journal = journal
         self._fleet = fleet
         self._restaurant = restaurant
+        self._places = places
         self._visits = visits
         self._settings = settings
         self._stats = stats
@@ -179,6 +184,13 @@ class Dispatcher:
         if bus and self._settings.bus_on_close:
             await self.create(TaskKind.BUS, table_id=visit.table_id, source=TaskSource.AUTO)
 
+    async def escort(self, party: Customer, visit: Visit) -> None:
+        """A party seated (with host.escort): a robot meets it at the host stand and leads it
+        to its table (SPEC §12.4) — unless no host stand is set, when there is none to meet
+        at (the seating stands)."""
+        if PlaceName.HOST in self._places.positions():
+            await self.create(TaskKind.ESCORT, table_id=visit.table_id, source=TaskSource.AUTO)
+
     async def order_moved(self, before: OrderStatus, order: Order, by_dispatch: bool) -> None:
         """An order reaching ready rides to its table; one moved by hand leaves its task."""
         if by_dispatch:
@@ -284,7 +296,8 @@ class Dispatcher:
                 for robot in self._fleet.online() if available(robot, busy, self._settings)]
         if not free:
             return
-        pairs = plan(self._jobs.of(queued, self._restaurant.table_positions()), free)
+        tables, places = self._restaurant.table_positions(), self._places.positions()
+        pairs = plan(self._jobs.of(queued, lambda task: start(task, tables, places)), free)
         self._stats.dispatch_decisions.observe(time.perf_counter() - started)
         for task_id, robot_id in pairs:
             await self._assign(self._book[task_id], robot_id)
@@ -305,7 +318,8 @@ class Dispatcher:
         assert task.command_id is not None
         try:
             self._fleet.send_command(robot_id, Command(task.kind), command_id=task.command_id,
-                                     **command_fields(task))
+                                     **command_fields(task, self._restaurant.table_positions(),
+                                                      self._places.positions()))
         except RobotOffline:
             return False
         return True

@@ -1,7 +1,8 @@
 """Each waiting party's view (SPEC §12.4, docs/protocol.md, "The party stream"): built from the
-customers and tables topics the hub already holds, published as one keyed stream per party.
+customers, tables and tasks topics the hub already holds (and a robot's name from robots),
+published as one keyed stream per party.
 
-It taps those two topics; once per turn of the event loop it rebuilds the views of the parties
+It taps those three topics; once per turn of the event loop it rebuilds the views of the parties
 someone watches — a party's position moves when anyone ahead of it changes, so every watched
 one is looked at — and publishes those that changed. A view whose party left or never came
 is shown once, then its watchers are ended; a seated party's are ended SEATED_KEPT after it
@@ -15,7 +16,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Final
 
-from ..core.models import CustomerStatus
+from ..core.models import CustomerStatus, TaskKind
+from ..core.tasks import ACTIVE
 from ..core.topics import PARTY_STREAM, Topic
 from ..core.waitlist import IN_LINE, InLine, position
 from ..live.hub import Family, Hub, Stream, Tap
@@ -41,11 +43,14 @@ class PartyViews:
         self._shown: dict[int, Record] = {}
         self._flushing: asyncio.Handle | None = None
         self.on_end: list[PartyEnded] = []
+        # Robots are not tapped: only a name is read of them, and a robot's pose changes
+        # many times a second; an escort's start or end comes through tasks.
         self._taps: dict[str, Tap] = {Topic.CUSTOMERS: self._changed,
-                                      Topic.TABLES: self._changed}
+                                      Topic.TABLES: self._changed, Topic.TASKS: self._changed}
 
     def tapped(self) -> AbstractContextManager[None]:
-        """While the block runs, every update of customers and tables reaches the views."""
+        """While the block runs, every update of customers, tables and tasks reaches the
+        views."""
         return self._hub.tapped(self._taps)
 
     def stream_of(self, customer_id: int) -> Stream:
@@ -105,20 +110,31 @@ class PartyViews:
             return {"id": customer_id, "name": "", "party_size": 0, "status": "left",
                     "position": None, "quoted_wait_s": None, "called_at": None,
                     "table": None, "robot": None}
-        table = None
+        table = robot = None
         if party["table_id"] is not None and party["status"] == CustomerStatus.SEATED:
             found = self._hub.item(Topic.TABLES, party["table_id"])
             table = {"id": party["table_id"],
                      "label": found["label"] if found else str(party["table_id"])}
+            robot = self._escort(party)
         in_line = party["status"] in IN_LINE
         return {"id": party["id"], "name": party["name"], "party_size": party["party_size"],
                 "status": party["status"],
                 "position": position(_in_line(party), map(_in_line, self._parties()))
                 if in_line else None,
                 "quoted_wait_s": party["quoted_wait_s"], "called_at": party["called_at"],
-                "table": table,
-                # The robot that escorts the party: escorts are not built yet.
-                "robot": None}
+                "table": table, "robot": robot}
+
+    def _escort(self, party: Record) -> Record | None:
+        """The robot leading the seated party to its table: the one on an escort to that table
+        sent since the party sat down (a robot assigned, until the escort ends)."""
+        for task in self._hub.topics[Topic.TASKS].view.items():
+            if (task["kind"] == TaskKind.ESCORT and task["status"] in ACTIVE
+                    and task["robot_id"] is not None
+                    and task["stops"] and task["stops"][0]["table_id"] == party["table_id"]
+                    and task["created_at"] >= (party["seated_at"] or "")):
+                found = self._hub.item(Topic.ROBOTS, task["robot_id"])
+                return {"name": found["name"] if found else task["robot_id"]}
+        return None
 
     def _parties(self) -> list[Record]:
         return self._hub.topics[Topic.CUSTOMERS].view.items()

@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 
 def _by_id(items: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
-    return {item["id"]: item for item in items}
+    """Items by id; places, which have none, by name."""
+    return {item["id"] if "id" in item else item["name"]: item for item in items}
 
 
 async def poll_once(store: Store, hub: Hub, status: StatusReporter, fleet: Fleet) -> list[str]:

@@ -38,13 +38,14 @@ from ..core.models import (
 )
 from ..core.floor import Point
 from ..core.orders import CLOSED_ORDER_STATUSES, TRANSITIONS, OrderWatcher
-from ..core.tasks import CARRIABLE_ORDER_STATUSES
+from ..core.tasks import CARRIABLE_ORDER_STATUSES, place_fields, stop_fields
 from ..core.topics import Topic
 from ..live.hub import Hub
 from ..store.store import Store
 from .fleet import Fleet
 from .journal import Journal
 from .menu import Menu
+from .places import Places
 from .visits import Visits
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,9 @@ class Restaurant:
     """Orders, tables, customers, inventory, video streams, event acks and robot commands."""
 
     def __init__(self, store: Store, hub: Hub, journal: Journal, fleet: Fleet,
-                 menu: Menu, visits: Visits) -> None:
+                 menu: Menu, visits: Visits, places: Places) -> None:
         self._store = store
+        self._places = places
         self._hub = hub
         self._journal = journal
         self._fleet = fleet
@@ -419,8 +421,13 @@ class Restaurant:
         order = await self._store.order(order_id) if order_id is not None else None
         if order_id is not None and order is None:
             raise Invalid(f"order_id: there is no order {order_id}")
+        # Positions as a task's command has them, so a robot needs no map of its own.
+        fields = place_fields(name, self._places.positions())
+        if table_id is not None:
+            orders = [] if order_id is None else [order_id]
+            fields["stops"] = [stop_fields(table_id, orders, self.table_positions())]
         command_id = self._fleet.send_command(robot_id, name, table_id=table_id,
-                                              order_id=order_id)
+                                              order_id=order_id, **fields)
         carries = order is not None and order.status in CARRIABLE_ORDER_STATUSES
         if name is Command.DELIVER and order is not None and carries:
             # Staff chose this robot to carry it: from now on it is on this robot, which

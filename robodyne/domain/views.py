@@ -56,6 +56,8 @@ def topic_views(snapshot_limit: int, categories: Sequence[str] = ()) -> dict[str
             views[topic] = ExpiringView(_ended_parties)
         elif topic is Topic.MENU:
             views[topic] = SortedView(partial(menu_order, categories=categories))
+        elif topic is Topic.PLACES:
+            views[topic] = KeyedView(key=lambda item: item["name"])
         elif topic is Topic.STATUS:
             views[topic] = KeyedView(key=lambda item: "status")
         else:

@@ -28,8 +28,8 @@ from ..store.store import Store
 from .restaurant import Restaurant
 from .visits import Visits
 
-# Told of each party seated, with its new visit: the seam where host.escort will queue an
-# escort task (not built yet: nothing listens).
+# Told of each party seated, with its new visit (with host.escort, the dispatcher: a robot
+# leads the party to its table).
 Seated = Callable[[Customer, Visit], Awaitable[None]]
 # What a PATCH's status stamps, when it does not say the time itself.
 STAMPS = {CustomerStatus.CALLED: "called_at", CustomerStatus.SEATED: "seated_at"}
@@ -115,7 +115,6 @@ class Waitlist:
             seated = await self._restaurant.change_customer(customer_id, {
                 "status": CustomerStatus.SEATED, "table_id": table_id, "seated_at": utcnow(),
                 "visit_id": visit.id})
-        # The escort's seam (host.escort, SPEC §12.4): not built yet, nothing listens.
         for listener in list(self.on_seated):
             await listener(seated, visit)
         return seated

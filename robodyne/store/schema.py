@@ -262,4 +262,14 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE UNIQUE INDEX customers_by_code ON customers (code) WHERE code IS NOT NULL;
     CREATE INDEX customers_by_status ON customers (status, updated_at);
     """,
+    # The floor's named places (SPEC §13): the dock, the pass, the host stand. A place never
+    # set has no row.
+    """
+    CREATE TABLE places (
+        name TEXT PRIMARY KEY,
+        x REAL NOT NULL,
+        y REAL NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
 )

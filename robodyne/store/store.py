@@ -81,6 +81,7 @@ from .entities import (
 from .guests import GuestRows
 from .keys import Keys
 from .links import LinkRows
+from .places import PlaceRows
 from .report_queries import ReportReader
 from .rows import Rows
 from .waitlist import WaitlistRows
@@ -104,6 +105,8 @@ class Store:
         self.guests = GuestRows(self.database)
         # The waitlist's reads (waitlist.py), as store.waitlist.
         self.waitlist = WaitlistRows(self.database)
+        # The floor's named places (places.py), as store.places.
+        self.places = PlaceRows(self.database)
         # Seconds each commit took (for /metrics), and the health flips (for the journal).
         self.on_commit = self.database.on_commit
         self.on_health = self.database.on_health
@@ -275,6 +278,7 @@ class Store:
             Topic.MENU: self.menu,
             Topic.VISITS: self.visits,
             Topic.CALLS: self.calls,
+            Topic.PLACES: self.places.all,
         }
         items: list[Item] = await readers[topic]()
         return items

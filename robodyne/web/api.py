@@ -9,13 +9,14 @@ from aiohttp import web
 
 from ..core import money
 from ..core.errors import Invalid, NotFound
-from ..core.models import OrderLine
+from ..core.models import OrderLine, PlaceName
 from ..core.roles import READABLE, REPORT_ROLES, WRITABLE
 from ..core.text import ascii_int
 from ..domain.calls import Calls
 from ..domain.dispatch import Dispatcher
 from ..domain.daybook import Daybook
 from ..domain.menu import Menu
+from ..domain.places import Places
 from ..domain.restaurant import Restaurant
 from ..domain.visits import Visits
 from ..live.hub import Hub
@@ -29,6 +30,7 @@ from .bodies import (
     OrderIn,
     OrderPatch,
     PaymentIn,
+    PlaceIn,
     TableIn,
     TablePatch,
     TaskIn,
@@ -44,6 +46,8 @@ from .responses import json_response, stream_response
 # How many ways a check may be split (SPEC §12.3).
 MIN_SPLIT: Final = 2
 MAX_SPLIT: Final = 20
+# The names a place may have, for checking one from a URL.
+PLACE_NAMES: Final = tuple(PlaceName)
 
 
 def path_id(request: web.Request) -> int:
@@ -59,8 +63,9 @@ class Api:
     """The REST handlers, given the restaurant, the dispatcher and the hub they use."""
 
     def __init__(self, restaurant: Restaurant, menu: Menu, visits: Visits, calls: Calls,
-                 dispatcher: Dispatcher, daybook: Daybook, hub: Hub) -> None:
+                 dispatcher: Dispatcher, daybook: Daybook, hub: Hub, places: Places) -> None:
         self._restaurant = restaurant
+        self._places = places
         self._menu = menu
         self._visits = visits
         self._calls = calls
@@ -164,6 +169,14 @@ class Api:
 
     async def acknowledge_event(self, request: web.Request, caller: Caller) -> web.Response:
         return json_response(await self._restaurant.acknowledge(path_id(request)))
+
+    async def put_place(self, request: web.Request, caller: Caller) -> web.Response:
+        """PUT /api/places/{name}: a place set where it stands now; other names are 404."""
+        raw = request.match_info["name"]
+        if raw not in PLACE_NAMES:
+            raise NotFound(f"no place {raw!r}: the places are {', '.join(PLACE_NAMES)}")
+        body = await read_body(request, PlaceIn)
+        return json_response(await self._places.put(PlaceName(raw), body.x, body.y))
 
     async def robot_command(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, CommandIn)

@@ -193,6 +193,14 @@ class TablePatch(Patch):
     y: float | None = None
 
 
+class PlaceIn(Body):
+    """Where a place stands: metres in the robots' map frame, finite numbers (robots drive
+    there: a quoted number is more likely a mistake than a position)."""
+
+    x: float = Field(strict=True, allow_inf_nan=False)
+    y: float = Field(strict=True, allow_inf_nan=False)
+
+
 class CustomerIn(Body):
     name: PlainText = Field(min_length=1, max_length=100)
     phone: PlainText = Field("", max_length=40)

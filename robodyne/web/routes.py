@@ -111,6 +111,7 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
         Route("GET", "/api/visits/{id}/split", api.split, Read(T.VISITS)),
         Route("POST", "/api/visits/{id}/close", api.close_visit, Write(S.VISITS),
               changes(T.VISITS)),
+        Route("PUT", "/api/places/{name}", api.put_place, Write(S.PLACES)),
         Route("POST", "/api/inventory", api.create_inventory, Write(S.INVENTORY),
               creates(T.INVENTORY)),
         Route("PATCH", "/api/inventory/{id}", api.update_inventory, Write(S.INVENTORY)),

@@ -222,10 +222,16 @@ def error(code: Code, detail: str, message_id: MessageId | None = None) -> bytes
     return _line(message)
 
 
+# A command's places: present, null or not, for the kinds that have them.
+PLACE_KEYS: Final = frozenset({"to", "from"})
+
+
 def command(command_id: str, name: str, fields: dict[str, Any]) -> bytes:
-    """A command line; fields that are None are left out."""
+    """A command line; fields that are None are left out, but a `to` or `from`, whose null
+    says its place is not set (SPEC §4)."""
     message: dict[str, Any] = {"type": "command", "id": command_id, "command": name}
-    message.update((key, value) for key, value in fields.items() if value is not None)
+    message.update((key, value) for key, value in fields.items()
+                   if value is not None or key in PLACE_KEYS)
     return _line(message)
 
 

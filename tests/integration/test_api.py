@@ -701,8 +701,12 @@ async def test_a_command_reaches_the_robot_and_its_result_becomes_an_event(
                             "order_id": order["id"]})
     assert reply.status == 202 and set(reply.body) == {"id"}, reply
     command_id = reply.body["id"]
+    # Its one stop as a task's command has it, with the table's position (none set here).
     assert await robot.receive() == {"type": "command", "id": command_id, "command": "deliver",
-                                     "table_id": table["id"], "order_id": order["id"]}
+                                     "table_id": table["id"], "order_id": order["id"],
+                                     "stops": [{"table_id": table["id"],
+                                                "order_ids": [order["id"]],
+                                                "x": None, "y": None}]}
 
     async with subscribed(session, server, "events") as (events,):
         await robot.send({"type": "command_result", "command_id": command_id,
@@ -715,7 +719,9 @@ async def test_a_command_reaches_the_robot_and_its_result_becomes_an_event(
     assert [e["id"] for e in events_of(server, "command_result")] == [result["id"]]
 
     plain = await api.ok("POST", "/api/robots/r1/commands", {"command": "charge"}, 202)
-    assert await robot.receive() == {"type": "command", "id": plain["id"], "command": "charge"}
+    # A charge names the dock it drives to: null while the dock is not set.
+    assert await robot.receive() == {"type": "command", "id": plain["id"], "command": "charge",
+                                     "to": None}
     assert plain["id"] != command_id
     await robot.close()
 
@@ -744,7 +750,8 @@ async def test_commands_are_refused_for_robots_that_cannot_take_them(
                  "conflict", names="r2")
     # None of the refused commands reached the connected robot: the next line it gets is ours.
     sent = await api.ok("POST", "/api/robots/r1/commands", {"command": "return"}, 202)
-    assert await robot.receive() == {"type": "command", "id": sent["id"], "command": "return"}
+    assert await robot.receive() == {"type": "command", "id": sent["id"], "command": "return",
+                                     "to": None}
     await robot.close()
 
 

@@ -73,7 +73,9 @@ async def test_a_ready_order_rides_to_its_table_with_nobody_choosing_the_robot(f
     order = await _ready(api, tables[0])
     command = await robot.command()
     assert command["command"] == "deliver"
-    assert command["stops"] == [{"table_id": tables[0], "order_ids": [order["id"]]}]
+    # Each stop with its table's position: a robot needs no map of table ids (SPEC §4).
+    assert command["stops"] == [{"table_id": tables[0], "order_ids": [order["id"]],
+                                 "x": 4.0, "y": 6.0}]
     # a one-stop, one-order task also names them, for robots that know only single commands
     assert (command["table_id"], command["order_id"]) == (tables[0], order["id"])
     task_id = command["task_id"]

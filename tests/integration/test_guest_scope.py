@@ -37,7 +37,7 @@ async def phone(api: Api, server: TestServer) -> AsyncIterator[Phone]:
 
 
 def concrete(path: str, topic: str = "orders") -> str:
-    return path.replace("{id}", "1").replace("{topic}", topic)
+    return path.replace("{id}", "1").replace("{topic}", topic).replace("{name}", "host")
 
 
 async def test_every_route_but_a_guests_own_refuses_a_guest_with_401(

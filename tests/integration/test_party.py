@@ -147,7 +147,8 @@ async def test_every_route_and_topic_but_the_partys_own_refuses_its_cookie(
             continue
         topics = [str(t) for t in Topic] if "{topic}" in route.path else ["orders"]
         for topic in topics:
-            path = route.path.replace("{id}", str(kim["id"])).replace("{topic}", topic)
+            path = route.path.replace("{id}", str(kim["id"])).replace(
+                "{topic}", topic).replace("{name}", "host")
             body: Any = {} if route.method in ("POST", "PATCH") else None
             reply = await phone.call(route.method, path, body)
             assert reply.status == 401, (route.method, path, reply)

@@ -22,22 +22,23 @@ from ..support.api_client import Api, assert_error
 ROLES = ["admin", "kitchen", "floor", "maintenance", "robot"]
 TOKEN = {role: f"{role}-token-test" for role in ROLES}
 TOPICS = ["robots", "tables", "orders", "customers", "inventory", "video_streams", "tasks",
-          "menu", "events", "systemlogs", "status", "visits", "calls"]
+          "menu", "events", "systemlogs", "status", "visits", "calls", "places"]
 
 # docs/protocol.md, "Roles", "may read topics".
 READS = {
     "admin": set(TOPICS),
     "kitchen": {"orders", "tables", "inventory", "events", "status", "tasks", "menu"},
     "floor": {"robots", "tables", "orders", "customers", "events", "status", "video_streams",
-              "tasks", "menu", "visits", "calls"},
-    "maintenance": {"robots", "events", "status", "systemlogs", "video_streams", "tasks"},
+              "tasks", "menu", "visits", "calls", "places"},
+    "maintenance": {"robots", "events", "status", "systemlogs", "video_streams", "tasks",
+                    "places"},
     "robot": set(),
 }
 # docs/protocol.md, "Roles", "may write".
 WRITES = {
     "admin": {"orders", "order_prices", "tables", "customers", "inventory", "video_streams",
               "event_ack", "robot_commands", "tasks", "menu", "menu_available", "tokens",
-              "table_links", "visits", "calls"},
+              "table_links", "visits", "calls", "places"},
     "kitchen": {"orders", "inventory", "event_ack", "menu_available"},
     "floor": {"orders", "order_prices", "tables", "customers", "event_ack", "robot_commands",
               "tasks", "visits", "calls"},
@@ -46,7 +47,7 @@ WRITES = {
 }
 SCOPES = ["orders", "order_prices", "tables", "customers", "inventory", "video_streams",
           "event_ack", "robot_commands", "tasks", "menu", "menu_available", "tokens", "table_links",
-          "visits", "calls"]
+          "visits", "calls", "places"]
 
 # One representative write per scope: (method, path, body, success status); {table} (with an
 # order, so an open visit), {free} (a table without one), {event} and {dish} are ids made
@@ -68,6 +69,7 @@ WRITE_CALLS: dict[str, tuple[str, str, Any, int]] = {
     "table_links": ("POST", "/api/tables/{table}/link", None, 200),
     "visits": ("POST", "/api/visits", {"table_id": "{free}", "party_size": 2}, 201),
     "calls": ("POST", "/api/calls/{call}/answer", None, 200),
+    "places": ("PUT", "/api/places/host", {"x": 19.0, "y": 1.0}, 200),
 }
 # What a refused write must leave untouched, read from the SQLite file.
 WITNESS: dict[str, Any] = {
@@ -86,6 +88,7 @@ WITNESS: dict[str, Any] = {
     "table_links": "SELECT count(*) FROM events WHERE type = 'table_link_rotated'",
     "visits": "SELECT count(*) FROM visits",
     "calls": "SELECT count(*) FROM calls WHERE status = 'answered'",
+    "places": "SELECT count(*) FROM places",
 }
 
 
@@ -105,7 +108,7 @@ def test_the_tables_here_cover_every_role_topic_and_scope() -> None:
     assert set(READS) == set(WRITES) == set(ROLES)
     assert all(READS[role] <= set(TOPICS) and WRITES[role] <= set(SCOPES) for role in ROLES)
     assert set(WRITE_CALLS) == set(WITNESS) == set(SCOPES)
-    assert len(READ_CASES) == 65 and len(WRITE_CASES) == 75
+    assert len(READ_CASES) == 70 and len(WRITE_CASES) == 80
 
 
 @pytest.mark.parametrize("role,topic", READ_CASES, ids=[f"{r}-{t}" for r, t in READ_CASES])

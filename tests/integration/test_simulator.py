@@ -14,6 +14,7 @@ import pytest
 
 from robodyne.core.floor import DOCK
 from robodyne.demo.client import run_fleet
+from robodyne.demo.floor import table_position
 
 from ..support.api_client import Api
 from ..support.server import MakeServer, receive_json, ws_url, parts_of
@@ -28,7 +29,8 @@ async def test_ten_robots_sent_driving_reach_subscribers_without_errors(
     caplog.set_level(logging.WARNING)
     server = await make_server()
     api = Api(session, server)
-    tables = [(await api.table(f"T{n}"))["id"] for n in range(1, 4)]
+    # Where the demo floor has them: a simulated robot drives to a command's positions.
+    tables = [(await api.table(f"T{n}", at=table_position(n)))["id"] for n in range(1, 4)]
     stop = asyncio.Event()
     seen: dict[str, dict[str, Any]] = {}
     commanded_at: float | None = None
@@ -72,7 +74,7 @@ async def test_a_robot_with_a_fail_rate_of_one_reports_its_failed_trip(
 ) -> None:
     server = await make_server()
     api = Api(session, server)
-    table = await api.table("T1")
+    table = await api.table("T1", at=table_position(1))
     stop = asyncio.Event()
     fleet = asyncio.create_task(run_fleet(
         "127.0.0.1", parts_of(server).robot_server.port, "robot-token-test", 1, 10.0,

@@ -54,9 +54,12 @@ class Api:
         assert reply.status == status, (method, path, reply)
         return reply.body
 
-    async def table(self, label: str = "T1", seats: int = 4) -> dict[str, Any]:
+    async def table(self, label: str = "T1", seats: int = 4,
+                    at: tuple[float, float] | None = None) -> dict[str, Any]:
+        """A new table, standing `at` (x, y) on the floor map, else nowhere yet."""
+        where = {} if at is None else {"x": at[0], "y": at[1]}
         body: dict[str, Any] = await self.ok("POST", "/api/tables",
-                                             {"label": label, "seats": seats}, 201)
+                                             {"label": label, "seats": seats, **where}, 201)
         return body
 
     async def order(self, table_id: int, *names: str) -> dict[str, Any]:

@@ -117,7 +117,7 @@ async def test_robots_and_tasks(report: dict[str, Any]) -> None:
     ]
     assert report["tasks"] == {"deliver": {"completed": 3, "failed": 1}, "bus": {},
                                "summon": {}, "go_to": {}, "return": {"completed": 1},
-                               "charge": {}}
+                               "charge": {}, "escort": {}}
     # Completed tasks take 2 minutes each in the seeded day; a failed one has no time.
     assert report["task_time"]["deliver"] == {"count": 3, "median_s": 120.0, "p90_s": 120.0}
     assert report["task_time"]["return"]["count"] == 1

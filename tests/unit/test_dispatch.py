@@ -99,7 +99,9 @@ async def test_a_ready_order_rides_on_a_deliver_task_nobody_asked_for(floor: Ope
     order_id = await f.ready(f.tables[0])
     [(command_id, name, fields)] = link.commands
     assert name is Command.DELIVER
-    assert fields["stops"] == [{"table_id": f.tables[0], "order_ids": [order_id]}]
+    # The stop carries its table's position: a robot needs no map of table ids (SPEC §4).
+    assert fields["stops"] == [{"table_id": f.tables[0], "order_ids": [order_id],
+                                "x": 4.0, "y": 6.0}]
     task = f.task(fields["task_id"])
     assert (task["status"], task["robot_id"], task["command_id"]) == (
         "assigned", "r1", command_id)

@@ -31,7 +31,26 @@ def make_robot(battery: float = 80.0, fail_rate: float = 0.0, seed: int = 7) -> 
 
 
 def command(robot: SimRobot, name: str, command_id: Any = 1, **fields: Any) -> list[dict[str, Any]]:
-    return robot.command({"type": "command", "id": command_id, "command": name, **fields})
+    """The command as the server sends it: each stop with its demo table's position (none for
+    an id no table has), and a single table_id also as one stop."""
+    return robot.command({"type": "command", "id": command_id, "command": name,
+                          **positioned(fields)})
+
+
+def positioned(fields: dict[str, Any]) -> dict[str, Any]:
+    stops = fields.get("stops")
+    if stops is None and isinstance(fields.get("table_id"), int):
+        order_id = fields.get("order_id")
+        stops = [{"table_id": fields["table_id"],
+                  "order_ids": [] if order_id is None else [order_id]}]
+    if not isinstance(stops, list):
+        return fields
+    placed = []
+    for stop in stops:
+        table_id = stop.get("table_id")
+        where = table_position(table_id) if isinstance(table_id, int) else None
+        placed.append({**stop, "x": where and where[0], "y": where and where[1]})
+    return {**fields, "stops": placed}
 
 
 def accepted(command_id: Any) -> dict[str, Any]:
@@ -207,11 +226,57 @@ def test_the_robot_waits_at_each_stop_for_the_guests() -> None:
     assert robot.status == "delivering"
 
 
-def test_a_single_deliver_command_without_stops_is_one_stop() -> None:
+def test_a_single_deliver_command_is_one_stop() -> None:
     robot = make_robot()
     command(robot, "deliver", "c1", table_id=3, order_id=42)
     assert task_lines(run(robot, 40)) == [
         ("arrived", 3, None), ("delivered", 3, 42), ("done", "c1")]
+
+
+def test_a_table_id_without_a_position_is_refused_as_there_is_no_map() -> None:
+    robot = make_robot()
+    [reply] = robot.command({"type": "command", "id": 1, "command": "go_to", "table_id": 3})
+    assert reply["status"] == "rejected" and "positions" in reply["detail"]
+    [reply] = robot.command({"type": "command", "id": 2, "command": "go_to", "stops": [
+        {"table_id": 3, "order_ids": [], "x": None, "y": None}]})
+    assert reply["status"] == "rejected" and "no position" in reply["detail"]
+
+
+def test_it_drives_to_the_position_the_command_gives_not_a_table_it_knows() -> None:
+    robot = make_robot()
+    robot.command({"type": "command", "id": "g", "command": "go_to", "stops": [
+        {"table_id": 3, "order_ids": [], "x": 9.5, "y": 4.25}]})
+    run_until(robot, lambda r: r.status == "idle")
+    assert (robot.x, robot.y) == (9.5, 4.25) and robot.table_id == 3
+
+
+def test_an_escort_meets_its_party_at_the_host_stand_then_leads_it_to_the_table() -> None:
+    robot = make_robot()
+    host = {"x": 2.0, "y": 10.0}
+    assert command(robot, "escort", "e", task_id=8, table_id=6, **{"from": host}) == [
+        accepted("e")]
+    run_until(robot, lambda r: (r.x, r.y) == (2.0, 10.0))
+    # At the host stand it waits for the party: no stop of the task, so no `arrived`.
+    assert robot.status == "delivering" and robot.table_id is None
+    lines = run_until(robot, at_table(6))
+    assert task_lines(lines) == [("arrived", 6, None), ("done", "e")]
+    assert robot.status == "idle" and robot.table_id == 6
+    run_until(robot, idle_at_dock)
+
+
+def test_an_escort_without_a_host_stand_is_refused() -> None:
+    [reply] = command(make_robot(), "escort", "e", table_id=6)
+    assert reply["status"] == "rejected" and "from" in reply["detail"]
+
+
+@pytest.mark.parametrize("name", ["return", "charge"])
+def test_return_and_charge_drive_to_the_dock_the_command_names(name: str) -> None:
+    robot = make_robot(battery=50)
+    command(robot, "go_to", "g", table_id=5)
+    run_until(robot, at_table(5))
+    command(robot, name, "r", to={"x": 3.0, "y": 1.0})
+    run_until(robot, lambda r: (r.x, r.y) == (3.0, 1.0))
+    assert robot.home == (3.0, 1.0)
 
 
 def test_after_a_delivery_it_waits_then_drives_home_by_itself() -> None:

@@ -116,6 +116,7 @@ class Parts:
     link_api: LinkApi
     guest_api: GuestApi
     guest_page: GuestPage
+    waitlist: Waitlist
     waitlist_api: WaitlistApi
     party_api: PartyApi
     party_page: PartyPage
@@ -193,7 +194,7 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         link_api=LinkApi(links, link_urls),
         guest_api=GuestApi(GuestDesk(restaurant, calls, settings.guest), guest_views),
         guest_page=GuestPage(guest_sessions, auth, settings.restaurant, settings.guest),
-        waitlist_api=WaitlistApi(waitlist, link_urls),
+        waitlist=waitlist, waitlist_api=WaitlistApi(waitlist, link_urls),
         party_api=PartyApi(party_views),
         party_page=PartyPage(party_sessions, settings.restaurant),
         reports=Reports(daybook), pages=pages,
@@ -201,11 +202,11 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         receipt=Receipts(visits, store, settings.restaurant, settings.server.zone(), auth, pages),
         log_bridge=SystemlogBridge(journal), client_errors=ClientProtocolErrors(), tls=tls,
         demo=None if demo_token is None else _demo(settings, demo_token, restaurant, visits,
-                                                   links, hub, tls))
+                                                   waitlist, links, hub, tls))
 
 
 def _demo(settings: Settings, robot_token: str, restaurant: Restaurant, visits: Visits,
-          links: TableLinks, hub: Hub, tls: ssl.SSLContext | None) -> Demo:
+          waitlist: Waitlist, links: TableLinks, hub: Hub, tls: ssl.SSLContext | None) -> Demo:
     """Simulated robots for the real TCP port, guests ordering on the real HTTP port, and the
     restaurant's simulated life."""
     simulation = settings.simulation
@@ -222,8 +223,8 @@ def _demo(settings: Settings, robot_token: str, restaurant: Restaurant, visits: 
     server = settings.server
     phones = (GuestPhones(own_url(server.host, server.port, tls is not None), links, client_tls)
               if server.port else None)
-    return Demo(robots=robots, life=DemoLife(restaurant, visits, hub, simulation, phones,
-                                             self_seat=settings.guest.self_seat))
+    return Demo(robots=robots, life=DemoLife(restaurant, visits, waitlist, hub, simulation,
+                                             phones, self_seat=settings.guest.self_seat))
 
 
 def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.Application:

@@ -65,6 +65,10 @@ S = OrderStatus
 T = TaskStatus
 # After a restart, a robot on an unfinished task has this many heartbeats to come back.
 RESTART_GRACE_HEARTBEATS: Final = 3
+# A party at the door goes before food on the pass (rush orders, 10, still go first); an
+# escort no robot took within ESCORT_WAIT_S is given up: the party has walked to its table.
+ESCORT_PRIORITY: Final = 5
+ESCORT_WAIT_S: Final = 120.0
 
 
 class Dispatcher:
@@ -91,9 +95,14 @@ class Dispatcher:
         # Told of every task that finished, from inside the decision that finished it: they
         # must not ask the dispatcher anything (its lock is held).
         self.on_finish: list[Callable[[Task], Awaitable[None]]] = []
+        # The escorts waiting for a robot, each given up after ESCORT_WAIT_S.
+        self._escorts_waiting: set[asyncio.Task[None]] = set()
 
     def close(self) -> None:
-        """Stop hearing of orders, visits and robots: undoes load's registrations."""
+        """Stop hearing of orders, visits and robots: undoes load's registrations (and
+        stops timing the escorts' waits)."""
+        for waiting in self._escorts_waiting:
+            waiting.cancel()
         self._restaurant.order_watchers.remove(self.order_moved)
         self._visits.on_close.remove(self.visit_closed)
         self._fleet.unwatch(self.robot_changed)
@@ -188,8 +197,20 @@ class Dispatcher:
         """A party seated (with host.escort): a robot meets it at the host stand and leads it
         to its table (SPEC §12.4) — unless no host stand is set, when there is none to meet
         at (the seating stands)."""
-        if PlaceName.HOST in self._places.positions():
-            await self.create(TaskKind.ESCORT, table_id=visit.table_id, source=TaskSource.AUTO)
+        if PlaceName.HOST not in self._places.positions():
+            return
+        task = await self.create(TaskKind.ESCORT, table_id=visit.table_id,
+                                 priority=ESCORT_PRIORITY, source=TaskSource.AUTO)
+        waiting = asyncio.create_task(self._give_up_escort(task.id), name=f"escort-{task.id}")
+        self._escorts_waiting.add(waiting)
+        waiting.add_done_callback(self._escorts_waiting.discard)
+
+    async def _give_up_escort(self, task_id: int) -> None:
+        await asyncio.sleep(ESCORT_WAIT_S)
+        task = self._book.get(task_id)
+        if task is not None and task.status is T.QUEUED:
+            await self.cancel(task_id, f"no robot was free within {ESCORT_WAIT_S:g} s: the"
+                                       " party went to its table without one")
 
     async def order_moved(self, before: OrderStatus, order: Order, by_dispatch: bool) -> None:
         """An order reaching ready rides to its table; one moved by hand leaves its task."""

@@ -261,10 +261,12 @@ class Restaurant:
 
     async def close_visit(self, visit_id: int) -> Visit:
         """The party paid and left (SPEC §12.3): the visit closed (409 check_open while it
-        owes), its table left needing cleaning (and bussed, domain/dispatch.py)."""
+        owes), its table left needing cleaning (and bussed, domain/dispatch.py) with no party
+        at it."""
         visit = await self._visits.end(visit_id)
         table = await self._store.update_table(visit.table_id,
-                                               {"status": TableStatus.NEEDS_CLEANING})
+                                               {"status": TableStatus.NEEDS_CLEANING,
+                                                "customer_id": None})
         if table is not None:
             self._publish(Topic.TABLES, table)
         return visit

@@ -13,6 +13,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from robodyne.demo.client import run_fleet
+from robodyne.domain import dispatch
 from robodyne.demo.robot import SimRobot
 
 from ..support.api_client import Api
@@ -102,9 +103,28 @@ async def test_an_escort_waits_in_the_queue_for_a_free_robot(floor: Any) -> None
     await api.ok("POST", f"/api/customers/{party['id']}/seat", {"table_id": table_id})
     [task] = _escorts(server)
     assert task["status"] == "queued" and task["stops"][0]["table_id"] == table_id
+    # A party at the door goes before normal food, after rush orders.
+    assert task["priority"] == dispatch.ESCORT_PRIORITY and 0 < task["priority"] < 10
     robot = await FloorRobot.join(server, "r1")
     command = await robot.command()
     assert (command["command"], command["task_id"]) == ("escort", task["id"])
+    await robot.close()
+
+
+async def test_an_escort_no_robot_took_in_time_is_given_up(
+    floor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dispatch, "ESCORT_WAIT_S", 0.2)
+    server, api, table_id = await floor()
+    party = await api.ok("POST", "/api/customers", {"name": "Seo", "party_size": 2}, 201)
+    await api.ok("POST", f"/api/customers/{party['id']}/seat", {"table_id": table_id})
+    await until(lambda: _escorts(server)[0]["status"] == "cancelled",
+                what="the escort given up")
+    [task] = _escorts(server)
+    assert "without one" in task["detail"]
+    # A robot that comes later is not sent to a party long gone from the door.
+    robot = await FloorRobot.join(server, "late")
+    await robot.no_command()
     await robot.close()
 
 

@@ -21,6 +21,7 @@ from robodyne.domain.links import TableLinks
 from robodyne.domain.menu import Menu
 from robodyne.domain.restaurant import Restaurant
 from robodyne.domain.visits import Visits
+from robodyne.domain.waitlist import Waitlist
 from robodyne.live.hub import Hub
 from robodyne.settings import KitchenSettings
 from robodyne.store.store import Store
@@ -42,6 +43,7 @@ class Domain:
     calls: Calls
     guest_views: GuestViews
     guest_sessions: GuestSessions
+    waitlist: Waitlist
 
     def events(self, type_: str) -> list[dict[str, Any]]:
         """The events of that type the hub has published, oldest first."""
@@ -80,7 +82,7 @@ async def open_domain(tmp_path: Path, kitchen: KitchenSettings | None = None,
         with parts.guest_views.tapped():
             yield Domain(parts.store, parts.hub, parts.journal, parts.fleet, parts.restaurant,
                          parts.menu, parts.dispatcher, parts.visits, parts.links, parts.calls,
-                         parts.guest_views, parts.guest_sessions)
+                         parts.guest_views, parts.guest_sessions, parts.waitlist)
     finally:
         parts.guest_views.close()
         parts.calls.close()

@@ -21,7 +21,7 @@ from robodyne.core.models import (
 from robodyne.core.money import Terms, check
 from robodyne.core.calls import CallKind
 from robodyne.demo import life as life_module
-from robodyne.demo.guest import GuestLine
+from robodyne.demo.guest import GuestLine, Phones
 from robodyne.demo.life import DemoLife
 from robodyne.settings import SimulationSettings
 
@@ -245,9 +245,13 @@ class DeskPhones:
 
 
 async def _party_ordered(domain: Domain, life: DemoLife, now: float) -> dict[str, Any]:
-    """The next party's tick, and its order once its phones placed it and the party is done
-    arriving (until then its table is not the eaters' yet: the next tick would skip it)."""
-    await life.tick(now)
+    """The next party: ticks (a second apart) until its phones placed its order and it is done
+    arriving (until then its table is not the eaters' yet: the next tick would skip it). A
+    party in line takes three: it joins, is called, is seated."""
+    for tick in range(4):
+        await life.tick(now + tick)
+        if life.arriving:
+            break
     orders = await until(lambda: not life.arriving and [
         o for o in domain.hub.snapshot("orders")[0] if o["status"] == "placed"],
         what="the party's order")
@@ -255,33 +259,49 @@ async def _party_ordered(domain: Domain, life: DemoLife, now: float) -> dict[str
     return dict(order)
 
 
-@pytest.mark.parametrize("staff_seated", [True, False])
+def _life(domain: Domain, phones: Phones, monkeypatch: pytest.MonkeyPatch,
+          walk_in: bool) -> DemoLife:
+    """The demo's life on one table: every party walks in (or none does), is seated as soon
+    as it is called, a new one comes at most every 10,000 s of the test's clock, and no cook
+    moves a ticket."""
+    monkeypatch.setattr(life_module, "WALK_IN", 1.0 if walk_in else 0.0)
+    monkeypatch.setattr(life_module, "CALLED_TO_SEATED_S", 0.0)
+    monkeypatch.setattr(life_module, "NO_SHOW_SHARE", 0.0)
+    return DemoLife(domain.restaurant, domain.visits, domain.waitlist, domain.hub,
+                    SimulationSettings(order_every_s=10_000, cook_s=10_000), phones,
+                    rng=random.Random(7))
+
+
+@pytest.mark.parametrize("walk_in", [False, True])
 async def test_the_demo_seats_a_party_in_a_visit_closes_it_as_they_leave_and_opens_a_new_one(
-    domain: Domain, monkeypatch: pytest.MonkeyPatch, staff_seated: bool
+    domain: Domain, monkeypatch: pytest.MonkeyPatch, walk_in: bool
 ) -> None:
     table = await _table(domain)
     await domain.menu.add("Soju", {"price": 9000})
-    monkeypatch.setattr(life_module, "STAFF_SEATED", 1.0 if staff_seated else 0.0)
-    # One table; a new party at most every 10,000 s of the test's clock; no cook moves a ticket.
     phones = DeskPhones(domain)
-    life = DemoLife(domain.restaurant, domain.visits, domain.hub,
-                    SimulationSettings(order_every_s=10_000, cook_s=10_000), phones,
-                    rng=random.Random(7))
+    life = _life(domain, phones, monkeypatch, walk_in)
     order = await _party_ordered(domain, life, 0.0)
     [visit] = _visits(domain)
-    # Staff seat a party with its customer and size; a party seating itself by its order
-    # opens a visit of neither.
+    # The host seats a party from the line with its customer and size; a party walking in
+    # opens a visit of neither by its order.
     seated = (visit["customer_id"] is not None, (visit["party_size"] or 0) >= 1)
     assert (visit["status"], visit["order_ids"], seated) == (
-        "open", [order["id"]], (staff_seated, staff_seated))
+        "open", [order["id"]], (not walk_in, not walk_in))
+    if not walk_in:
+        party = domain.item("customers", visit["customer_id"])
+        assert (party["status"], party["table_id"], party["visit_id"]) == (
+            "seated", table.id, visit["id"])
+        assert party["called_at"] is not None and party["seated_at"] is not None
     assert order["visit_id"] == visit["id"]
     assert [(table_id, [line["qty"] for line in lines]) for table_id, lines, _ in phones.asked
             ] == [(table.id, [item["qty"] for item in order["items"]])]
     for status in (OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.SERVED):
         await domain.restaurant.change_order(order["id"], status=status)
-    await life.tick(1.0)  # they eat
+    await life.tick(10.0)  # they eat
     await life.tick(100.0)  # and leave
-    assert domain.item("visits", visit["id"])["status"] == "closed"
+    closed = domain.item("visits", visit["id"])
+    assert closed["status"] == "closed" and closed["check"]["due"] == 0
+    assert sum(p["amount"] for p in closed["payments"]) == closed["check"]["total"]
     assert domain.item("tables", table.id)["status"] == "needs_cleaning"
     await life.tick(101.0)
     await life.tick(200.0)  # cleaned
@@ -289,6 +309,22 @@ async def test_the_demo_seats_a_party_in_a_visit_closes_it_as_they_leave_and_ope
     await _party_ordered(domain, life, 30_000.0)  # the next party
     assert [(v["id"] == visit["id"], v["status"]) for v in _visits(domain)] == [
         (True, "closed"), (False, "open")]
+
+
+async def test_a_party_waits_in_line_while_the_floor_is_full_and_gives_up_in_time(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = await _table(domain)
+    await domain.menu.add("Soju", {"price": 9000})
+    await domain.restaurant.change_table(table.id, {"status": TableStatus.OUT_OF_SERVICE})
+    life = _life(domain, DeskPhones(domain), monkeypatch, walk_in=True)
+    await life.tick(0.0)
+    [party] = [p for p in domain.hub.snapshot("customers")[0] if p["status"] == "waiting"]
+    await life.tick(1.0)
+    assert domain.item("customers", party["id"])["status"] == "waiting"  # no table: no call
+    await life.tick(life_module.PATIENCE_S + 1)
+    assert domain.item("customers", party["id"])["status"] == "left"
+    assert _visits(domain) == []
 
 
 class RefusedPhones:
@@ -303,11 +339,9 @@ async def test_a_party_the_staff_seated_that_cannot_order_leaves_and_the_table_i
 ) -> None:
     table = await _table(domain)
     await domain.menu.add("Soju", {"price": 9000})
-    monkeypatch.setattr(life_module, "STAFF_SEATED", 1.0)
-    life = DemoLife(domain.restaurant, domain.visits, domain.hub,
-                    SimulationSettings(order_every_s=10_000, cook_s=10_000), RefusedPhones(),
-                    rng=random.Random(7))
-    await life.tick(0.0)
+    life = _life(domain, RefusedPhones(), monkeypatch, walk_in=False)
+    for now in (0.0, 1.0, 2.0):  # it joins the line, is called, is seated
+        await life.tick(now)
     [visit] = _visits(domain)
     await until(lambda: domain.item("visits", visit["id"])["status"] == "closed",
                 what="the party gone")

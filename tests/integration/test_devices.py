@@ -4,6 +4,7 @@ DELETE /api/tokens/{id} revokes a file token as `robodyne tokens revoke` does, a
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,18 @@ async def test_a_tokens_last_use_is_an_http_request_a_websocket_or_a_robot_hello
     before = (await listed(api))[token_id(TABLET)]["last_seen_at"]
     assert (await api.call("GET", "/api/customers", token=TABLET)).status == 403
     assert (await listed(api))[token_id(TABLET)]["last_seen_at"] > before
+
+
+async def test_noting_a_use_writes_and_logs_nothing(
+        server: TestServer, api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="robodyne")
+    commits: list[float] = []
+    parts_of(server).store.on_commit.append(commits.append)
+    for _ in range(20):
+        assert (await api.call("GET", "/api/orders", token=TABLET)).status == 200
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("robodyne")] == []
+    assert commits == []
+    assert (await listed(api))[token_id(TABLET)]["last_seen_at"] is not None
 
 
 async def test_a_revoked_token_is_refused_at_once_its_sockets_close_and_it_stays_revoked(

@@ -58,6 +58,7 @@ from .web.guests import GuestApi, GuestPage
 from .web.waitlist import PartyApi, PartyPage, WaitlistApi
 from .web.idempotency import Idempotency
 from .web.links import LinkApi, LinkUrls
+from .web.devices import Devices
 from .web.login import Login
 from .web.metrics import Collector, Metrics
 from .web.noise import LOGGER as AIOHTTP_SERVER, ClientProtocolErrors
@@ -109,6 +110,7 @@ class Parts:
     robot_server: RobotServer
     websockets: WebSockets
     login: Login
+    devices: Devices
     health: Health
     idempotency: Idempotency
     metrics: Metrics
@@ -187,7 +189,7 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         robot_server=robot_server,
         websockets=WebSockets(ws, auth, hub, stats, guest_views, links, party_views,
                               max_per_token=settings.auth.max_connections_per_token),
-        login=Login(auth, tokens), health=Health(status),
+        login=Login(auth, tokens), devices=Devices(tokens), health=Health(status),
         idempotency=Idempotency(store, auth),
         metrics=Metrics(Collector(stats, hub, fleet)),
         api=Api(restaurant, menu, visits, calls, dispatcher, daybook, hub, places),
@@ -243,7 +245,7 @@ def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.App
         print_sheet=parts.print_sheet, receipts=parts.receipt, login=parts.login,
         guest_api=parts.guest_api, guest_page=parts.guest_page,
         waitlist_api=parts.waitlist_api, party_api=parts.party_api,
-        party_page=parts.party_page)
+        party_page=parts.party_page, devices=parts.devices)
     app.cleanup_ctx.extend([
         _tokens,
         _store,

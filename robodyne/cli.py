@@ -7,16 +7,16 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .core.errors import StorageUnavailable
 from .core.roles import Role
-from .core.tokens import SHOWN_CHARS, Grant, shown
+from .core.tokens import SHOWN_CHARS, Grant, shown, token_id
 from .settings import Settings, SettingsError, load_settings
 from .store.backup import BackupError, new_name, prune, restore, write_backup
-from .tokenfile import new_token, read_tokens, tokens_path, write_tokens
+from .tokenfile import add_token, new_token, read_tokens, revoke_token, tokens_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,7 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     tokens = commands.add_parser("tokens", help="list, add or revoke tokens (tokens.toml)")
     actions = tokens.add_subparsers(dest="action", required=True)
-    actions.add_parser("list", help="every token by its first 4 characters, role and label")
+    actions.add_parser("list", help="every token by its first 4 characters, its id (as"
+                       " GET /api/tokens names it), role and label")
     add = actions.add_parser("add", help="make a token and print it, once")
     add.add_argument("--role", required=True, choices=[role.value for role in Role])
     add.add_argument("--label", default="", help="who holds it, e.g. 'grill tablet'")
@@ -63,15 +64,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 def tokens_command(args: argparse.Namespace, settings: Settings) -> str:
     """Carry out `tokens list|add|revoke`; returns what to print."""
     path = tokens_path(settings.database.path)
-    stored = read_tokens(path)
     if args.action == "list":
-        rows = [(shown(t), str(g), g.label, "tokens.toml") for t, g in stored.items()]
-        rows += [(shown(t), v, "", "config") for t, v in settings.auth.tokens.items()]
+        rows = [(t, str(g), g.label, "tokens.toml") for t, g in read_tokens(path).items()]
+        rows += [(t, v, "", "config") for t, v in settings.auth.tokens.items()]
         if not rows:
             return f"no tokens yet in {path} or the config"
         width = max(len(str(r[1])) for r in rows)
-        return "\n".join(f"{p:<6} {r:<{width}}  {s:<11}  {label}"
-                         for p, r, label, s in rows)
+        return "\n".join(f"{shown(t):<6} {token_id(t)}  {r:<{width}}  {s:<11}  {label}"
+                         for t, r, label, s in rows)
     if args.action == "add":
         if args.robot_id is not None and args.role != Role.ROBOT:
             raise SettingsError("--robot-id binds a robot token: use it with --role robot")
@@ -81,21 +81,24 @@ def tokens_command(args: argparse.Namespace, settings: Settings) -> str:
         except ValueError as err:
             raise SettingsError(str(err)) from None
         token = new_token()
-        write_tokens(path, {**stored, token: grant})
+        add_token(path, token, grant)
         return token
     prefix = args.prefix
     if len(prefix) < SHOWN_CHARS:
         raise SettingsError(f"give at least {SHOWN_CHARS} characters of the token")
-    matches = [t for t in stored if t.startswith(prefix)]
-    if not matches:
-        configured = any(t.startswith(prefix) for t in settings.auth.tokens)
-        raise SettingsError(f"{prefix}… is in the config file's [auth.tokens]: remove it there"
-                            if configured else f"no token in {path} starts with {prefix}")
-    if len(matches) > 1:
-        raise SettingsError(f"{len(matches)} tokens start with {prefix}: give more characters")
-    [token] = matches
-    write_tokens(path, {t: g for t, g in stored.items() if t != token})
-    grant = stored[token]
+
+    def pick(stored: Mapping[str, Grant]) -> str:
+        matches = [t for t in stored if t.startswith(prefix)]
+        if not matches and any(t.startswith(prefix) for t in settings.auth.tokens):
+            raise SettingsError(f"{prefix}… is in the config file's [auth.tokens]: remove it"
+                                " there")
+        if not matches:
+            raise SettingsError(f"no token in {path} starts with {prefix}")
+        if len(matches) > 1:
+            raise SettingsError(f"{len(matches)} tokens start with {prefix}: give more"
+                                " characters")
+        return matches[0]
+    token, grant = revoke_token(path, pick)
     held_by = f", {grant.label}" if grant.label else ""
     return f"revoked {shown(token)} ({grant}{held_by}); a running server drops it within 5 s"
 

@@ -9,12 +9,17 @@ import logging
 import os
 import secrets
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Final
 
+from .core.devices import TokenRow, token_rows
+from .core.errors import ConfigToken, NotFound
+from .core.models import iso
 from .core.roles import Role
-from .core.tokens import Grant, TokenBook, shown, token_problem
+from .core.tokens import Grant, TokenBook, shown, token_id, token_problem
 from .settings import SettingsError
 
 log = logging.getLogger(__name__)
@@ -68,21 +73,34 @@ def _grant(token: str, value: object) -> Grant:
     if isinstance(value, str):
         return Grant.parse(value)
     if isinstance(value, dict) and isinstance(value.get("role"), str):
-        return Grant.parse(value["role"], str(value.get("label", "")))
-    raise ValueError("must be a role, or a table with role and label")
+        return Grant.parse(value["role"], str(value.get("label", "")),
+                           _created_at(value.get("created_at")))
+    raise ValueError("must be a role, or a table with role, label and created_at")
+
+
+def _created_at(value: object) -> datetime | None:
+    """A token's created_at: a TOML date-time with its offset, or absent (an older file)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(timezone.utc)
+    raise ValueError("created_at must be a date-time with its offset, e.g. 2026-12-01T09:00:00Z")
+
+
+def _line(token: str, grant: Grant) -> str:
+    # JSON strings are TOML basic strings: quotes, backslashes and controls escaped.
+    key, role = json.dumps(token), json.dumps(str(grant))
+    fields = [f"role = {role}"]
+    if grant.label:
+        fields.append(f"label = {json.dumps(grant.label, ensure_ascii=False)}")
+    if grant.created_at is not None:
+        fields.append(f"created_at = {iso(grant.created_at)}")  # a TOML date-time, unquoted
+    return f"{key} = {role}" if len(fields) == 1 else f"{key} = {{ {', '.join(fields)} }}"
 
 
 def write_tokens(path: Path, grants: Mapping[str, Grant]) -> None:
     """Replace the file at once (a reader sees the old file or the new, never half), 0600."""
-    lines = [_HEADER, "[tokens]"]
-    for token, grant in grants.items():
-        # JSON strings are TOML basic strings: quotes, backslashes and controls escaped.
-        key = json.dumps(token)
-        if grant.label:
-            lines.append(f"{key} = {{ role = {json.dumps(str(grant))},"
-                         f" label = {json.dumps(grant.label, ensure_ascii=False)} }}")
-        else:
-            lines.append(f"{key} = {json.dumps(str(grant))}")
+    lines = [_HEADER, "[tokens]", *(_line(token, grant) for token, grant in grants.items())]
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -97,11 +115,32 @@ def write_tokens(path: Path, grants: Mapping[str, Grant]) -> None:
         raise SettingsError(f"cannot write {path}: {err.strerror or err}") from err
 
 
+def _made_now(grant: Grant) -> Grant:
+    return replace(grant, created_at=datetime.now(timezone.utc))
+
+
 def first_tokens(path: Path) -> dict[str, Grant]:
     """An admin and a kitchen token, written to a new tokens file."""
-    grants = {new_token(): Grant(Role.ADMIN), new_token(): Grant(Role.KITCHEN)}
+    grants = {new_token(): _made_now(Grant(role)) for role in (Role.ADMIN, Role.KITCHEN)}
     write_tokens(path, grants)
     return grants
+
+
+# The one read-modify-write of tokens.toml for each change: the server (pairing, the API) and
+# `robodyne tokens` alike add and revoke through these two.
+
+def add_token(path: Path, token: str, grant: Grant) -> None:
+    """Store a new token in the file, made now."""
+    write_tokens(path, {**read_tokens(path), token: _made_now(grant)})
+
+
+def revoke_token(path: Path, pick: Callable[[Mapping[str, Grant]], str]) -> tuple[str, Grant]:
+    """Remove from the file the token `pick` chooses among those it holds (pick raises to
+    refuse); returns it and what it granted."""
+    stored = read_tokens(path)
+    token = pick(stored)
+    write_tokens(path, {t: g for t, g in stored.items() if t != token})
+    return token, stored[token]
 
 
 class TokenFile:
@@ -131,10 +170,29 @@ class TokenFile:
 
     def add(self, token: str, grant: Grant) -> None:
         """Store a new token (a paired tablet) in the file and know it at once."""
-        stored = read_tokens(self.path)
-        stored[token] = grant
-        write_tokens(self.path, stored)
+        add_token(self.path, token, grant)
         self.load()
+
+    def rows(self) -> list[TokenRow]:
+        """Every token the server accepts now, as GET /api/tokens lists them."""
+        return token_rows(self.book, self._configured)
+
+    def revoke(self, wanted: str) -> tuple[str, Grant]:
+        """Revoke the file's token of this id as `robodyne tokens revoke` does, and drop it
+        here at once (its sockets and robot sessions end); ConfigToken for a config token."""
+        def pick(stored: Mapping[str, Grant]) -> str:
+            if any(token_id(token) == wanted for token in self._configured):
+                raise ConfigToken(f"token {wanted} is in the config file's [auth.tokens]:"
+                                  " remove it there")
+            # 48 bits of id: two of one restaurant's tokens sharing one is a 1 in 5 million
+            # chance even for ten thousand tokens; the first would be revoked.
+            found = next((token for token in stored if token_id(token) == wanted), None)
+            if found is None:
+                raise NotFound(f"no token in {self.path.name} has the id {wanted!r}")
+            return found
+        revoked = revoke_token(self.path, pick)
+        self.load()
+        return revoked
 
     async def watch(self) -> None:
         """Pick up edits of tokens.toml; a file that cannot be used keeps the last tokens."""

@@ -16,6 +16,8 @@ class Code(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     TOO_LARGE = "too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    # A token of the config file's [auth.tokens]: the API cannot revoke it (SPEC §13).
+    CONFIG_TOKEN = "config_token"
     # A table that takes no party now (out of service): no visit opens there.
     TABLE_CLOSED = "table_closed"
     # A payment over what the visit owes; a visit (or its table) closed while it owes.

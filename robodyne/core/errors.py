@@ -17,6 +17,10 @@ class ConstraintFailed(Conflict):
     """The database refused a write that breaks one of its constraints (a unique name, sku)."""
 
 
+class ConfigToken(Conflict):
+    """A token of the config file's [auth.tokens]: only an edit of that file changes it."""
+
+
 class TableClosed(Conflict):
     """The table takes no party now (out of service), so no visit opens there."""
 

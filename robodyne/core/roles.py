@@ -72,6 +72,8 @@ REPORT_ROLES: Final = frozenset({Role.ADMIN})
 LINK_ROLES: Final = frozenset({Role.ADMIN, Role.FLOOR})
 # Who may print every table's link at once (the sheet of QR codes).
 PRINT_ROLES: Final = frozenset({Role.ADMIN})
+# Who may list the tokens (by id, never the tokens themselves): the owner, who makes them.
+TOKEN_ROLES: Final = frozenset({Role.ADMIN})
 # A robot session's hello may carry these roles: a robot, or an integration peer.
 ROBOT_SESSION_ROLES: Final = frozenset({Role.ROBOT, Role.ADMIN})
 

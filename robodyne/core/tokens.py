@@ -3,10 +3,13 @@ its role, the rules a token must meet, and robot ids a token may speak as. No I/
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final
 
 from .roles import Role
@@ -18,11 +21,19 @@ _ROBOT_ID = re.compile(ROBOT_ID_PATTERN)
 _BOUND_PREFIX: Final = "robot:"
 # How much of a token a log line or `tokens list` may show: enough to tell tokens apart.
 SHOWN_CHARS: Final = 4
+# How the API names a token (GET /api/tokens): this many hex digits of its SHA-256, 48 bits, so
+# that two tokens of one restaurant never share an id, and nothing of the token itself.
+ID_CHARS: Final = 12
 
 
 def shown(token: str) -> str:
     """A token as logs and listings name it: its first 4 characters, never more."""
     return token[:SHOWN_CHARS] + "…"
+
+
+def token_id(token: str) -> str:
+    """A token as the API names it: the first 12 hex digits of its SHA-256, never the token."""
+    return hashlib.sha256(token.encode()).hexdigest()[:ID_CHARS]
 
 
 def token_problem(token: str) -> str | None:
@@ -40,22 +51,26 @@ def valid_robot_id(robot_id: str) -> bool:
 
 @dataclass(frozen=True)
 class Grant:
-    """What one token grants: a role, for a robot token perhaps one robot id, and a label."""
+    """What one token grants: a role, for a robot token perhaps one robot id, a label, and when
+    it was made (None where nobody knows: the config's tokens, those of older files)."""
 
     role: Role
     robot_id: str | None = None
     label: str = ""
+    # When a token was made is no part of what it grants: two grants differing only here are
+    # equal (a reload that reads it does not revoke the token).
+    created_at: datetime | None = field(default=None, compare=False)
 
     @classmethod
-    def parse(cls, value: str, label: str = "") -> Grant:
+    def parse(cls, value: str, label: str = "", created_at: datetime | None = None) -> Grant:
         """`admin`, `kitchen`… or `robot:<id>`; ValueError for anything else."""
         if value.startswith(_BOUND_PREFIX):
             robot_id = value[len(_BOUND_PREFIX):]
             if not valid_robot_id(robot_id):
                 raise ValueError(f"{value!r}: a robot id is 1-64 of A-Z a-z 0-9 . _ : -")
-            return cls(Role.ROBOT, robot_id, label)
+            return cls(Role.ROBOT, robot_id, label, created_at)
         try:
-            return cls(Role(value), None, label)
+            return cls(Role(value), None, label, created_at)
         except ValueError:
             roles = ", ".join(role.value for role in Role)
             raise ValueError(f"{value!r} is not a role ({roles}, or robot:<id>)") from None
@@ -66,11 +81,15 @@ class Grant:
 
 class TokenBook:
     """The tokens the server knows right now. Replaced whole when tokens.toml changes; those
-    who hold a connection per token hear which tokens were revoked."""
+    who hold a connection per token hear which tokens were revoked. It also remembers, in
+    memory only, when each token was last used to open a request or a socket."""
 
-    def __init__(self, grants: Mapping[str, Grant]) -> None:
+    def __init__(self, grants: Mapping[str, Grant],
+                 clock: Callable[[], float] = time.time) -> None:
         self._grants: dict[str, Grant] = {}
         self._bound: frozenset[str] = frozenset()
+        self._clock = clock
+        self._seen: dict[str, float] = {}
         self.on_revoke: list[Callable[[frozenset[str]], None]] = []
         self.replace(grants)
 
@@ -79,6 +98,18 @@ class TokenBook:
         if not token:
             return None
         return self._grants.get(token)
+
+    def use(self, token: str | None) -> Grant | None:
+        """What a token opening a request or a socket grants, noting when it was used: one
+        dict store, nothing written and nothing logged (this runs on every request)."""
+        grant = self.grant(token)
+        if grant is not None and token:
+            self._seen[token] = self._clock()
+        return grant
+
+    def last_seen(self, token: str) -> float | None:
+        """When the token was last used (a time.time() stamp) since the server started."""
+        return self._seen.get(token)
 
     def role(self, token: str | None) -> Role | None:
         grant = self.grant(token)
@@ -102,6 +133,8 @@ class TokenBook:
                             if t not in grants or grants[t].role is not g.role
                             or grants[t].robot_id != g.robot_id)
         self._grants = dict(grants)
+        # Only the known tokens' stamps are kept: the dict never outgrows the book.
+        self._seen = {t: at for t, at in self._seen.items() if t in self._grants}
         self._bound = frozenset(g.robot_id for g in grants.values() if g.robot_id is not None)
         if revoked:
             for listener in self.on_revoke:

@@ -136,7 +136,7 @@ class RobotSession:
             protocol.done(message)
 
     async def _hello(self, hello: wire.Hello) -> None:
-        grant = self._tokens.grant(hello.token)
+        grant = self._tokens.use(hello.token)
         robot_id = hello.robot_id
         if grant is None or grant.role not in ROBOT_SESSION_ROLES:
             self._refuse_hello(hello, "unknown token or role")

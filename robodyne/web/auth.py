@@ -60,7 +60,8 @@ class Auth:
         self._allowed_origins = [origin.rstrip("/") for origin in allowed_origins]
 
     def grant(self, request: web.Request) -> Grant | None:
-        return self.tokens.grant(request_token(request))
+        """What the request's token grants (the token's last use noted: GET /api/tokens)."""
+        return self.tokens.use(request_token(request))
 
     def refused(self, request: web.Request) -> None:
         """Leave a trace of a request refused for its token (rate-limited per address)."""

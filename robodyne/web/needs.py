@@ -23,6 +23,7 @@ from ..core.roles import (
     METRICS_ROLES,
     PRINT_ROLES,
     REPORT_ROLES,
+    TOKEN_ROLES,
     Role,
     Scope,
     may_read,
@@ -199,3 +200,4 @@ REPORTS = OneOf(REPORT_ROLES, "reports")
 METRICS = OneOf(METRICS_ROLES, "metrics")
 TABLE_LINKS = OneOf(LINK_ROLES, "table links")
 PRINTED_LINKS = OneOf(PRINT_ROLES, "the printed table links")
+TOKENS = OneOf(TOKEN_ROLES, "the tokens")

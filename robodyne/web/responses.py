@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from ..core.codes import Code
 from ..core.errors import (
     CheckOpen,
+    ConfigToken,
     Conflict,
     DomainError,
     Forbidden,
@@ -30,6 +31,7 @@ from ..live.hub import Stream
 # The first entry an error is an instance of answers it: a specific Conflict before Conflict.
 ERRORS: Final[dict[type[DomainError], tuple[int, Code]]] = {
     TableClosed: (409, Code.TABLE_CLOSED),
+    ConfigToken: (409, Code.CONFIG_TOKEN),
     Overpaid: (409, Code.OVERPAID),
     CheckOpen: (409, Code.CHECK_OPEN),
     VisitClosed: (403, Code.VISIT_CLOSED),

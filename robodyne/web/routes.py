@@ -22,6 +22,7 @@ from ..domain.status import StatusReporter
 from .api import Api
 from .auth import Auth
 from .bodies import MenuItemPatch, OrderIn
+from .devices import Devices
 from .guard import browser_writes, hide_server_name, security_headers
 from .guests import GuestApi, GuestPage
 from .waitlist import PartyApi, PartyPage, WaitlistApi
@@ -38,6 +39,7 @@ from .needs import (
     READ_NAMED_TOPIC,
     REPORTS,
     TABLE_LINKS,
+    TOKENS,
     Read,
     Write,
     WriteFields,
@@ -62,7 +64,7 @@ ORDER_PLACING = WriteWithout(S.ORDERS, OrderIn, frozenset({"items.price"}), S.OR
 
 def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, links: LinkApi,
                 sheet: PrintSheet, guests: GuestApi, waitlist: WaitlistApi,
-                party: PartyApi) -> RouteTable:
+                party: PartyApi, devices: Devices) -> RouteTable:
     """The REST routes. An ack may simply run again and a command or a pairing code is not
     stored, so those POSTs write nothing a retry could be given; a new table link is no topic's
     item either (a retry with its key gets the first answer, the same new code, kept with the
@@ -132,6 +134,8 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
         Route("POST", "/api/tasks/{id}/cancel", api.cancel_task, Write(S.TASKS),
               changes(T.TASKS)),
         Route("POST", "/api/pairing", login.make_code, Write(S.TOKENS)),
+        Route("GET", "/api/tokens", devices.tokens, TOKENS),
+        Route("DELETE", "/api/tokens/{id}", devices.revoke, Write(S.TOKENS)),
     ])
 
 
@@ -155,9 +159,9 @@ def setup_routes(app: web.Application, *, auth: Auth, idempotency: Idempotency,
                  websockets: WebSockets, api: Api, link_api: LinkApi, reports: Reports,
                  pages: Pages, print_sheet: PrintSheet, receipts: Receipts, login: Login,
                  guest_api: GuestApi, guest_page: GuestPage, waitlist_api: WaitlistApi,
-                 party_api: PartyApi, party_page: PartyPage) -> None:
+                 party_api: PartyApi, party_page: PartyPage, devices: Devices) -> None:
     table = app[REST_ROUTES] = rest_routes(api, reports, login, metrics, link_api, print_sheet,
-                                           guest_api, waitlist_api, party_api)
+                                           guest_api, waitlist_api, party_api, devices)
     app.middlewares.extend([browser_writes(auth), idempotency.middleware(table), api_errors])
     app.on_response_prepare.append(security_headers)
     hide_server_name()

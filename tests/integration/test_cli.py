@@ -10,14 +10,16 @@ import sys
 import time
 import tomllib
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
 from robodyne.core.roles import Role
-from robodyne.core.tokens import Grant
+from robodyne.core.tokens import Grant, token_id
 from robodyne.tokenfile import write_tokens
 
 from ..support.process import ServerProcess, clean_env
@@ -37,9 +39,9 @@ def robodyne(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=30)
 
 
-def stored(tmp_path: Path) -> dict[str, object]:
+def stored(tmp_path: Path) -> dict[str, Any]:
     with (tmp_path / "data" / "tokens.toml").open("rb") as file:
-        tokens: dict[str, object] = tomllib.load(file)["tokens"]
+        tokens: dict[str, Any] = tomllib.load(file)["tokens"]
     return tokens
 
 
@@ -52,8 +54,11 @@ def test_add_prints_a_new_token_once_and_list_never_prints_one(tmp_path: Path) -
     robot_token = bound.stdout.strip()
     path = tmp_path / "data" / "tokens.toml"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert stored(tmp_path) == {token: {"role": "kitchen", "label": "grill tablet"},
-                                robot_token: "robot:bot-7"}
+    made = stored(tmp_path)
+    created = [made[t].pop("created_at") for t in (token, robot_token)]
+    assert made == {token: {"role": "kitchen", "label": "grill tablet"},
+                    robot_token: {"role": "robot:bot-7"}}
+    assert all(abs(datetime.now(timezone.utc) - at) < timedelta(minutes=1) for at in created)
 
     listed = robodyne(tmp_path, "tokens", "list")
     assert listed.returncode == 0, listed.stderr
@@ -61,7 +66,7 @@ def test_add_prints_a_new_token_once_and_list_never_prints_one(tmp_path: Path) -
         assert whole not in listed.stdout
     lines = listed.stdout.splitlines()
     assert any(line.startswith(token[:4] + "…") and "kitchen" in line and "grill tablet" in line
-               for line in lines), lines
+               and token_id(token) in line for line in lines), lines
     assert any(line.startswith(robot_token[:4] + "…") and "robot:bot-7" in line
                for line in lines), lines
     assert any(line.startswith(ADMIN[:4] + "…") and "config" in line for line in lines), lines

@@ -9,6 +9,7 @@ import os
 import stat
 import time
 import tomllib
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -147,8 +148,10 @@ async def test_first_start_creates_tokens_once_and_reuses_them(servers, session)
         assert stat.S_IMODE(os.stat(tokens_file).st_mode) == 0o600
         with tokens_file.open("rb") as file:
             tokens = tomllib.load(file)["tokens"]
-        assert sorted(tokens.values()) == ["admin", "kitchen"]
-        by_role = {role: token for token, role in tokens.items()}
+        # Each with the moment it was made (GET /api/tokens shows it as created_at).
+        assert sorted(value["role"] for value in tokens.values()) == ["admin", "kitchen"]
+        assert all(isinstance(value["created_at"], datetime) for value in tokens.values())
+        by_role = {value["role"]: token for token, value in tokens.items()}
         # The tokens go to the operator's log only, never to the systemlogs topic (which the
         # maintenance role reads) although they are logged as a WARNING.
         ws = await session.ws_connect(first.ws_url("systemlogs", by_role["admin"]))

@@ -55,6 +55,7 @@ from ..core.orders import closed_cutoff
 from ..core.tasks import finished_cutoff
 from ..core.topics import Topic
 from .backup import Written, write_backup
+from .cameras import CameraRows
 from .database import Database
 from .entities import (
     CALLS,
@@ -104,6 +105,8 @@ class Store:
         self.guests = GuestRows(self.database)
         # The waitlist's reads (waitlist.py), as store.waitlist.
         self.waitlist = WaitlistRows(self.database)
+        # Robots' own camera streams (cameras.py), as store.cameras.
+        self.cameras = CameraRows(self.database)
         # Seconds each commit took (for /metrics), and the health flips (for the journal).
         self.on_commit = self.database.on_commit
         self.on_health = self.database.on_health

@@ -3,11 +3,17 @@ server: a robot's `video` line over TCP, the REST API's url rule, and the pages'
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
 from robodyne.core.streams import MAX_URL_CHARS
+from robodyne.store.schema import MIGRATIONS
+from robodyne.store.store import Store
 from robodyne.web.auth import TOKEN_COOKIE
 
 from ..support.api_client import Api, already_sent, assert_error, subscribed
@@ -179,3 +185,30 @@ async def test_the_pages_that_show_cameras_allow_images_from_their_http_origins_
             assert (await api.call("DELETE", f"/api/video_streams/{stream['id']}")).status == 204
     assert "cam-b" not in await _policy(session, server, "/dashboard", "admin-token-test")
     await robot.close()
+
+
+async def test_a_robots_streams_of_one_name_from_before_are_all_kept_the_later_renamed(
+    tmp_path: Path,
+) -> None:
+    """The migration that makes (robot_id, name) unique keeps every row of an older file."""
+    path = tmp_path / "old.db"
+    ours = next(n for n, script in enumerate(MIGRATIONS) if "video_streams_by_robot" in script)
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE schema_version (version INTEGER)")
+        for version, script in enumerate(MIGRATIONS[:ours], start=1):
+            db.executescript(f"BEGIN; {script}; INSERT INTO schema_version VALUES ({version});"
+                             " COMMIT;")
+        db.executemany("INSERT INTO video_streams (name, robot_id, url, updated_at)"
+                       " VALUES (?, ?, 'rtsp://cam/1', '2026-01-01T00:00:00.000Z')",
+                       [("camera", "r1"), ("camera", "r1"), ("camera", "r2"), ("door", None),
+                        ("door", None)])
+        db.commit()
+    store = Store(path)
+    await store.open()
+    try:
+        streams = await store.video_streams()
+    finally:
+        await store.close()
+    assert [(s.id, s.name, s.robot_id) for s in streams] == [
+        (1, "camera", "r1"), (2, "camera #2", "r1"), (3, "camera", "r2"), (4, "door", None),
+        (5, "door", None)]

@@ -25,6 +25,7 @@ from .demo.guest import GuestPhones, own_url
 from .demo.life import DemoLife
 from .domain.backups import Backups
 from .domain.calls import Calls
+from .domain.cameras import Cameras
 from .domain.guest_views import GuestViews
 from .domain.guests import GuestDesk, GuestSessions
 from .domain.party import PartySessions
@@ -163,9 +164,10 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
     restaurant = Restaurant(store, hub, journal, fleet, menu, visits, places)
     dispatcher = Dispatcher(store, hub, journal, fleet, restaurant, visits, places,
                             settings.dispatch, stats)
+    cameras = Cameras(store, hub)
     robot_server = RobotServer(settings.tcp, tokens.book, refusals, fleet,
                                RobotReports(journal, restaurant, dispatcher),
-                               Notifier(store, hub, fleet), stats, tls=tls)
+                               Notifier(store, hub, fleet), cameras, stats, tls=tls)
     links = TableLinks(store, journal)
     calls = Calls(store, hub, journal, dispatcher, visits)
     guest_sessions = GuestSessions(store, links)
@@ -179,7 +181,7 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
                 party_sessions)
     daybook = Daybook(store, settings.server.zone(), settings.kitchen.stations)
     link_urls = LinkUrls(settings.server.public_url)
-    pages = Pages(settings.kitchen, settings.restaurant, auth)
+    pages = Pages(settings.kitchen, settings.restaurant, auth, cameras.image_origins)
     return Parts(
         settings=settings, tokens=tokens, auth=auth, stats=stats, store=store, hub=hub,
         journal=journal, status=status, fleet=fleet, restaurant=restaurant, menu=menu,
@@ -192,7 +194,7 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         login=Login(auth, tokens), devices=Devices(tokens), health=Health(status),
         idempotency=Idempotency(store, auth),
         metrics=Metrics(Collector(stats, hub, fleet)),
-        api=Api(restaurant, menu, visits, calls, dispatcher, daybook, hub, places),
+        api=Api(restaurant, menu, visits, calls, dispatcher, daybook, hub, places, cameras),
         link_api=LinkApi(links, link_urls),
         guest_api=GuestApi(GuestDesk(restaurant, calls, settings.guest), guest_views),
         guest_page=GuestPage(guest_sessions, auth, settings.restaurant, settings.guest),

@@ -1,11 +1,10 @@
 """What text staff and robots may write: names without control or bidi-override characters,
-notes that may also hold tabs and line breaks, video stream URLs, and ids in URLs."""
+notes that may also hold tabs and line breaks, and ids in URLs."""
 
 from __future__ import annotations
 
 import re
 from typing import Annotated, Final
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
 
@@ -18,9 +17,6 @@ _BIDI: Final = "\u202a-\u202e\u2066-\u2069"
 _NOT_IN_NAMES: Final = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029]")
 # A note may run over lines and hold a tab; nothing else of the above.
 _NOT_IN_NOTES: Final = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
-
-# The schemes a camera or a robot streams video over; each needs a host.
-STREAM_SCHEMES: Final = frozenset({"http", "https", "rtsp", "rtsps", "ws", "wss"})
 
 # An id (or a seq) in a URL: ASCII digits only, as int() alone would also read "١" (an
 # Arabic-Indic digit), " 7" or "1_0"; 19 digits is as long as a 64-bit id gets.
@@ -47,24 +43,6 @@ def note(value: str) -> str:
     return value
 
 
-def stream_url(value: str) -> str:
-    """A URL a browser or player can open: one of STREAM_SCHEMES, with a host."""
-    plain(value)
-    if any(c.isspace() for c in value):
-        raise ValueError("must not contain spaces")
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-        parts.port  # reading it refuses a port that is not a number
-    except ValueError as err:
-        raise ValueError(f"not a URL: {err}") from None
-    if parts.scheme.lower() not in STREAM_SCHEMES:
-        raise ValueError(f"the scheme must be one of {', '.join(sorted(STREAM_SCHEMES))}")
-    if not host:
-        raise ValueError("must name a host")
-    return value
-
-
 def ascii_int(raw: str) -> int | None:
     """The integer `raw` spells in ASCII digits, or None."""
     return int(raw) if ASCII_DIGITS.fullmatch(raw) else None
@@ -72,4 +50,3 @@ def ascii_int(raw: str) -> int | None:
 
 PlainText = Annotated[str, AfterValidator(plain)]
 NoteText = Annotated[str, AfterValidator(note)]
-StreamUrl = Annotated[str, AfterValidator(stream_url)]

@@ -26,12 +26,9 @@ from ..core.models import (
     OrderStatus,
     Severity,
     StockStatus,
-    StreamStatus,
     Table,
     TableChanges,
     TableStatus,
-    VideoStream,
-    VideoStreamChanges,
     Visit,
     stock_status,
     utcnow,
@@ -57,7 +54,7 @@ FREED: Final = frozenset({TableStatus.AVAILABLE, TableStatus.NEEDS_CLEANING})
 
 
 class Restaurant:
-    """Orders, tables, customers, inventory, video streams, event acks and robot commands."""
+    """Orders, tables, customers, inventory, event acks and robot commands."""
 
     def __init__(self, store: Store, hub: Hub, journal: Journal, fleet: Fleet,
                  menu: Menu, visits: Visits, places: Places) -> None:
@@ -383,27 +380,6 @@ class Restaurant:
                 "inventory_low", severity=Severity.WARNING,
                 message=f"{item.name} is low: {item.quantity:g} {item.unit} left",
                 data={"inventory_id": item.id, "sku": item.sku, "quantity": item.quantity})
-
-    # ---- video streams ----
-
-    async def add_video_stream(self, name: str, url: str, robot_id: str | None,
-                               status: StreamStatus) -> VideoStream:
-        stream = await self._store.add_video_stream(name, url, robot_id, status)
-        self._publish(Topic.VIDEO_STREAMS, stream)
-        return stream
-
-    async def change_video_stream(self, stream_id: int, changes: VideoStreamChanges
-                                  ) -> VideoStream:
-        stream = await self._store.update_video_stream(stream_id, changes)
-        if stream is None:
-            raise NotFound(f"video stream {stream_id} not found")
-        self._publish(Topic.VIDEO_STREAMS, stream)
-        return stream
-
-    async def remove_video_stream(self, stream_id: int) -> None:
-        if not await self._store.delete_video_stream(stream_id):
-            raise NotFound(f"video stream {stream_id} not found")
-        self._hub.publish(Topic.VIDEO_STREAMS, "delete", [], ids=[stream_id])
 
     # ---- events and robots ----
 

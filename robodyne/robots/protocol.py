@@ -55,9 +55,11 @@ class RobotProtocol:
             raise wire.ProtocolError(Code.NOT_HELLO, "say hello first", message.id)
         if self.greeted and isinstance(message, wire.Hello):
             raise wire.ProtocolError(Code.VALIDATION_ERROR, "hello: already said", message.id)
-        if self.robot_id is None and isinstance(message, wire.State):
+        # An integration peer speaks for no robot: it has no state, and no camera of its own.
+        if self.robot_id is None and isinstance(message, wire.State | wire.Video):
             raise wire.ProtocolError(Code.VALIDATION_ERROR,
-                                     "state: say hello with a robot_id first", message.id)
+                                     f"{message.type}: say hello with a robot_id first",
+                                     message.id)
         return message
 
     # ---- outcomes ----

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from ..core.tokens import Refusals, TokenBook
 from ..core.stats import Stats
+from ..domain.cameras import Cameras
 from ..domain.fleet import Fleet
 from ..domain.notify import Notifier
 from ..domain.robot_reports import RobotReports
@@ -27,8 +28,8 @@ class RobotServer:
     """The asyncio TCP server robots connect to, and the sessions it holds."""
 
     def __init__(self, settings: TcpSettings, tokens: TokenBook, refusals: Refusals,
-                 fleet: Fleet, reports: RobotReports, notifier: Notifier, stats: Stats, *,
-                 tls: ssl.SSLContext | None = None) -> None:
+                 fleet: Fleet, reports: RobotReports, notifier: Notifier, cameras: Cameras,
+                 stats: Stats, *, tls: ssl.SSLContext | None = None) -> None:
         self.settings = settings
         self._tls = tls
         self._tokens = tokens
@@ -36,6 +37,7 @@ class RobotServer:
         self._fleet = fleet
         self._reports = reports
         self._notifier = notifier
+        self._cameras = cameras
         self._stats = stats
         self.sessions: dict[RobotSession, asyncio.Task[Any]] = {}
         self._server: asyncio.Server | None = None
@@ -61,7 +63,8 @@ class RobotServer:
         session = RobotSession(reader, writer, protocol=protocol, tokens=self._tokens,
                                refusals=self._refusals, max_robots=self.settings.max_robots,
                                fleet=self._fleet, reports=self._reports,
-                               notifier=self._notifier, stats=self._stats)
+                               notifier=self._notifier, cameras=self._cameras,
+                               stats=self._stats)
         task = asyncio.current_task()
         assert task is not None
         self.sessions[session] = task

@@ -14,6 +14,7 @@ from ..core.models import Command
 from ..core.roles import ROBOT_SESSION_ROLES, Role
 from ..core.tokens import Refusals, TokenBook
 from ..core.stats import Stats
+from ..domain.cameras import Cameras
 from ..domain.fleet import Fleet
 from ..domain.notify import Notifier
 from ..domain.robot_reports import RobotReports
@@ -39,7 +40,7 @@ class RobotSession:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
                  protocol: RobotProtocol, tokens: TokenBook, refusals: Refusals,
                  max_robots: int, fleet: Fleet, reports: RobotReports, notifier: Notifier,
-                 stats: Stats) -> None:
+                 cameras: Cameras, stats: Stats) -> None:
         self.reader = reader
         self.writer = writer
         self.protocol = protocol
@@ -52,6 +53,7 @@ class RobotSession:
         self._fleet = fleet
         self._reports = reports
         self._notifier = notifier
+        self._cameras = cameras
         self._stats = stats
         peer = writer.get_extra_info("peername")
         self.peer = peer[0] if peer else "?"
@@ -188,6 +190,10 @@ class RobotSession:
                 if self.role is not Role.ADMIN:
                     raise Forbidden("notify: for integration (admin token) sessions only")
                 await self._notifier.notify(message.entity, message.entity_id)
+            case wire.Video():
+                assert robot_id is not None  # the protocol refuses video before a robot_id
+                await self._cameras.announce(robot_id, message.name, message.url,
+                                             message.status)
             case wire.Bye():
                 self.end("bye")
             case wire.Heartbeat():

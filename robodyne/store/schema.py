@@ -272,4 +272,14 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         updated_at TEXT NOT NULL
     );
     """,
+    # Cameras (SPEC §13): a robot's stream is one row per name, upserted by its `video` line
+    # (store/cameras.py). A robot holding two of one name from before keeps both, the later
+    # ones renamed "name #id". Streams of no robot (a NULL robot_id) never collide.
+    """
+    UPDATE video_streams SET name = name || ' #' || id
+        WHERE robot_id IS NOT NULL AND id NOT IN (
+            SELECT min(id) FROM video_streams WHERE robot_id IS NOT NULL
+            GROUP BY robot_id, name);
+    CREATE UNIQUE INDEX video_streams_by_robot ON video_streams (robot_id, name);
+    """,
 )

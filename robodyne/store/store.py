@@ -55,6 +55,7 @@ from ..core.orders import closed_cutoff
 from ..core.tasks import finished_cutoff
 from ..core.topics import Topic
 from .backup import Written, write_backup
+from .cameras import CameraRows
 from .database import Database
 from .entities import (
     CALLS,
@@ -97,16 +98,15 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.database = Database(path)
-        # The idempotency keys (keys.py), asked directly as store.keys.
+        # The rows of one concern each, asked directly as store.<name> (each its own module):
+        # idempotency keys, guest sessions, the waitlist's reads, places, robots' cameras.
         self.keys = Keys(self.database)
         self._rows = Rows(self.database, self.keys)
         self._links = LinkRows(self.database)
-        # Guest sessions (guests.py): asked directly, as store.guests.
         self.guests = GuestRows(self.database)
-        # The waitlist's reads (waitlist.py), as store.waitlist.
         self.waitlist = WaitlistRows(self.database)
-        # The floor's named places (places.py), as store.places.
         self.places = PlaceRows(self.database)
+        self.cameras = CameraRows(self.database)
         # Seconds each commit took (for /metrics), and the health flips (for the journal).
         self.on_commit = self.database.on_commit
         self.on_health = self.database.on_health

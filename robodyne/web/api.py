@@ -13,6 +13,7 @@ from ..core.models import OrderLine, PlaceName
 from ..core.roles import READABLE, REPORT_ROLES, WRITABLE
 from ..core.text import ascii_int
 from ..domain.calls import Calls
+from ..domain.cameras import Cameras
 from ..domain.dispatch import Dispatcher
 from ..domain.daybook import Daybook
 from ..domain.menu import Menu
@@ -63,9 +64,11 @@ class Api:
     """The REST handlers, given the restaurant, the dispatcher and the hub they use."""
 
     def __init__(self, restaurant: Restaurant, menu: Menu, visits: Visits, calls: Calls,
-                 dispatcher: Dispatcher, daybook: Daybook, hub: Hub, places: Places) -> None:
+                 dispatcher: Dispatcher, daybook: Daybook, hub: Hub, places: Places,
+                 cameras: Cameras) -> None:
         self._restaurant = restaurant
         self._places = places
+        self._cameras = cameras
         self._menu = menu
         self._visits = visits
         self._calls = calls
@@ -154,17 +157,16 @@ class Api:
 
     async def create_video_stream(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, VideoStreamIn)
-        stream = await self._restaurant.add_video_stream(body.name, body.url, body.robot_id,
-                                                         body.status)
+        stream = await self._cameras.add(body.name, body.url, body.robot_id, body.status)
         return json_response(stream, 201)
 
     async def update_video_stream(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, VideoStreamPatch)
         return json_response(
-            await self._restaurant.change_video_stream(path_id(request), body.changes()))
+            await self._cameras.change(path_id(request), body.changes()))
 
     async def delete_video_stream(self, request: web.Request, caller: Caller) -> web.Response:
-        await self._restaurant.remove_video_stream(path_id(request))
+        await self._cameras.remove(path_id(request))
         return web.Response(status=204)
 
     async def acknowledge_event(self, request: web.Request, caller: Caller) -> web.Response:

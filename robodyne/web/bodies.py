@@ -31,7 +31,8 @@ from ..core.models import (
     TaskKind,
 )
 from ..core.money import Price
-from ..core.text import NoteText, PlainText, StreamUrl
+from ..core.streams import StreamUrl
+from ..core.text import NoteText, PlainText
 from ..wire.robot import SQLITE_MAX_INT
 from ..wire.validation import first_problem
 
@@ -261,7 +262,7 @@ class InventoryPatch(Patch):
 
 class VideoStreamIn(Body):
     name: PlainText = Field(min_length=1, max_length=100)
-    url: StreamUrl = Field(min_length=1, max_length=2000)
+    url: StreamUrl
     robot_id: str | None = None
     status: StreamStatus = StreamStatus.INACTIVE
 
@@ -269,7 +270,7 @@ class VideoStreamIn(Body):
 class VideoStreamPatch(Patch):
     clearable = frozenset({"robot_id"})
     name: PlainText | None = Field(None, min_length=1, max_length=100)
-    url: StreamUrl | None = Field(None, min_length=1, max_length=2000)
+    url: StreamUrl | None = None
     robot_id: str | None = None
     status: StreamStatus | None = None
 

@@ -3,6 +3,7 @@ and the security headers on every response (docs/operations.md, "What the server
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Final
 
 from aiohttp import hdrs, web, web_response
@@ -14,6 +15,15 @@ from .responses import error_response
 
 WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PAGE_POLICY: Final = "default-src 'self'; frame-ancestors 'none'"
+
+
+def page_policy(image_origins: Collection[str] = ()) -> str:
+    """A page's Content-Security-Policy: everything from this server only, but images also from
+    `image_origins` (the cameras a staff page shows: core/streams.py checked each origin)."""
+    if not image_origins:
+        return PAGE_POLICY
+    return (f"default-src 'self'; img-src 'self' {' '.join(image_origins)};"
+            " frame-ancestors 'none'")
 
 
 def browser_writes(auth: Auth) -> Middleware:

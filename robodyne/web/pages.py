@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -16,9 +16,11 @@ from ..core import floor
 from ..core.orders import KITCHEN_BACK, KITCHEN_NEXT
 from ..core.pairing import PAIRABLE
 from ..core.roles import Role
+from ..core.streams import IMAGE_SCHEMES, STREAM_SCHEMES
 from ..core.tasks import ACTIVE, FINISHED, REPINNABLE, REPRIORITISABLE
 from ..settings import KitchenSettings, RestaurantSettings
 from .auth import COOKIE_MAX_AGE_S, Auth, set_token_cookie
+from .guard import page_policy
 from .login import local_path
 
 STATIC_ROOT: Final = Path(__file__).parent / "static"
@@ -27,6 +29,8 @@ PAGES: Final = ("kitchen", "dashboard", "console", "order", "host", "login")
 LANGUAGES: Final = ("en", "ko")
 LANG_COOKIE: Final = "robodyne_lang"
 PLACEHOLDER: Final = re.compile(r"\{(\w+)\}")
+# The pages that show camera streams: their images may come from the cameras' origins too.
+CAMERA_PAGES: Final = frozenset({"dashboard", "console"})
 
 
 def choose_language(query: str | None, cookie: str | None, accept: str,
@@ -83,6 +87,9 @@ def _values(kitchen: KitchenSettings, restaurant: RestaurantSettings,
         # The roles a pairing code may give a tablet, the kitchen's first (the usual case).
         "pair_roles": _attribute_json(sorted((r.value for r in Role if r in PAIRABLE),
                                              key=lambda r: (r != Role.KITCHEN, r))),
+        # Which streams a page shows in an image, and which as a link (js/stream.js).
+        "stream_schemes": _attribute_json({"image": sorted(IMAGE_SCHEMES),
+                                           "link": sorted(STREAM_SCHEMES)}),
     }
 
 
@@ -99,8 +106,11 @@ class Pages:
     """The page templates, filled in once so that no request handler touches the disk."""
 
     def __init__(self, kitchen: KitchenSettings, restaurant: RestaurantSettings,
-                 auth: Auth) -> None:
+                 auth: Auth, image_origins: Callable[[], list[str]]) -> None:
         self._auth = auth
+        # The cameras' origins as the page is served (domain/cameras.py): one added later
+        # shows after a reload.
+        self._image_origins = image_origins
         self._templates: dict[tuple[str, str], str] = {}
         for lang in LANGUAGES:
             values = _values(kitchen, restaurant, lang)
@@ -125,7 +135,10 @@ class Pages:
         text = self._templates[(name, lang)]
         if name == "login":
             text = _login_page(text, request)
-        return page_response(request, text, lang)
+        served = page_response(request, text, lang)
+        if name in CAMERA_PAGES:
+            served.headers["Content-Security-Policy"] = page_policy(self._image_origins())
+        return served
 
     def take_token(self, request: web.Request) -> None:
         """?token=… becomes an HttpOnly cookie and leaves the address bar (a redirect)."""
@@ -155,7 +168,8 @@ def page_response(request: web.Request, text: str, lang: str, *, status: int = 2
                   cache: str = "no-cache") -> web.Response:
     """A page's HTML in `lang`; ?lang=… is kept in a cookie."""
     # The Content-Security-Policy of every page is set with the other security headers
-    # (guard.py): scripts, styles, images and sockets from this server only, no frames.
+    # (guard.py): scripts, styles, images and sockets from this server only, no frames; a
+    # page that shows cameras sets its own first (Pages.page), with their origins for images.
     served = web.Response(text=text, content_type="text/html", status=status,
                           headers={"Cache-Control": cache,
                                    "Referrer-Policy": "no-referrer",

@@ -11,7 +11,8 @@ from pydantic import (BaseModel, ConfigDict, Field, Strict, TypeAdapter, Validat
                       field_validator, model_validator)
 
 from ..core.codes import Code
-from ..core.models import LogLevel, Pose, RobotIssue, RobotStatus, Severity, utcnow
+from ..core.models import LogLevel, Pose, RobotIssue, RobotStatus, Severity, StreamStatus, utcnow
+from ..core.streams import StreamUrl
 from ..core.text import PlainText
 from ..core.tokens import ROBOT_ID_PATTERN
 from .validation import first_problem
@@ -156,14 +157,23 @@ class Notify(Inbound):
         return self
 
 
+class Video(Inbound):
+    """The robot's camera of that name streams at `url` (SPEC §13 "Cameras")."""
+
+    type: Literal["video"]
+    url: StreamUrl
+    name: PlainText = Field("camera", min_length=1, max_length=64)
+    status: StreamStatus = StreamStatus.ACTIVE
+
+
 class Bye(Inbound):
     type: Literal["bye"]
 
 
-Message = Hello | State | RobotEvent | Log | Heartbeat | CommandResult | Notify | Bye
+Message = Hello | State | RobotEvent | Log | Heartbeat | CommandResult | Notify | Video | Bye
 _message: TypeAdapter[Message] = TypeAdapter(Annotated[Message, Field(discriminator="type")])
 TYPES = frozenset({"hello", "state", "event", "log", "heartbeat", "command_result", "notify",
-                   "bye"})
+                   "video", "bye"})
 
 
 class ProtocolError(Exception):

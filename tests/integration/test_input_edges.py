@@ -66,7 +66,9 @@ async def test_a_resume_point_in_other_digits_gets_a_fresh_snapshot(
 # ---- video stream URLs ----
 
 @pytest.mark.parametrize("url", ["javascript:alert(document.cookie)", "data:text/html,x",
-                                 "file:///etc/passwd", "http://", "camera.local/stream"])
+                                 "file:///etc/passwd", "http://", "camera.local/stream",
+                                 "ws://cam/x", "rtsp://admin:secret@cam/1",
+                                 "http://x;script-src*/", "http://cam/" + "x" * 1990])
 async def test_a_video_stream_url_must_be_a_video_scheme_with_a_host(api: Api, url: str) -> None:
     assert_error(await api.call("POST", "/api/video_streams", {"name": "Cam", "url": url}),
                  400, "validation_error", "url")

@@ -327,7 +327,8 @@ async def test_a_refused_page_says_so_and_does_not_retry(
     assert await page.locator("#banner").is_visible()
     await page.wait_for_timeout(2000)
     per_topic = collections.Counter(url.split("?")[0].rsplit("/", 1)[-1] for url in tab.websockets)
-    topics = {"orders", "tables"} if path == "/kitchen" else {"systemlogs", "events"}
+    topics = ({"orders", "tables"} if path == "/kitchen"
+              else {"systemlogs", "events", "video_streams"})
     assert set(per_topic) == topics and all(n == 1 for n in per_topic.values()), per_topic
     assert await page.locator("#conn").get_attribute("data-state") == "refused"
 

@@ -1,8 +1,10 @@
-// The maintenance console: the live system log with level filter, search and pause; events.
+// The maintenance console: the live system log with level filter, search and pause; every
+// camera stream (stream.js); events.
 import { Topic, api, watchConnection } from "./client.js";
 import { renderEvents } from "./feed.js";
 import { clock, h, replace } from "./dom.js";
 import { number, t } from "./i18n.js";
+import { StreamList, everyStream } from "./stream.js";
 
 const LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
 const SHOWN = 500;
@@ -17,7 +19,17 @@ api("GET", "/api/me").then((me) => { may = new Set(me.may_write); renderFeed(); 
 
 const logs = new Topic("systemlogs", { onChange: render });
 const events = new Topic("events", { onChange: renderFeed });
-watchConnection([logs, events], document.getElementById("conn"), document.getElementById("banner"));
+const cameraList = new StreamList(document.getElementById("cameras"), {
+  caption: (stream) => (stream.robot_id === null ? stream.name : `${stream.robot_id} · ${stream.name}`),
+});
+const cameras = new Topic("video_streams", { onChange: renderCameras });
+watchConnection([logs, events, cameras], document.getElementById("conn"), document.getElementById("banner"));
+
+function renderCameras() {
+  const streams = everyStream(cameras.list());
+  cameraList.render(streams);
+  document.getElementById("no-cameras").hidden = streams.length > 0;
+}
 
 function renderFeed() {
   renderEvents(document.getElementById("events"), events.list(), { canAck: may.has("event_ack") });

@@ -10,6 +10,7 @@ import { duration, number, t, tOr } from "./i18n.js";
 const tr = t; // where `t` names a table
 import { layoutLabels, leaderEnd } from "./maplabels.js";
 import { PairingPanel } from "./pairing.js";
+import { StreamList, activeStreamsOf } from "./stream.js";
 import { TableMenu } from "./tablemenu.js";
 import { kindLabel, TaskPanel, destination, isActive, taskOfRobot } from "./tasks.js";
 import { TodayPanel } from "./today.js";
@@ -37,7 +38,7 @@ api("GET", "/api/me").then((me) => {
   pairing.enable(may.has("tokens"));
   today.enable(me.may_report);
   const callsTopic = calls.enable(me.may_read.includes("calls"), may.has("calls"));
-  if (callsTopic) watchConnection([robots, tables, tasks, events, status, callsTopic], document.getElementById("conn"), document.getElementById("banner"));
+  if (callsTopic) watchConnection([...topics, callsTopic], document.getElementById("conn"), document.getElementById("banner"));
   renderRobots(); drawTables(); renderTables(); panel.render();
 }).catch(() => {});
 
@@ -62,7 +63,10 @@ const tables = new Topic("tables", {
 const tasks = new Topic("tasks", { onChange: () => { panel.render(tasks.list()); drawRobots(); renderRobots(); } });
 const events = new Topic("events", { onChange: () => renderEvents(document.getElementById("events"), events.list(), { canAck: may.has("event_ack") }) });
 const status = new Topic("status", { onChange: renderStatus });
-watchConnection([robots, tables, tasks, events, status], document.getElementById("conn"), document.getElementById("banner"));
+// Those who read the robots read their cameras too (admin, floor, maintenance).
+const cameras = new Topic("video_streams", { onChange: renderCameras });
+const topics = [robots, tables, tasks, events, status, cameras];
+watchConnection(topics, document.getElementById("conn"), document.getElementById("banner"));
 
 // Table markers are kept and updated in place, so a focused table keeps its focus and its menu.
 const tableMarks = new Map();
@@ -222,9 +226,11 @@ function robotCard(robot) {
     task: h("div", { class: "muted doing" }),
     issues: h("div", { class: "sev-warning issues" }), pick,
     commands: h("div", { class: "commands" }, pick, go, back, charge),
+    streamBox: h("div", { class: "streams" }),
   };
+  card.streams = new StreamList(card.streamBox);
   card.root.append(h("div", { class: "line" }, card.dot, card.name, card.state, card.battery),
-    card.task, card.issues, card.commands);
+    card.task, card.issues, card.streamBox, card.commands);
   fillTablePick(pick);
   return card;
 }
@@ -249,11 +255,16 @@ function renderRobots() {
     card.task.textContent = robotTask(robot);
     card.issues.textContent = robot.issues.map((i) => `${i.category}: ${i.detail}`).join("; ");
     card.commands.hidden = !(may.has("robot_commands") && robot.connected);
+    card.streams.render(activeStreamsOf(cameras.list(), robot.id));
     list.append(card.root); // re-appending keeps the sorted order without rebuilding
   }
   for (const [id, card] of cards) {
     if (!robots.items.has(id)) { card.root.remove(); cards.delete(id); }
   }
+}
+
+function renderCameras() {
+  for (const [id, card] of cards) card.streams.render(activeStreamsOf(cameras.list(), id));
 }
 
 function renderTables() {

@@ -15,7 +15,7 @@ from ..core.topics import Topic
 from .auth import Auth
 from .needs import Caller, Need
 
-Method = Literal["GET", "POST", "PATCH", "DELETE"]
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 CallerHandler = Callable[[web.Request, Caller], Awaitable[web.StreamResponse]]
 
 

@@ -97,6 +97,8 @@ class Stock:
 
     async def set_recipe(self, dish_id: int, recipe: Sequence[Ingredient]) -> MenuItem:
         """What one portion of the dish uses (an empty recipe: nothing, never sold out)."""
+        if await self._store.menu_item(dish_id) is None:
+            raise NotFound(f"menu item {dish_id} not found")
         skus = [line.sku for line in recipe]
         known = {item.sku for item in await self._store.stock.items(skus)}
         for n, sku in enumerate(skus):

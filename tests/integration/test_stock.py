@@ -170,8 +170,8 @@ async def test_a_recipe_is_set_shown_and_cleared_and_refused_when_wrong(
         assert_error(await api.call("PUT", path, body), 400, "validation_error")
     assert_error(await api.call("PUT", path, {"ingredients": []}, token=KITCHEN),
                  403, "forbidden")
-    assert_error(await api.call("PUT", "/api/menu/999/recipe", {"ingredients": []}),
-                 404, "not_found")
+    for body in ({"ingredients": []}, {"ingredients": [{"sku": "NOPE", "qty": 1}]}):
+        assert_error(await api.call("PUT", "/api/menu/999/recipe", body), 404, "not_found")
     assert (await api.ok("GET", "/api/menu"))["items"][0]["recipe"] == recipe
     assert (await api.ok("PUT", path, {"ingredients": []}))["recipe"] == []
 

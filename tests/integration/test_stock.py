@@ -13,26 +13,11 @@ from aiohttp.test_utils import TestServer
 from ..support.api_client import Api, already_sent, assert_error, subscribed
 from ..support.guest_client import Phone, table_code
 from ..support.server import db_rows, events_of, receive_json
+from ..support.stock import dish, line, tofu_soup
 
 KITCHEN = "kitchen-token-test"
 FLOOR = "floor-token-test"
 MAINTENANCE = "maintenance-token-test"
-
-
-async def line(api: Api, sku: str, quantity: float, low: float = 0) -> dict[str, Any]:
-    item: dict[str, Any] = await api.ok("POST", "/api/inventory", {
-        "sku": sku, "name": sku.title(), "quantity": quantity, "unit": "kg",
-        "low_threshold": low}, 201)
-    return item
-
-
-async def dish(api: Api, name: str, *recipe: tuple[str, float]) -> dict[str, Any]:
-    made: dict[str, Any] = await api.ok("POST", "/api/menu", {"name": name, "price": 1000}, 201)
-    if not recipe:
-        return made
-    body = {"ingredients": [{"sku": sku, "qty": qty} for sku, qty in recipe]}
-    made = await api.ok("PUT", f"/api/menu/{made['id']}/recipe", body)
-    return made
 
 
 async def adjust(api: Api, item_id: int, body: dict[str, Any], token: str = KITCHEN
@@ -252,9 +237,7 @@ async def test_the_last_portion_sells_a_dish_out_on_the_menu_topic_and_restock_b
 async def test_an_order_for_more_portions_than_are_left_says_how_many_and_takes_nothing(
     api: Api, server: TestServer
 ) -> None:
-    tofu = await line(api, "TOFU", 2.5)
-    soup = await dish(api, "Tofu soup", ("TOFU", 1))
-    table = await api.table()
+    tofu, soup, table = await tofu_soup(api, 2.5)
     reply = await api.call("POST", "/api/orders", {"table_id": table["id"], "items": [
         {"menu_id": soup["id"], "qty": 2}, {"menu_id": soup["id"], "qty": 1}]})
     message = assert_error(reply, 409, "sold_out", names="Tofu soup")
@@ -269,9 +252,7 @@ async def test_an_order_for_more_portions_than_are_left_says_how_many_and_takes_
 async def test_restocking_never_brings_back_a_dish_the_kitchen_86d(
     api: Api, server: TestServer
 ) -> None:
-    tofu = await line(api, "TOFU", 1)
-    soup = await dish(api, "Tofu soup", ("TOFU", 1))
-    table = await api.table()
+    tofu, soup, table = await tofu_soup(api, 1)
     await api.ok("POST", "/api/orders", {"table_id": table["id"], "items": [
         {"menu_id": soup["id"]}]}, 201)
     await api.ok("PATCH", f"/api/menu/{soup['id']}", {"available": False}, token=KITCHEN)

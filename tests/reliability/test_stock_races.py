@@ -13,10 +13,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 
 from ..support.api_client import Api
 from ..support.reliability import AUTH, RestartableServer, integrity
 from ..support.server import MakeServer, db_path, db_rows, db_write
+from ..support.stock import tofu_soup
 
 KITCHEN = "kitchen-token-test"
 # Binary fractions: every sum of them is exact, so the books must balance to the last bit.
@@ -38,17 +40,22 @@ async def _setup(post: Any) -> dict[str, int]:
     return dishes
 
 
-async def test_ten_orders_racing_for_the_last_portion_sell_it_once(
-    make_server: MakeServer, session: aiohttp.ClientSession
-) -> None:
+Served = tuple[TestServer, Api]
+
+
+@pytest.fixture
+async def served(make_server: MakeServer, session: aiohttp.ClientSession) -> Served:
+    """An in-process server (the races need no process to kill) and its REST client."""
     server = await make_server()
-    api = Api(session, server)
-    tofu = await api.ok("POST", "/api/inventory", {"sku": "TOFU", "name": "Tofu",
-                                                   "quantity": 1}, 201)
-    dish = await api.ok("POST", "/api/menu", {"name": "Tofu soup"}, 201)
-    await api.ok("PUT", f"/api/menu/{dish['id']}/recipe",
-                 {"ingredients": [{"sku": "TOFU", "qty": 1}]})
-    tables = [await api.table(f"T{n}") for n in range(10)]
+    return server, Api(session, server)
+
+
+async def test_ten_orders_racing_for_the_last_portion_sell_it_once(
+    served: Served
+) -> None:
+    server, api = served
+    tofu, dish, first = await tofu_soup(api, 1)
+    tables = [first] + [await api.table(f"T{n}") for n in range(2, 11)]
     replies = await asyncio.gather(*(api.call("POST", "/api/orders", {
         "table_id": table["id"], "items": [{"menu_id": dish["id"]}]}) for table in tables))
     assert sorted(reply.status for reply in replies) == [201] + [409] * 9
@@ -63,16 +70,10 @@ async def test_ten_orders_racing_for_the_last_portion_sell_it_once(
 
 
 async def test_orders_and_waste_racing_never_take_stock_below_zero(
-    make_server: MakeServer, session: aiohttp.ClientSession
+    served: Served
 ) -> None:
-    server = await make_server()
-    api = Api(session, server)
-    tofu = await api.ok("POST", "/api/inventory", {"sku": "TOFU", "name": "Tofu",
-                                                   "quantity": 6}, 201)
-    dish = await api.ok("POST", "/api/menu", {"name": "Tofu soup"}, 201)
-    await api.ok("PUT", f"/api/menu/{dish['id']}/recipe",
-                 {"ingredients": [{"sku": "TOFU", "qty": 1}]})
-    table = await api.table()
+    server, api = served
+    tofu, dish, table = await tofu_soup(api, 6)
     orders = [api.call("POST", "/api/orders", {"table_id": table["id"], "items": [
         {"menu_id": dish["id"], "qty": 1}]}) for _ in range(10)]
     waste = [api.call("POST", f"/api/inventory/{tofu['id']}/adjust",
@@ -163,12 +164,9 @@ async def test_kill_9_while_orders_pour_in_leaves_the_books_exact(
             counted = orders
 
 
-async def test_the_books_check_sees_an_order_whose_stock_was_not_taken(
-    make_server: MakeServer, session: aiohttp.ClientSession
-) -> None:
+async def test_the_books_check_sees_an_order_whose_stock_was_not_taken(served: Served) -> None:
     """The kill -9 test's check is no tautology: an order written without its moves fails it."""
-    server = await make_server()
-    api = Api(session, server)
+    server, api = served
 
     async def post(path: str, body: dict[str, Any], method: str = "POST") -> Any:
         return await api.ok(method, path, body, 201 if method == "POST" else 200)

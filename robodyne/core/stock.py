@@ -145,8 +145,9 @@ def taken(orders: Sequence[Portions], stock: Mapping[str, Stocked]) -> dict[str,
     for wanted in orders:
         covered = cover(wanted.recipe, left)
         if covered.portions is not None and covered.portions < wanted.asked:
-            if cover(wanted.recipe, stock).sold_out:
-                raise SoldOut(f"{wanted.dish} is sold out ({cover(wanted.recipe, stock).reason})")
+            alone = cover(wanted.recipe, stock)
+            if alone.sold_out:
+                raise SoldOut(f"{wanted.dish} is sold out ({alone.reason})")
             raise SoldOut(f"only {covered.portions} portion{'s' * (covered.portions != 1)}"
                           f" of {wanted.dish} left")
         for line in wanted.recipe:

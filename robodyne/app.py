@@ -43,6 +43,7 @@ from .domain.notify import Notifier
 from .domain.polling import poll_once
 from .domain.robot_reports import RobotReports
 from .domain.restaurant import Restaurant
+from .domain.stock import Stock
 from .domain.status import StatusReporter
 from .domain.views import topic_views
 from .domain.visits import Visits
@@ -99,6 +100,7 @@ class Parts:
     status: StatusReporter
     fleet: Fleet
     restaurant: Restaurant
+    stock: Stock
     menu: Menu
     visits: Visits
     links: TableLinks
@@ -161,7 +163,8 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
     menu = Menu(store, hub, journal, settings.kitchen, settings.restaurant.categories)
     visits = Visits(store, hub, settings.restaurant, settings.guest)
     places = Places(store, hub)
-    restaurant = Restaurant(store, hub, journal, fleet, menu, visits, places)
+    stock = Stock(store, hub, journal, menu)
+    restaurant = Restaurant(store, hub, journal, fleet, menu, visits, stock, places)
     dispatcher = Dispatcher(store, hub, journal, fleet, restaurant, visits, places,
                             settings.dispatch, stats)
     cameras = Cameras(store, hub)
@@ -184,7 +187,7 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
     pages = Pages(settings.kitchen, settings.restaurant, auth, cameras.image_origins)
     return Parts(
         settings=settings, tokens=tokens, auth=auth, stats=stats, store=store, hub=hub,
-        journal=journal, status=status, fleet=fleet, restaurant=restaurant, menu=menu,
+        journal=journal, status=status, fleet=fleet, restaurant=restaurant, menu=menu, stock=stock,
         visits=visits, links=links, calls=calls, guest_views=guest_views,
         guest_sessions=guest_sessions, party_views=party_views, dispatcher=dispatcher,
         backups=Backups(store, journal, stats, settings.backup),
@@ -194,7 +197,8 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         login=Login(auth, tokens), devices=Devices(tokens), health=Health(status),
         idempotency=Idempotency(store, auth),
         metrics=Metrics(Collector(stats, hub, fleet)),
-        api=Api(restaurant, menu, visits, calls, dispatcher, daybook, hub, places, cameras),
+        api=Api(restaurant, menu, visits, calls, dispatcher, daybook, hub, places, cameras,
+                stock),
         link_api=LinkApi(links, link_urls),
         guest_api=GuestApi(GuestDesk(restaurant, calls, settings.guest), guest_views),
         guest_page=GuestPage(guest_sessions, auth, settings.restaurant, settings.guest),

@@ -23,6 +23,9 @@ class Code(StrEnum):
     # A payment over what the visit owes; a visit (or its table) closed while it owes.
     OVERPAID = "overpaid"
     CHECK_OPEN = "check_open"
+    # An order the stock cannot make (core/stock.py): its message names the dish, and either
+    # the ingredient it is out of or how many portions are left.
+    SOLD_OUT = "sold_out"
     # A guest session whose visit has closed (the party has paid and gone).
     VISIT_CLOSED = "visit_closed"
     # Past a limit on writes in a window (a guest's orders per visit).

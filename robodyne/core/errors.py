@@ -33,6 +33,10 @@ class CheckOpen(Conflict):
     """A visit that still owes money: it may not close, nor its table be freed."""
 
 
+class SoldOut(Conflict):
+    """An order the stock cannot make: a dish sold out, or more portions than are left."""
+
+
 class RobotOffline(Conflict):
     """The robot has no live TCP session to carry a command."""
 

@@ -9,6 +9,8 @@ SERVER_EVENTS: Final = frozenset({
     "order_placed", "order_ready", "order_served",
     "robot_connected", "robot_disconnected", "robot_offline", "robot_error", "low_battery",
     "inventory_low", "inventory_out", "task_failed", "menu_item_unavailable", "backup_failed",
+    # A dish sold out (core/stock.py) that the stock covers again.
+    "menu_item_available",
     # A robot's command_result message is recorded under this type; as an event it would be
     # a result for a command nobody sent.
     "command_result",

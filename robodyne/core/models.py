@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .dishes import Allergen, Language
 from .money import Check
+from .stock import Ingredient
 
 
 def iso(moment: datetime) -> str:
@@ -359,6 +360,11 @@ class MenuItem(Item):
     image: str | None = None
     # Orders it within its category (core/dishes.menu_order).
     position: int = 0
+    # What one portion uses (PUT /api/menu/{id}/recipe); sold out when the stock cannot cover
+    # one more portion (core/stock.cover, derived as the dish is read), and why.
+    recipe: list[Ingredient] = []
+    sold_out: bool = False
+    sold_out_reason: str | None = None
 
 
 class TaskKind(StrEnum):
@@ -502,3 +508,4 @@ class MenuChanges(TypedDict, total=False):
     allergens: list[Allergen]
     options: Sequence[MenuOption]
     position: int
+    recipe: Sequence[Ingredient]

@@ -34,6 +34,14 @@ KITCHEN_BACK: Final = {S.PREPARING: S.PLACED, S.READY: S.PREPARING}
 CLOSED_ORDER_WINDOW_S: Final = 3600
 
 
+def gives_back(order: Order, status: OrderStatus | None) -> bool:
+    """Whether moving the order (as it is before the move) to `status` gives its ingredients
+    back to the stock: it is cancelled now, and none of its items is done (nothing of it was
+    cooked)."""
+    return (status is S.CANCELLED and order.status is not S.CANCELLED
+            and not any(item.done for item in order.items))
+
+
 def closed_cutoff(now: datetime | None = None) -> str:
     """The updated_at before which a closed order has left the orders snapshot."""
     return iso((now or datetime.now(timezone.utc)) - timedelta(seconds=CLOSED_ORDER_WINDOW_S))

@@ -122,7 +122,7 @@ async def seed(store: Store, terms: Terms) -> None:
             await store.update_order(order.id, {"status": OrderStatus.READY,
                                                 "ready_at": utcnow()})
     for sku, name, quantity, unit, low in INVENTORY:
-        await store.add_inventory(sku, name, quantity, unit, low)
+        await store.stock.add(sku, name, quantity, unit, low)
     await store.add_customer("Garcia", party_size=4, phone="555-0101")
     await store.add_video_stream("Dining room", "rtsp://camera-1.local/stream",
                                  status=StreamStatus.ACTIVE)

@@ -9,6 +9,7 @@ from ..core.dishes import menu_order, name_key
 from ..core.errors import ConstraintFailed, Conflict, Invalid, NotFound
 from ..core.models import MenuChanges, MenuItem, MenuOption, OrderItem, OrderLine, Severity
 from ..core.money import unit_price
+from ..core.stock import Portions
 from ..core.topics import Topic
 from ..live.hub import Hub
 from ..settings import KitchenSettings
@@ -84,7 +85,7 @@ class Menu:
             added = await self._store.add_menu_item(name, dish)
         except ConstraintFailed as err:
             raise Conflict(f"the menu already has {name!r}") from err
-        self._republish(added)
+        self.republish(added)
         return added
 
     async def change(self, item_id: int, changes: MenuChanges) -> MenuItem:
@@ -101,13 +102,32 @@ class Menu:
             raise Conflict(f"the menu already has {changes.get('name')!r}") from err
         if dish is None:
             raise NotFound(f"menu item {item_id} not found")
-        self._republish(dish)
+        self.republish(dish)
         if before.available and not dish.available:
-            await self._journal.event(
-                "menu_item_unavailable", severity=Severity.WARNING,
-                message=f"{dish.name} is 86: no more orders for it",
-                data={"menu_item_id": dish.id, "name": dish.name, "station": dish.station})
+            await self.announce(dish, "is 86")
         return dish
+
+    async def announce(self, dish: MenuItem, why: str, *, back: bool = False) -> None:
+        """menu_item_unavailable for a dish no order may name now (86, sold out), saying why;
+        `back`: menu_item_available, for one that may be ordered again."""
+        data = {"menu_item_id": dish.id, "name": dish.name, "station": dish.station}
+        if back:
+            await self._journal.event("menu_item_available", message=f"{dish.name} {why}",
+                                      data=data)
+        else:
+            await self._journal.event("menu_item_unavailable", severity=Severity.WARNING,
+                                      message=f"{dish.name} {why}: no more orders for it",
+                                      data=data)
+
+    async def portions(self, items: Sequence[OrderItem]) -> list[Portions]:
+        """How many portions of each dish with a recipe the items ask for, and its recipe."""
+        counts: dict[int, int] = {}
+        for item in items:
+            if item.menu_id is not None:
+                counts[item.menu_id] = counts.get(item.menu_id, 0) + item.qty
+        dishes = [await self._store.menu_item(dish_id) for dish_id in counts]
+        return [Portions(dish.name, dish.recipe, counts[dish.id])
+                for dish in dishes if dish is not None and dish.recipe]
 
     async def _unique(self, name: str, dish_id: int | None = None) -> None:
         """No two dishes of one name_key (the database's unique NOCASE covers ASCII only)."""
@@ -118,9 +138,9 @@ class Menu:
     async def remove(self, item_id: int) -> None:
         if not await self._store.delete_menu_item(item_id):
             raise NotFound(f"menu item {item_id} not found")
-        self._republish(gone=item_id)
+        self.republish(gone=item_id)
 
-    def _republish(self, changed: MenuItem | None = None, gone: int | None = None) -> None:
+    def republish(self, changed: MenuItem | None = None, gone: int | None = None) -> None:
         """A dish new or changed as an upsert, one gone as a delete — unless the change moved
         a dish in the guests' order (core/dishes.menu_order) past another: then the whole menu
         as a snapshot, in that order, so a page that lists the topic's items as they come

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable
 from typing import Any, Final
 
-from ..core.errors import ConstraintFailed, Conflict, Forbidden, Invalid, NotFound
+from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..core.models import (
     Command,
     Customer,
     CustomerChanges,
     CustomerStatus,
     Event,
-    InventoryChanges,
-    InventoryItem,
     Item,
     Order,
     OrderChanges,
@@ -24,17 +21,15 @@ from ..core.models import (
     OrderPriority,
     OrderSource,
     OrderStatus,
-    Severity,
-    StockStatus,
     Table,
     TableChanges,
     TableStatus,
     Visit,
-    stock_status,
     utcnow,
 )
 from ..core.floor import Point
-from ..core.orders import CLOSED_ORDER_STATUSES, TRANSITIONS, OrderWatcher
+from ..core.orders import CLOSED_ORDER_STATUSES, TRANSITIONS, OrderWatcher, gives_back
+from ..core.stock import skus
 from ..core.tasks import CARRIABLE_ORDER_STATUSES, place_fields, stop_fields
 from ..core.topics import Topic
 from ..live.hub import Hub
@@ -43,6 +38,7 @@ from .fleet import Fleet
 from .journal import Journal
 from .menu import Menu
 from .places import Places
+from .stock import Stock
 from .visits import Visits
 
 log = logging.getLogger(__name__)
@@ -54,10 +50,10 @@ FREED: Final = frozenset({TableStatus.AVAILABLE, TableStatus.NEEDS_CLEANING})
 
 
 class Restaurant:
-    """Orders, tables, customers, inventory, event acks and robot commands."""
+    """Orders, tables, customers, event acks and robot commands."""
 
     def __init__(self, store: Store, hub: Hub, journal: Journal, fleet: Fleet,
-                 menu: Menu, visits: Visits, places: Places) -> None:
+                 menu: Menu, visits: Visits, stock: Stock, places: Places) -> None:
         self._store = store
         self._places = places
         self._hub = hub
@@ -65,11 +61,11 @@ class Restaurant:
         self._fleet = fleet
         self._menu = menu
         self._visits = visits
+        self._stock = stock
         # Each rule below reads a row, decides, then writes it, with awaits in between. Without
-        # these, two tablets bumping one order (or two deltas on one stock line) at the same
-        # moment would both decide on the same old row: a served order cancelled, a count lost.
+        # these, two tablets bumping one order at the same moment would both decide on the same
+        # old row: a served order cancelled.
         self._orders_lock = asyncio.Lock()
-        self._inventory_lock = asyncio.Lock()
         self._seating_lock = asyncio.Lock()
         self.order_watchers: list[OrderWatcher] = []
         # The tables topic's seq, and the positions read from it then.
@@ -96,20 +92,25 @@ class Restaurant:
                           guest_from: int | None = None) -> Order:
         """A new order, each line routed to its station and priced (domain/menu.py), of the
         table's open visit (opened by this order when there is none, domain/visits.py); a dish
-        that is 86 refuses it (409), so does a table out of service (409 table_closed).
+        that is 86 refuses it (409), so does a table out of service (409 table_closed), and
+        one the stock cannot make (409 sold_out: its portions' ingredients are taken with it,
+        in its own transaction, domain/stock.py).
         `guest_from`: a guest's order, of their session's visit (from that visit id on)."""
         table = await self._table(table_id)
         items = await self._menu.route(lines)
+        portions = await self._menu.portions(items)
+        await self._stock.check(portions)
         source = OrderSource.STAFF if guest_from is None else OrderSource.GUEST
 
         async def add(visit_id: int) -> Order:
             return await self._store.add_order(table_id, items, note, priority, source,
-                                               visit_id)
+                                               visit_id, portions)
         if guest_from is not None:
             order = await self._visits.add_guest_order(table_id, guest_from, add)
         else:
             order = await self._visits.add_order(table_id, add)
         self._publish(Topic.ORDERS, order)
+        await self._stock.settle(skus(portions))
         await self._visits.order_placed(order)
         await self._publish_table(table_id)
         await self._journal.event(
@@ -185,10 +186,15 @@ class Restaurant:
             changes["task_id"] = task_id
         if priority is not None and priority is not order.priority:
             changes["priority"] = priority
-        updated = await self._store.update_order(order_id, changes)
+        # Cancelled before anything of it was cooked: what it took goes back, in the same
+        # transaction as the cancel.
+        give_back = gives_back(order, changes.get("status"))
+        updated = await self._store.update_order(order_id, changes, give_back=give_back)
         assert updated is not None  # orders are never deleted
         if changes:
             self._publish(Topic.ORDERS, updated)
+        if give_back:
+            await self._stock.settle(await self._store.stock.order_skus(order_id))
         if moved and updated.status in CLOSED_ORDER_STATUSES:
             await self._publish_table(updated.table_id)
         if moved and updated.status in ORDER_EVENTS:
@@ -322,64 +328,6 @@ class Restaurant:
         elif customer.status is CustomerStatus.LEFT and table.customer_id == customer.id:
             await self.change_table(table.id, {"status": TableStatus.NEEDS_CLEANING,
                                                "customer_id": None})
-
-    # ---- inventory ----
-
-    async def add_inventory(self, sku: str, name: str, quantity: float, unit: str,
-                            low_threshold: float) -> InventoryItem:
-        try:
-            item = await self._store.add_inventory(sku, name, quantity, unit, low_threshold)
-        except ConstraintFailed as err:
-            raise Conflict(f"sku {sku!r} already exists") from err
-        self._publish(Topic.INVENTORY, item)
-        await self._stock_events(StockStatus.IN_STOCK, item)
-        return item
-
-    async def change_inventory(self, item_id: int, changes: InventoryChanges,
-                               delta: float | None = None) -> InventoryItem:
-        """Change a stock line; `delta` adds to its quantity (never below zero)."""
-        async with self._inventory_lock:
-            return await self._change_inventory(item_id, changes, delta)
-
-    async def _change_inventory(self, item_id: int, changes: InventoryChanges,
-                                delta: float | None) -> InventoryItem:
-        item = await self._store.inventory_item(item_id)
-        if item is None:
-            raise NotFound(f"inventory item {item_id} not found")
-        quantity = changes.get("quantity")
-        if quantity is not None and delta is not None:
-            raise Invalid("delta: give quantity or delta, not both")
-        if delta is not None:
-            quantity = item.quantity + delta
-            if not math.isfinite(quantity):
-                raise Invalid(f"delta: {item.quantity:g} + {delta:g} is too large")
-            if quantity < 0:
-                raise Conflict(f"only {item.quantity:g}{' ' + item.unit if item.unit else ''}"
-                               f" of {item.sku} left")
-            changes = changes.copy()
-            changes["quantity"] = quantity
-        updated = await self._store.update_inventory(item_id, changes)
-        if updated is None:
-            raise NotFound(f"inventory item {item_id} not found")
-        if changes:
-            self._publish(Topic.INVENTORY, updated)
-        await self._stock_events(item.status, updated)
-        return updated
-
-    async def _stock_events(self, before: StockStatus, item: InventoryItem) -> None:
-        """Raise inventory_low / inventory_out when the line is crossed, once per crossing."""
-        after = stock_status(item.quantity, item.low_threshold)
-        if after == before or after is StockStatus.IN_STOCK:
-            return
-        if after is StockStatus.OUT_OF_STOCK:
-            await self._journal.event(
-                "inventory_out", severity=Severity.ERROR, message=f"{item.name} is out of stock",
-                data={"inventory_id": item.id, "sku": item.sku})
-        elif before is StockStatus.IN_STOCK:
-            await self._journal.event(
-                "inventory_low", severity=Severity.WARNING,
-                message=f"{item.name} is low: {item.quantity:g} {item.unit} left",
-                data={"inventory_id": item.id, "sku": item.sku, "quantity": item.quantity})
 
     # ---- events and robots ----
 

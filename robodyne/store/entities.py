@@ -31,6 +31,7 @@ from ..core.models import (
     stock_status,
 )
 from ..core.orders import CLOSED_ORDER_STATUSES
+from ..core.stock import Ingredient, Stocked, cover
 from ..core.tasks import FINISHED
 from ..core.topics import Topic
 from ..core.waitlist import IN_LINE
@@ -40,7 +41,7 @@ M = TypeVar("M", bound=Item)
 
 JSON_COLUMNS = frozenset({"pose", "issues", "items", "data", "open_order_ids", "stops",
                           "rejected_by", "names", "descriptions", "allergens", "options",
-                          "order_ids", "bill", "payments"})
+                          "order_ids", "bill", "payments", "recipe", "stock"})
 
 # The closed and finished statuses as SQL lists, from the one place that says which they are,
 # and the others: a snapshot asks for "open, or closed lately" as two index ranges of
@@ -84,6 +85,16 @@ def _dumped(value: Any) -> Any:
 def _inventory(record: dict[str, Any]) -> InventoryItem:
     record["status"] = stock_status(record["quantity"], record["low_threshold"])
     return InventoryItem.model_validate(record)
+
+
+def _menu(record: dict[str, Any]) -> MenuItem:
+    """A dish, sold out or not by what the stock (read with it) covers of its recipe."""
+    stock = {sku: Stocked(quantity, name)
+             for sku, (quantity, name) in (record.pop("stock") or {}).items()}
+    covered = cover([Ingredient.model_validate(line) for line in record["recipe"]], stock)
+    record["sold_out"] = covered.sold_out
+    record["sold_out_reason"] = covered.reason
+    return MenuItem.model_validate(record)
 
 
 def _customer(record: dict[str, Any]) -> Customer:
@@ -133,9 +144,17 @@ ORDERS: Final = Entity(
     frozenset({"status", "priority", "items", "note", "robot_id", "task_id", "ready_at",
                "served_at"}), stamped=True)
 MENU: Final = Entity(
-    Topic.MENU, "menu", MenuItem.model_validate,
+    Topic.MENU, "menu", _menu,
     frozenset({"name", "category", "station", "prep_target_s", "available", "price", "names",
-               "descriptions", "allergens", "options", "position"}))
+               "descriptions", "allergens", "options", "position", "recipe"}),
+    # With each dish, what the stock holds of its recipe's skus: {sku: [quantity, name]}.
+    select="""
+        SELECT m.*, (
+            SELECT json_group_object(i.sku, json_array(i.quantity, i.name)) FROM inventory i
+            WHERE i.sku IN (SELECT json_extract(r.value, '$.sku') FROM json_each(m.recipe) r)
+        ) AS stock
+        FROM menu m
+    """)
 TASKS: Final = Entity(
     Topic.TASKS, "tasks", Task.model_validate,
     frozenset({"status", "priority", "robot_id", "pinned", "stops", "detail", "command_id",

@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+
+import aiosqlite
 
 from ..core.models import utcnow
 from .database import Database
 from .entities import M, Entity, decoded, encoded
 from .keys import Keys
+
+# More writes of a row's own transaction, given the connection and the row's id: what an order
+# takes from the stock goes in with the order (store/stock.py).
+Then = Callable[[aiosqlite.Connection, int], Awaitable[None]]
 
 
 class Rows:
@@ -42,16 +48,16 @@ class Rows:
             entity, f"SELECT * FROM ({entity.selected} ORDER BY id DESC LIMIT ?) ORDER BY id",
             limit)
 
-    async def add(self, entity: Entity[M], **values: Any) -> M:
+    async def add(self, entity: Entity[M], *, then: Then | None = None, **values: Any) -> M:
         """A new row of the entity's table, read back as it now is."""
-        row_id = await self.insert(entity, values)
+        row_id = await self.insert(entity, values, then=then)
         found = await self.by_id(entity, row_id)
         if found is None:
             raise LookupError("row vanished right after it was written")
         return found
 
     async def insert(self, entity: Entity[Any], values: Mapping[str, Any], *,
-                     noted: bool = True) -> int:
+                     noted: bool = True, then: Then | None = None) -> int:
         """A new row, committed; its id. A `noted` one is also noted on the idempotency key
         being written under (Keys.keyed), in the same transaction."""
         columns = encoded(values)
@@ -62,10 +68,12 @@ class Rows:
             row_id = cur.lastrowid or 0
             if noted:
                 await self._keys.note_written(db, entity.topic, row_id)
+            if then is not None:
+                await then(db, row_id)
         return row_id
 
-    async def update(self, entity: Entity[M], row_id: int, changes: Mapping[str, Any]
-                     ) -> M | None:
+    async def update(self, entity: Entity[M], row_id: int, changes: Mapping[str, Any], *,
+                     then: Then | None = None) -> M | None:
         """Change the given columns of one row, then read it back; None when it is not there."""
         unknown = set(changes) - entity.updatable
         if unknown:
@@ -80,6 +88,8 @@ class Rows:
                                        (*values.values(), row_id))
                 if cur.rowcount:
                     await self._keys.note_written(db, entity.topic, row_id, created=False)
+                    if then is not None:
+                        await then(db, row_id)
             if not cur.rowcount:
                 return None
         return await self.by_id(entity, row_id)

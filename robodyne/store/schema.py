@@ -282,4 +282,26 @@ MIGRATIONS: Final[tuple[str, ...]] = (
             GROUP BY robot_id, name);
     CREATE UNIQUE INDEX video_streams_by_robot ON video_streams (robot_id, name);
     """,
+    # Stock (SPEC §13): every change of an inventory line's quantity as a move, written in the
+    # transaction that changes it (an order's own, for what it takes); a dish's recipe. The
+    # trigger is the last guard of "never below zero", behind the rule that refuses it first.
+    """
+    CREATE TABLE inventory_moves (
+        id INTEGER PRIMARY KEY,
+        inventory_id INTEGER NOT NULL,
+        delta REAL NOT NULL,
+        reason TEXT NOT NULL,
+        order_id INTEGER,
+        note TEXT NOT NULL DEFAULT '',
+        quantity_after REAL NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX inventory_moves_by_item ON inventory_moves (inventory_id, id);
+    CREATE INDEX inventory_moves_by_order ON inventory_moves (order_id)
+        WHERE order_id IS NOT NULL;
+    ALTER TABLE menu ADD COLUMN recipe TEXT NOT NULL DEFAULT '[]';
+    CREATE TRIGGER inventory_never_below_zero BEFORE UPDATE OF quantity ON inventory
+        WHEN NEW.quantity < 0
+        BEGIN SELECT RAISE(ABORT, 'an inventory quantity below zero'); END;
+    """,
 )

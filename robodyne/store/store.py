@@ -5,8 +5,9 @@ idempotency keys (keys.py) and guest sessions (guests.py) as its attributes `key
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -18,7 +19,6 @@ from ..core.models import (
     CustomerChanges,
     CustomerStatus,
     Event,
-    InventoryChanges,
     InventoryItem,
     Item,
     LogLevel,
@@ -52,6 +52,7 @@ from ..core.models import (
 )
 from ..core.money import Check, order_total
 from ..core.orders import closed_cutoff
+from ..core.stock import Portions
 from ..core.tasks import finished_cutoff
 from ..core.topics import Topic
 from .backup import Written, write_backup
@@ -85,6 +86,7 @@ from .links import LinkRows
 from .places import PlaceRows
 from .report_queries import ReportReader
 from .rows import Rows
+from .stock import StockRows
 from .waitlist import WaitlistRows
 
 __all__ = ["Store"]
@@ -107,6 +109,7 @@ class Store:
         self.waitlist = WaitlistRows(self.database)
         self.places = PlaceRows(self.database)
         self.cameras = CameraRows(self.database)
+        self.stock = StockRows(self.database, self.keys, self._rows)
         # Seconds each commit took (for /metrics), and the health flips (for the journal).
         self.on_commit = self.database.on_commit
         self.on_health = self.database.on_health
@@ -313,10 +316,13 @@ class Store:
     async def add_order(self, table_id: int, items: list[OrderItem], note: str = "",
                         priority: OrderPriority = OrderPriority.NORMAL,
                         source: OrderSource = OrderSource.STAFF,
-                        visit_id: int | None = None) -> Order:
-        """A new order, its total the sum of its priced items (core/money.py)."""
+                        visit_id: int | None = None, portions: Sequence[Portions] = ()
+                        ) -> Order:
+        """A new order, its total the sum of its priced items (core/money.py), and what its
+        `portions` use taken from the stock in the same transaction (SoldOut: neither)."""
         now = utcnow()
-        return await self._rows.add(ORDERS, table_id=table_id, priority=priority,
+        return await self._rows.add(ORDERS, then=partial(self.stock.take, portions),
+                                    table_id=table_id, priority=priority,
                                     items=[item.model_dump() for item in items], note=note,
                                     source=source, visit_id=visit_id, total=order_total(items),
                                     created_at=now, updated_at=now)
@@ -369,12 +375,6 @@ class Store:
                                     status=status, table_id=table_id, created_at=now,
                                     updated_at=now, **waitlist)
 
-    async def add_inventory(
-        self, sku: str, name: str, quantity: float, unit: str = "", low_threshold: float = 0
-    ) -> InventoryItem:
-        return await self._rows.add(INVENTORY, sku=sku, name=name, quantity=quantity, unit=unit,
-                                    low_threshold=low_threshold)
-
     async def add_video_stream(
         self, name: str, url: str, robot_id: str | None = None,
         status: StreamStatus = StreamStatus.INACTIVE,
@@ -417,11 +417,14 @@ class Store:
     async def update_table(self, table_id: int, changes: TableChanges) -> Table | None:
         return await self._rows.update(TABLES, table_id, changes)
 
-    async def update_order(self, order_id: int, changes: OrderChanges) -> Order | None:
+    async def update_order(self, order_id: int, changes: OrderChanges, *,
+                           give_back: bool = False) -> Order | None:
+        """`give_back`: what the order took goes back to the stock in the same transaction."""
         values: dict[str, Any] = dict(changes)
         if "items" in changes:
             values["items"] = [item.model_dump() for item in changes["items"]]
-        return await self._rows.update(ORDERS, order_id, values)
+        return await self._rows.update(ORDERS, order_id, values,
+                                       then=self.stock.give_back if give_back else None)
 
     async def update_visit(self, visit_id: int, changes: VisitChanges) -> Visit | None:
         values: dict[str, Any] = dict(changes)
@@ -435,10 +438,6 @@ class Store:
     async def update_customer(self, customer_id: int, changes: CustomerChanges
                               ) -> Customer | None:
         return await self._rows.update(CUSTOMERS, customer_id, changes)
-
-    async def update_inventory(self, item_id: int, changes: InventoryChanges
-                               ) -> InventoryItem | None:
-        return await self._rows.update(INVENTORY, item_id, changes)
 
     async def update_video_stream(self, stream_id: int, changes: VideoStreamChanges
                                   ) -> VideoStream | None:

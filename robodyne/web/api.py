@@ -19,10 +19,12 @@ from ..domain.daybook import Daybook
 from ..domain.menu import Menu
 from ..domain.places import Places
 from ..domain.restaurant import Restaurant
+from ..domain.stock import Stock
 from ..domain.visits import Visits
 from ..live.hub import Hub
 from ..wire.robot import SQLITE_MAX_INT
 from .bodies import (
+    AdjustIn,
     CommandIn,
     InventoryIn,
     InventoryPatch,
@@ -32,6 +34,7 @@ from .bodies import (
     OrderPatch,
     PaymentIn,
     PlaceIn,
+    RecipeIn,
     TableIn,
     TablePatch,
     TaskIn,
@@ -65,7 +68,7 @@ class Api:
 
     def __init__(self, restaurant: Restaurant, menu: Menu, visits: Visits, calls: Calls,
                  dispatcher: Dispatcher, daybook: Daybook, hub: Hub, places: Places,
-                 cameras: Cameras) -> None:
+                 cameras: Cameras, stock: Stock) -> None:
         self._restaurant = restaurant
         self._places = places
         self._cameras = cameras
@@ -75,6 +78,7 @@ class Api:
         self._daybook = daybook
         self._dispatcher = dispatcher
         self._hub = hub
+        self._stock = stock
 
     async def whoami(self, request: web.Request, caller: Caller) -> web.Response:
         """The caller's role and what it may do, so a page shows only the controls that work."""
@@ -144,7 +148,7 @@ class Api:
 
     async def create_inventory(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, InventoryIn)
-        item = await self._restaurant.add_inventory(
+        item = await self._stock.add(
             body.sku, body.name, body.quantity, body.unit, body.low_threshold)
         return json_response(item, 201)
 
@@ -152,8 +156,22 @@ class Api:
         body = await read_body(request, InventoryPatch)
         changes = body.changes()
         delta = changes.pop("delta", None)
-        item = await self._restaurant.change_inventory(path_id(request), changes, delta)
+        item = await self._stock.change(path_id(request), changes, delta)
         return json_response(item)
+
+    async def adjust_inventory(self, request: web.Request, caller: Caller) -> web.Response:
+        body = await read_body(request, AdjustIn)
+        item = await self._stock.adjust(path_id(request), body.reason, delta=body.delta or 0,
+                                        counted=body.quantity, note=body.note)
+        return json_response(item)
+
+    async def inventory_moves(self, request: web.Request, caller: Caller) -> web.Response:
+        moves = await self._stock.moves(path_id(request))
+        return json_response({"items": [move.model_dump(mode="json") for move in moves]})
+
+    async def set_recipe(self, request: web.Request, caller: Caller) -> web.Response:
+        body = await read_body(request, RecipeIn)
+        return json_response(await self._stock.set_recipe(path_id(request), body.ingredients))
 
     async def create_video_stream(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, VideoStreamIn)

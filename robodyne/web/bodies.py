@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Final, TypeVar
+from typing import Annotated, Any, ClassVar, Final, Literal, TypeVar
 
 import orjson
 from aiohttp import web
@@ -31,6 +31,7 @@ from ..core.models import (
     TaskKind,
 )
 from ..core.money import Price
+from ..core.stock import MAX_RECIPE_LINES, Amount, Ingredient, MoveReason, staff_delta, unique_skus
 from ..core.streams import StreamUrl
 from ..core.text import NoteText, PlainText
 from ..wire.robot import SQLITE_MAX_INT
@@ -258,6 +259,35 @@ class InventoryPatch(Patch):
     low_threshold: float | None = Field(None, ge=0)
     name: PlainText | None = Field(None, min_length=1, max_length=100)
     unit: PlainText | None = Field(None, max_length=20)
+
+
+class AdjustIn(Body):
+    """A staff move of a line (docs/api.md, "Stock"): a signed `delta` with its reason, or the
+    `quantity` counted."""
+
+    reason: Literal[MoveReason.RECEIVED, MoveReason.WASTE, MoveReason.CORRECTION,
+                    MoveReason.COUNT]
+    delta: Amount | None = None
+    quantity: Amount | None = Field(None, ge=0)
+    note: NoteText = Field("", max_length=140)
+
+    @model_validator(mode="after")
+    def _amount(self) -> AdjustIn:
+        if self.reason is MoveReason.COUNT:
+            if self.quantity is None or self.delta is not None:
+                raise ValueError("a count gives the quantity counted, and no delta")
+        elif self.delta is None or self.quantity is not None:
+            raise ValueError(f"a {self.reason} move gives a delta, and no quantity")
+        else:
+            staff_delta(self.reason, self.delta)
+        return self
+
+
+class RecipeIn(Body):
+    """What one portion of a dish uses; an empty list clears it."""
+
+    ingredients: Annotated[list[Ingredient], AfterValidator(unique_skus)] = Field(
+        max_length=MAX_RECIPE_LINES)
 
 
 class VideoStreamIn(Body):

@@ -117,6 +117,10 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
         Route("POST", "/api/inventory", api.create_inventory, Write(S.INVENTORY),
               creates(T.INVENTORY)),
         Route("PATCH", "/api/inventory/{id}", api.update_inventory, Write(S.INVENTORY)),
+        Route("POST", "/api/inventory/{id}/adjust", api.adjust_inventory, Write(S.INVENTORY),
+              changes(T.INVENTORY)),
+        # A line's moves: read by those who read the line (admin, kitchen).
+        Route("GET", "/api/inventory/{id}/moves", api.inventory_moves, Read(T.INVENTORY)),
         Route("POST", "/api/video_streams", api.create_video_stream, Write(S.VIDEO_STREAMS),
               creates(T.VIDEO_STREAMS)),
         Route("PATCH", "/api/video_streams/{id}", api.update_video_stream,
@@ -128,6 +132,7 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
         Route("POST", "/api/menu", api.create_menu_item, Write(S.MENU), creates(T.MENU)),
         Route("PATCH", "/api/menu/{id}", api.update_menu_item, MENU_CHANGE),
         Route("DELETE", "/api/menu/{id}", api.delete_menu_item, Write(S.MENU)),
+        Route("PUT", "/api/menu/{id}/recipe", api.set_recipe, Write(S.MENU)),
         Route("POST", "/api/tasks", api.create_task, Write(S.TASKS), creates(T.TASKS)),
         Route("PATCH", "/api/tasks/{id}", api.update_task, Write(S.TASKS)),
         # Cancelling again is refused (the task is finished): a retry gets the cancelled task.

@@ -1,7 +1,7 @@
 """The guest page (SPEC §11.6) on a phone-sized Chromium against a real server: ordering from
-the menu and watching the order move live, a dish sold out live, the four languages, the robot
-bringing the food, the visit's end and a rotated link; nothing wider than the screen, nothing
-the policy refuses, and a guest's note shown as text."""
+the menu and watching the order move live, a dish sold out live (86, or out of stock), the
+four languages, the robot bringing the food, the visit's end and a rotated link; nothing wider
+than the screen, nothing the policy refuses, and a guest's note shown as text."""
 
 from __future__ import annotations
 
@@ -242,6 +242,29 @@ async def test_a_dish_made_unavailable_is_greyed_live_and_cannot_be_ordered(
     await rest(session, server, "PATCH", f"/api/menu/{ids['Bulgogi']}", {"available": True},
                expect=200)
     await expect(bulgogi).to_have_class("dish")
+    await expect(bulgogi.locator(".add")).to_be_enabled()
+    await fits_and_obeys(page)
+
+
+@pytest.mark.browser
+async def test_a_dish_its_stock_cannot_make_is_sold_out_live_and_back_when_restocked(
+    make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages
+) -> None:
+    server, ids, table = await restaurant(make_server, session)
+    beef = await rest(session, server, "POST", "/api/inventory",
+                      {"sku": "BEEF", "name": "Beef", "quantity": 1}, expect=201)
+    await rest(session, server, "PUT", f"/api/menu/{ids['Bulgogi']}/recipe",
+               {"ingredients": [{"sku": "BEEF", "qty": 1}]}, expect=200)
+    page = await open_guest(pages, server, session, table["id"], "en")
+    bulgogi = page.locator(dish(ids["Bulgogi"]))
+    await expect(bulgogi).not_to_have_class("dish sold-out")
+    await rest(session, server, "POST", "/api/orders", {"table_id": table["id"], "items": [
+        {"menu_id": ids["Bulgogi"]}]}, expect=201)
+    await expect(bulgogi).to_have_class("dish sold-out")
+    await expect(bulgogi.locator(".add")).to_be_disabled()
+    await rest(session, server, "POST", f"/api/inventory/{beef['id']}/adjust",
+               {"reason": "received", "delta": 4}, expect=200)
+    await expect(bulgogi).not_to_have_class("dish sold-out")
     await expect(bulgogi.locator(".add")).to_be_enabled()
     await fits_and_obeys(page)
 

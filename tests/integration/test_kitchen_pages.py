@@ -319,6 +319,25 @@ async def test_a_station_86es_a_dish_and_new_orders_for_it_are_refused(
 
 
 @pytest.mark.browser
+async def test_a_dish_its_stock_cannot_make_shows_out_with_its_86_button_left_alone(
+    make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages
+) -> None:
+    server, ids, table = await kitchen_server(make_server, session)
+    await rest(session, server, "POST", "/api/inventory",
+               {"sku": "BEEF", "name": "Beef", "quantity": 1}, expect=201)
+    await rest(session, server, "PUT", f"/api/menu/{ids['Bulgogi']}/recipe",
+               {"ingredients": [{"sku": "BEEF", "qty": 1}]}, expect=200)
+    page = await open_kitchen(pages, server, "station=grill")
+    dish = page.locator(f'#menu86 li[data-menu-id="{ids["Bulgogi"]}"]')
+    await expect(dish.locator(".out-mark")).to_have_count(0)
+    await place_order(session, server, table, [("Bulgogi", 1)])
+    await expect(dish.locator(".out-mark")).to_have_text("sold out")
+    await expect(dish.locator(".out-mark")).to_have_attribute("title", "out of Beef")
+    # Still on as far as the kitchen's switch goes: its button is the 86, not "back on".
+    await expect(dish.locator("button.eighty-six")).to_have_count(1)
+
+
+@pytest.mark.browser
 async def test_the_screen_stays_awake_and_chimes_for_its_own_new_tickets(
     make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages
 ) -> None:

@@ -40,7 +40,8 @@ async def test_a_dish_is_committed_and_on_the_menu_topic_before_the_response(
     assert dish == {"id": dish["id"], "name": "Bulgogi", "category": "mains",
                     "station": "grill", "prep_target_s": 420.0, "available": True,
                     "price": 0, "names": {}, "descriptions": {}, "allergens": [],
-                    "options": [], "image": None, "position": 0}
+                    "options": [], "image": None, "position": 0, "recipe": [],
+                    "sold_out": False, "sold_out_reason": None}
     [row] = db_rows(server, "SELECT name, station FROM menu")
     assert (row["name"], row["station"]) == ("Bulgogi", "grill")
     assert (await api.ok("GET", "/api/menu"))["items"] == [dish]

@@ -24,7 +24,7 @@ async def test_outside_write_is_republished_as_a_snapshot_and_silence_costs_noth
     make_server: MakeServer, session: aiohttp.ClientSession
 ) -> None:
     server = await make_server(polling={"interval_s": 0.2})
-    item = await store_of(server).add_inventory("FLOUR", "Flour", 10, "kg", 2)
+    item = await store_of(server).stock.add("FLOUR", "Flour", 10, "kg", 2)
     hub_of(server).publish("inventory", "upsert", [item.model_dump(mode="json")])
     async with session.ws_connect(ws_url(server, "inventory")) as ws:
         snapshot = await receive_json(ws)

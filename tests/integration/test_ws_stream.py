@@ -19,12 +19,12 @@ from ..support.server import MakeServer, db_rows, parts_of, receive_json, ws_url
 
 
 async def _change_quantities(server: TestServer, count: int) -> None:
-    """Stock changes one after another, each committed and published by the restaurant."""
-    restaurant = parts_of(server).restaurant
+    """Stock changes one after another, each committed and published by the stock."""
+    stock = parts_of(server).stock
     ids = [row["id"] for row in db_rows(server, "SELECT id FROM inventory ORDER BY id")]
     for n in range(count):
         # Above every low threshold: no stock event joins in.
-        await restaurant.change_inventory(ids[n % len(ids)], {"quantity": 100 + n})
+        await stock.change(ids[n % len(ids)], {"quantity": 100 + n})
         if n % 10 == 0:
             await asyncio.sleep(0)
 
@@ -49,7 +49,7 @@ async def test_snapshot_holds_every_item_with_the_topic_seq_and_epoch(
 ) -> None:
     server = await make_server()
     for n in range(3):
-        await parts_of(server).restaurant.add_inventory(f"SKU-{n}", f"thing {n}", 10, "pc", 2)
+        await parts_of(server).stock.add(f"SKU-{n}", f"thing {n}", 10, "pc", 2)
     async with session.ws_connect(ws_url(server, "inventory")) as ws:
         snapshot = await receive_json(ws)
     assert snapshot["topic"] == "inventory"
@@ -64,7 +64,7 @@ async def test_subscriber_joining_during_1000_updates_sees_no_gap_and_ends_equal
 ) -> None:
     server = await make_server()
     for n in range(20):
-        await parts_of(server).restaurant.add_inventory(f"SKU-{n}", f"thing {n}", 100, "pc", 5)
+        await parts_of(server).stock.add(f"SKU-{n}", f"thing {n}", 100, "pc", 5)
 
     writer = asyncio.create_task(_change_quantities(server, 1000))
     await asyncio.sleep(0.05)  # let the writer get going before we subscribe

@@ -20,6 +20,7 @@ from robodyne.domain.journal import Journal
 from robodyne.domain.links import TableLinks
 from robodyne.domain.menu import Menu
 from robodyne.domain.restaurant import Restaurant
+from robodyne.domain.stock import Stock
 from robodyne.domain.visits import Visits
 from robodyne.domain.waitlist import Waitlist
 from robodyne.live.hub import Hub
@@ -36,6 +37,7 @@ class Domain:
     journal: Journal
     fleet: Fleet
     restaurant: Restaurant
+    stock: Stock
     menu: Menu
     dispatcher: Dispatcher
     visits: Visits
@@ -81,8 +83,8 @@ async def open_domain(tmp_path: Path, kitchen: KitchenSettings | None = None,
         await parts.guest_views.load()
         with parts.guest_views.tapped():
             yield Domain(parts.store, parts.hub, parts.journal, parts.fleet, parts.restaurant,
-                         parts.menu, parts.dispatcher, parts.visits, parts.links, parts.calls,
-                         parts.guest_views, parts.guest_sessions, parts.waitlist)
+                         parts.stock, parts.menu, parts.dispatcher, parts.visits, parts.links,
+                         parts.calls, parts.guest_views, parts.guest_sessions, parts.waitlist)
     finally:
         parts.guest_views.close()
         parts.calls.close()

@@ -101,21 +101,21 @@ async def test_a_robot_delivers_only_an_order_on_its_way(domain: Domain) -> None
 
 
 async def test_stock_events_fire_once_per_crossing(domain: Domain) -> None:
-    item = await domain.restaurant.add_inventory("GOCHU", "Gochujang", 10, "kg", 4)
+    item = await domain.stock.add("GOCHU", "Gochujang", 10, "kg", 4)
     for delta in (-3, -3, -1, -2):  # 7, 4 (low), 3 (still low), 1
-        await domain.restaurant.change_inventory(item.id, {}, delta)
+        await domain.stock.change(item.id, {}, delta)
     assert len(domain.events("inventory_low")) == 1
-    await domain.restaurant.change_inventory(item.id, {}, -1)  # 0: out
+    await domain.stock.change(item.id, {}, -1)  # 0: out
     [out] = domain.events("inventory_out")
     assert out["severity"] == "error" and out["data"]["sku"] == "GOCHU"
     with pytest.raises(Conflict):
-        await domain.restaurant.change_inventory(item.id, {}, -1)
-    await domain.restaurant.change_inventory(item.id, {"quantity": 20})
-    await domain.restaurant.change_inventory(item.id, {}, -17)  # 3: low again
+        await domain.stock.change(item.id, {}, -1)
+    await domain.stock.change(item.id, {"quantity": 20})
+    await domain.stock.change(item.id, {}, -17)  # 3: low again
     assert len(domain.events("inventory_low")) == 2
     assert domain.item("inventory", item.id)["status"] == "low_stock"
     with pytest.raises(Invalid):
-        await domain.restaurant.change_inventory(item.id, {"quantity": 5}, 1)
+        await domain.stock.change(item.id, {"quantity": 5}, 1)
 
 
 async def test_seating_a_customer_occupies_the_table_and_leaving_needs_cleaning(

@@ -29,8 +29,8 @@ export const dishName = (dish) => dish.names?.[lang] || dish.name;
 export const optionName = (option) => option.names?.[lang] || option.name;
 export const description = (dish) => dish.descriptions?.[lang] || "";
 
-// A dish the kitchen switched off (86) or that its stock cannot make: shown, never ordered.
-export const orderable = (dish) => Boolean(dish) && dish.available !== false && !dish.sold_out;
+// A dish that may be ordered (js/dishes.js), for the guest page's modules that read it here.
+export { orderable } from "./dishes.js";
 
 // The unit price of a dish with the options chosen (by name), as the server will fix it.
 export function unitPrice(dish, chosen) {

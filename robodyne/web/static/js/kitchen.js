@@ -5,6 +5,7 @@ import { Topic, api, watchConnection } from "./client.js";
 import { age, h, replace } from "./dom.js";
 import { day, duration, lang, number, t, tOr } from "./i18n.js";
 import { Chime } from "./chime.js";
+import { orderable } from "./dishes.js";
 import { bindBumpBar } from "./bumpbar.js";
 import { keepAwake, toggleFullScreen } from "./awake.js";
 
@@ -402,9 +403,12 @@ function drawMenu() {
           .catch((err) => { say(err.message); button.disabled = false; });
       });
     }
-    return h("li", { class: dish.available ? "dish" : "dish out", dataset: { menuId: dish.id, available: dish.available } },
+    // Out when 86 or when its stock cannot make a portion (the reason, from the server, as
+    // its tooltip); the button is the 86 alone: restocking never turns a dish back on.
+    const can = orderable(dish);
+    return h("li", { class: can ? "dish" : "dish out", dataset: { menuId: dish.id, available: dish.available } },
       h("span", { class: "name" }, dish.name),
-      dish.available ? null : h("span", { class: "out-mark" }, t("kitchen.sold_out")), button);
+      can ? null : h("span", { class: "out-mark", title: dish.sold_out_reason ?? "" }, t("kitchen.sold_out")), button);
   }));
 }
 

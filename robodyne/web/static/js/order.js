@@ -3,6 +3,7 @@
 // order for that table (source staff); or seat a party there (SPEC §12.1).
 import { Topic, api, idempotencyKey, watchConnection } from "./client.js";
 import { h, replace } from "./dom.js";
+import { orderable } from "./dishes.js";
 import { lang, number, t, tOr } from "./i18n.js";
 import { formatter } from "./money.js";
 
@@ -41,7 +42,6 @@ watchConnection([tables, visits, menu], el("conn"), el("banner"));
 const byLabel = (a, b) => a.label.localeCompare(b.label, lang, { numeric: true });
 const openVisit = (tableId) => visits.list().find((v) => v.table_id === tableId && v.status === "open");
 const dishName = (dish) => dish.names?.[lang] || dish.name;
-const orderable = (dish) => Boolean(dish) && dish.available !== false && !dish.sold_out;
 const tableStatus = (status) => tOr(`table.status.${status}`, status.replaceAll("_", " "));
 
 function visitsChanged() {

@@ -37,6 +37,7 @@ from .domain.links import TableLinks
 from .domain.daybook import Daybook
 from .domain.logbridge import SystemlogBridge
 from .domain.menu import Menu
+from .domain.photos import MenuPhotos
 from .domain.notify import Notifier
 from .domain.polling import poll_once
 from .domain.robot_reports import RobotReports
@@ -47,6 +48,7 @@ from .domain.visits import Visits
 from .live.hub import Hub
 from .robots.server import RobotServer
 from .settings import Settings, SettingsError, load_settings
+from .store.media import MediaFiles
 from .store.store import Store
 from .tls import server_context, unverified_client_context
 from .tokenfile import TokenFile, first_tokens, read_tokens, tokens_path
@@ -60,7 +62,9 @@ from .web.links import LinkApi, LinkUrls
 from .web.login import Login
 from .web.metrics import Collector, Metrics
 from .web.noise import LOGGER as AIOHTTP_SERVER, ClientProtocolErrors
+from .web.media import Media
 from .web.pages import Pages
+from .web.photos import PhotoApi
 from .web.print_sheet import PrintSheet
 from .web.receipt import Receipts
 from .web.reports import Reports
@@ -118,6 +122,8 @@ class Parts:
     waitlist_api: WaitlistApi
     party_api: PartyApi
     party_page: PartyPage
+    photo_api: PhotoApi
+    media: Media
     reports: Reports
     pages: Pages
     print_sheet: PrintSheet
@@ -153,7 +159,8 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
     journal = Journal(store, hub)
     status = StatusReporter(hub, store)
     fleet = Fleet(store, hub, journal)
-    menu = Menu(store, hub, journal, settings.kitchen, settings.restaurant.categories)
+    media = MediaFiles(settings.media_dir())
+    menu = Menu(store, hub, journal, media, settings.kitchen, settings.restaurant.categories)
     visits = Visits(store, hub, settings.restaurant, settings.guest)
     restaurant = Restaurant(store, hub, journal, fleet, menu, visits)
     dispatcher = Dispatcher(store, hub, journal, fleet, restaurant, visits, settings.dispatch,
@@ -191,6 +198,7 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         waitlist_api=WaitlistApi(Waitlist(store, restaurant, visits, settings.host), link_urls),
         party_api=PartyApi(party_views),
         party_page=PartyPage(party_sessions, settings.restaurant),
+        photo_api=PhotoApi(MenuPhotos(store, menu, media)), media=Media(media),
         reports=Reports(daybook), pages=pages,
         print_sheet=PrintSheet(links, link_urls, auth, pages),
         receipt=Receipts(visits, store, settings.restaurant, settings.server.zone(), auth, pages),
@@ -237,7 +245,7 @@ def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.App
         print_sheet=parts.print_sheet, receipts=parts.receipt, login=parts.login,
         guest_api=parts.guest_api, guest_page=parts.guest_page,
         waitlist_api=parts.waitlist_api, party_api=parts.party_api,
-        party_page=parts.party_page)
+        party_page=parts.party_page, photo_api=parts.photo_api, media=parts.media)
     app.cleanup_ctx.extend([
         _tokens,
         _store,

@@ -482,3 +482,5 @@ class MenuChanges(TypedDict, total=False):
     allergens: list[Allergen]
     options: Sequence[MenuOption]
     position: int
+    # Set only by an upload (domain/photos.py): no REST body has it.
+    image: str | None

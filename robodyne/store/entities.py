@@ -135,7 +135,7 @@ ORDERS: Final = Entity(
 MENU: Final = Entity(
     Topic.MENU, "menu", MenuItem.model_validate,
     frozenset({"name", "category", "station", "prep_target_s", "available", "price", "names",
-               "descriptions", "allergens", "options", "position"}))
+               "descriptions", "allergens", "options", "position", "image"}))
 TASKS: Final = Entity(
     Topic.TASKS, "tasks", Task.model_validate,
     frozenset({"status", "priority", "robot_id", "pinned", "stops", "detail", "command_id",

@@ -9,11 +9,10 @@ import zlib
 from typing import Any, Final
 
 from PIL import Image, ImageCms
+from PIL.ExifTags import Base
 
 RED: Final = (220, 30, 30)
 BLUE: Final = (30, 30, 220)
-# EXIF tag 0x0112: 6 is "rotate 90° clockwise to show".
-ORIENTATION: Final = 0x0112
 # Adobe RGB (1998): its primaries and white (D65), adapted to the ICC's D50 (XYZ, as its
 # published profile gives them), and its gamma 563/256.
 ADOBE_RGB_XYZ: Final = ((0.60974, 0.31111, 0.01947), (0.20528, 0.62567, 0.06087),
@@ -42,7 +41,7 @@ def jpeg(size: tuple[int, int] = (400, 200), orientation: int | None = None,
     image = halves(size)
     if orientation is not None:
         exif = Image.Exif()
-        exif[ORIENTATION] = orientation
+        exif[Base.Orientation] = orientation  # 6: turn 90° clockwise to show
         params["exif"] = exif.tobytes()
     return encoded(image, "JPEG", quality=95, **params)
 

@@ -37,7 +37,15 @@ SRGB: Final = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 def menu_photo(data: bytes, content_type: str) -> bytes:
     """The upload as the menu's WebP, or Invalid saying why it cannot be one."""
-    kind = FORMATS[content_type]
+    with warnings.catch_warnings():
+        # Pillow warns of what it skips (corrupt EXIF: then no turn): not the server's news.
+        # Its bomb warning, above ~89 MP, is a refusal (_opened).
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return _made(data, FORMATS[content_type])
+
+
+def _made(data: bytes, kind: str) -> bytes:
     image = _opened(data, kind)
     width, height = image.size
     if width * height > MAX_PIXELS:
@@ -60,14 +68,12 @@ def menu_photo(data: bytes, content_type: str) -> bytes:
 def _opened(data: bytes, kind: str) -> Image.Image:
     """The picture's header read (Image.open decodes no pixel yet). Pillow's own bomb check
     warns above ~89 MP and refuses above twice that: both are refusals here."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            return Image.open(io.BytesIO(data), formats=[kind])
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-            raise Invalid(f"body: more than {MAX_PIXELS // 1_000_000} megapixels") from err
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as err:
-            raise Invalid(f"body: not a {kind} image") from err
+    try:
+        return Image.open(io.BytesIO(data), formats=[kind])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise Invalid(f"body: more than {MAX_PIXELS // 1_000_000} megapixels") from err
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as err:
+        raise Invalid(f"body: not a {kind} image") from err
 
 
 def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:

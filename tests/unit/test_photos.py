@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,16 @@ def test_a_photo_turned_by_its_exif_is_stored_upright() -> None:
     made = opened(menu_photo(jpeg((400, 200), orientation=6), "image/jpeg"))
     assert made.format == "WEBP" and made.size == (200, 400)
     assert near(made.getpixel((100, 50)), RED) and near(made.getpixel((100, 350)), BLUE)
+
+
+def test_a_photo_with_broken_exif_is_taken_as_it_is_and_nothing_is_warned() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    broken = exif.tobytes()[:-6]
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        made = opened(menu_photo(encoded(halves((400, 200)), "JPEG", exif=broken), "image/jpeg"))
+    assert made.size == (400, 200) and warned == []
 
 
 def test_no_metadata_of_the_upload_is_kept() -> None:

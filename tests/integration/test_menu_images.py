@@ -17,9 +17,13 @@ from aiohttp.test_utils import TestServer
 from robodyne.core.photos import MAX_UPLOAD_BYTES
 
 from ..support.api_client import Api, Reply, already_sent, assert_error, subscribed
+from ..support.browser import Pages, browser, pages, until_true
 from ..support.guest_client import Phone, table_code
 from ..support.images import BLUE, RED, encoded, halves, jpeg, opened, png
 from ..support.server import db_rows, parts_of
+from .test_guest_page import PHONE, dish, open_guest
+
+__all__ = ["browser", "pages"]  # fixtures, imported so pytest finds them here
 
 IMAGE = re.compile(r"/media/menu/(\d+)-[0-9a-f]{16}\.webp")
 YEAR = "public, max-age=31536000, immutable"
@@ -247,6 +251,23 @@ async def test_media_serves_only_our_photos_from_the_media_dir(
     assert await _status_of(server, image) == 200
     head = await api.call("HEAD", image, token=None)
     assert head.status == 200 and head.headers["Cache-Control"] == YEAR
+
+
+@pytest.mark.browser
+async def test_a_guests_phone_shows_the_photo_live_under_the_pages_policy(
+        api: Api, server: TestServer, session: aiohttp.ClientSession, pages: Pages) -> None:
+    bibimbap = await _dish(api)
+    table = await api.table()
+    page = await open_guest(pages, server, session, table["id"], "en")
+    await until_true(page, "document.querySelectorAll('img.dish-image').length === 0")
+    changed = await _photo(api, bibimbap["id"], jpeg((1200, 900)))
+    image = page.locator(f"{dish(bibimbap['id'])} img.dish-image")
+    await until_true(page, "(src) => { const i = document.querySelector('img.dish-image');"
+                     " return i && i.complete && i.naturalWidth === 800"
+                     " && i.getAttribute('src') === src; }", changed["image"])
+    assert await image.count() == 1
+    assert await page.evaluate("window.cspViolations") == []
+    assert PHONE["width"] >= await page.evaluate("document.documentElement.scrollWidth")
 
 
 async def _status_of(server: TestServer, path: str) -> int:

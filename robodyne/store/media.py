@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import stat
+from contextlib import suppress
 from pathlib import Path
 from typing import Final
 
@@ -48,7 +49,8 @@ class MediaFiles:
             os.replace(temporary, path)
             _sync_dir(path.parent)
         except OSError as err:
-            temporary.unlink(missing_ok=True)
+            with suppress(OSError):  # its folder may be what failed
+                temporary.unlink(missing_ok=True)
             raise StorageUnavailable(f"cannot write {name}: {err.strerror or err}") from err
 
     def remove(self, name: str) -> None:

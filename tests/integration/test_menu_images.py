@@ -20,7 +20,7 @@ from ..support.api_client import Api, Reply, already_sent, assert_error, subscri
 from ..support.browser import Pages, browser, pages, until_true
 from ..support.guest_client import Phone, table_code
 from ..support.images import BLUE, RED, encoded, halves, jpeg, opened, png
-from ..support.server import db_rows, parts_of
+from ..support.server import MakeServer, db_rows, parts_of
 from .test_guest_page import PHONE, dish, open_guest
 
 __all__ = ["browser", "pages"]  # fixtures, imported so pytest finds them here
@@ -194,6 +194,16 @@ async def test_bytes_that_are_not_that_image_are_refused(
                  names=says)
     assert db_rows(server, "SELECT image FROM menu")[0]["image"] is None
     assert _files(server) == []
+
+
+async def test_a_media_dir_that_cannot_be_written_is_unavailable_and_changes_nothing(
+        make_server: MakeServer, session: aiohttp.ClientSession, tmp_path: Path) -> None:
+    (tmp_path / "not-a-dir").write_text("a file where the media dir should be")
+    server = await make_server(media={"dir": str(tmp_path / "not-a-dir")})
+    api = Api(session, server)
+    dish = await _dish(api)
+    assert_error(await _upload(api, dish["id"], jpeg()), 503, "unavailable")
+    assert db_rows(server, "SELECT image FROM menu")[0]["image"] is None
 
 
 async def test_an_unknown_dish_is_not_found(api: Api) -> None:

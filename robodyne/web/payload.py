@@ -34,4 +34,6 @@ async def read_payload(request: web.Request, limit: int) -> bytes:
 
 
 def _too_large(limit: int, size: int) -> web.HTTPRequestEntityTooLarge:
-    return web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+    most = f"{limit >> 20} MiB" if limit % (1 << 20) == 0 else f"{limit >> 10} KiB"
+    return web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size,
+                                         reason=f"body: at most {most}")

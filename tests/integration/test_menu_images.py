@@ -163,7 +163,7 @@ async def test_a_body_over_5_mib_is_too_large_by_its_length_or_while_read(
         api: Api, server: TestServer) -> None:
     dish = await _dish(api)
     too_big = b"\xff" * (MAX_UPLOAD_BYTES + 1)
-    assert_error(await _upload(api, dish["id"], too_big), 413, "too_large")
+    assert_error(await _upload(api, dish["id"], too_big), 413, "too_large", names="5 MiB")
 
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: refused while read
         for _ in range(6):

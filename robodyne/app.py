@@ -39,6 +39,7 @@ from .domain.links import TableLinks
 from .domain.daybook import Daybook
 from .domain.logbridge import SystemlogBridge
 from .domain.menu import Menu
+from .domain.photos import MenuPhotos
 from .domain.notify import Notifier
 from .domain.polling import poll_once
 from .domain.robot_reports import RobotReports
@@ -50,6 +51,7 @@ from .domain.visits import Visits
 from .live.hub import Hub
 from .robots.server import RobotServer
 from .settings import Settings, SettingsError, load_settings
+from .store.media import MediaFiles
 from .store.store import Store
 from .tls import server_context, unverified_client_context
 from .tokenfile import TokenFile, first_tokens, read_tokens, tokens_path
@@ -64,7 +66,9 @@ from .web.devices import Devices
 from .web.login import Login
 from .web.metrics import Collector, Metrics
 from .web.noise import LOGGER as AIOHTTP_SERVER, ClientProtocolErrors
+from .web.media import Media
 from .web.pages import Pages
+from .web.photos import PhotoApi
 from .web.print_sheet import PrintSheet
 from .web.receipt import Receipts
 from .web.reports import Reports
@@ -125,6 +129,8 @@ class Parts:
     waitlist_api: WaitlistApi
     party_api: PartyApi
     party_page: PartyPage
+    photo_api: PhotoApi
+    media: Media
     reports: Reports
     pages: Pages
     print_sheet: PrintSheet
@@ -160,7 +166,8 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
     journal = Journal(store, hub)
     status = StatusReporter(hub, store)
     fleet = Fleet(store, hub, journal)
-    menu = Menu(store, hub, journal, settings.kitchen, settings.restaurant.categories)
+    media = MediaFiles(settings.media_dir())
+    menu = Menu(store, hub, journal, media, settings.kitchen, settings.restaurant.categories)
     visits = Visits(store, hub, settings.restaurant, settings.guest)
     places = Places(store, hub)
     stock = Stock(store, hub, journal, menu)
@@ -205,6 +212,7 @@ def build(settings: Settings, tls: ssl.SSLContext | None = None) -> Parts:
         waitlist=waitlist, waitlist_api=WaitlistApi(waitlist, link_urls),
         party_api=PartyApi(party_views),
         party_page=PartyPage(party_sessions, settings.restaurant),
+        photo_api=PhotoApi(MenuPhotos(store, menu, media)), media=Media(media),
         reports=Reports(daybook), pages=pages,
         print_sheet=PrintSheet(links, link_urls, auth, pages),
         receipt=Receipts(visits, store, settings.restaurant, settings.server.zone(), auth, pages),
@@ -251,7 +259,8 @@ def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.App
         print_sheet=parts.print_sheet, receipts=parts.receipt, login=parts.login,
         guest_api=parts.guest_api, guest_page=parts.guest_page,
         waitlist_api=parts.waitlist_api, party_api=parts.party_api,
-        party_page=parts.party_page, devices=parts.devices)
+        party_page=parts.party_page, devices=parts.devices, photo_api=parts.photo_api,
+        media=parts.media)
     app.cleanup_ctx.extend([
         _tokens,
         _store,

@@ -190,6 +190,14 @@ class BackupSettings(Section):
     keep: int = Field(7, ge=1)
 
 
+class MediaSettings(Section):
+    """Where uploaded files (the menu's photos) are kept (docs/api.md, "Menu photos")."""
+
+    # Empty: a folder `media` beside database.path (so the systemd unit's one writable place
+    # holds it too); else a folder, relative to the working directory like database.path.
+    dir: str = ""
+
+
 class WebsocketSettings(Section):
     max_connections_per_topic: int = Field(100, ge=1)
     ping_interval_s: float = Field(20, gt=0)
@@ -291,6 +299,7 @@ class Settings(Section):
     tcp: TcpSettings = TcpSettings()
     database: DatabaseSettings = DatabaseSettings()
     backup: BackupSettings = BackupSettings()
+    media: MediaSettings = MediaSettings()
     websocket: WebsocketSettings = WebsocketSettings()
     polling: PollingSettings = PollingSettings()
     auth: AuthSettings = AuthSettings()
@@ -299,6 +308,10 @@ class Settings(Section):
     dispatch: DispatchSettings = DispatchSettings()
     simulation: SimulationSettings = SimulationSettings()
     demo: bool = False
+
+    def media_dir(self) -> Path:
+        """The media dir: media.dir, else `media` beside the database."""
+        return Path(self.media.dir) if self.media.dir else self.database.path.parent / "media"
 
 
 class SettingsError(Exception):

@@ -509,3 +509,5 @@ class MenuChanges(TypedDict, total=False):
     options: Sequence[MenuOption]
     position: int
     recipe: Sequence[Ingredient]
+    # Set only by an upload (domain/photos.py): no REST body has it.
+    image: str | None

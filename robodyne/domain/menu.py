@@ -9,10 +9,12 @@ from ..core.dishes import menu_order, name_key
 from ..core.errors import ConstraintFailed, Conflict, Invalid, NotFound
 from ..core.models import MenuChanges, MenuItem, MenuOption, OrderItem, OrderLine, Severity
 from ..core.money import unit_price
+from ..core.photos import media_name
 from ..core.stock import Portions
 from ..core.topics import Topic
 from ..live.hub import Hub
 from ..settings import KitchenSettings
+from ..store.media import MediaFiles
 from ..store.store import Store
 from .journal import Journal
 
@@ -21,9 +23,10 @@ class Menu:
     """Dishes committed, then published on menu; an order's lines named, routed to their
     stations and priced."""
 
-    def __init__(self, store: Store, hub: Hub, journal: Journal, kitchen: KitchenSettings,
-                 categories: Sequence[str] = ()) -> None:
+    def __init__(self, store: Store, hub: Hub, journal: Journal, media: MediaFiles,
+                 kitchen: KitchenSettings, categories: Sequence[str] = ()) -> None:
         self._store = store
+        self._media = media
         self._hub = hub
         self._journal = journal
         self._kitchen = kitchen
@@ -136,9 +139,14 @@ class Menu:
             raise Conflict(f"the menu already has {name!r}")
 
     async def remove(self, item_id: int) -> None:
-        if not await self._store.delete_menu_item(item_id):
+        """Delete a dish, and its photo's file after it (domain/photos.py)."""
+        dish = await self._store.menu_item(item_id)
+        if dish is None or not await self._store.delete_menu_item(item_id):
             raise NotFound(f"menu item {item_id} not found")
         self.republish(gone=item_id)
+        photo = None if dish.image is None else media_name(dish.image)
+        if photo is not None:
+            self._media.remove(photo)
 
     def republish(self, changed: MenuItem | None = None, gone: int | None = None) -> None:
         """A dish new or changed as an upsert, one gone as a delete — unless the change moved

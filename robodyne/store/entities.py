@@ -146,7 +146,7 @@ ORDERS: Final = Entity(
 MENU: Final = Entity(
     Topic.MENU, "menu", _menu,
     frozenset({"name", "category", "station", "prep_target_s", "available", "price", "names",
-               "descriptions", "allergens", "options", "position", "recipe"}),
+               "descriptions", "allergens", "options", "position", "recipe", "image"}),
     # With each dish, what the stock holds of its recipe's skus: {sku: [quantity, name]}.
     select="""
         SELECT m.*, (

@@ -36,8 +36,8 @@ from ..core.streams import StreamUrl
 from ..core.text import NoteText, PlainText
 from ..wire.robot import SQLITE_MAX_INT
 from ..wire.validation import first_problem
+from .payload import MAX_BODY_BYTES, read_payload
 
-MAX_BODY_BYTES: Final = 64 * 1024
 # Where a request keeps its body once read as a model (read_body).
 _READ_AS: Final = "robodyne.body"
 # SQLite stores integers in 64 signed bits; a larger id names no row, and must not reach SQL
@@ -102,10 +102,7 @@ async def read_body(request: web.Request, model: type[B]) -> B:
 async def _read(request: web.Request, model: type[B]) -> B:
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(reason="send the body as application/json")
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY_BYTES,
-                                            actual_size=request.content_length or 0)
-    raw = await request.read()
+    raw = await read_payload(request, MAX_BODY_BYTES)
     try:
         decoded = orjson.loads(raw or b"null")
     except orjson.JSONDecodeError as err:

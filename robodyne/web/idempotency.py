@@ -22,6 +22,7 @@ from ..core.topics import Topic
 from ..store.keys import KeyRecord
 from ..store.store import Store
 from .auth import Auth, request_token
+from .payload import read_payload
 from .responses import error_response
 from .routing import RouteTable, Writes
 
@@ -115,7 +116,8 @@ class Idempotency:
             if scope is None:
                 return await handler(request)  # refused (401) by the handler; nothing kept
             try:
-                body = await request.read()  # kept by aiohttp for the handler's own read
+                # Kept on the request for the handler's own read.
+                body = await read_payload(request, routes.max_body(request))
             except web.HTTPRequestEntityTooLarge as err:
                 return error_response(413, Code.TOO_LARGE, err.reason)
             fingerprint = Fingerprint(request.method, request.path,

@@ -5,7 +5,8 @@ meet (web/needs.py: a role that may read a topic or write a scope, a set of role
 and, for a POST, the item it creates or changes (web/idempotency.py gives it to a retry after a
 crash). One wrapper checks the need before the handler runs (web/routing.py). A guest
 session's own routes need GUEST; no other route takes a guest (every other need asks for a
-token), so a guest is refused (401) everywhere else. Not in the table: /healthz (no token),
+token), so a guest is refused (401) everywhere else. Not in the table: /healthz and /media/…
+(no token),
 /ws/{topic} (a WebSocket, whose handshake checks its token or guest session), POST /login (a
 page's form, answered with a redirect) and the pages (the printed sheet of table links and a
 visit's receipt too, whose refusals are pages; the sheet's QR images are in the table; and
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..core.photos import MAX_UPLOAD_BYTES
 from ..core.roles import Scope as S
 from ..core.topics import Topic as T
 from ..domain.status import StatusReporter
@@ -29,6 +31,7 @@ from .waitlist import PartyApi, PartyPage, WaitlistApi
 from .idempotency import Idempotency
 from .links import LinkApi
 from .login import Login
+from .media import Media
 from .metrics import Metrics
 from .needs import (
     ANY_TOKEN,
@@ -46,6 +49,7 @@ from .needs import (
     WriteWithout,
 )
 from .pages import Pages
+from .photos import PhotoApi
 from .print_sheet import PrintSheet
 from .receipt import Receipts
 from .reports import Reports
@@ -64,7 +68,7 @@ ORDER_PLACING = WriteWithout(S.ORDERS, OrderIn, frozenset({"items.price"}), S.OR
 
 def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, links: LinkApi,
                 sheet: PrintSheet, guests: GuestApi, waitlist: WaitlistApi,
-                party: PartyApi, devices: Devices) -> RouteTable:
+                party: PartyApi, devices: Devices, photos: PhotoApi) -> RouteTable:
     """The REST routes. An ack may simply run again and a command or a pairing code is not
     stored, so those POSTs write nothing a retry could be given; a new table link is no topic's
     item either (a retry with its key gets the first answer, the same new code, kept with the
@@ -133,6 +137,10 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
         Route("PATCH", "/api/menu/{id}", api.update_menu_item, MENU_CHANGE),
         Route("DELETE", "/api/menu/{id}", api.delete_menu_item, Write(S.MENU)),
         Route("PUT", "/api/menu/{id}/recipe", api.set_recipe, Write(S.MENU)),
+        # The raw image as the body (up to 5 MiB, not a JSON body's 64 KiB).
+        Route("POST", "/api/menu/{id}/image", photos.put, Write(S.MENU), changes(T.MENU),
+              max_body=MAX_UPLOAD_BYTES),
+        Route("DELETE", "/api/menu/{id}/image", photos.remove, Write(S.MENU)),
         Route("POST", "/api/tasks", api.create_task, Write(S.TASKS), creates(T.TASKS)),
         Route("PATCH", "/api/tasks/{id}", api.update_task, Write(S.TASKS)),
         # Cancelling again is refused (the task is finished): a retry gets the cancelled task.
@@ -164,9 +172,11 @@ def setup_routes(app: web.Application, *, auth: Auth, idempotency: Idempotency,
                  websockets: WebSockets, api: Api, link_api: LinkApi, reports: Reports,
                  pages: Pages, print_sheet: PrintSheet, receipts: Receipts, login: Login,
                  guest_api: GuestApi, guest_page: GuestPage, waitlist_api: WaitlistApi,
-                 party_api: PartyApi, party_page: PartyPage, devices: Devices) -> None:
+                 party_api: PartyApi, party_page: PartyPage, devices: Devices,
+                 photo_api: PhotoApi, media: Media) -> None:
     table = app[REST_ROUTES] = rest_routes(api, reports, login, metrics, link_api, print_sheet,
-                                           guest_api, waitlist_api, party_api, devices)
+                                           guest_api, waitlist_api, party_api, devices,
+                                           photo_api)
     app.middlewares.extend([browser_writes(auth), idempotency.middleware(table), api_errors])
     app.on_response_prepare.append(security_headers)
     hide_server_name()
@@ -179,3 +189,4 @@ def setup_routes(app: web.Application, *, auth: Auth, idempotency: Idempotency,
     app.router.add_routes(receipts.routes())
     app.router.add_routes(guest_page.routes())
     app.router.add_routes(party_page.routes())
+    app.router.add_routes(media.routes())

@@ -14,6 +14,7 @@ from aiohttp.typedefs import Handler
 from ..core.topics import Topic
 from .auth import Auth
 from .needs import Caller, Need
+from .payload import MAX_BODY_BYTES
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 CallerHandler = Callable[[web.Request, Caller], Awaitable[web.StreamResponse]]
@@ -41,13 +42,15 @@ def changes(topic: Topic) -> Writes:
 @dataclass(frozen=True)
 class Route:
     """One REST route. `writes`: the item a POST creates or changes, which a retry after a
-    crash gets as its answer (web/idempotency.py); None where there is none to give."""
+    crash gets as its answer (web/idempotency.py); None where there is none to give.
+    `max_body`: the most of a body it reads (web/payload.py), 413 beyond."""
 
     method: Method
     path: str
     handler: CallerHandler
     need: Need
     writes: Writes | None = None
+    max_body: int = MAX_BODY_BYTES
 
 
 def checked(route: Route, auth: Auth) -> Handler:
@@ -78,8 +81,16 @@ class RouteTable:
 
     def writes(self, request: web.Request) -> Writes | None:
         """What the route the request matched writes (None: no route of ours matched)."""
+        route = self._matched(request)
+        return route.writes if route is not None else None
+
+    def max_body(self, request: web.Request) -> int:
+        """The most of a body the route the request matched reads."""
+        route = self._matched(request)
+        return route.max_body if route is not None else MAX_BODY_BYTES
+
+    def _matched(self, request: web.Request) -> Route | None:
         resource = request.match_info.route.resource
         if resource is None:
             return None
-        route = self._routes.get((request.method, resource.canonical))
-        return route.writes if route is not None else None
+        return self._routes.get((request.method, resource.canonical))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import dispatch, guests, scenarios, yeardb
+from bench import dispatch, guests, photos, scenarios, yeardb
 from bench.servers import seed_available
 
 from ..support.server import db_rows
@@ -90,3 +90,11 @@ def test_the_reports_year_database_builds_on_todays_schema_and_menu(
     assert built_s is not None
     [(orders,)] = db_rows(path, "SELECT count(*) FROM orders")
     assert orders > 0
+
+
+def test_the_photos_bench_times_each_case() -> None:
+    cases = {"small": ((640, 480), "JPEG", 20, 6), "png": ((300, 200), "PNG", 0, None)}
+    result = photos.photos("robodyne", repeats=2, cases=cases)
+    assert set(result["cases"]) == {"small", "png"}
+    assert all(case["median_ms"] > 0 and case["upload_mb"] > 0
+               for case in result["cases"].values())

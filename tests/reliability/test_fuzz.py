@@ -45,6 +45,7 @@ from robodyne.wire.framing import LineFramer, LineTooLong
 from robodyne.wire.robot import SQLITE_MAX_INT
 
 from ..support.hypothesis import fuzz_settings
+from ..support.images import encoded, halves, jpeg
 from ..support.robot_client import RobotClient
 from ..support.server import ADMIN, MakeServer, receive_json, ws_url
 
@@ -795,6 +796,47 @@ async def test_rest_bodies_get_documented_statuses_and_never_500(
 
     async with rest_peer.session.request(method, url, headers=headers,
                                          data=chunks() if chunked else body) as resp:
+        await check_rest_answer(resp)
+    rest_peer.requests += 1
+    if rest_peer.requests % 10 == 0:
+        await rest_peer.healthy()
+
+
+# Small real pictures the photo fuzzer starts from, one of each type it takes.
+PHOTOS = {"image/jpeg": jpeg((48, 32), orientation=6),
+          "image/png": encoded(halves((48, 32)), "PNG"),
+          "image/webp": encoded(halves((48, 32)), "WEBP")}
+
+
+@st.composite
+def photo_body(draw: st.DrawFn) -> bytes:
+    """A real picture with some bytes changed, cut short, or random bytes."""
+    data = bytearray(PHOTOS[draw(st.sampled_from(sorted(PHOTOS)))])
+    how = draw(st.integers(0, 2))
+    if how == 0:
+        for at, value in draw(st.lists(st.tuples(st.integers(0, len(data) - 1),
+                                                 st.integers(0, 255)), max_size=8)):
+            data[at] = value
+        return bytes(data)
+    if how == 1:
+        return bytes(data[:draw(st.integers(0, len(data)))])
+    return draw(st.binary(max_size=300))
+
+
+@fuzz_settings()
+@given(data=st.data())
+async def test_photo_uploads_get_documented_statuses_and_never_500(
+    rest_peer: RestPeer, data: st.DataObject
+) -> None:
+    body = data.draw(photo_body(), label="body")
+    content_type = data.draw(st.sampled_from([*PHOTOS, "image/gif", "text/plain", None]),
+                             label="content_type")
+    token = data.draw(TOKENS, label="token")
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    url = rest_peer.server.make_url(f"/api/menu/{rest_peer.ids['menu']}/image")
+    async with rest_peer.session.post(url, headers=headers, data=body) as resp:
         await check_rest_answer(resp)
     rest_peer.requests += 1
     if rest_peer.requests % 10 == 0:

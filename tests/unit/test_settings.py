@@ -51,6 +51,7 @@ EXTRA_DEFAULTS = {
     "kitchen": {"stations": ["kitchen"], "default_station": "kitchen", "amber_after_s": 600,
                 "red_after_s": 1200},
     "simulation": {"robots": 4, "order_every_s": 8, "cook_s": 12, "fail_rate": 0.0},
+    "media": {"dir": ""},
 }
 ALL_DEFAULTS = {**SPEC_DEFAULTS, **EXTRA_DEFAULTS}
 

@@ -17,7 +17,7 @@ from ..core.days import WallClock, day_range, parse_day
 from ..core.durations import spread
 from ..core.models import OrderStatus, TaskKind
 from ..store.store import Store
-from .sales import sales, with_revenue
+from .sales import sales, waits, with_revenue
 
 EXPORT_COLUMNS: Final = (
     "order_id", "placed_at", "ready_at", "served_at", "status", "priority", "table_id",
@@ -63,6 +63,7 @@ class Daybook:
             sold = await reader.sales(start, end)
             revenue = await reader.revenue(start, end)
             turns = await reader.turn_times(start, end)
+            seated = await reader.waits(start, end)
         return {
             "date": day.isoformat(), "timezone": str(self.zone), "from": start, "to": end,
             "orders": {"total": len(times), "by_status": _by_status(times)},
@@ -77,6 +78,7 @@ class Daybook:
             "stock": {"counts": stock_counts, "events": [
                 {**event, "data": orjson.loads(event["data"])} for event in stock_events]},
             "turn_time": spread(turns),
+            "wait": waits(seated),
             "hours": self._hours(start, end, times),
         }
 

@@ -1,11 +1,13 @@
 """The day's sales (SPEC §12.5, docs/api.md "Reports"): the checks of the visits closed that
-day summed, each dish's revenue beside its quantities, and how long the tables turned."""
+day summed, each dish's revenue beside its quantities, how long the tables turned, and how
+long the parties from the line waited against their quotes."""
 
 from __future__ import annotations
 
 from fractions import Fraction
 from typing import Any
 
+from ..core.durations import spread
 from ..core.models import PaymentMethod
 from ..core.money import half_up
 
@@ -23,6 +25,15 @@ def sales(totals: dict[str, Any]) -> dict[str, Any]:
         "average_check": half_up(Fraction(gross, checks)) if checks else 0,
         "payments": {method.value: paid.get(method, 0) for method in PaymentMethod},
     }
+
+
+def waits(seated: list[tuple[float, int | None]]) -> dict[str, Any]:
+    """The report's `wait` from (waited, quoted) in seconds, sorted by the wait: the spread of
+    the waits, and the median of waited minus quoted over the parties that had a quote
+    (positive: they waited longer than they were told)."""
+    over = sorted(waited - quoted for waited, quoted in seated if quoted is not None)
+    return {**spread([waited for waited, _ in seated]),
+            "over_quote_median_s": spread(over)["median_s"]}
 
 
 def with_revenue(items: list[dict[str, Any]], revenue: list[dict[str, Any]]

@@ -6,7 +6,8 @@ tasks' queries name it (INDEXED BY) so that the planner cannot pick another: a G
 made it scan every order in rowid order, and a status condition sent the task times through
 tasks_by_status, both reading the whole year for one day. The planner picks events_by_type for
 the stock events by itself. The sales read the visits closed in the range through
-visits_by_status (status, closed_at), and the payments export its range of payments'
+visits_by_status (status, closed_at), the waits the parties seated in it through
+customers_by_seated, and the payments export its range of payments'
 created_at through payments_by_created. `python -m bench reports` prints each query's plan.
 
 They run on a connection of their own (Store.report_reader), never the writers' one: a month's
@@ -123,6 +124,14 @@ TURN_TIMES: Final = f"""
     SELECT {SECONDS.format(start="v.opened_at", end="v.closed_at")} AS seconds
     FROM {VISITS_CLOSED} WHERE {CLOSED} ORDER BY seconds
 """
+# The parties that joined the line (they have a page's code; one only recorded seated never
+# waited) and were seated in the range: joined → seated, and that against their quote.
+WAITS: Final = f"""
+    SELECT {SECONDS.format(start="c.created_at", end="c.seated_at")} AS seconds,
+           c.quoted_wait_s AS quoted_s
+    FROM customers c INDEXED BY customers_by_seated
+    WHERE {in_range("c.seated_at")} AND c.code IS NOT NULL ORDER BY seconds
+"""
 # The items come in their order within an order from json_each's walk of the array; adding
 # i.key to the ORDER BY made SQLite sort the whole range before the first row.
 EXPORT: Final = f"""
@@ -197,6 +206,11 @@ class ReportReader:
     async def turn_times(self, start: str, end: str) -> list[float]:
         """Opened → closed of each visit closed in the range, in seconds, sorted."""
         return [row["seconds"] for row in await self._all(TURN_TIMES, start, end)]
+
+    async def waits(self, start: str, end: str) -> list[tuple[float, int | None]]:
+        """(seconds waited, seconds quoted) of each party from the line seated in the range,
+        sorted by the wait."""
+        return [(row["seconds"], row["quoted_s"]) for row in await self._all(WAITS, start, end)]
 
     def order_item_rows(self, start: str, end: str
                         ) -> AsyncGenerator[list[aiosqlite.Row], None]:

@@ -304,4 +304,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         WHEN NEW.quantity < 0
         BEGIN SELECT RAISE(ABORT, 'an inventory quantity below zero'); END;
     """,
+    # The report's waits read the parties seated on a day (store/report_queries.py).
+    """
+    CREATE INDEX customers_by_seated ON customers (seated_at) WHERE seated_at IS NOT NULL;
+    """,
 )

@@ -8,16 +8,18 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from robodyne.core.models import iso
 from robodyne.domain.daybook import EXPORT_COLUMNS, PAYMENT_COLUMNS
 
 from ..support.api_client import Api, assert_error
-from ..support.server import ADMIN, MakeServer
+from ..support.server import ADMIN, MakeServer, db_write
 
 FLOOR = "floor-token-test"
 # A reference a spreadsheet would run as a formula.
@@ -152,3 +154,28 @@ async def test_the_orders_export_prices_each_item_and_names_its_visit(
         ("T1", "Soju", "1", "4501", "4501", str(day[0]["id"])),
         ("T2", "Galbi", "1", "22000", "22000", str(day[1]["id"])),
         ("T3", "Soju", "2", "4501", "9002", str(day[2]["id"]))]
+
+
+async def test_the_days_waits_are_the_parties_from_the_line_against_their_quotes(
+    api: Api, server: TestServer
+) -> None:
+    tables = [(await api.table(f"W{n}", 4))["id"] for n in range(4)]
+    parties = [await api.ok("POST", "/api/customers", {"name": f"P{n}", "party_size": 2}, 201)
+               for n in range(3)]
+    for party, table_id in zip(parties, tables):
+        await api.ok("POST", f"/api/customers/{party['id']}/seat", {"table_id": table_id})
+    # A party recorded seated never stood in line: not a wait.
+    await api.ok("POST", "/api/customers", {"name": "Walk-in", "party_size": 2,
+                                            "status": "seated", "table_id": tables[3]}, 201)
+    # Joined at 12:00, quoted 10, 20 and (none) minutes, seated after 5, 30 and 60 minutes.
+    for party, waited_min, quoted_min in zip(parties, (5, 30, 60), (10, 20, None)):
+        seated = datetime.now(timezone.utc).replace(microsecond=0)
+        db_write(server, "UPDATE customers SET created_at = ?, seated_at = ?, quoted_wait_s = ?"
+                 " WHERE id = ?", iso(seated - timedelta(minutes=waited_min)), iso(seated),
+                 None if quoted_min is None else quoted_min * 60, party["id"])
+    wait = (await api.ok("GET", "/api/reports/daily"))["wait"]
+    # Median of 300, 1800, 3600 s; p90 by the report's percentile; waited minus quoted:
+    # -300 and +600 s, median +150 s (the third had no quote).
+    assert wait["count"] == 3 and wait["median_s"] == 1800.0
+    assert wait["p90_s"] is not None and 1800.0 < wait["p90_s"] <= 3600.0
+    assert wait["over_quote_median_s"] == 150.0

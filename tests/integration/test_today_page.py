@@ -201,7 +201,8 @@ async def test_the_days_sales_its_payments_turn_time_and_top_dishes(
     await show_day(page, DAY.isoformat())
     sales = page.locator("#today-sales")
     assert await page.locator("#today-panel h3").all_inner_texts() == [
-        "Orders", "Prep time", "Delivery time", "Sales", "Payments", "Table turn", "Items sold",
+        "Orders", "Prep time", "Delivery time", "Sales", "Payments", "Table turn",
+        "Wait for a table", "Items sold",
         "Top dishes by revenue", "Prep time by station", "Deliveries by robot", "Robot tasks",
         "Stock events"]
     assert await sales.locator(".gross").inner_text() == "₩63,000"
@@ -215,6 +216,12 @@ async def test_the_days_sales_its_payments_turn_time_and_top_dishes(
     assert re.fullmatch(r"57 min,? 30 s(ec)?", median), median
     assert re.search(r"1 hr,? 10 min", await turn.locator(".p90").inner_text())  # 4200 s
     assert await turn.locator(".count").inner_text() == "2 visits"
+    # The parties from the line: 1050 s median, 150 s sooner than quoted (seeded_day.PARTIES).
+    wait = page.locator("#today-wait")
+    assert re.fullmatch(r"17 min,? 30 s(ec)?", await wait.locator(".median").inner_text())
+    assert await wait.locator(".count").inner_text() == "2 parties"
+    assert re.fullmatch(r"median 2 min,? 30 s(ec)? within the quote",
+                        await wait.locator(".over-quote").inner_text())
     dishes = page.locator("#today-revenue tbody tr")
     assert await dishes.evaluate_all(
         "(rows) => rows.map((row) => [row.dataset.item, row.querySelector('.qty').textContent,"
@@ -225,6 +232,8 @@ async def test_the_days_sales_its_payments_turn_time_and_top_dishes(
     assert await sales.locator(".gross").inner_text() == "₩0"
     assert await page.locator("#today-revenue .empty").inner_text() == "No dish paid for yet."
     assert await page.locator("#today-turn .sub").inner_text() == "no visit closed yet"
+    assert await page.locator("#today-wait .sub").inner_text() == (
+        "no party seated from the line yet")
     assert await page.evaluate("window.cspViolations") == []
     assert tab.errors == []
 

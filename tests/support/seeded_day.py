@@ -122,10 +122,20 @@ VISITS: Final = [
      [("Fries", 1, 6000)], [(6000, "other")]),
 ]
 TERMS: Final = Terms.of("KRW", 0.1, True, 0)
+# The day's parties (SPEC §12.5's wait): (joined, seated, quoted seconds, page code or None).
+# Two from the line: 20 minutes against 15 quoted (+300 s), 15 minutes against 25 (-600 s):
+# median 1050 s, over the quote by a median of -150 s. The third was only recorded seated
+# (no code: it never stood in line) and counts for nothing.
+PARTIES: Final = [
+    (_at("11:40"), _at("12:00"), 900, "code-one"),
+    (_at("12:05"), _at("12:20"), 1500, "code-two"),
+    (_at("13:00"), _at("13:00"), None, None),
+]
 
 
 async def seed_sales(store: Store) -> None:
-    """Table T8 and the visits above, with their checks and payments, in one transaction."""
+    """Table T8, the visits above with their checks and payments, and the parties, in one
+    transaction."""
     async with store.transaction() as db:
         await db.execute("INSERT INTO dining_tables (id, label, seats, updated_at)"
                          " VALUES (8, 'T8', 4, ?)", (iso(_at("10:00")),))
@@ -143,3 +153,8 @@ async def seed_sales(store: Store) -> None:
                 "INSERT INTO payments (visit_id, amount, method, created_at) VALUES (?, ?, ?, ?)",
                 [(cursor.lastrowid, amount, method, iso(closed or opened))
                  for amount, method in payments])
+        await db.executemany(
+            "INSERT INTO customers (name, party_size, status, created_at, updated_at, seated_at,"
+            " quoted_wait_s, code) VALUES ('Party', 2, 'seated', ?, ?, ?, ?, ?)",
+            [(iso(joined), iso(seated), iso(seated), quoted, code)
+             for joined, seated, quoted, code in PARTIES])

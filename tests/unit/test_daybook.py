@@ -71,6 +71,8 @@ async def test_items_sold_leave_out_cancelled_orders_and_count_them_apart(
                                "service_charge": 0, "average_check": 0,
                                "payments": {"cash": 0, "card": 0, "other": 0}}
     assert report["turn_time"] == {"count": 0, "median_s": None, "p90_s": None}
+    assert report["wait"] == {"count": 0, "median_s": None, "p90_s": None,
+                              "over_quote_median_s": None}
 
 
 async def test_the_seeded_sales_as_the_today_view_shows_them(tmp_path: Path) -> None:
@@ -87,6 +89,9 @@ async def test_the_seeded_sales_as_the_today_view_shows_them(tmp_path: Path) -> 
                                "service_charge": 0, "average_check": 31500,
                                "payments": {"cash": 20000, "card": 43000, "other": 0}}
     assert report["turn_time"] == {"count": 2, "median_s": 3450.0, "p90_s": 4200.0}
+    # The two parties from the line (seeded_day.PARTIES), worked out by hand.
+    assert report["wait"] == {"count": 2, "median_s": 1050.0, "p90_s": 1200.0,
+                              "over_quote_median_s": -150.0}
     assert [(i["name"], i["qty"], i["revenue"], i["revenue_qty"]) for i in report["items"]] == [
         ("Bulgogi", 3, 30000, 2), ("Fries", 2, 0, 0), ("Galbi", 1, 28000, 1),
         ("Soju", 1, 5000, 1), ("김치찌개", 1, 0, 0)]

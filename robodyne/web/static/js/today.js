@@ -143,6 +143,7 @@ export class TodayPanel {
       items: get("today-items"), stations: get("today-stations"), robots: get("today-robots"),
       tasks: get("today-tasks"), stock: get("today-stock"), sales: get("today-sales"),
       payments: get("today-payments"), turn: get("today-turn"), revenue: get("today-revenue"),
+      wait: get("today-wait"),
     };
     this.today = null; // the restaurant's today, as the server last said it
     this.chosen = null; // the day shown; null: today, whichever day that is now
@@ -210,6 +211,7 @@ export class TodayPanel {
     this.renderTime(this.parts.delivery, report.delivery_time);
     this.renderSales(report.sales);
     this.renderTime(this.parts.turn, report.turn_time, "today.turned", "today.none_turned");
+    this.renderWait(report.wait);
     this.renderItems(report.items);
     this.renderRevenue(report.items);
     this.renderStations(report.stations);
@@ -233,6 +235,15 @@ export class TodayPanel {
       h("div", { class: "sub" },
         spread.count ? [t("today.median"), " · ", h("span", { class: "p90" }, t("today.p90", { time: duration(spread.p90_s) })),
           " · ", h("span", { class: "count" }, t(counted, { n: number(spread.count) }))] : t(none)));
+  }
+
+  // The parties from the line seated that day: how long they waited, and against their quote.
+  renderWait(wait) {
+    this.renderTime(this.parts.wait, wait, "today.waited", "today.none_waited");
+    const over = wait.over_quote_median_s;
+    if (over === null) return;
+    this.parts.wait.append(h("div", { class: "sub over-quote" },
+      t(over > 0 ? "today.over_quote" : "today.within_quote", { time: duration(Math.abs(over)) })));
   }
 
   // The checks of the visits closed that day: their total, how many, the covers, the average;

@@ -25,6 +25,7 @@ from robodyne.demo.guest import GuestLine, Phones
 from robodyne.demo.life import DemoLife
 from robodyne.settings import SimulationSettings
 
+from ..support.desk_phones import DeskPhones
 from ..support.domain import Domain, open_domain
 from ..support.wait import until
 
@@ -227,21 +228,6 @@ async def test_close_hears_no_more_orders(tmp_path: Path) -> None:
         domain.visits.close()
         assert domain.visits.order_moved not in watchers
         await domain.visits.load(watchers)  # open_domain closes it again on the way out
-
-
-class DeskPhones:
-    """The demo's phones without HTTP (tests/integration/test_demo_guests.py has them over
-    HTTP): a party's lines placed for its table through the restaurant, and what it asked."""
-
-    def __init__(self, domain: Domain) -> None:
-        self._restaurant = domain.restaurant
-        self.asked: list[tuple[int, list[GuestLine], CallKind | None]] = []
-
-    async def order(self, table_id: int, lines: list[GuestLine], call: CallKind | None) -> bool:
-        self.asked.append((table_id, lines, call))
-        await self._restaurant.place_order(
-            table_id, [OrderLine.model_validate(line) for line in lines], "")
-        return True
 
 
 async def _party_ordered(domain: Domain, life: DemoLife, now: float) -> dict[str, Any]:

@@ -10,14 +10,14 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
-import orjson
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Page, WebSocketRoute, expect
+from playwright.async_api import Page, expect
 
 from robodyne.domain import party, party_views
 
 from ..support.browser import ARTIFACTS, Pages, browser, catalogue, pages, rest, until_true
+from ..support.floor_robot import FloorRobot
 from ..support.server import MakeServer
 from .test_guest_page import PHONE, save_screenshot
 
@@ -203,26 +203,25 @@ async def test_the_page_says_goodbye_when_the_session_ends(
 async def test_a_seated_party_with_an_escort_is_told_which_robot_to_follow(
     make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages
 ) -> None:
-    """Escorts are not built yet, so the server's view never names a robot: the page is served
-    for real and its stream is answered here with the view an escort will make."""
-    server = await busy_restaurant(make_server, session)
+    """A real escort: a TCP robot takes it, and the party's page names the robot until the
+    robot says it is done."""
+    server = await busy_restaurant(make_server, session, host={"escort": True})
+    await rest(session, server, "PUT", "/api/places/host", {"x": 19.0, "y": 1.0})
+    free = await table_made(session, server, "T5")
+    robot = await FloorRobot.join(server, "robo-2")
     kim = await join(session, server, "Kim")
-    view = {"id": kim["id"], "name": "Kim", "party_size": 2, "status": "seated",
-            "position": None, "quoted_wait_s": 600, "called_at": "2026-12-07T12:31:00.000Z",
-            "table": {"id": 9, "label": "T5"}, "robot": {"name": "Robo 2"}}
-    snapshot = {"type": "update", "topic": "party", "seq": 0,
-                "data": {"kind": "snapshot", "items": [view], "epoch": "e1"}}
-
-    async def answer(ws: WebSocketRoute) -> None:
-        ws.send(orjson.dumps(snapshot).decode())
-
-    watched = await pages.watched(server, None, viewport=PHONE)
-    await watched.page.route_web_socket("**/ws/party", answer)
-    await watched.page.goto(str(server.make_url(kim["link"])) + "?lang=en")
-    SCRIPT_ERRORS[watched.page] = watched.errors
-    await expect(watched.page.locator("#table")).to_have_text("Your table: T5")
-    await expect(watched.page.locator("#follow")).to_have_text("Follow Robo 2 to T5")
-    await fits_and_obeys(watched.page)
+    page = await open_party(pages, server, kim["link"], "en")
+    await staff(session, server, "POST", f"/api/customers/{kim['id']}/seat",
+                {"table_id": free["id"]})
+    await expect(page.locator("#table")).to_have_text("Your table: T5")
+    command = await robot.command()
+    assert command["command"] == "escort"
+    await robot.answer(command, "accepted")
+    await expect(page.locator("#follow")).to_have_text("Follow robo-2 to T5")
+    await robot.answer(command, "done")
+    await expect(page.locator("#follow")).to_be_hidden()
+    await fits_and_obeys(page)
+    await robot.close()
 
 
 @pytest.mark.browser

@@ -5,6 +5,7 @@ and when a finished task leaves the tasks snapshot."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
@@ -44,6 +45,18 @@ CARRIABLE_ORDER_STATUSES: Final = frozenset({OrderStatus.READY, OrderStatus.DELI
 CLOSED_STOP_STATUSES: Final = frozenset({StopStatus.DONE, StopStatus.SKIPPED})
 # Finished tasks stay in the tasks snapshot this long, as closed orders do in theirs.
 FINISHED_TASK_WINDOW_S: Final = 3600
+
+
+@dataclass(frozen=True)
+class TaskClaim:
+    """A robot's hello's word on the task it carries out: that one, or none (None)."""
+
+    task_id: int | None
+
+    def lost(self, task: Task) -> bool:
+        """Whether the robot no longer carries `task`, which the server holds for it: it
+        restarted, or never got its command."""
+        return self.task_id != task.id
 
 
 def orders_on(task: Task) -> list[int]:

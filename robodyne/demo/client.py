@@ -170,8 +170,10 @@ class RobotClient:
                     await writer.wait_closed()
 
     async def _session(self, lines: ServerLines, writer: asyncio.StreamWriter) -> End:
+        # The task it is still on (or none): a reconnect goes on with it (SPEC §4).
         self._send(writer, {"type": "hello", "token": self.token, "robot_id": self.robot.robot_id,
-                            "name": self.name, "model": MODEL_NAME})
+                            "name": self.name, "model": MODEL_NAME,
+                            "task_id": self.robot.task_id})
         await writer.drain()
         greeting = await self._or_stop(self._handshake(lines, HELLO_TIMEOUT_S))
         if greeting is None:

@@ -231,7 +231,14 @@ class Dispatcher:
             robot_id = change.robot_id
             robot = self._fleet.robot(robot_id)  # as it is now, not as it was when told
             task = self._book.of_robot(robot_id)
-            if change.session == "began" and task is not None and task.status is T.ASSIGNED:
+            claim = change.claim
+            if change.session == "began" and task is not None and claim is not None and (
+                    claim.lost(task)):
+                # Back without the task it was on (it restarted): failed at once, or back in
+                # the queue if it never accepted, instead of waiting for someone to notice.
+                await self._robot_lost(task, f"robot {robot_id} came back without task"
+                                             f" {task.id}: it restarted")
+            elif change.session == "began" and task is not None and task.status is T.ASSIGNED:
                 # Back (or a takeover) before it accepted: its command may have gone to the
                 # dead connection, so the new one is sent it again, under the same id.
                 self._send(task, robot_id)

@@ -13,6 +13,7 @@ from typing import Any, Final, Literal, NamedTuple, Protocol
 from ..core.errors import Invalid, RobotOffline, StorageUnavailable
 from ..core.floor import Point
 from ..core.models import Command, Robot, RobotStatus, Severity, utcnow
+from ..core.tasks import TaskClaim
 from ..core.topics import Topic
 from ..live.hub import Hub
 from ..store.store import Store
@@ -61,6 +62,8 @@ class RobotChange:
     # "began" (a hello, or a takeover), "ended" (the session dropped), or None (a state line).
     session: Literal["began", "ended"] | None
     before_status: str
+    # A hello's word on the task the robot carries (None: it said nothing, or no hello).
+    claim: TaskClaim | None = None
 
 
 Watcher = Callable[[RobotChange], Awaitable[None]]
@@ -126,8 +129,8 @@ class Fleet:
         return before is None or any((before < mark) != (after < mark) for mark in self._marks)
 
     async def _tell(self, robot_id: str, session: Literal["began", "ended"] | None,
-                    before_status: str) -> None:
-        change = RobotChange(robot_id, session, before_status)
+                    before_status: str, claim: TaskClaim | None = None) -> None:
+        change = RobotChange(robot_id, session, before_status, claim)
         for watcher in list(self._watchers):
             await watcher(change)
 
@@ -173,8 +176,10 @@ class Fleet:
 
     # ---- sessions ----
 
-    async def connect(self, robot_id: str, name: str | None, model: str | None, link: Link) -> None:
-        """A robot said hello: take over any older session, mark it online, raise the event."""
+    async def connect(self, robot_id: str, name: str | None, model: str | None, link: Link,
+                      claim: TaskClaim | None = None) -> None:
+        """A robot said hello: take over any older session, mark it online, raise the event;
+        the watchers hear what the hello said of its task."""
         old = self._links.get(robot_id)
         self._links[robot_id] = link
         self._views.pop(robot_id, None)
@@ -196,7 +201,7 @@ class Fleet:
         await self._persist_or_retry(robot_id)
         await self._event("robot_connected", robot_id, f"{record['name']} connected",
                           replaced_session=old is not None)
-        await self._tell(robot_id, "began", before_status)
+        await self._tell(robot_id, "began", before_status, claim)
 
     async def disconnect(self, robot_id: str, link: Link, reason: str) -> None:
         """A session ended. `reason` is bye, lost, silent or shutdown."""

@@ -158,7 +158,7 @@ class RobotSession:
         self.protocol.greet(robot_id)
         if robot_id:
             self.log.prefix = f"{self.log.prefix} {robot_id}"
-            await fleet.connect(robot_id, hello.name, hello.model, self)
+            await fleet.connect(robot_id, hello.name, hello.model, self, hello.claim())
 
     def _refuse_hello(self, hello: wire.Hello, detail: str) -> None:
         self._refusals.refused(self.peer, hello.token, "robot hello")

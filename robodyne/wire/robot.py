@@ -13,6 +13,7 @@ from pydantic import (BaseModel, ConfigDict, Field, Strict, TypeAdapter, Validat
 from ..core.codes import Code
 from ..core.models import LogLevel, Pose, RobotIssue, RobotStatus, Severity, StreamStatus, utcnow
 from ..core.streams import StreamUrl
+from ..core.tasks import TaskClaim
 from ..core.text import PlainText
 from ..core.tokens import ROBOT_ID_PATTERN
 from .validation import first_problem
@@ -76,6 +77,13 @@ class Hello(Inbound):
     robot_id: str | None = Field(None, pattern=ROBOT_ID_PATTERN)
     name: PlainText | None = Field(None, max_length=100)
     model: PlainText | None = Field(None, max_length=100)
+    # The task the robot still carries out after a reconnect, or null for none; left out, it
+    # says nothing either way (SPEC §4).
+    task_id: Annotated[RowId, Strict()] | None = None
+
+    def claim(self) -> TaskClaim | None:
+        """What the hello says of the robot's task; None when it says nothing."""
+        return TaskClaim(self.task_id) if "task_id" in self.model_fields_set else None
 
 
 class State(Inbound):

@@ -38,8 +38,8 @@ async def _ready(api: Api, table_id: int) -> dict[str, Any]:
 async def _back(server: TestServer, robot_id: str, **hello: Any) -> FloorRobot:
     """The robot connects again, its hello saying what it says of its task."""
     robot = FloorRobot(await RobotClient.hello(server, robot_id, **hello), robot_id)
-    await robot.report(status="idle", battery=90, pose={"x": 1.5, "y": 6, "yaw": 0,
-                                                         "map": "floor"})
+    await robot.report(status="idle", battery=90,
+                       pose={"x": 1.5, "y": 6, "yaw": 0, "map": "floor"})
     return robot
 
 

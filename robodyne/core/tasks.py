@@ -140,8 +140,8 @@ def requeued(task: Task, *, rejected: bool, detail: str) -> TaskChanges:
     return changes
 
 
-def start(task: Task, tables: Mapping[int, Point],
-          places: Mapping[PlaceName, Point]) -> Point | None:
+def start_point(task: Task, tables: Mapping[int, Point],
+                places: Mapping[PlaceName, Point]) -> Point | None:
     """Where the task's robot first drives: its place to start from, else its first stop's
     table; None when that has no position."""
     place = FROM_PLACE.get(task.kind)

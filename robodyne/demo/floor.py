@@ -1,10 +1,9 @@
-"""The demo restaurant's tables on the floor map, shared by the seed, the simulator, the tests and
-the benchmark.
+"""The demo restaurant's tables and places on the floor map, shared by the seed, the tests and
+the benchmarks (the simulated robots need none of it: commands carry positions, SPEC §4).
 
 Ids 1..12 are the demo's own tables (TABLES, seeded in this order, so the server gives them these
 ids). Any larger id stands on a fixed lattice, so a benchmark that seeds `grid_tables(60)` and a
-simulated robot told to drive to table 47 agree on where table 47 is without talking to each
-other.
+test that asks where table 47 stands get the same answer.
 """
 
 from __future__ import annotations

@@ -196,28 +196,39 @@ class DemoLife:
                 self._no_shows.add(party.id)
 
     async def _host(self, now: float, wall: datetime) -> None:
-        """The host stand, in line order: a waiting party that a free table fits is called,
-        and seated at the smallest such table once at the stand; one that waited too long
-        leaves, one called that never comes is a no-show."""
-        taken: set[int] = set()
+        """The host stand, in line order: each called party keeps the smallest free table
+        that fits it, and is seated there once at the stand; a waiting party is called only
+        when a free table is left for it; one that waited too long leaves, one called that
+        never comes is a no-show."""
+        kept: set[int] = set()
         for party in self._line():
             party_id = party["id"]
+            table = self._smallest_free(party["party_size"], kept)
+            if table is not None:
+                kept.add(table["id"])
             if party["status"] == CustomerStatus.CALLED:
                 called_s = _age_s(party["called_at"], wall)
                 if party_id in self._no_shows:
                     if called_s >= NO_SHOW_S:
                         await self._out_of_line(party_id, CustomerStatus.NO_SHOW)
-                    continue
-                free = [t for t in self._free_tables(party["party_size"]) if t["id"] not in taken]
-                if called_s >= CALLED_TO_SEATED_S and free:
-                    table = min(free, key=lambda t: (t["seats"], t["id"]))
-                    taken.add(table["id"])
+                elif table is not None and called_s >= CALLED_TO_SEATED_S:
                     await self._waitlist.seat(party_id, table["id"])
                     self._gives_up_at.pop(party_id, None)
             elif now >= self._gives_up_at.get(party_id, now + 1):
+                if table is not None:
+                    kept.discard(table["id"])
                 await self._out_of_line(party_id, CustomerStatus.LEFT)
-            elif self._free_tables(party["party_size"]):
+            elif table is not None:
                 await self._waitlist.call(party_id)
+        # Parties a person seated or sent away at /host are no longer the demo's to time.
+        in_line = {party["id"] for party in self._line()}
+        self._gives_up_at = {k: v for k, v in self._gives_up_at.items() if k in in_line}
+        self._no_shows &= in_line
+
+    def _smallest_free(self, party_size: int, kept: set[int]) -> dict[str, Any] | None:
+        """The smallest free table that fits the party, of those no party ahead keeps."""
+        free = [t for t in self._free_tables(party_size) if t["id"] not in kept]
+        return min(free, key=lambda t: (t["seats"], t["id"])) if free else None
 
     async def _out_of_line(self, party_id: int, status: CustomerStatus) -> None:
         await self._waitlist.change(party_id, {"status": status})

@@ -216,12 +216,13 @@ class SimRobot:
 
     @property
     def table_id(self) -> int | None:
-        """The table of the current stop, or the one the robot is parked at; else None."""
+        """The table of the current stop, or the one the robot is parked at; else None (an
+        escort on its way to the host stand is not at its table's yet)."""
         if self.phase is Phase.PARKED:
             return self._parked_at
-        if self._job is not None and self.phase in (Phase.OUTBOUND, Phase.AT_TABLE):
-            return self._job.stop.table_id
-        return None
+        job = self._job
+        heading = self.phase in (Phase.OUTBOUND, Phase.AT_TABLE)
+        return job.stop.table_id if job is not None and heading and job.meeting is None else None
 
     @property
     def order_id(self) -> int | None:
@@ -271,6 +272,10 @@ class SimRobot:
             raw_id = message.get("id")
             return [command_result(raw_id if isinstance(raw_id, int | str) else None, "rejected",
                                    f"{where}: {first['msg']}")]
+        if self._job is not None and cmd.id is not None and cmd.id == self._job.command.id:
+            # The server sent it again after a reconnect (it never heard the first answer):
+            # the robot is on it already.
+            return [command_result(cmd.id, "accepted")]
         refusal = self._refusal(cmd)
         if refusal:
             return [command_result(cmd.id, "rejected", refusal)]

@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime, timedelta, timezone
 from collections.abc import Awaitable, Callable
 from typing import Final
 
-from ..core.errors import Forbidden, RobotOffline
+from ..core.errors import DomainError, Forbidden, RobotOffline
 from ..core.models import (
     Command,
     Customer,
@@ -27,6 +28,7 @@ from ..core.models import (
     TaskStatus,
     TaskStop,
     Visit,
+    iso,
     utcnow,
 )
 from ..core.orders import CLOSED_ORDER_STATUSES
@@ -44,7 +46,7 @@ from ..core.tasks import (
     repinned,
     reprioritised,
     requeued,
-    start,
+    start_point,
     without_order,
 )
 from ..live.hub import Hub
@@ -95,14 +97,9 @@ class Dispatcher:
         # Told of every task that finished, from inside the decision that finished it: they
         # must not ask the dispatcher anything (its lock is held).
         self.on_finish: list[Callable[[Task], Awaitable[None]]] = []
-        # The escorts waiting for a robot, each given up after ESCORT_WAIT_S.
-        self._escorts_waiting: set[asyncio.Task[None]] = set()
 
     def close(self) -> None:
-        """Stop hearing of orders, visits and robots: undoes load's registrations (and
-        stops timing the escorts' waits)."""
-        for waiting in self._escorts_waiting:
-            waiting.cancel()
+        """Stop hearing of orders, visits and robots: undoes load's registrations."""
         self._restaurant.order_watchers.remove(self.order_moved)
         self._visits.on_close.remove(self.visit_closed)
         self._fleet.unwatch(self.robot_changed)
@@ -196,21 +193,15 @@ class Dispatcher:
     async def escort(self, party: Customer, visit: Visit) -> None:
         """A party seated (with host.escort): a robot meets it at the host stand and leads it
         to its table (SPEC §12.4) — unless no host stand is set, when there is none to meet
-        at (the seating stands)."""
+        at. The seating stands whatever becomes of the escort: one that cannot be queued
+        (the table deleted meanwhile, storage failing) is logged, not the seating's error."""
         if PlaceName.HOST not in self._places.positions():
             return
-        task = await self.create(TaskKind.ESCORT, table_id=visit.table_id,
-                                 priority=ESCORT_PRIORITY, source=TaskSource.AUTO)
-        waiting = asyncio.create_task(self._give_up_escort(task.id), name=f"escort-{task.id}")
-        self._escorts_waiting.add(waiting)
-        waiting.add_done_callback(self._escorts_waiting.discard)
-
-    async def _give_up_escort(self, task_id: int) -> None:
-        await asyncio.sleep(ESCORT_WAIT_S)
-        task = self._book.get(task_id)
-        if task is not None and task.status is T.QUEUED:
-            await self.cancel(task_id, f"no robot was free within {ESCORT_WAIT_S:g} s: the"
-                                       " party went to its table without one")
+        try:
+            await self.create(TaskKind.ESCORT, table_id=visit.table_id,
+                              priority=ESCORT_PRIORITY, source=TaskSource.AUTO)
+        except DomainError as err:
+            log.warning("no escort for %s at table %d: %s", party.name, visit.table_id, err)
 
     async def order_moved(self, before: OrderStatus, order: Order, by_dispatch: bool) -> None:
         """An order reaching ready rides to its table; one moved by hand leaves its task."""
@@ -316,7 +307,7 @@ class Dispatcher:
         The decision (who is free, where everything is, the plan) is timed for /metrics.
         """
         started = time.perf_counter()
-        queued = self._book.queued()
+        queued = await self._without_stale_escorts(self._book.queued())
         if not queued:
             return
         busy = self._book.busy()
@@ -325,10 +316,26 @@ class Dispatcher:
         if not free:
             return
         tables, places = self._restaurant.table_positions(), self._places.positions()
-        pairs = plan(self._jobs.of(queued, lambda task: start(task, tables, places)), free)
+        pairs = plan(self._jobs.of(queued, lambda task: start_point(task, tables, places)), free)
         self._stats.dispatch_decisions.observe(time.perf_counter() - started)
         for task_id, robot_id in pairs:
             await self._assign(self._book[task_id], robot_id)
+
+    async def _without_stale_escorts(self, queued: list[Task]) -> list[Task]:
+        """The queued tasks, an escort still queued ESCORT_WAIT_S after it was made given up
+        first: its party has walked to its table, and a robot sent to the door now would
+        find nobody (checked at every decision, so a restart forgets none)."""
+        if not any(task.kind is TaskKind.ESCORT for task in queued):
+            return queued
+        cutoff = iso(datetime.now(timezone.utc) - timedelta(seconds=ESCORT_WAIT_S))
+        kept = []
+        for task in queued:
+            if task.kind is TaskKind.ESCORT and task.created_at < cutoff:
+                await self._end(task, T.CANCELLED, f"no robot was free within"
+                                f" {ESCORT_WAIT_S:g} s: the party went to its table without one")
+            else:
+                kept.append(task)
+        return kept
 
     # ---- moving a task along ----
 

@@ -125,16 +125,18 @@ class PartyViews:
                 "table": table, "robot": robot}
 
     def _escort(self, party: Record) -> Record | None:
-        """The robot leading the seated party to its table: the one on an escort to that table
-        sent since the party sat down (a robot assigned, until the escort ends)."""
-        for task in self._hub.topics[Topic.TASKS].view.items():
-            if (task["kind"] == TaskKind.ESCORT and task["status"] in ACTIVE
-                    and task["robot_id"] is not None
-                    and task["stops"] and task["stops"][0]["table_id"] == party["table_id"]
-                    and task["created_at"] >= (party["seated_at"] or "")):
-                found = self._hub.item(Topic.ROBOTS, task["robot_id"])
-                return {"name": found["name"] if found else task["robot_id"]}
-        return None
+        """The robot leading the seated party to its table: that of the first escort to its
+        table made since it sat down (a later one is the next party's), while that escort has
+        a robot and has not ended."""
+        seated_at = party["seated_at"] or ""
+        ours = min((task for task in self._hub.topics[Topic.TASKS].view.items()
+                    if task["kind"] == TaskKind.ESCORT and task["created_at"] >= seated_at
+                    and task["stops"] and task["stops"][0]["table_id"] == party["table_id"]),
+                   key=lambda task: task["id"], default=None)
+        if ours is None or ours["status"] not in ACTIVE or ours["robot_id"] is None:
+            return None
+        found = self._hub.item(Topic.ROBOTS, ours["robot_id"])
+        return {"name": found["name"] if found else ours["robot_id"]}
 
     def _parties(self) -> list[Record]:
         return self._hub.topics[Topic.CUSTOMERS].view.items()

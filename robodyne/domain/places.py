@@ -24,6 +24,6 @@ class Places:
 
     def positions(self) -> dict[PlaceName, Point]:
         """Every place set, as the places topic has it (one another program wrote too, once
-        polling or a notify republished it)."""
+        fallback polling republished it)."""
         items, _ = self._hub.snapshot(Topic.PLACES)
         return {PlaceName(item["name"]): (float(item["x"]), float(item["y"])) for item in items}

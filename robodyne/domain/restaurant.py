@@ -256,6 +256,8 @@ class Restaurant:
             # left needing cleaning is bussed.
             await self._visits.close_for_table(
                 table_id, bus=status is TableStatus.NEEDS_CLEANING)
+            # As close_visit leaves it: no party at a table that has gone free.
+            changes = {"customer_id": None, **changes}
         table = await self._store.update_table(table_id, changes)
         if table is None:
             raise NotFound(f"table {table_id} not found")

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from robodyne.core.errors import StorageUnavailable
 from robodyne.demo.client import run_fleet
 from robodyne.domain import dispatch
 from robodyne.demo.robot import SimRobot
@@ -118,14 +119,29 @@ async def test_an_escort_no_robot_took_in_time_is_given_up(
     server, api, table_id = await floor()
     party = await api.ok("POST", "/api/customers", {"name": "Seo", "party_size": 2}, 201)
     await api.ok("POST", f"/api/customers/{party['id']}/seat", {"table_id": table_id})
-    await until(lambda: _escorts(server)[0]["status"] == "cancelled",
-                what="the escort given up")
-    [task] = _escorts(server)
-    assert "without one" in task["detail"]
-    # A robot that comes later is not sent to a party long gone from the door.
+    assert _escorts(server)[0]["status"] == "queued"
+    await asyncio.sleep(0.3)
+    # A robot that comes later is not sent to a party long gone from the door: the decision
+    # that would send it gives the escort up instead.
     robot = await FloorRobot.join(server, "late")
     await robot.no_command()
+    [task] = _escorts(server)
+    assert task["status"] == "cancelled" and "without one" in task["detail"]
     await robot.close()
+
+
+async def test_an_escort_that_cannot_be_queued_leaves_the_seating_standing(
+    floor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, api, table_id = await floor()
+
+    async def refused(*args: Any, **kwargs: Any) -> None:
+        raise StorageUnavailable("storage unavailable: the disk is full")
+
+    monkeypatch.setattr(parts_of(server).dispatcher, "create", refused)
+    party = await api.ok("POST", "/api/customers", {"name": "Ha", "party_size": 2}, 201)
+    seated = await api.ok("POST", f"/api/customers/{party['id']}/seat", {"table_id": table_id})
+    assert seated["status"] == "seated" and _escorts(server) == []
 
 
 @pytest.mark.parametrize("escort,host", [(True, False), (False, True)])
@@ -209,3 +225,25 @@ async def test_the_simulator_meets_the_party_at_the_host_stand_and_leads_it_to_t
     finally:
         stop.set()
         await fleet
+
+
+async def test_a_party_is_never_shown_the_next_partys_escort(floor: Any) -> None:
+    server, api, table_id = await floor()
+    robot = await FloorRobot.join(server, "r1")
+    first = await api.ok("POST", "/api/customers", {"name": "Ahn", "party_size": 2}, 201)
+    phone = await floor.phone(server, first["link"])
+    seated = await api.ok("POST", f"/api/customers/{first['id']}/seat", {"table_id": table_id})
+    command = await robot.command()
+    await robot.answer(command, "accepted")
+    assert (await phone.view())["robot"] is not None
+    await robot.answer(command, "done")
+    # The first party leaves; the table is cleaned; the next party is led to it.
+    await api.ok("POST", f"/api/visits/{seated['visit_id']}/close", None)
+    await api.ok("PATCH", f"/api/tables/{table_id}", {"status": "available"})
+    second = await api.ok("POST", "/api/customers", {"name": "Baek", "party_size": 2}, 201)
+    await api.ok("POST", f"/api/customers/{second['id']}/seat", {"table_id": table_id})
+    command = await robot.command()
+    await robot.answer(command, "accepted")
+    view = await phone.view()  # still within its 10 minutes
+    assert view["status"] == "seated" and view["robot"] is None
+    await robot.close()

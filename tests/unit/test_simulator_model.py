@@ -264,6 +264,27 @@ def test_an_escort_meets_its_party_at_the_host_stand_then_leads_it_to_the_table(
     run_until(robot, idle_at_dock)
 
 
+def test_an_escort_names_its_table_only_once_it_met_its_party() -> None:
+    robot = make_robot()
+    command(robot, "escort", "e", task_id=8, table_id=6, **{"from": {"x": 2.0, "y": 10.0}})
+    run(robot, 0.5)
+    assert robot.status == "delivering" and robot.table_id is None  # on its way to the door
+    run_until(robot, lambda r: r.table_id == 6)
+    assert robot.phase.value == "outbound"
+
+
+def test_the_same_command_sent_again_after_a_reconnect_is_accepted_and_changes_nothing() -> None:
+    robot = make_robot()
+    command(robot, "deliver", "d", task_id=4, stops=[{"table_id": 12, "order_ids": [5]}])
+    run(robot, 1)
+    where = (robot.x, robot.y)
+    assert command(robot, "deliver", "d", task_id=4,
+                   stops=[{"table_id": 12, "order_ids": [5]}]) == [accepted("d")]
+    assert robot.task_id == 4 and (robot.x, robot.y) == where
+    assert task_lines(run_until(robot, idle_at_dock)) == [
+        ("arrived", 12, None), ("delivered", 12, 5), ("done", "d")]
+
+
 def test_an_escort_without_a_host_stand_is_refused() -> None:
     [reply] = command(make_robot(), "escort", "e", table_id=6)
     assert reply["status"] == "rejected" and "from" in reply["detail"]

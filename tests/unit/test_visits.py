@@ -334,3 +334,19 @@ async def test_a_party_the_staff_seated_that_cannot_order_leaves_and_the_table_i
     assert domain.item("tables", table.id)["status"] == "needs_cleaning"
     assert domain.hub.snapshot("orders")[0] == []
     await life.close()
+
+
+async def test_the_demo_host_calls_only_as_many_parties_as_there_are_free_tables(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = await _table(domain)
+    await domain.menu.add("Soju", {"price": 9000})
+    life = _life(domain, DeskPhones(domain), monkeypatch, walk_in=False)
+    monkeypatch.setattr(life_module, "CALLED_TO_SEATED_S", 3600.0)  # nobody reaches the stand
+    parties = [await domain.waitlist.join(name, 2, "", "") for name in ("A", "B", "C")]
+    for now in (0.0, 1.0, 2.0):
+        await life.tick(now)
+    statuses = [domain.item("customers", p.id)["status"] for p in parties]
+    # One free table: the first in line is called for it; the others wait their turn.
+    assert statuses[:3] == ["called", "waiting", "waiting"]
+    assert domain.item("tables", table.id)["status"] == "available"

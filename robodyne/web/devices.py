@@ -29,7 +29,7 @@ class Devices:
     async def revoke(self, request: web.Request, caller: Caller) -> web.Response:
         wanted = request.match_info["id"]
         try:
-            token, grant = self._tokens.revoke(wanted)
+            token, grant = await self._tokens.revoke(wanted)
         except SettingsError as err:  # tokens.toml unreadable or unwritable: nothing changed
             raise StorageUnavailable(str(err)) from err
         log.info("token %s (%s %r) revoked through the API", wanted, grant, grant.label)

@@ -70,19 +70,13 @@ class Login:
         token = None
         if looks_like_code(secret):
             try:
-                pairing = self.codes.redeem(secret, request.remote or "?")
+                token = await self._pair(secret, request.remote or "?")
             except TooManyGuesses as err:
                 self._auth.refused(request)
                 return web.Response(status=429, text=str(err))
-            if pairing is not None:
-                token = new_token()
-                try:
-                    self._tokens.add(token, Grant(pairing.role, None, pairing.label or "tablet"))
-                except SettingsError as err:
-                    log.error("pairing failed: %s", err)
-                    return web.Response(status=503, text="the token file cannot be written")
-                log.info("paired a %s tablet %r from %s", pairing.role, pairing.label,
-                         request.remote)
+            except SettingsError as err:
+                log.error("pairing failed, the code still works: %s", err)
+                return web.Response(status=503, text="the token file cannot be written")
         elif self._auth.page_grant(secret) is not None:
             token = secret
         if token is None:
@@ -91,3 +85,19 @@ class Login:
         response = web.HTTPSeeOther(after)
         set_token_cookie(response, token, request)
         raise response
+
+    async def _pair(self, code: str, remote: str) -> str | None:
+        """The new token a right code gives (stored in tokens.toml), or None for a wrong one;
+        a code is spent only once its token is in the file."""
+        pairing = self.codes.claim(code, remote)
+        if pairing is None:
+            return None
+        token = new_token()
+        stored = False
+        try:
+            await self._tokens.add(token, Grant(pairing.role, None, pairing.label or "tablet"))
+            stored = True
+        finally:
+            self.codes.settle(pairing, spent=stored)
+        log.info("paired a %s tablet %r from %s", pairing.role, pairing.label, remote)
+        return token

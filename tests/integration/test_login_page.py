@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -12,12 +13,15 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import BrowserContext, Page, Request, WebSocket
 
+from robodyne import tokenfile
+from robodyne.core.roles import Role
+from robodyne.core.tokens import Grant, token_id
 from robodyne.web.auth import TOKEN_COOKIE
 
 from ..support.browser import (
     RECORD_VIOLATIONS, Pages, Tab, browser, catalogue, pages, until_true,
 )
-from ..support.server import TOKENS, MakeServer
+from ..support.server import ADMIN, TOKENS, MakeServer
 
 __all__ = ["browser", "pages"]  # fixtures, imported so pytest finds them here
 
@@ -150,6 +154,25 @@ async def test_a_page_without_a_token_links_to_login_and_back_to_itself(
     other = wrong.page.locator("#banner a.login-link")
     assert await other.get_attribute("href") == "/login?next=%2Fconsole"
     assert await other.inner_text() == catalogue("en")["conn.sign_in_other"]
+
+
+@pytest.mark.browser
+async def test_a_page_whose_token_is_revoked_goes_to_login_by_itself(
+    make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages, tmp_path: Path
+) -> None:
+    grill = "grill-tablet-token-from-the-file"
+    tokenfile.write_tokens(tmp_path / "tokens.toml", {grill: Grant(Role.KITCHEN, None, "grill")})
+    server = await make_server()
+    kitchen = (await pages.watched(server, grill)).page
+    await kitchen.goto(str(server.make_url("/kitchen?station=grill")))
+    await kitchen.wait_for_selector('#conn[data-state="live"]', timeout=5000)
+
+    async with session.delete(server.make_url(f"/api/tokens/{token_id(grill)}"),
+                              headers={"Authorization": f"Bearer {ADMIN}"}) as response:
+        assert response.status == 204
+    # Its sockets close with 4401; the tablet shows the login form, to come back after.
+    await kitchen.wait_for_url(re.compile(r"/login\?next="), timeout=5000)
+    assert await kitchen.locator("input[name=next]").input_value() == "/kitchen?station=grill"
 
 
 # ---- Pairing: the dashboard makes a code, a tablet types it ----------------------------------

@@ -126,18 +126,20 @@ def _file(tmp_path: Path) -> tuple[TokenFile, list[frozenset[str]]]:
     return tokens, heard
 
 
-def test_the_server_revokes_a_file_token_by_id_and_drops_it_at_once(tmp_path: Path) -> None:
+async def test_the_server_revokes_a_file_token_by_id_and_drops_it_at_once(
+        tmp_path: Path) -> None:
     tokens, heard = _file(tmp_path)
-    assert tokens.revoke(token_id(PAIRED)) == (PAIRED, Grant(Role.KITCHEN))
+    assert await tokens.revoke(token_id(PAIRED)) == (PAIRED, Grant(Role.KITCHEN))
     assert heard == [{PAIRED}] and tokens.book.grant(PAIRED) is None
     assert PAIRED not in read_tokens(tokens.path)
     assert [row.source for row in tokens.rows()] == [Source.CONFIG]
 
 
-def test_a_config_token_is_a_conflict_even_when_the_file_names_it_too(tmp_path: Path) -> None:
+async def test_a_config_token_is_a_conflict_even_when_the_file_names_it_too(
+        tmp_path: Path) -> None:
     tokens, heard = _file(tmp_path)
     with pytest.raises(ConfigToken, match=r"\[auth.tokens\]"):
-        tokens.revoke(token_id(CONFIGURED))
+        await tokens.revoke(token_id(CONFIGURED))
     with pytest.raises(NotFound):
-        tokens.revoke("0123456789ab")
+        await tokens.revoke("0123456789ab")
     assert heard == [] and set(read_tokens(tokens.path)) == {PAIRED, CONFIGURED}

@@ -21,6 +21,7 @@ export class Topic {
     this.state = "connecting"; // connecting | live | reconnecting | refused
     this.refusedWith = null; // the close code, once refused
     this.refusedReason = ""; // and the server's reason for it (a guest's "visit_closed")
+    this.wasLive = false; // once live, a 4401 means the token was revoked, not never valid
     this.onChange = onChange;
     this.onState = onState;
     this.attempt = 0;
@@ -98,6 +99,7 @@ export class Topic {
     }
     this.seq = message.seq;
     this.attempt = 0;
+    this.wasLive = true;
     this.setState("live");
     this.onChange(this, data);
   }
@@ -132,10 +134,16 @@ export function loginUrl() {
   return `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
 }
 
-// One state for the page: live only when every topic is. Refused without a token (4401), the
-// page says so and links to /login; refused for its role, it offers to sign in as another.
+// One state for the page (the staff's pages): live only when every topic is. Refused without a
+// token (4401), the page says so and links to /login; refused for its role, it offers to sign
+// in as another. A token that worked and is refused now was revoked: nobody is at a staff
+// tablet to read a banner, so the tablet goes to /login itself, to be paired again.
 export function watchConnection(topics, element, banner) {
   const render = () => {
+    if (topics.some((t) => t.wasLive && t.refusedWith === NO_TOKEN)) {
+      location.assign(loginUrl());
+      return;
+    }
     const states = topics.map((t) => t.state);
     const state = states.includes("refused") ? "refused"
       : states.every((s) => s === "live") ? "live"

@@ -109,6 +109,8 @@ VALID: dict[str, dict[str, Any]] = {
     "command_result": {"type": "command_result", "command_id": "c1", "status": "done",
                        "detail": "ok"},
     "notify": {"type": "notify", "entity": "table", "entity_id": 1},
+    "video": {"type": "video", "url": "http://cam.local:8080/stream.mjpg", "name": "tray",
+              "status": "active"},
     "bye": {"type": "bye"},
 }
 # Every field of every message type, read from the message models themselves.

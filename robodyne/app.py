@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Final
 
 from aiohttp import web
@@ -53,7 +54,7 @@ from .robots.server import RobotServer
 from .settings import Settings, SettingsError, load_settings
 from .store.media import MediaFiles
 from .store.store import Store
-from .tls import server_context, unverified_client_context
+from .tls import box_names, certificate_warnings, server_context, unverified_client_context
 from .tokenfile import TokenFile, first_tokens, read_tokens, tokens_path
 from .core.tokens import Refusals, TokenBook
 from .web.api import Api
@@ -472,6 +473,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings = load_settings(argv)
         tls = server_context(settings.auth)
+        if tls is not None:
+            for warning in certificate_warnings(settings.auth.tls_cert,
+                                                box_names(settings.server.host),
+                                                datetime.now(timezone.utc)):
+                log.warning("%s", warning)
         _first_start(settings)
     except SettingsError as err:
         print(f"robodyne: {err}", file=sys.stderr)

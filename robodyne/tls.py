@@ -1,11 +1,17 @@
 """The TLS contexts of auth.tls_cert and auth.tls_key (SPEC §10): the server's, loaded once
-before the start, and a robot client's."""
+before the start, with what would make clients refuse its certificate; and a robot client's."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 import ssl
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Final
+
+from cryptography import x509
 
 from .settings import AuthSettings, SettingsError
 
@@ -29,6 +35,8 @@ def server_context(auth: AuthSettings) -> ssl.SSLContext | None:
             cadata=chain.decode("utf-8", "replace"))
     except ssl.SSLError as err:
         raise _invalid("tls_cert", cert, f"no PEM certificate in it ({_said(err)})") from None
+    except ValueError as err:  # no certificate at all: "Empty certificate data"
+        raise _invalid("tls_cert", cert, f"no PEM certificate in it ({err})") from None
     asked: list[bool] = []
 
     def no_passphrase() -> str:
@@ -49,6 +57,77 @@ def server_context(auth: AuthSettings) -> ssl.SSLContext | None:
             why = f"{_said(err)}: not a PEM private key"
         raise _invalid("tls_key", key, why) from None
     return context
+
+
+def box_names(host: str) -> list[str]:
+    """The names tablets may reach this box by: server.host unless it is a wildcard, the
+    host name (and its mDNS name), and the address of the interface of its default route."""
+    names = [] if host in ("", "0.0.0.0", "::") else [host]
+    hostname = socket.gethostname()
+    names += [hostname] if "." in hostname else [hostname, f"{hostname}.local"]
+    # A UDP socket's connect sends nothing; it only picks the address a packet would leave by.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never a real peer
+            names.append(str(probe.getsockname()[0]))
+        except OSError:
+            pass  # no route at all: the names above are all there is
+    return names
+
+
+def certificate_warnings(path: str, names: Iterable[str], now: datetime) -> list[str]:
+    """What in the (loadable) certificate at `path` makes clients refuse it: expired, not yet
+    valid, or for none of `names`. Said at the start; it does not stop it."""
+    try:
+        certificate = x509.load_pem_x509_certificate(_read("tls_cert", path))
+    except ValueError:
+        return []  # OpenSSL took it, so it serves; there is nothing more to say of it here
+    said = []
+    if now > certificate.not_valid_after_utc:
+        said.append(f"the certificate in auth.tls_cert ({path}) expired on"
+                    f" {certificate.not_valid_after_utc:%Y-%m-%d}: browsers and robots refuse"
+                    " it; renew it (docs/operations.md, \"TLS on a restaurant's LAN\")")
+    elif now < certificate.not_valid_before_utc:
+        said.append(f"the certificate in auth.tls_cert ({path}) is not valid before"
+                    f" {certificate.not_valid_before_utc:%Y-%m-%d}: check the box's clock")
+    dns, addresses = _subject_alt_names(certificate)
+    names = list(names)
+    if not any(_dns_match(pattern, name) for pattern in dns for name in names) and \
+            not any(address in addresses for address in names):
+        named = ", ".join([*dns, *addresses]) or "nothing in subjectAltName"
+        said.append(f"the certificate in auth.tls_cert ({path}) is for {named}, not for this"
+                    f" box ({', '.join(names)}): a client that reaches it by a name the"
+                    " certificate does not hold refuses it")
+    return said
+
+
+def _subject_alt_names(certificate: x509.Certificate) -> tuple[list[str], list[str]]:
+    """The DNS names and IP addresses the certificate is for."""
+    try:
+        found = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return [], []
+    return ([name.lower() for name in found.get_values_for_type(x509.DNSName)],
+            [str(address) for address in found.get_values_for_type(x509.IPAddress)])
+
+
+def _dns_match(pattern: str, name: str) -> bool:
+    """RFC 6125: the same name in any case; a leading `*.` stands for one whole label."""
+    name = name.lower().rstrip(".")
+    if _is_address(name):
+        return False
+    if pattern.startswith("*."):
+        head, _, rest = name.partition(".")
+        return bool(head) and rest == pattern[2:]
+    return pattern == name
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def client_context(cafile: str | None = None) -> ssl.SSLContext:

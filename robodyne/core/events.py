@@ -18,9 +18,18 @@ SERVER_EVENTS: Final = frozenset({
     "table_link_rotated",
 })
 SERVER_EVENT_PREFIXES: Final = ("storage_",)
+# What an event type may be once folded (SPEC §4): a robot's `Storage_Failed` is storage_failed.
+EVENT_TYPE_PATTERN: Final = r"^[a-z0-9_.-]{1,64}$"
 # What the day's report counts as stock events: running low, running out, a dish 86'd.
 STOCK_EVENTS: Final = frozenset({"inventory_low", "inventory_out", "menu_item_unavailable"})
 
 
+def fold(event_type: object) -> object:
+    """An event type as it is compared and stored: in lower case (anything else as it is)."""
+    return event_type.lower() if isinstance(event_type, str) else event_type
+
+
 def server_owned(event_type: str) -> bool:
-    return event_type in SERVER_EVENTS or event_type.startswith(SERVER_EVENT_PREFIXES)
+    """Whether only the server may raise this type, in any case."""
+    folded = event_type.lower()
+    return folded in SERVER_EVENTS or folded.startswith(SERVER_EVENT_PREFIXES)

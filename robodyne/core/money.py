@@ -17,10 +17,12 @@ from typing import Annotated, Final, Protocol
 from iso4217 import Currency
 from pydantic import BaseModel, ConfigDict, Field
 
+from .numbers import Int
+
 # A price no dish or option reaches (₩1,000,000,000; $10,000,000.00), so that no order's total
 # can outgrow SQLite's 64-bit integers: 100 lines x 999 x 21 such prices is ~2e15.
 MAX_PRICE: Final = 1_000_000_000
-Price = Annotated[int, Field(ge=0, le=MAX_PRICE)]
+Price = Annotated[Int, Field(ge=0, le=MAX_PRICE)]
 
 
 class Line(Protocol):

@@ -43,6 +43,8 @@ class Scope(StrEnum):
     CALLS = "calls"
     # Setting where the dock, the pass and the host stand are: admin only.
     PLACES = "places"
+    # Forgetting a robot that is not connected (its tcp.max_robots slot then free): admin only.
+    ROBOTS = "robots"
 
 
 T = Topic

@@ -13,6 +13,7 @@ from typing import Annotated, Final, NamedTuple
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .errors import Conflict, Invalid, SoldOut
+from .numbers import Number
 
 
 class MoveReason(StrEnum):
@@ -44,7 +45,7 @@ def _finite(value: float) -> float:
     return value
 
 
-Amount = Annotated[float, AfterValidator(_finite)]
+Amount = Annotated[Number, AfterValidator(_finite)]
 
 
 class Ingredient(BaseModel):

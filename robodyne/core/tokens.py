@@ -146,31 +146,38 @@ class TokenBook:
 
 
 class Refusals:
-    """Logs a refused token at WARNING, at most once a minute per peer address, so that a
-    stranger guessing tokens leaves a trace but cannot flood the log (nor learn a token from
-    it: only its first 4 characters are written)."""
+    """Logs refused tokens at WARNING: the first refusal of a minute with its address, the
+    rest of that minute as one count with the next refusal after it. A stranger guessing
+    tokens leaves a trace, but neither one address nor a thousand can flood the log (and so
+    systemlogs), nor learn a token from it: only its first 4 characters are written."""
 
     EVERY_S: Final = 60.0
-    # Past this many addresses in a minute, forget the oldest: memory stays bounded.
+    # The addresses counted in a minute, at most: memory stays bounded.
     MAX_PEERS: Final = 10_000
 
     def __init__(self, log: logging.Logger, clock: Callable[[], float]) -> None:
         self._log = log
         self._clock = clock
-        self._last: dict[str, float] = {}
+        # When the minute of the last logged refusal began, and who was refused since then.
+        self._since: float | None = None
+        self._more = 0
+        self._peers: set[str] = set()
         self.count = 0
 
     def refused(self, peer: str | None, token: str | None, where: str) -> None:
         self.count += 1
         now, peer = self._clock(), peer or "?"
-        last = self._last.get(peer)
-        if last is not None and now - last < self.EVERY_S:
+        if self._since is not None and now - self._since < self.EVERY_S:
+            self._more += 1
+            if len(self._peers) < self.MAX_PEERS:
+                self._peers.add(peer)
             return
-        if len(self._last) >= self.MAX_PEERS:
-            self._last = {p: t for p, t in self._last.items() if now - t < self.EVERY_S}
-            if len(self._last) >= self.MAX_PEERS:
-                del self._last[next(iter(self._last))]
-        self._last.pop(peer, None)
-        self._last[peer] = now
+        if self._more:
+            self._log.warning("refused %d more request(s) from %s address(es) in the minute"
+                              " after the last one logged", self._more,
+                              len(self._peers) if len(self._peers) < self.MAX_PEERS
+                              else f"{self.MAX_PEERS} or more")
+        self._since, self._more = now, 0
+        self._peers.clear()
         self._log.warning("refused %s from %s: %s", where, peer,
                           f"unknown token {shown(token)}" if token else "no token")

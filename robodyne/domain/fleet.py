@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal, NamedTuple, Protocol
 
-from ..core.errors import Invalid, RobotOffline, StorageUnavailable
+from ..core.errors import Conflict, Invalid, NotFound, RobotOffline, StorageUnavailable
 from ..core.floor import Point
 from ..core.models import Command, Robot, RobotStatus, Severity, utcnow
 from ..core.tasks import TaskClaim
@@ -231,6 +231,22 @@ class Fleet:
         await self._journal.event(type_, severity=severity, source=f"robot:{robot_id}",
                                   message=message, data={"robot_id": robot_id, **data},
                                   durable=False)
+
+    async def forget(self, robot_id: str) -> None:
+        """Remove a robot that is not connected from the robots topic and the database, so
+        that its slot in tcp.max_robots is free; its events and tasks stay."""
+        if robot_id not in self._robots:
+            raise NotFound(f"robot {robot_id} not found")
+        if robot_id in self._links:
+            raise Conflict(f"robot {robot_id} is connected: it can be removed once it is not")
+        await self._store.delete_robot(robot_id)
+        if robot_id in self._links:  # it said hello while the row went, and wrote it again
+            raise Conflict(f"robot {robot_id} connected again: it is not removed")
+        del self._robots[robot_id]
+        self._views.pop(robot_id, None)
+        self._unpublished.discard(robot_id)
+        self._unpersisted.discard(robot_id)
+        self._hub.publish(Topic.ROBOTS, "delete", [], ids=[robot_id])
 
     # ---- telemetry ----
 

@@ -340,6 +340,10 @@ class Restaurant:
         self._publish(Topic.EVENTS, event)
         return event
 
+    async def forget_robot(self, robot_id: str) -> None:
+        """Remove a robot that is not connected (Fleet.forget)."""
+        await self._fleet.forget(robot_id)
+
     async def command(self, robot_id: str, name: Command, table_id: int | None,
                       order_id: int | None) -> str:
         if not self._fleet.knows(robot_id):

@@ -18,8 +18,9 @@ import aiosqlite
 from ..core.errors import StorageUnavailable
 from .backup import hold_lock
 from .errors import READ_FAILED, failing, translated
+from .files import PlantedFile, create_private, tighten
 from .report_queries import ReportReader
-from .schema import MIGRATIONS
+from .schema import MIGRATIONS, VERSION_TABLE
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,18 @@ BUSY_TIMEOUT_MS: Final = 5000
 # queueing behind one another for BUSY_TIMEOUT_MS each.
 DEGRADED_BUSY_TIMEOUT_MS: Final = 100
 WRITE_REFUSED: Final = "the database refused the write"
+
+
+def _private_file(path: Path) -> None:
+    """Make a new database file 0600 before SQLite does (it would follow the umask, 0644 by
+    default), which its -wal and -shm then copy; take from an older one any right beyond 0640.
+    """
+    if not os.path.lexists(path):
+        try:
+            create_private(path)
+        except PlantedFile:
+            pass  # made meanwhile by another process: it is the database, not ours to refuse
+    tighten(path)
 
 
 class Database:
@@ -64,6 +77,7 @@ class Database:
         except BlockingIOError:
             raise OSError(f"{self.path} is being restored (robodyne restore holds its lock);"
                           " start again once it is done") from None
+        _private_file(self.path)
         self._connection = await aiosqlite.connect(self.path)
         self._db.row_factory = aiosqlite.Row
         await self._db.execute("PRAGMA journal_mode=WAL")
@@ -81,7 +95,7 @@ class Database:
             self._lock_fd = None
 
     async def _migrate(self) -> None:
-        await self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+        await self._db.execute(VERSION_TABLE)
         async with self._db.execute("SELECT max(version) FROM schema_version") as cur:
             row = await cur.fetchone()
         current = (row[0] if row else None) or 0

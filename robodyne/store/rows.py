@@ -94,7 +94,7 @@ class Rows:
                 return None
         return await self.by_id(entity, row_id)
 
-    async def delete(self, entity: Entity[Any], row_id: int) -> bool:
+    async def delete(self, entity: Entity[Any], row_id: int | str) -> bool:
         async with self._database.transaction() as db:
             cur = await db.execute(f"DELETE FROM {entity.table} WHERE id = ?", (row_id,))
         return cur.rowcount > 0

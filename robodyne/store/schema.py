@@ -2,6 +2,8 @@
 
 from typing import Final
 
+# The table that says which migrations a file has had; made before the first of them.
+VERSION_TABLE: Final = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)"
 # Append only: a released migration is never edited, a change is a new entry.
 MIGRATIONS: Final[tuple[str, ...]] = (
     """

@@ -1,7 +1,6 @@
 """The store: the database (database.py), every entity's reads and writes (typed here, done by
-rows.py over the tables of entities.py), behind one object the domain is given; the
-idempotency keys (keys.py) and guest sessions (guests.py) as its attributes `keys` and
-`guests`."""
+rows.py over the tables of entities.py), behind one object the domain is given; the idempotency
+keys (keys.py) and guest sessions (guests.py) as its attributes `keys` and `guests`."""
 
 from __future__ import annotations
 
@@ -100,8 +99,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.database = Database(path)
-        # The rows of one concern each, asked directly as store.<name> (each its own module):
-        # idempotency keys, guest sessions, the waitlist's reads, places, robots' cameras.
+        # Rows of one concern each, asked as store.<name> (own modules): keys, guests, …
         self.keys = Keys(self.database)
         self._rows = Rows(self.database, self.keys)
         self._links = LinkRows(self.database)
@@ -448,6 +446,9 @@ class Store:
         if "stops" in changes:
             values["stops"] = [stop.model_dump() for stop in changes["stops"]]
         return await self._rows.update(TASKS, task_id, values)
+
+    async def delete_robot(self, robot_id: str) -> bool:
+        return await self._rows.delete(ROBOTS, robot_id)
 
     async def delete_menu_item(self, item_id: int) -> bool:
         return await self._rows.delete(MENU, item_id)

@@ -204,6 +204,10 @@ class Api:
             request.match_info["id"], body.command, body.table_id, body.order_id)
         return json_response({"id": command_id}, 202)
 
+    async def forget_robot(self, request: web.Request, caller: Caller) -> web.Response:
+        await self._restaurant.forget_robot(request.match_info["id"])
+        return web.Response(status=204)
+
     async def create_task(self, request: web.Request, caller: Caller) -> web.Response:
         body = await read_body(request, TaskIn)
         task = await self._dispatcher.create(

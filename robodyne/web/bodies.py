@@ -31,6 +31,7 @@ from ..core.models import (
     TaskKind,
 )
 from ..core.money import Price
+from ..core.numbers import Int, Number
 from ..core.stock import MAX_RECIPE_LINES, Amount, Ingredient, MoveReason, staff_delta, unique_skus
 from ..core.streams import StreamUrl
 from ..core.text import NoteText, PlainText
@@ -42,9 +43,9 @@ from .payload import MAX_BODY_BYTES, read_payload
 _READ_AS: Final = "robodyne.body"
 # SQLite stores integers in 64 signed bits; a larger id names no row, and must not reach SQL
 # (the driver raises OverflowError there, which would be a 500).
-RowId = Annotated[int, Field(ge=-SQLITE_MAX_INT - 1, le=SQLITE_MAX_INT)]
+RowId = Annotated[Int, Field(ge=-SQLITE_MAX_INT - 1, le=SQLITE_MAX_INT)]
 # A dish's place in its category: any order of magnitude a back office might number by.
-Position = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
+Position = Annotated[Int, Field(ge=-1_000_000, le=1_000_000)]
 
 
 class Body(BaseModel):
@@ -118,7 +119,7 @@ class OrderItemIn(Body):
 
     name: PlainText = Field("", max_length=200)
     menu_id: RowId | None = None
-    qty: int = Field(1, ge=1, le=999)
+    qty: Int = Field(1, ge=1, le=999)
     note: NoteText = Field("", max_length=500)
     modifiers: list[PlainText] = Field([], max_length=20)
     options: list[PlainText] = Field([], max_length=MAX_OPTIONS)
@@ -147,7 +148,7 @@ GUEST_NOTE_CHARS: Final = 140
 
 class GuestItemIn(Body):
     menu_id: RowId
-    qty: int = Field(ge=1, le=GUEST_MAX_QTY)
+    qty: Int = Field(ge=1, le=GUEST_MAX_QTY)
     options: list[PlainText] = Field([], max_length=MAX_OPTIONS)
     note: NoteText = Field("", max_length=GUEST_NOTE_CHARS)
 
@@ -162,7 +163,7 @@ class CallIn(Body):
 
 
 class ItemDone(Body):
-    index: int
+    index: Int
     done: bool
 
 
@@ -176,20 +177,20 @@ class OrderPatch(Patch):
 
 class TableIn(Body):
     label: PlainText = Field(min_length=1, max_length=50)
-    seats: int = Field(ge=1, le=100)
+    seats: Int = Field(ge=1, le=100)
     status: TableStatus = TableStatus.AVAILABLE
-    x: float | None = None
-    y: float | None = None
+    x: Number | None = None
+    y: Number | None = None
 
 
 class TablePatch(Patch):
     clearable = frozenset({"customer_id", "x", "y"})
     label: PlainText | None = Field(None, min_length=1, max_length=50)
-    seats: int | None = Field(None, ge=1, le=100)
+    seats: Int | None = Field(None, ge=1, le=100)
     status: TableStatus | None = None
     customer_id: RowId | None = None
-    x: float | None = None
-    y: float | None = None
+    x: Number | None = None
+    y: Number | None = None
 
 
 class PlaceIn(Body):
@@ -203,7 +204,7 @@ class PlaceIn(Body):
 class CustomerIn(Body):
     name: PlainText = Field(min_length=1, max_length=100)
     phone: PlainText = Field("", max_length=40)
-    party_size: int = Field(1, ge=1, le=100)
+    party_size: Int = Field(1, ge=1, le=100)
     note: PlainText = Field("", max_length=500)
     status: CustomerStatus = CustomerStatus.WAITING
     table_id: RowId | None = None
@@ -213,7 +214,7 @@ class CustomerPatch(Patch):
     clearable = frozenset({"table_id"})
     name: PlainText | None = Field(None, min_length=1, max_length=100)
     phone: PlainText | None = Field(None, max_length=40)
-    party_size: int | None = Field(None, ge=1, le=100)
+    party_size: Int | None = Field(None, ge=1, le=100)
     note: PlainText | None = Field(None, max_length=500)
     status: CustomerStatus | None = None
     table_id: RowId | None = None
@@ -229,14 +230,14 @@ class VisitIn(Body):
     """Seating a party at a table (SPEC §12.1)."""
 
     table_id: RowId
-    party_size: int | None = Field(None, ge=1, le=100)
+    party_size: Int | None = Field(None, ge=1, le=100)
     customer_id: RowId | None = None
 
 
 class PaymentIn(Body):
     """A payment recorded against a visit (SPEC §12.3): the terminal or the till took it."""
 
-    amount: int = Field(ge=1, le=SQLITE_MAX_INT)
+    amount: Int = Field(ge=1, le=SQLITE_MAX_INT)
     method: PaymentMethod
     # The card slip's or the POS's number, for whoever reconciles the day.
     reference: PlainText = Field("", max_length=100)
@@ -245,15 +246,15 @@ class PaymentIn(Body):
 class InventoryIn(Body):
     sku: PlainText = Field(min_length=1, max_length=64)
     name: PlainText = Field(min_length=1, max_length=100)
-    quantity: float = Field(ge=0)
+    quantity: Number = Field(ge=0)
     unit: PlainText = Field("", max_length=20)
-    low_threshold: float = Field(0, ge=0)
+    low_threshold: Number = Field(0, ge=0)
 
 
 class InventoryPatch(Patch):
-    quantity: float | None = Field(None, ge=0)
-    delta: float | None = None
-    low_threshold: float | None = Field(None, ge=0)
+    quantity: Number | None = Field(None, ge=0)
+    delta: Number | None = None
+    low_threshold: Number | None = Field(None, ge=0)
     name: PlainText | None = Field(None, min_length=1, max_length=100)
     unit: PlainText | None = Field(None, max_length=20)
 
@@ -313,12 +314,12 @@ class TaskIn(Body):
     table_id: RowId | None = None
     order_ids: list[RowId] = Field([], max_length=100)
     robot_id: str | None = Field(None, min_length=1, max_length=64)
-    priority: int = Field(0, ge=-1000, le=1000)
+    priority: Int = Field(0, ge=-1000, le=1000)
 
 
 class TaskPatch(Patch):
     clearable = frozenset({"robot_id"})
-    priority: int | None = Field(None, ge=-1000, le=1000)
+    priority: Int | None = Field(None, ge=-1000, le=1000)
     robot_id: str | None = Field(None, min_length=1, max_length=64)
 
 
@@ -339,7 +340,7 @@ class MenuItemIn(Body):
     name: PlainText = Field(min_length=1, max_length=100)
     category: PlainText = Field("", max_length=50)
     station: PlainText | None = Field(None, min_length=1, max_length=50)
-    prep_target_s: float | None = Field(None, gt=0, le=24 * 3600)
+    prep_target_s: Number | None = Field(None, gt=0, le=24 * 3600)
     available: bool = True
     price: Price = 0
     names: Names = {}
@@ -361,7 +362,7 @@ class MenuItemPatch(Patch):
     name: PlainText | None = Field(None, min_length=1, max_length=100)
     category: PlainText | None = Field(None, max_length=50)
     station: PlainText | None = Field(None, min_length=1, max_length=50)
-    prep_target_s: float | None = Field(None, gt=0, le=24 * 3600)
+    prep_target_s: Number | None = Field(None, gt=0, le=24 * 3600)
     available: bool | None = None
     price: Price | None = None
     names: Names | None = None

@@ -133,6 +133,7 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
               Write(S.VIDEO_STREAMS)),
         Route("POST", "/api/events/{id}/ack", api.acknowledge_event, Write(S.EVENT_ACK)),
         Route("POST", "/api/robots/{id}/commands", api.robot_command, Write(S.ROBOT_COMMANDS)),
+        Route("DELETE", "/api/robots/{id}", api.forget_robot, Write(S.ROBOTS)),
         Route("POST", "/api/menu", api.create_menu_item, Write(S.MENU), creates(T.MENU)),
         Route("PATCH", "/api/menu/{id}", api.update_menu_item, MENU_CHANGE),
         Route("DELETE", "/api/menu/{id}", api.delete_menu_item, Write(S.MENU)),

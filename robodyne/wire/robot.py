@@ -7,24 +7,27 @@ import re
 from typing import Annotated, Any, Final, Literal
 
 import orjson
-from pydantic import (BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError,
-                      field_validator, model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, Strict, TypeAdapter,
+                      ValidationError, field_validator, model_validator)
 
 from ..core.codes import Code
-from ..core.models import LogLevel, Pose, RobotIssue, RobotStatus, Severity, StreamStatus, utcnow
+from ..core.events import EVENT_TYPE_PATTERN, fold
+from ..core.models import LogLevel, RobotStatus, Severity, StreamStatus, utcnow
+from ..core.numbers import Int, Number
 from ..core.streams import StreamUrl
 from ..core.tasks import TaskClaim
-from ..core.text import PlainText
+from ..core.text import NoteText, PlainText
 from ..core.tokens import ROBOT_ID_PATTERN
 from .validation import first_problem
 
-# Strict: `true` is not the id 1, and 1.0 is not an integer id.
-MessageId = Annotated[int, Strict()] | Annotated[str, Strict()]
+# Strict: `true` is not the id 1, and 1.0 is not an integer id; a string id is robot-written
+# text like any other (it comes back in command_result records and error lines).
+MessageId = Annotated[PlainText, Strict()] | Annotated[int, Strict()]
 # SQLite stores integers in 64 signed bits; a larger id names no row and must not reach SQL,
 # where the driver raises OverflowError (which would end the session, and poison the robot's
 # record so that every later write of it fails too).
 SQLITE_MAX_INT: Final = 2**63 - 1
-RowId = Annotated[int, Field(ge=-SQLITE_MAX_INT - 1, le=SQLITE_MAX_INT)]
+RowId = Annotated[Int, Field(ge=-SQLITE_MAX_INT - 1, le=SQLITE_MAX_INT)]
 # An event's free-form data is stored and broadcast inside other JSON; orjson refuses to write
 # more than 254 levels, so deeper data would fail after parsing (and end the session).
 MAX_DATA_DEPTH: Final = 32
@@ -86,14 +89,34 @@ class Hello(Inbound):
         return TaskClaim(self.task_id) if "task_id" in self.model_fields_set else None
 
 
+class PoseIn(BaseModel):
+    """Where a robot says it is (core.models.Pose as the robot writes it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    x: Number
+    y: Number
+    yaw: Number = 0.0
+    map: PlainText = "floor"
+
+
+class IssueIn(BaseModel):
+    """A problem a robot reports (core.models.RobotIssue as the robot writes it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: PlainText
+    detail: PlainText = ""
+
+
 class State(Inbound):
     type: Literal["state"]
     status: RobotStatus | None = None
-    battery: float | None = Field(None, ge=0, le=100)
-    pose: Pose | None = None
+    battery: Number | None = Field(None, ge=0, le=100)
+    pose: PoseIn | None = None
     order_id: RowId | None = None
     table_id: RowId | None = None
-    issues: list[RobotIssue] | None = None
+    issues: list[IssueIn] | None = None
 
     def changes(self) -> dict[str, Any]:
         """The fields this line set, as plain topic values (by hand: model_dump is the hot spot)."""
@@ -117,9 +140,10 @@ STATE_FIELDS: Final = frozenset({"status", "battery", "pose", "order_id", "table
 
 class RobotEvent(Inbound):
     type: Literal["event"]
-    event: str = Field(min_length=1, max_length=64)
+    # Folded before the check, so that no spelling of a server-owned type slips past it.
+    event: Annotated[str, BeforeValidator(fold)] = Field(pattern=EVENT_TYPE_PATTERN)
     severity: Severity = Severity.INFO
-    message: str = Field("", max_length=2000)
+    message: PlainText = Field("", max_length=2000)
     data: dict[str, Any] = {}
     order_id: RowId | None = None
     table_id: RowId | None = None
@@ -136,7 +160,7 @@ class RobotEvent(Inbound):
 class Log(Inbound):
     type: Literal["log"]
     level: LogLevel
-    message: str = Field(max_length=8000)
+    message: NoteText = Field(max_length=8000)
 
 
 class Heartbeat(Inbound):
@@ -147,7 +171,7 @@ class CommandResult(Inbound):
     type: Literal["command_result"]
     command_id: MessageId
     status: Literal["accepted", "rejected", "done", "failed"]
-    detail: str = Field("", max_length=2000)
+    detail: PlainText = Field("", max_length=2000)
 
 
 class Notify(Inbound):

@@ -18,6 +18,7 @@ from ..support.server import receive_close, receive_json, ws_url
 from ..support.robot_client import RobotClient
 from ..support.server import db_rows, parts_of
 from ..support.api_client import Api, assert_error
+from ..support.wait import until
 
 ROLES = ["admin", "kitchen", "floor", "maintenance", "robot"]
 TOKEN = {role: f"{role}-token-test" for role in ROLES}
@@ -38,7 +39,7 @@ READS = {
 WRITES = {
     "admin": {"orders", "order_prices", "tables", "customers", "inventory", "video_streams",
               "event_ack", "robot_commands", "tasks", "menu", "menu_available", "tokens",
-              "table_links", "visits", "calls", "places"},
+              "table_links", "visits", "calls", "places", "robots"},
     "kitchen": {"orders", "inventory", "event_ack", "menu_available"},
     "floor": {"orders", "order_prices", "tables", "customers", "event_ack", "robot_commands",
               "tasks", "visits", "calls"},
@@ -47,11 +48,11 @@ WRITES = {
 }
 SCOPES = ["orders", "order_prices", "tables", "customers", "inventory", "video_streams",
           "event_ack", "robot_commands", "tasks", "menu", "menu_available", "tokens", "table_links",
-          "visits", "calls", "places"]
+          "visits", "calls", "places", "robots"]
 
 # One representative write per scope: (method, path, body, success status); {table} (with an
 # order, so an open visit), {free} (a table without one), {event} and {dish} are ids made
-# before each test, "r1" a connected robot.
+# before each test, "r1" a connected robot, "ghost" one that is not (for "robots" alone).
 WRITE_CALLS: dict[str, tuple[str, str, Any, int]] = {
     "orders": ("POST", "/api/orders", {"table_id": "{table}", "items": [{"name": "Soup"}]}, 201),
     "order_prices": ("POST", "/api/orders", {"table_id": "{table}",
@@ -70,6 +71,7 @@ WRITE_CALLS: dict[str, tuple[str, str, Any, int]] = {
     "visits": ("POST", "/api/visits", {"table_id": "{free}", "party_size": 2}, 201),
     "calls": ("POST", "/api/calls/{call}/answer", None, 200),
     "places": ("PUT", "/api/places/host", {"x": 19.0, "y": 1.0}, 200),
+    "robots": ("DELETE", "/api/robots/ghost", None, 204),
 }
 # What a refused write must leave untouched, read from the SQLite file.
 WITNESS: dict[str, Any] = {
@@ -89,6 +91,8 @@ WITNESS: dict[str, Any] = {
     "visits": "SELECT count(*) FROM visits",
     "calls": "SELECT count(*) FROM calls WHERE status = 'answered'",
     "places": "SELECT count(*) FROM places",
+    # A removal: the robots it has taken away, out of a hundred.
+    "robots": "SELECT 100 - count(*) FROM robots",
 }
 
 
@@ -108,7 +112,7 @@ def test_the_tables_here_cover_every_role_topic_and_scope() -> None:
     assert set(READS) == set(WRITES) == set(ROLES)
     assert all(READS[role] <= set(TOPICS) and WRITES[role] <= set(SCOPES) for role in ROLES)
     assert set(WRITE_CALLS) == set(WITNESS) == set(SCOPES)
-    assert len(READ_CASES) == 70 and len(WRITE_CASES) == 80
+    assert len(READ_CASES) == 70 and len(WRITE_CASES) == 85
 
 
 @pytest.mark.parametrize("role,topic", READ_CASES, ids=[f"{r}-{t}" for r, t in READ_CASES])
@@ -141,6 +145,11 @@ async def test_write_is_allowed_exactly_as_the_role_table_says(
     server: TestServer, api: Api, role: str, scope: str
 ) -> None:
     robot = await RobotClient.hello(server, "r1")
+    if scope == "robots":
+        ghost = await RobotClient.hello(server, "ghost")
+        await ghost.close()
+        await until(lambda: db_rows(server, "SELECT 1 FROM robots WHERE id = 'ghost'"
+                                            " AND connected = 0"))
     table = await api.table()
     await api.order(table["id"])
     free = await api.table("Free")

@@ -60,18 +60,40 @@ def test_anything_else_is_not_a_grant(value: str) -> None:
         Grant.parse(value)
 
 
-def test_refusals_log_once_a_minute_per_address_with_four_characters(
-        caplog: pytest.LogCaptureFixture) -> None:
+def logged(refusals: list[tuple[float, str, str | None, str]]) -> tuple[list[str], int]:
+    """What Refusals logs of these (time, address, token, where), and how many it counted."""
     now = [0.0]
-    refusals = Refusals(logging.getLogger("test.refusals"), lambda: now[0])
-    with caplog.at_level(logging.WARNING, "test.refusals"):
-        for _ in range(5):
-            refusals.refused("10.0.0.9", "guess-0123456789", "GET /api/orders")
-        refusals.refused("10.0.0.10", None, "robot hello")
-        now[0] = 61.0
-        refusals.refused("10.0.0.9", "guess-0123456789", "GET /api/orders")
-    lines = [r.getMessage() for r in caplog.records]
+    logger = logging.getLogger("test.refusals")
+    lines: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    try:
+        book = Refusals(logger, lambda: now[0])
+        for now[0], peer, token, where in refusals:
+            book.refused(peer, token, where)
+    finally:
+        logger.removeHandler(handler)
+    return lines, book.count
+
+
+def test_refusals_log_one_address_a_minute_and_count_the_rest_with_four_characters() -> None:
+    guess = "guess-0123456789"
+    lines, count = logged([*[(0.0, "10.0.0.9", guess, "GET /api/orders")] * 5,
+                           (0.0, "10.0.0.10", None, "robot hello"),
+                           (61.0, "10.0.0.9", guess, "GET /api/orders"),
+                           (200.0, "10.0.0.11", None, "robot hello")])
     assert lines == ["refused GET /api/orders from 10.0.0.9: unknown token gues…",
-                     "refused robot hello from 10.0.0.10: no token",
-                     "refused GET /api/orders from 10.0.0.9: unknown token gues…"]
-    assert refusals.count == 7
+                     "refused 5 more request(s) from 2 address(es) in the minute after the"
+                     " last one logged",
+                     "refused GET /api/orders from 10.0.0.9: unknown token gues…",
+                     "refused robot hello from 10.0.0.11: no token"]
+    assert count == 8
+
+
+def test_refusals_from_a_thousand_addresses_are_two_lines_a_minute() -> None:
+    lines, count = logged([(minute * 60.0 + n * 0.05, f"10.0.{n // 250}.{n % 250}", None,
+                            "robot hello") for minute in range(3) for n in range(1000)])
+    assert len(lines) == 5 and count == 3000, lines
+    assert lines[1] == ("refused 999 more request(s) from 999 address(es) in the minute after"
+                        " the last one logged")

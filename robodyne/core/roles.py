@@ -43,6 +43,8 @@ class Scope(StrEnum):
     CALLS = "calls"
     # Setting where the dock, the pass and the host stand are: admin only.
     PLACES = "places"
+    # Taking a table off the floor (DELETE /api/tables/{id}): admin only.
+    FLOOR_PLAN = "floor_plan"
 
 
 T = Topic

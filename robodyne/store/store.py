@@ -1,7 +1,6 @@
 """The store: the database (database.py), every entity's reads and writes (typed here, done by
-rows.py over the tables of entities.py), behind one object the domain is given; the
-idempotency keys (keys.py) and guest sessions (guests.py) as its attributes `keys` and
-`guests`."""
+rows.py over the tables of entities.py), behind one object the domain is given; the rows of
+one concern each (keys.py, guests.py, places.py, tables.py…) as its attributes."""
 
 from __future__ import annotations
 
@@ -87,6 +86,7 @@ from .places import PlaceRows
 from .report_queries import ReportReader
 from .rows import Rows
 from .stock import StockRows
+from .tables import TableRows
 from .waitlist import WaitlistRows
 
 __all__ = ["Store"]
@@ -101,7 +101,7 @@ class Store:
         self.path = path
         self.database = Database(path)
         # The rows of one concern each, asked directly as store.<name> (each its own module):
-        # idempotency keys, guest sessions, the waitlist's reads, places, robots' cameras.
+        # idempotency keys, guest sessions, the waitlist's reads, places, robots' cameras, tables.
         self.keys = Keys(self.database)
         self._rows = Rows(self.database, self.keys)
         self._links = LinkRows(self.database)
@@ -109,6 +109,7 @@ class Store:
         self.waitlist = WaitlistRows(self.database)
         self.places = PlaceRows(self.database)
         self.cameras = CameraRows(self.database)
+        self.floor = TableRows(self.database)
         self.stock = StockRows(self.database, self.keys, self._rows)
         # Seconds each commit took (for /metrics), and the health flips (for the journal).
         self.on_commit = self.database.on_commit

@@ -282,6 +282,13 @@ async def test_tables_and_places_are_dragged_on_the_map_added_renamed_and_delete
     await page.locator(f'#table-list [data-table-id="{nine}"] button.delete').click()
     await expect(page.locator(f'#table-list [data-table-id="{nine}"]')).to_have_count(0)
     assert "T9" not in await tables_now(session, server)
+    # A table added or moved elsewhere (the API, another admin) shows at once.
+    bar = await rest(session, server, "POST", "/api/tables",
+                     {"label": "Bar 1", "seats": 2, "x": 16.0, "y": 6.0}, expect=201)
+    await expect(page.locator(f'#floor-map g.table[data-table-id="{bar["id"]}"]')).to_be_visible()
+    await rest(session, server, "PUT", "/api/places/pass", {"x": 17.5, "y": 2.5}, expect=200)
+    await expect(page.locator('#floor-map g.place[data-place="pass"]')).to_have_attribute(
+        "data-x", "17.5")
 
 
 # ---- Stock ----
@@ -338,8 +345,13 @@ async def test_received_stock_brings_a_sold_out_dish_back_and_every_move_is_list
     assert "tofu" in (await failure_of(page)).lower()
     await expect(quantity).to_have_text("8 block")
 
+    # A move made elsewhere (the kitchen's tablet, the API) shows at once, with its move.
+    await rest(session, server, "POST", f"/api/inventory/{tofu['id']}/adjust",
+               {"reason": "received", "delta": 2}, token="kitchen-token-test", expect=200)
+    await expect(quantity).to_have_text("10 block")
+    await expect(moves).to_have_count(5)
     threshold = page.locator("#stock-threshold")
-    await threshold.locator('[name="low_threshold"]').fill("9")
+    await threshold.locator('[name="low_threshold"]').fill("11")
     await threshold.locator('button[type="submit"]').click()
     await expect(page.locator('.stock-line[data-sku="tofu"] .st-low_stock')).to_be_visible()
 

@@ -17,8 +17,8 @@ from robodyne import tokenfile
 from robodyne.core.roles import Role
 from robodyne.core.tokens import Grant, token_id
 
-from ..support.admin_page import OpenAdmin, failure_of, open_admin
-from ..support.browser import Pages, browser, catalogue, pages, rest, until_true
+from ..support.admin_page import failure_of, open_admin
+from ..support.browser import OpenLive, Pages, browser, catalogue, pages, rest, until_true
 from ..support.images import jpeg
 from ..support.server import MakeServer
 from .test_camera_pages import camera, played, stream
@@ -72,7 +72,7 @@ async def dishes_now(session: aiohttp.ClientSession, server: TestServer) -> dict
 
 async def test_a_dish_added_with_its_photo_shows_on_a_guests_phone_and_is_reordered_and_deleted(
     make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages,
-    open_admin: OpenAdmin
+    open_admin: OpenLive
 ) -> None:
     server = await make_server(kitchen={"stations": ["grill", "cold"], "default_station": "grill"})
     water = await rest(session, server, "POST", "/api/menu",
@@ -181,7 +181,7 @@ def near_tenth(value: float, wanted: float) -> bool:
 
 
 async def test_tables_and_places_are_dragged_on_the_map_added_renamed_and_deleted(
-    make_server: MakeServer, session: aiohttp.ClientSession, open_admin: OpenAdmin
+    make_server: MakeServer, session: aiohttp.ClientSession, open_admin: OpenLive
 ) -> None:
     server = await make_server()
     for body in ({"label": "T1", "seats": 2, "x": 3.0, "y": 3.0}, {"label": "Patio", "seats": 4}):
@@ -258,7 +258,7 @@ async def test_tables_and_places_are_dragged_on_the_map_added_renamed_and_delete
 
 
 async def test_received_stock_brings_a_sold_out_dish_back_and_every_move_is_listed(
-    make_server: MakeServer, session: aiohttp.ClientSession, open_admin: OpenAdmin
+    make_server: MakeServer, session: aiohttp.ClientSession, open_admin: OpenLive
 ) -> None:
     server = await make_server()
     tofu = await rest(session, server, "POST", "/api/inventory",
@@ -334,7 +334,7 @@ async def test_received_stock_brings_a_sold_out_dish_back_and_every_move_is_list
 
 async def test_a_device_revoked_here_is_signed_out_and_a_tablet_is_paired(
     make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages,
-    open_admin: OpenAdmin, tmp_path: Path
+    open_admin: OpenLive, tmp_path: Path
 ) -> None:
     tokenfile.add_token(tmp_path / "tokens.toml", TABLET,
                         Grant(Role.KITCHEN, None, "grill tablet"))
@@ -375,7 +375,7 @@ async def test_a_device_revoked_here_is_signed_out_and_a_tablet_is_paired(
 
 async def test_a_camera_stream_is_added_shown_live_edited_and_deleted(
     make_server: MakeServer, session: aiohttp.ClientSession, camera: TestServer,
-    open_admin: OpenAdmin
+    open_admin: OpenLive
 ) -> None:
     server = await make_server()
     # The page allows images from the cameras known when it is served: this one's origin.

@@ -15,8 +15,8 @@ from robodyne import tokenfile
 from robodyne.core.roles import Role
 from robodyne.core.tokens import Grant, token_id
 
-from ..support.admin_page import OpenAdmin, open_admin
-from ..support.browser import browser, pages, rest, until_true
+from ..support.admin_page import open_admin
+from ..support.browser import OpenLive, browser, pages, rest, until_true
 from ..support.images import jpeg
 from ..support.server import MakeServer
 from .test_camera_pages import camera, played, stream
@@ -88,7 +88,7 @@ async def restaurant(make_server: MakeServer, session: aiohttp.ClientSession,
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
 async def test_admin_screenshots(make_server: MakeServer, session: aiohttp.ClientSession,
-                                 tmp_path: Path, camera: TestServer, open_admin: OpenAdmin,
+                                 tmp_path: Path, camera: TestServer, open_admin: OpenLive,
                                  lang: str) -> None:
     """docs/screenshots/admin-{tab}-en.png for every tab and admin-{tab}-ko.png for the menu and
     the floor (written when ROBODYNE_UPDATE_SCREENSHOTS=1; test-artifacts/ always has them)."""

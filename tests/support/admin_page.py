@@ -4,38 +4,30 @@ test_admin_page.py, test_admin_screenshots.py)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Dialog, Page, expect
+from playwright.async_api import Dialog, Page, ViewportSize, expect
 
-from .browser import Pages, Watched
+from .browser import OpenLive, Pages, live_pages
 
-OpenAdmin = Callable[..., Awaitable[Page]]
+ADMIN_VIEWPORT: ViewportSize = {"width": 1400, "height": 900}
 
 
 @pytest.fixture
-async def open_admin(pages: Pages) -> AsyncIterator[OpenAdmin]:
-    """Opens /admin signed in as the admin, live, confirming every question it asks; when the
-    test ends, no page had a script error or a policy refusal."""
-    opened: list[Watched] = []
+async def open_admin(pages: Pages) -> AsyncIterator[OpenLive]:
+    """Opens /admin on a tab in a language, as the admin and live (browser.live_pages),
+    confirming every question it asks."""
+    async with live_pages(pages, "/admin", "admin-token-test", ADMIN_VIEWPORT) as open_page:
+        async def open_(server: TestServer, tab: str = "menu", lang: str = "en") -> Page:
+            page = await open_page(server, f"?lang={lang}#{tab}")
 
-    async def open_(server: TestServer, tab: str = "menu", lang: str = "en") -> Page:
-        watched = await pages.watched(server, "admin-token-test",
-                                      viewport={"width": 1400, "height": 900})
-        opened.append(watched)
-
-        def confirm(dialog: Dialog) -> None:
-            asyncio.ensure_future(dialog.accept())
-        watched.page.on("dialog", confirm)
-        await watched.page.goto(str(server.make_url(f"/admin?lang={lang}#{tab}")))
-        await watched.page.wait_for_selector('#conn[data-state="live"]', timeout=5000)
-        return watched.page
-    yield open_
-    for watched in opened:
-        assert watched.errors == []
-        assert await watched.page.evaluate("window.cspViolations") == []
+            def confirm(dialog: Dialog) -> None:
+                asyncio.ensure_future(dialog.accept())
+            page.on("dialog", confirm)
+            return page
+        yield open_
 
 
 async def failure_of(page: Page) -> str:

@@ -45,6 +45,8 @@ class Scope(StrEnum):
     PLACES = "places"
     # Forgetting a robot that is not connected (its tcp.max_robots slot then free): admin only.
     ROBOTS = "robots"
+    # Taking a table off the floor (DELETE /api/tables/{id}): admin only.
+    FLOOR_PLAN = "floor_plan"
 
 
 T = Topic

@@ -34,6 +34,7 @@ from ..core.tasks import CARRIABLE_ORDER_STATUSES, place_fields, stop_fields
 from ..core.topics import Topic
 from ..live.hub import Hub
 from ..store.store import Store
+from ..store.tables import Removal
 from .fleet import Fleet
 from .journal import Journal
 from .menu import Menu
@@ -263,6 +264,16 @@ class Restaurant:
             raise NotFound(f"table {table_id} not found")
         self._publish(Topic.TABLES, table)
         return table
+
+    async def remove_table(self, table_id: int) -> None:
+        """The table gone from the floor (its link and guest sessions with it); refused while a
+        visit is open at it."""
+        removal = await self._store.floor.remove(table_id)
+        if removal is Removal.MISSING:
+            raise NotFound(f"table {table_id} not found")
+        if removal is Removal.OPEN_VISIT:
+            raise Conflict(f"table {table_id} has an open visit: close it first")
+        self._hub.publish(Topic.TABLES, "delete", [], ids=[table_id])
 
     async def close_visit(self, visit_id: int) -> Visit:
         """The party paid and left (SPEC §12.3): the visit closed (409 check_open while it

@@ -1,6 +1,5 @@
-"""The store: the database (database.py), every entity's reads and writes (typed here, done by
-rows.py over the tables of entities.py), behind one object the domain is given; the idempotency
-keys (keys.py) and guest sessions (guests.py) as its attributes `keys` and `guests`."""
+"""The store: the database, every entity's reads and writes (typed here, done by rows.py over
+entities.py), and the rows of one concern each (keys.py, places.py, …) as its attributes."""
 
 from __future__ import annotations
 
@@ -86,6 +85,7 @@ from .places import PlaceRows
 from .report_queries import ReportReader
 from .rows import Rows
 from .stock import StockRows
+from .tables import TableRows
 from .waitlist import WaitlistRows
 
 __all__ = ["Store"]
@@ -99,7 +99,6 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.database = Database(path)
-        # Rows of one concern each, asked as store.<name> (own modules): keys, guests, …
         self.keys = Keys(self.database)
         self._rows = Rows(self.database, self.keys)
         self._links = LinkRows(self.database)
@@ -107,6 +106,7 @@ class Store:
         self.waitlist = WaitlistRows(self.database)
         self.places = PlaceRows(self.database)
         self.cameras = CameraRows(self.database)
+        self.floor = TableRows(self.database)
         self.stock = StockRows(self.database, self.keys, self._rows)
         # Seconds each commit took (for /metrics), and the health flips (for the journal).
         self.on_commit = self.database.on_commit

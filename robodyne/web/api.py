@@ -117,6 +117,10 @@ class Api:
         return json_response(await self._restaurant.change_table(path_id(request),
                                                                  body.changes()))
 
+    async def delete_table(self, request: web.Request, caller: Caller) -> web.Response:
+        await self._restaurant.remove_table(path_id(request))
+        return web.Response(status=204)
+
     async def delete_customer(self, request: web.Request, caller: Caller) -> web.Response:
         await self._restaurant.remove_customer(path_id(request))
         return web.Response(status=204)

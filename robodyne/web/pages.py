@@ -13,9 +13,12 @@ import orjson
 from aiohttp import web
 
 from ..core import floor
+from ..core.dishes import Allergen, Language
 from ..core.orders import KITCHEN_BACK, KITCHEN_NEXT
 from ..core.pairing import PAIRABLE
+from ..core.models import PlaceName, StreamStatus
 from ..core.roles import Role
+from ..core.stock import DELTA_SIGNS
 from ..core.streams import IMAGE_SCHEMES, STREAM_SCHEMES
 from ..core.tasks import ACTIVE, FINISHED, REPINNABLE, REPRIORITISABLE
 from ..settings import KitchenSettings, RestaurantSettings
@@ -24,13 +27,13 @@ from .guard import page_policy
 from .login import local_path
 
 STATIC_ROOT: Final = Path(__file__).parent / "static"
-PAGES: Final = ("kitchen", "dashboard", "console", "order", "host", "login")
+PAGES: Final = ("kitchen", "dashboard", "console", "order", "host", "admin", "login")
 # The languages every page speaks (one catalogue each in static/i18n/), the first the default.
 LANGUAGES: Final = ("en", "ko")
 LANG_COOKIE: Final = "robodyne_lang"
 PLACEHOLDER: Final = re.compile(r"\{(\w+)\}")
 # The pages that show camera streams: their images may come from the cameras' origins too.
-CAMERA_PAGES: Final = frozenset({"dashboard", "console"})
+CAMERA_PAGES: Final = frozenset({"dashboard", "console", "admin"})
 
 
 def choose_language(query: str | None, cookie: str | None, accept: str,
@@ -90,6 +93,14 @@ def _values(kitchen: KitchenSettings, restaurant: RestaurantSettings,
         # Which streams a page shows in an image, and which as a link (js/stream.js).
         "stream_schemes": _attribute_json({"image": sorted(IMAGE_SCHEMES),
                                            "link": sorted(STREAM_SCHEMES)}),
+        # The admin page's forms: a dish's languages and allergens (the fixed list), the sign
+        # each stock move's delta takes (a count gives the quantity instead), a stream's
+        # states, the floor's places.
+        "dish_languages": _attribute_json([language.value for language in Language]),
+        "allergens": _attribute_json([allergen.value for allergen in Allergen]),
+        "stock_signs": _attribute_json({str(reason): sign for reason, sign in DELTA_SIGNS.items()}),
+        "stream_statuses": _attribute_json([status.value for status in StreamStatus]),
+        "place_names": _attribute_json([place.value for place in PlaceName]),
     }
 
 

@@ -95,6 +95,8 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
         Route("PATCH", "/api/orders/{id}", api.update_order, Write(S.ORDERS)),
         Route("POST", "/api/tables", api.create_table, Write(S.TABLES), creates(T.TABLES)),
         Route("PATCH", "/api/tables/{id}", api.update_table, Write(S.TABLES)),
+        # Refused (409) while a visit is open at the table.
+        Route("DELETE", "/api/tables/{id}", api.delete_table, Write(S.FLOOR_PLAN)),
         Route("GET", "/api/tables/{id}/link", links.read, TABLE_LINKS),
         Route("POST", "/api/tables/{id}/link", links.rotate, Write(S.TABLE_LINKS)),
         # An image of the printed sheet (/print/tables, a page: not in this table).

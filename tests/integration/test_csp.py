@@ -34,6 +34,7 @@ PAGES = [
     ("/console", "maintenance-token-test", "live"),
     ("/order", "floor-token-test", "live"),
     ("/host", "floor-token-test", "live"),
+    ("/admin", "admin-token-test", "live"),
     ("/login", None, "login"),
     ("/login?next=%2Fkitchen%3Fstation%3Dgrill&failed=1", None, "login"),
     ("/print/tables", "admin-token-test", "print"),

@@ -19,7 +19,7 @@ from playwright.async_api import Page, expect
 from robodyne.web.print_sheet import qr_svg
 
 from ..support.api_client import Api, assert_error
-from ..support.browser import Pages, Watched, browser, catalogue, pages, rest, until_true
+from ..support.browser import Pages, browser, catalogue, live_pages, pages, rest, until_true
 from ..support.server import MakeServer
 from ..support.wait import until
 
@@ -36,18 +36,8 @@ OpenHostPage = Callable[..., Awaitable[Page]]
 async def open_host_page(pages: Pages) -> AsyncIterator[OpenHostPage]:
     """Opens /host signed in (the cookie /login sets) and live; when the test ends, no page it
     opened had a script error or a refusal of the pages' policy."""
-    opened: list[Watched] = []
-
-    async def open_page(server: TestServer, query: str = "", token: str = FLOOR) -> Page:
-        watched = await pages.watched(server, token, viewport={"width": 1280, "height": 800})
-        opened.append(watched)
-        await watched.page.goto(str(server.make_url(f"/host{query}")))
-        await watched.page.wait_for_selector('#conn[data-state="live"]', timeout=5000)
-        return watched.page
-    yield open_page
-    for watched in opened:
-        assert watched.errors == []
-        assert await watched.page.evaluate("window.cspViolations") == []
+    async with live_pages(pages, "/host", FLOOR, {"width": 1280, "height": 800}) as open_page:
+        yield open_page
 
 
 async def floor_of(session: aiohttp.ClientSession, server: TestServer,

@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, expect
 
-from ..support.browser import Pages, Watched, browser, catalogue, pages, rest, until_true
+from ..support.browser import Pages, browser, catalogue, live_pages, pages, rest, until_true
 from ..support.server import MakeServer
 from ..support.wait import until
 
@@ -57,18 +57,8 @@ OpenOrderPage = Callable[..., Awaitable[Page]]
 async def open_order_page(pages: Pages) -> AsyncIterator[OpenOrderPage]:
     """Opens /order signed in (the cookie /login sets) and live; when the test ends, no page it
     opened had a script error or a refusal of the pages' policy."""
-    opened: list[Watched] = []
-
-    async def open_page(server: TestServer, query: str = "", token: str = FLOOR) -> Page:
-        watched = await pages.watched(server, token)
-        opened.append(watched)
-        await watched.page.goto(str(server.make_url(f"/order{query}")))
-        await watched.page.wait_for_selector('#conn[data-state="live"]', timeout=5000)
-        return watched.page
-    yield open_page
-    for watched in opened:
-        assert watched.errors == []
-        assert await watched.page.evaluate("window.cspViolations") == []
+    async with live_pages(pages, "/order", FLOOR) as open_page:
+        yield open_page
 
 
 def table_button(table_id: int) -> str:

@@ -39,7 +39,8 @@ READS = {
 WRITES = {
     "admin": {"orders", "order_prices", "tables", "customers", "inventory", "video_streams",
               "event_ack", "robot_commands", "tasks", "menu", "menu_available", "tokens",
-              "table_links", "visits", "calls", "places", "robots"},
+              "table_links", "visits", "calls", "places", "robots",
+              "floor_plan"},
     "kitchen": {"orders", "inventory", "event_ack", "menu_available"},
     "floor": {"orders", "order_prices", "tables", "customers", "event_ack", "robot_commands",
               "tasks", "visits", "calls"},
@@ -48,7 +49,8 @@ WRITES = {
 }
 SCOPES = ["orders", "order_prices", "tables", "customers", "inventory", "video_streams",
           "event_ack", "robot_commands", "tasks", "menu", "menu_available", "tokens", "table_links",
-          "visits", "calls", "places", "robots"]
+          "visits", "calls", "places", "robots",
+          "floor_plan"]
 
 # One representative write per scope: (method, path, body, success status); {table} (with an
 # order, so an open visit), {free} (a table without one), {event} and {dish} are ids made
@@ -72,6 +74,7 @@ WRITE_CALLS: dict[str, tuple[str, str, Any, int]] = {
     "calls": ("POST", "/api/calls/{call}/answer", None, 200),
     "places": ("PUT", "/api/places/host", {"x": 19.0, "y": 1.0}, 200),
     "robots": ("DELETE", "/api/robots/ghost", None, 204),
+    "floor_plan": ("DELETE", "/api/tables/{free}", None, 204),
 }
 # What a refused write must leave untouched, read from the SQLite file.
 WITNESS: dict[str, Any] = {
@@ -93,6 +96,8 @@ WITNESS: dict[str, Any] = {
     "places": "SELECT count(*) FROM places",
     # A removal: the robots it has taken away, out of a hundred.
     "robots": "SELECT 100 - count(*) FROM robots",
+    # One table fewer counts up by one.
+    "floor_plan": "SELECT -count(*) FROM dining_tables",
 }
 
 
@@ -112,7 +117,7 @@ def test_the_tables_here_cover_every_role_topic_and_scope() -> None:
     assert set(READS) == set(WRITES) == set(ROLES)
     assert all(READS[role] <= set(TOPICS) and WRITES[role] <= set(SCOPES) for role in ROLES)
     assert set(WRITE_CALLS) == set(WITNESS) == set(SCOPES)
-    assert len(READ_CASES) == 70 and len(WRITE_CASES) == 85
+    assert len(READ_CASES) == 70 and len(WRITE_CASES) == 90
 
 
 @pytest.mark.parametrize("role,topic", READ_CASES, ids=[f"{r}-{t}" for r, t in READ_CASES])

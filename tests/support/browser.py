@@ -12,6 +12,7 @@ import os
 import re
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,29 @@ class Pages:
                 await tab.page.screenshot(path=ARTIFACTS / f"{self.test_name}{suffix}.png")
             except Exception as err:  # a closed page must not hide the test's own result
                 warnings.warn(f"no screenshot of {tab.page.url}: {err}", stacklevel=1)
+
+
+OpenLive = Callable[..., Awaitable[Page]]
+
+
+@asynccontextmanager
+async def live_pages(pages: Pages, path: str, token: str,
+                     viewport: ViewportSize | None = None) -> AsyncIterator[OpenLive]:
+    """Opens `path` (plus a query or a fragment) signed in with `token` (the cookie /login
+    sets), once it is live; on leaving, no page it opened had a script error or a refusal of
+    the pages' policy. A page's fixture yields what this gives."""
+    opened: list[Watched] = []
+
+    async def open_page(server: TestServer, query: str = "", token: str = token) -> Page:
+        watched = await pages.watched(server, token, viewport=viewport)
+        opened.append(watched)
+        await watched.page.goto(str(server.make_url(f"{path}{query}")))
+        await watched.page.wait_for_selector('#conn[data-state="live"]', timeout=5000)
+        return watched.page
+    yield open_page
+    for watched in opened:
+        assert watched.errors == []
+        assert await watched.page.evaluate("window.cspViolations") == []
 
 
 @pytest.fixture

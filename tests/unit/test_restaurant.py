@@ -171,3 +171,18 @@ async def test_lines_are_priced_by_the_menu_at_placement_and_keep_that_price(
     with pytest.raises(Invalid, match="Large"):
         await domain.restaurant.place_order(
             table.id, [OrderLine(menu_id=dish.id, options=["Large"])], "")
+
+
+async def test_a_table_is_removed_only_without_an_open_visit(domain: Domain) -> None:
+    table = await domain.restaurant.add_table("T1", 4, TableStatus.AVAILABLE, 1.0, 1.0)
+    visit = await domain.visits.open(table.id, 2)
+    with pytest.raises(Conflict, match="open visit"):
+        await domain.restaurant.remove_table(table.id)
+    assert await domain.store.table(table.id) is not None
+    await domain.restaurant.close_visit(visit.id)
+    await domain.restaurant.remove_table(table.id)
+    assert await domain.store.table(table.id) is None
+    tables, _ = domain.hub.snapshot("tables")
+    assert tables == []
+    with pytest.raises(NotFound):
+        await domain.restaurant.remove_table(table.id)

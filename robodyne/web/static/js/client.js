@@ -13,9 +13,11 @@ const LOG_TOPICS = new Set(["events", "systemlogs"]);
 const LOG_KEEP = 2000;
 
 export class Topic {
-  constructor(name, { onChange = () => {}, onState = () => {} } = {}) {
+  // `key`: what names an item, its id unless the topic says otherwise (a place's name).
+  constructor(name, { onChange = () => {}, onState = () => {}, key = (item) => item.id ?? "status" } = {}) {
     this.name = name;
-    this.items = new Map(); // id -> item, in arrival order
+    this.key = key;
+    this.items = new Map(); // key -> item, in arrival order
     this.seq = null;
     this.epoch = null;
     this.state = "connecting"; // connecting | live | reconnecting | refused
@@ -83,7 +85,7 @@ export class Topic {
   update(message) {
     const data = message.data;
     if (data.kind === "snapshot") {
-      this.items = new Map(data.items.map((item) => [item.id ?? "status", item]));
+      this.items = new Map(data.items.map((item) => [this.key(item), item]));
       if (data.epoch) this.epoch = data.epoch;
     } else if (this.seq !== null && message.seq !== this.seq + 1) {
       // A gap: never show a state with holes in it. Start over from a fresh snapshot.
@@ -94,7 +96,7 @@ export class Topic {
     } else if (data.kind === "delete") {
       for (const id of data.ids) this.items.delete(id);
     } else {
-      for (const item of data.items) this.items.set(item.id ?? "status", item);
+      for (const item of data.items) this.items.set(this.key(item), item);
       if (LOG_TOPICS.has(this.name)) this.trim();
     }
     this.seq = message.seq;

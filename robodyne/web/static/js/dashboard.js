@@ -8,6 +8,7 @@ import { h, replace, svg } from "./dom.js";
 import { duration, number, t, tOr } from "./i18n.js";
 
 const tr = t; // where `t` names a table
+import { FloorMap } from "./floormap.js";
 import { layoutLabels, leaderEnd } from "./maplabels.js";
 import { PairingPanel } from "./pairing.js";
 import { StreamList, activeStreamsOf } from "./stream.js";
@@ -16,17 +17,13 @@ import { kindLabel, TaskPanel, destination, isActive, taskOfRobot } from "./task
 import { TodayPanel } from "./today.js";
 
 const body = document.body.dataset;
-const W = Number(body.mapWidth) || 20;
-const H = Number(body.mapHeight) || 12;
-const map = document.getElementById("map");
-map.setAttribute("viewBox", `0 0 ${W} ${H}`);
-const tableLayer = svg("g", { class: "tables" });
-const robotLayer = svg("g", { class: "robots" });
-map.append(
-  svg("rect", { class: "floor", x: 0, y: 0, width: W, height: H }),
+const floorMap = new FloorMap(document.getElementById("map"));
+const W = floorMap.width;
+const H = floorMap.height;
+const robotLayer = floorMap.robots;
+floorMap.places.append(
   svg("circle", { class: "dock", cx: body.dockX, cy: body.dockY, r: 0.9 }),
-  svg("text", { class: "dock-label", x: body.dockX, y: Number(body.dockY) + 1.35 }, t("map.dock")),
-  tableLayer, robotLayer);
+  svg("text", { class: "dock-label", x: body.dockX, y: Number(body.dockY) + 1.35 }, t("map.dock")));
 
 let may = new Set();
 const pairing = new PairingPanel(document.getElementById("pair-panel"), JSON.parse(body.pairRoles));
@@ -68,41 +65,24 @@ const cameras = new Topic("video_streams", { onChange: renderCameras });
 const topics = [robots, tables, tasks, events, status, cameras];
 watchConnection(topics, document.getElementById("conn"), document.getElementById("banner"));
 
-// Table markers are kept and updated in place, so a focused table keeps its focus and its menu.
-const tableMarks = new Map();
+// Table markers are kept and updated in place (floormap.js), so a focused table keeps its
+// focus and its menu.
 function drawTables() {
-  const seen = new Set();
-  for (const t of tables.list()) {
-    if (t.x === null || t.y === null) continue;
-    seen.add(t.id);
-    let mark = tableMarks.get(t.id);
-    if (!mark) {
-      mark = { g: svg("g", { class: "table", "data-table-id": t.id }), rect: svg("rect"), text: svg("text") };
-      mark.g.append(mark.rect, mark.text);
-      tableLayer.append(mark.g);
-      tableMarks.set(t.id, mark);
-    }
-    const size = 0.6 + Math.min(t.seats, 8) * 0.12;
-    mark.g.setAttribute("transform", `translate(${t.x} ${t.y})`);
-    mark.g.dataset.label = t.label;
-    for (const [key, value] of Object.entries({ class: `t-${t.status}`, x: -size, y: -size * 0.7, width: size * 2, height: size * 1.4 })) {
-      mark.rect.setAttribute(key, String(value));
-    }
-    mark.text.textContent = t.label;
-    // A role that may write tasks summons or buses a robot from the table itself.
-    if (may.has("tasks") && !mark.menu) {
-      mark.menu = true;
-      mark.g.setAttribute("tabindex", "0");
-      mark.g.setAttribute("role", "button");
-      mark.g.classList.add("actionable");
-      menu.attach(mark.g, t);
-    } else if (mark.menu) {
-      menu.label(mark.g, t);
-    }
-  }
-  for (const [id, mark] of tableMarks) {
-    if (!seen.has(id)) { menu.forget(mark.g); mark.g.remove(); tableMarks.delete(id); }
-  }
+  floorMap.drawTables(tables.list(), {
+    drawn: (mark, t) => {
+      // A role that may write tasks summons or buses a robot from the table itself.
+      if (may.has("tasks") && !mark.menu) {
+        mark.menu = true;
+        mark.g.setAttribute("tabindex", "0");
+        mark.g.setAttribute("role", "button");
+        mark.g.classList.add("actionable");
+        menu.attach(mark.g, t);
+      } else if (mark.menu) {
+        menu.label(mark.g, t);
+      }
+    },
+    gone: (mark) => menu.forget(mark.g),
+  });
 }
 
 // What a robot is doing, in a few words: "deliver → T3", or "next: summon → T5" when a task

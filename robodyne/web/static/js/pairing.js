@@ -18,16 +18,19 @@ function clockSkew(response, sent) {
 }
 
 export class PairingPanel {
+  // Drawn into `root` (an empty section of the page: the dashboard's, the admin page's).
   constructor(root, roles) {
     this.root = root;
-    this.form = root.querySelector("#pair-form");
-    this.role = root.querySelector("#pair-role");
-    this.label = root.querySelector("#pair-label");
-    this.button = root.querySelector("#pair-make");
-    this.error = root.querySelector("#pair-error");
-    this.shown = root.querySelector("#pair-code");
+    this.role = h("select", { id: "pair-role", name: "role" }, roles.map((role) => h("option", { value: role }, t(`role.${role}`))));
+    this.label = h("input", { id: "pair-label", name: "label", maxlength: 60, autocomplete: "off", placeholder: t("pair.label_placeholder") });
+    this.button = h("button", { id: "pair-make", type: "submit", class: "primary" }, t("pair.make"));
+    this.form = h("form", { id: "pair-form", class: "pair-form" },
+      h("label", {}, h("span", {}, t("pair.role")), " ", this.role),
+      h("label", {}, h("span", {}, t("pair.label")), " ", this.label), this.button);
+    this.error = h("p", { id: "pair-error", class: "sev-error", role: "alert", hidden: true });
+    this.shown = h("div", { id: "pair-code", class: "pair-code", "aria-live": "polite", hidden: true });
+    replace(root, h("h2", {}, t("pair.heading")), this.form, this.error, this.shown);
     this.timer = null;
-    replace(this.role, roles.map((role) => h("option", { value: role }, t(`role.${role}`))));
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.make(); });
   }
 

@@ -79,8 +79,6 @@ def _values(kitchen: KitchenSettings, restaurant: RestaurantSettings,
         "order_back": _attribute_json({str(k): str(v) for k, v in KITCHEN_BACK.items()}),
         "map_width": f"{floor.WIDTH_M:g}",
         "map_height": f"{floor.HEIGHT_M:g}",
-        "map_dock_x": f"{floor.DOCK[0]:g}",
-        "map_dock_y": f"{floor.DOCK[1]:g}",
         # The dashboard's task queue: which statuses hold a robot and which are final, and
         # which tasks staff may still re-prioritise or pin (core/tasks.py, as the dispatcher).
         "task_active": _attribute_json(sorted(ACTIVE)),

@@ -746,6 +746,7 @@ async def test_robot_labels_never_overlap_even_when_robots_crowd_the_dock(
     make_server: MakeServer, session: aiohttp.ClientSession, pages: Pages
 ) -> None:
     server = await make_server(dispatch={"return_when_idle": False})
+    await rest(session, server, "PUT", "/api/places/dock", {"x": 1.5, "y": 6.0})
     t1 = await add_table(session, server, "T1", x=6.0, y=3.0)
     t2 = await add_table(session, server, "T2", x=12.0, y=9.0)
     robots = [await join(server, f"r{n}", f"Robo {n}") for n in range(1, 5)]  # at the dock
@@ -767,7 +768,7 @@ async def test_robot_labels_never_overlap_even_when_robots_crowd_the_dock(
         # A column beside the dock, top to bottom by name, each label led to its robot.
         assert await page.locator("line.leader:visible").count() == 4
         assert sorted(boxes, key=lambda robot_id: boxes[robot_id][1]) == ["r1", "r2", "r3", "r4"]
-        dock = await page.locator("circle.dock").bounding_box()
+        dock = await page.locator(".place-dock circle").bounding_box()
         assert dock is not None
         assert all(box[0] > dock["x"] + dock["width"] / 2 for box in boxes.values())
         area = await page.locator("#map").bounding_box()

@@ -18,7 +18,6 @@ const placePlaced = (name) => ({ x, y }) => send("PUT", `/api/places/${name}`, {
 export class FloorTab {
   constructor() {
     this.map = new FloorMap(document.getElementById("floor-map"));
-    this.placeMarks = new Map();
     this.ghost = svg("circle", { class: "ghost", r: 0.5 });
     this.ghost.style.display = "none";
     this.map.element.append(this.ghost);
@@ -59,24 +58,10 @@ export class FloorTab {
   }
 
   drawPlaces(places) {
-    const seen = new Set();
-    for (const place of places) {
-      seen.add(place.name);
-      let mark = this.placeMarks.get(place.name);
-      if (!mark) {
-        mark = svg("g", { class: `place draggable place-${place.name}`, "data-place": place.name },
-          svg("circle", { r: 0.6 }), svg("text", { y: 1.05 }, placeLabel(place.name)));
-        this.map.places.append(mark);
-        this.placeMarks.set(place.name, mark);
-        this.drag(mark, mark, placePlaced(place.name));
-      }
-      mark.setAttribute("transform", `translate(${place.x} ${place.y})`);
-      mark.dataset.x = place.x;
-      mark.dataset.y = place.y;
-    }
-    for (const [name, mark] of this.placeMarks) {
-      if (!seen.has(name)) { mark.remove(); this.placeMarks.delete(name); }
-    }
+    this.map.drawPlaces(places, {
+      label: placeLabel,
+      made: (mark, place) => { mark.classList.add("draggable"); this.drag(mark, mark, placePlaced(place.name)); },
+    });
   }
 
   chip(label, data, placed) {

@@ -21,9 +21,6 @@ const floorMap = new FloorMap(document.getElementById("map"));
 const W = floorMap.width;
 const H = floorMap.height;
 const robotLayer = floorMap.robots;
-floorMap.places.append(
-  svg("circle", { class: "dock", cx: body.dockX, cy: body.dockY, r: 0.9 }),
-  svg("text", { class: "dock-label", x: body.dockX, y: Number(body.dockY) + 1.35 }, t("map.dock")));
 
 let may = new Set();
 const pairing = new PairingPanel(document.getElementById("pair-panel"), JSON.parse(body.pairRoles));
@@ -62,7 +59,11 @@ const events = new Topic("events", { onChange: () => renderEvents(document.getEl
 const status = new Topic("status", { onChange: renderStatus });
 // Those who read the robots read their cameras too (admin, floor, maintenance).
 const cameras = new Topic("video_streams", { onChange: renderCameras });
-const topics = [robots, tables, tasks, events, status, cameras];
+// Where the dock, the pass and the host stand are, as the admin page set them.
+const places = new Topic("places", {
+  key: (place) => place.name, onChange: () => floorMap.drawPlaces(places.list(), { label: (name) => t(`map.${name}`) }),
+});
+const topics = [robots, tables, tasks, events, status, cameras, places];
 watchConnection(topics, document.getElementById("conn"), document.getElementById("banner"));
 
 // Table markers are kept and updated in place (floormap.js), so a focused table keeps its

@@ -19,6 +19,30 @@ export class FloorMap {
     element.append(svg("rect", { class: "floor", x: 0, y: 0, width: this.width, height: this.height }),
       this.places, this.tables, this.robots);
     this.marks = new Map(); // table id -> { g, rect, text }
+    this.placeMarks = new Map(); // place name -> its marker
+  }
+
+  // Draw the places set (the places topic: dock, pass, host), each labelled `label(name)`;
+  // `made(mark, place)` runs once per new marker; a place no longer set loses its marker.
+  drawPlaces(places, { label, made = () => {} }) {
+    const seen = new Set();
+    for (const place of places) {
+      seen.add(place.name);
+      let mark = this.placeMarks.get(place.name);
+      if (!mark) {
+        mark = svg("g", { class: `place place-${place.name}`, "data-place": place.name },
+          svg("circle", { r: 0.6 }), svg("text", { y: 1.05 }, label(place.name)));
+        this.places.append(mark);
+        this.placeMarks.set(place.name, mark);
+        made(mark, place);
+      }
+      mark.setAttribute("transform", `translate(${place.x} ${place.y})`);
+      mark.dataset.x = place.x;
+      mark.dataset.y = place.y;
+    }
+    for (const [name, mark] of this.placeMarks) {
+      if (!seen.has(name)) { mark.remove(); this.placeMarks.delete(name); }
+    }
   }
 
   // Draw every table that has a position; `made(mark, table)` runs once per new marker,

@@ -24,9 +24,9 @@ TABLES: Final[list[Table]] = [
 ]
 
 # The demo floor's places: the robots' dock by the kitchen on the left wall, the pass just
-# below it, the host stand at the door in the bottom right corner.
+# above it on the map, the host stand at the door in the bottom right corner.
 PLACES: Final = {PlaceName.DOCK: DOCK, PlaceName.PASS: (1.5, 3.5),
-                 PlaceName.HOST: (19.2, 0.8)}
+                 PlaceName.HOST: (18.8, 10.8)}
 
 # Ids past the demo's twelve fill, row by row from the bottom left, a lattice of odd x (3..17)
 # and odd y (1..11) metres: 2 m apart, at least 1.1 m from every demo table (those stand on even

@@ -441,7 +441,8 @@ async def _run_retention(parts: Parts) -> None:
 
     async def prune_records() -> None:
         for topic in LOG_TOPICS:
-            await store.prune(topic, getattr(retention, topic))
+            await store.retention.prune(topic, getattr(retention, topic),
+                                        retention.max_bytes(topic))
         await parts.guest_sessions.prune()
     await _every(RETENTION_EVERY_S, prune_records)
 

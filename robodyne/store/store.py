@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import aiosqlite
 
@@ -85,13 +85,12 @@ from .keys import Keys
 from .links import LinkRows
 from .places import PlaceRows
 from .report_queries import ReportReader
+from .retention import RetentionRows
 from .rows import Rows
 from .stock import StockRows
 from .waitlist import WaitlistRows
 
 __all__ = ["Store"]
-
-RETAINED: Final = frozenset({Topic.EVENTS, Topic.SYSTEMLOGS})
 
 
 class Store:
@@ -101,7 +100,8 @@ class Store:
         self.path = path
         self.database = Database(path)
         # The rows of one concern each, asked directly as store.<name> (each its own module):
-        # idempotency keys, guest sessions, the waitlist's reads, places, robots' cameras.
+        # idempotency keys, guest sessions, the waitlist's reads, places, robots' cameras,
+        # the retention of events and system logs.
         self.keys = Keys(self.database)
         self._rows = Rows(self.database, self.keys)
         self._links = LinkRows(self.database)
@@ -109,6 +109,7 @@ class Store:
         self.waitlist = WaitlistRows(self.database)
         self.places = PlaceRows(self.database)
         self.cameras = CameraRows(self.database)
+        self.retention = RetentionRows(self.database)
         self.stock = StockRows(self.database, self.keys, self._rows)
         # Seconds each commit took (for /metrics), and the health flips (for the journal).
         self.on_commit = self.database.on_commit
@@ -465,16 +466,6 @@ class Store:
                 "UPDATE events SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL",
                 (utcnow(), event_id))
         return await self.event(event_id)
-
-    async def prune(self, table: Topic, keep: int) -> int:
-        """Delete all but the newest `keep` rows of events or systemlogs."""
-        if table not in RETAINED:
-            raise ValueError(f"{table} is not pruned")
-        async with self.transaction() as db:
-            cur = await db.execute(
-                f"DELETE FROM {table} WHERE id <= (SELECT id FROM {table} ORDER BY id DESC"
-                " LIMIT 1 OFFSET ?)", (keep,))
-        return cur.rowcount
 
     # ---- table links (links.py): never part of a table's record ----
 

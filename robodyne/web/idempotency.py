@@ -109,6 +109,8 @@ class Idempotency:
             key = request.headers.get(HEADER)
             if key is None or request.method != "POST" or not request.path.startswith("/api/"):
                 return await handler(request)
+            if not routes.keyed(request):
+                return await handler(request)  # no route of ours, or one whose answer is secret
             if not KEY_PATTERN.fullmatch(key):
                 return error_response(400, Code.VALIDATION_ERROR,
                                       f"{HEADER}: 1 to 255 printable ASCII characters")

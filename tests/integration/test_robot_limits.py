@@ -8,7 +8,6 @@ import asyncio
 from pathlib import Path
 
 import aiohttp
-import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 

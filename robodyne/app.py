@@ -420,10 +420,17 @@ def _background(name: str, run: Callable[[Parts], Coroutine[Any, Any, None]]
     return entry
 
 
-async def _every(seconds: float, work: Callable[[], Coroutine[Any, Any, Any]]) -> None:
-    """Run `work` every `seconds`; a database failure skips a round, never ends the loop."""
+async def _every(seconds: float, work: Callable[[], Coroutine[Any, Any, Any]], *,
+                 wake: asyncio.Event | None = None) -> None:
+    """Run `work` every `seconds`, or as soon as `wake` is set; a database failure skips a
+    round, never ends the loop."""
     while True:
-        await asyncio.sleep(seconds)
+        if wake is None:
+            await asyncio.sleep(seconds)
+        else:
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(wake.wait(), seconds)
+            wake.clear()
         try:
             await work()
         except StorageUnavailable as err:
@@ -444,7 +451,10 @@ async def _run_retention(parts: Parts) -> None:
             await store.retention.prune(topic, getattr(retention, topic),
                                         retention.max_bytes(topic))
         await parts.guest_sessions.prune()
-    await _every(RETENTION_EVERY_S, prune_records)
+    # At once at the start too: the first prune counts the bytes the tables hold, and only
+    # then can a table past its budget wake the pruner (store/retention.py).
+    store.retention.due.set()
+    await _every(RETENTION_EVERY_S, prune_records, wake=store.retention.due)
 
 
 async def _on_shutdown(app: web.Application) -> None:

@@ -102,11 +102,12 @@ class Keys:
             await db.execute(
                 "UPDATE idempotency_keys SET status = ?, content_type = ?, body = ?"
                 " WHERE scope = ? AND key = ?", (status, content_type, body, scope, key))
+            # By rowid among keys of the same millisecond: never more than the bound.
             await db.execute(
-                "DELETE FROM idempotency_keys WHERE scope = ? AND created_at < ("
-                " SELECT created_at FROM idempotency_keys WHERE scope = ?"
-                " ORDER BY created_at DESC LIMIT 1 OFFSET ?)",
-                (scope, scope, KEPT_PER_SCOPE - 1))
+                "DELETE FROM idempotency_keys WHERE scope = ? AND rowid NOT IN ("
+                " SELECT rowid FROM idempotency_keys WHERE scope = ?"
+                " ORDER BY created_at DESC, rowid DESC LIMIT ?)",
+                (scope, scope, KEPT_PER_SCOPE))
 
     async def forget(self, scope: str, key: str) -> None:
         """A key whose request was refused: its retry runs again."""

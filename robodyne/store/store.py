@@ -85,7 +85,7 @@ from .keys import Keys
 from .links import LinkRows
 from .places import PlaceRows
 from .report_queries import ReportReader
-from .retention import RetentionRows
+from .retention import RetentionRows, text_size
 from .rows import Rows
 from .stock import StockRows
 from .waitlist import WaitlistRows
@@ -396,6 +396,7 @@ class Store:
         event_id = await self._rows.insert(EVENTS, dict(
             type=type_, severity=severity, source=source, message=message, data=data or {},
             created_at=now), noted=False)
+        self.retention.grew(Topic.EVENTS, text_size(type_, source, message, json(data or {}) or ""))
         return Event(id=event_id, type=type_, severity=severity, source=source,
                      message=message, data=data or {}, created_at=now)
 
@@ -403,6 +404,7 @@ class Store:
         now = utcnow()
         log_id = await self._rows.insert(SYSTEMLOGS, dict(ts=now, level=level, source=source,
                                                           message=message), noted=False)
+        self.retention.grew(Topic.SYSTEMLOGS, text_size(source, message))
         return SystemLog(id=log_id, ts=now, level=level, source=source, message=message)
 
     async def count_repeats(self, counts: Iterable[tuple[int, int]]) -> None:

@@ -3,8 +3,6 @@ SQLite file without sockets."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -12,16 +10,6 @@ from robodyne.core.models import LogLevel
 from robodyne.core.topics import Topic
 from robodyne.store.retention import PRUNE_TO, WAKE_AT
 from robodyne.store.store import Store
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = Store(tmp_path / "store.db")
-    await opened.open()
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def text_in(store: Store, table: Topic) -> int:

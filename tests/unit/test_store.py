@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,6 @@ from robodyne.store.keys import KEPT_PER_SCOPE
 from robodyne.store.store import Store
 
 from ..support.server import db_write
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = Store(tmp_path / "store.db")
-    await opened.open()
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def test_a_second_dish_of_the_same_name_is_a_constraint_failed_and_nothing_is_saved(

@@ -428,8 +428,9 @@ async def _every(seconds: float, work: Callable[[], Coroutine[Any, Any, Any]], *
         if wake is None:
             await asyncio.sleep(seconds)
         else:
-            with suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(wake.wait(), seconds)
+            with suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await wake.wait()
             wake.clear()
         try:
             await work()
@@ -451,9 +452,11 @@ async def _run_retention(parts: Parts) -> None:
             await store.retention.prune(topic, getattr(retention, topic),
                                         retention.max_bytes(topic))
         await parts.guest_sessions.prune()
-    # At once at the start too: the first prune counts the bytes the tables hold, and only
-    # then can a table past its budget wake the pruner (store/retention.py).
-    store.retention.due.set()
+    # The bytes the tables hold, counted at the start (a read): from then on a table past its
+    # budget wakes the pruner (store/retention.py). Failing, the first prune counts them.
+    with suppress(StorageUnavailable):
+        for topic in LOG_TOPICS:
+            await store.retention.count(topic, retention.max_bytes(topic))
     await _every(RETENTION_EVERY_S, prune_records, wake=store.retention.due)
 
 

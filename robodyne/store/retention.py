@@ -64,20 +64,29 @@ class RetentionRows:
         """The bytes of text `table` holds, as counted (None before the first prune)."""
         return self._bytes[table]
 
-    async def prune(self, table: Topic, keep: int, max_bytes: int) -> int:
-        """Delete all but the newest `keep` rows of events or systemlogs, and the oldest of
-        those while they hold more than `max_bytes` of text; how many rows were deleted."""
-        size = _SIZE.get(table)
-        if size is None:
-            raise ValueError(f"{table} is not pruned")
+    async def count(self, table: Topic, max_bytes: int) -> int:
+        """The bytes of text `table` holds, summed by SQLite the first time; from then on a
+        table past `max_bytes` by a tenth sets `due`."""
         self._budgets[table] = max_bytes
         total = self._bytes[table]
         if total is None:
             # Counted from 0 while the sum runs: an insert meanwhile is counted (twice at
             # worst, which errs on the side of the bound).
             self._bytes[table] = 0
-            [row] = await self._database.rows(f"SELECT coalesce(sum({size}), 0) FROM {table}")
+            [row] = await self._database.rows(
+                f"SELECT coalesce(sum({_SIZE[table]}), 0) FROM {table}")
             total = self._bytes[table] = (self._bytes[table] or 0) + int(row[0])
+        if total > max_bytes * WAKE_AT:
+            self.due.set()
+        return total
+
+    async def prune(self, table: Topic, keep: int, max_bytes: int) -> int:
+        """Delete all but the newest `keep` rows of events or systemlogs, and the oldest of
+        those while they hold more than `max_bytes` of text; how many rows were deleted."""
+        size = _SIZE.get(table)
+        if size is None:
+            raise ValueError(f"{table} is not pruned")
+        total = await self.count(table, max_bytes)
         by_rows = await self._database.rows(
             f"SELECT id FROM {table} ORDER BY id DESC LIMIT 1 OFFSET ?", (keep,))
         last = by_rows[0][0] if by_rows else None

@@ -289,8 +289,11 @@ async def test_a_key_older_than_24_hours_is_forgotten_and_pruned(
 
 async def test_a_key_under_403_405_or_an_unknown_api_path_leaves_no_row(
         server: TestServer, api: Api) -> None:
-    """SPEC §5: a key is kept only for a write that was authorised and answered."""
+    """SPEC §5: a key is kept only for a write that was authorised and answered; a refused
+    request does not even write one for a while (no commit at all)."""
     table = await api.table()
+    commits: list[float] = []
+    store_of(server).on_commit.append(commits.append)
     forbidden, _ = await post(api, "/api/orders", order_body(table["id"]), "k-403",
                               token="robot-token-test")
     assert_error(forbidden, 403, "forbidden")
@@ -298,7 +301,9 @@ async def test_a_key_under_403_405_or_an_unknown_api_path_leaves_no_row(
     assert not_allowed.status == 405
     unknown, _ = await post(api, "/api/nothing/" + "p" * 7000, {}, "k-404")
     assert unknown.status == 404
-    assert count(server, "idempotency_keys") == 0
+    invalid, _ = await post(api, "/api/orders", {"table_id": table["id"]}, "k-400")
+    assert_error(invalid, 400, "validation_error")
+    assert count(server, "idempotency_keys") == 0 and commits == []
 
 
 async def test_a_token_keeps_at_most_1000_keys_the_oldest_dropped_first(

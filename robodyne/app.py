@@ -10,7 +10,7 @@ import socket
 import ssl
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -18,7 +18,7 @@ from aiohttp import web
 
 from .core.errors import StorageUnavailable
 from .core.stats import Stats
-from .core.topics import LOG_TOPICS, STATE_TOPICS, Topic
+from .core.topics import STATE_TOPICS, Topic
 from .demo import seed
 from .demo.client import SimFleet
 from .demo.guest import GuestPhones, own_url
@@ -44,6 +44,7 @@ from .domain.notify import Notifier
 from .domain.polling import poll_once
 from .domain.robot_reports import RobotReports
 from .domain.restaurant import Restaurant
+from .domain.retention import LogRetention
 from .domain.stock import Stock
 from .domain.status import StatusReporter
 from .domain.views import topic_views
@@ -420,18 +421,11 @@ def _background(name: str, run: Callable[[Parts], Coroutine[Any, Any, None]]
     return entry
 
 
-async def _every(seconds: float, work: Callable[[], Coroutine[Any, Any, Any]], *,
-                 wake: asyncio.Event | None = None) -> None:
-    """Run `work` every `seconds`, or as soon as `wake` is set; a database failure skips a
-    round, never ends the loop."""
+async def _every(seconds: float, work: Callable[[], Coroutine[Any, Any, Any]],
+                 wait: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+    """Run `work` after each `wait(seconds)`; a database failure skips a round, never ends it."""
     while True:
-        if wake is None:
-            await asyncio.sleep(seconds)
-        else:
-            with suppress(TimeoutError):
-                async with asyncio.timeout(seconds):
-                    await wake.wait()
-            wake.clear()
+        await wait(seconds)
         try:
             await work()
         except StorageUnavailable as err:
@@ -445,19 +439,13 @@ async def _run_polling(parts: Parts) -> None:
 
 
 async def _run_retention(parts: Parts) -> None:
-    retention, store = parts.settings.retention, parts.store
+    retention = LogRetention(parts.store.retention, parts.settings.retention)
 
     async def prune_records() -> None:
-        for topic in LOG_TOPICS:
-            await store.retention.prune(topic, getattr(retention, topic),
-                                        retention.max_bytes(topic))
+        await retention.prune()
         await parts.guest_sessions.prune()
-    # The bytes the tables hold, counted at the start (a read): from then on a table past its
-    # budget wakes the pruner (store/retention.py). Failing, the first prune counts them.
-    with suppress(StorageUnavailable):
-        for topic in LOG_TOPICS:
-            await store.retention.count(topic, retention.max_bytes(topic))
-    await _every(RETENTION_EVERY_S, prune_records, wake=store.retention.due)
+    await retention.count()
+    await _every(RETENTION_EVERY_S, prune_records, retention.wake)
 
 
 async def _on_shutdown(app: web.Application) -> None:

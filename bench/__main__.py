@@ -1,4 +1,4 @@
-"""python -m bench {fanout,frozen,idle,ingest,shutdown,dispatch,reports,guests,photos,all}
+"""python -m bench {fanout,frozen,idle,ingest,shutdown,dispatch,reports,guests,photos,prehello,all}
 [--quick]: side by side, one run."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import dispatch, guests, photos, reports, scenarios
+from . import dispatch, guests, photos, prehello, reports, scenarios
 from .servers import KINDS, seed_available
 
 # (quick, full) sizes; the full fanout sweeps subscriber counts for the latency plot.
@@ -53,10 +53,13 @@ SIZES: dict[str, dict[str, Any]] = {
                              duration=300, cook_s=(10, 40))]},
     # The time one menu photo holds the event loop (docs/benchmarks.md, "Menu photos").
     "photos": {"quick": [dict(repeats=3)], "full": [dict(repeats=10)]},
+    # Strangers on the robot port that never say hello (docs/benchmarks.md, "Strangers").
+    "prehello": {"quick": [dict(connections=2000)], "full": [dict(connections=10000)]},
 }
 # Scenarios run against variants of Robodyne instead of the three servers.
 VARIANTS: dict[str, tuple[str, ...]] = {"dispatch": dispatch.VARIANTS, "reports": ("robodyne",),
-                                        "guests": ("robodyne",), "photos": ("robodyne",)}
+                                        "guests": ("robodyne",), "photos": ("robodyne",),
+                                        "prehello": ("robodyne",)}
 # Left out of `all --quick` (~4 minutes on its own): run `python -m bench dispatch --quick`.
 # (guests --quick takes ~50 s and is in.)
 NOT_IN_QUICK_ALL = frozenset({"dispatch"})
@@ -64,12 +67,12 @@ RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
     "fanout": scenarios.fanout, "saturation": scenarios.fanout, "frozen": scenarios.fanout,
     "idle": scenarios.idle, "ingest": scenarios.ingest, "shutdown": scenarios.shutdown,
     "dispatch": dispatch.dispatch, "reports": reports.reports, "guests": guests.guests,
-    "photos": photos.photos,
+    "photos": photos.photos, "prehello": prehello.prehello,
 }
 # Where a scenario's full run is saved when no --out is given.
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_OUT: dict[str, Path] = {name: RESULTS / f"{name}.json"
-                                for name in ("reports", "guests", "photos")}
+                                for name in ("reports", "guests", "photos", "prehello")}
 COLUMNS: dict[str, list[tuple[str, str]]] = {
     "fanout": [("subscribers", "subs"), ("frames_per_s", "frames/s"),
                ("delivered_states_per_s", "states/s"), ("latency.p50_ms", "p50 ms"),
@@ -97,6 +100,7 @@ COLUMNS["reports export"] = reports.EXPORT_COLUMNS
 COLUMNS["reports live"] = reports.LIVE_COLUMNS
 COLUMNS["guests"] = guests.COLUMNS
 COLUMNS["photos"] = photos.COLUMNS
+COLUMNS["prehello"] = prehello.COLUMNS
 
 
 def _get(row: dict[str, Any], path: str) -> Any:

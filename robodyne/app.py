@@ -10,7 +10,7 @@ import socket
 import ssl
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Final
@@ -19,7 +19,7 @@ from aiohttp import web
 
 from .core.errors import StorageUnavailable
 from .core.stats import Stats
-from .core.topics import LOG_TOPICS, STATE_TOPICS, Topic
+from .core.topics import STATE_TOPICS, Topic
 from .demo import seed
 from .demo.client import SimFleet
 from .demo.guest import GuestPhones, own_url
@@ -45,6 +45,7 @@ from .domain.notify import Notifier
 from .domain.polling import poll_once
 from .domain.robot_reports import RobotReports
 from .domain.restaurant import Restaurant
+from .domain.retention import LogRetention
 from .domain.stock import Stock
 from .domain.status import StatusReporter
 from .domain.views import topic_views
@@ -421,10 +422,11 @@ def _background(name: str, run: Callable[[Parts], Coroutine[Any, Any, None]]
     return entry
 
 
-async def _every(seconds: float, work: Callable[[], Coroutine[Any, Any, Any]]) -> None:
-    """Run `work` every `seconds`; a database failure skips a round, never ends the loop."""
+async def _every(seconds: float, work: Callable[[], Coroutine[Any, Any, Any]],
+                 wait: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+    """Run `work` after each `wait(seconds)`; a database failure skips a round, never ends it."""
     while True:
-        await asyncio.sleep(seconds)
+        await wait(seconds)
         try:
             await work()
         except StorageUnavailable as err:
@@ -438,13 +440,13 @@ async def _run_polling(parts: Parts) -> None:
 
 
 async def _run_retention(parts: Parts) -> None:
-    retention, store = parts.settings.retention, parts.store
+    retention = LogRetention(parts.store.retention, parts.settings.retention)
 
     async def prune_records() -> None:
-        for topic in LOG_TOPICS:
-            await store.prune(topic, getattr(retention, topic))
+        await retention.prune()
         await parts.guest_sessions.prune()
-    await _every(RETENTION_EVERY_S, prune_records)
+    await retention.count()
+    await _every(RETENTION_EVERY_S, prune_records, retention.wake)
 
 
 async def _on_shutdown(app: web.Application) -> None:

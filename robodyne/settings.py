@@ -174,6 +174,10 @@ class TcpSettings(Section):
     max_line_bytes: int = Field(65536, ge=256)
     # Robots the server knows at most: a new robot id past this is refused at its hello.
     max_robots: int = Field(200, ge=1)
+    # Connections that have not said hello yet; one more is closed at once (SPEC §4).
+    max_pending: int = Field(64, ge=1)
+    # Events and logs (command results among them) one robot may send in any 60 s.
+    max_lines_per_min: int = Field(600, ge=1)
 
 
 class DatabaseSettings(Section):
@@ -214,8 +218,18 @@ class PollingSettings(Section):
 
 
 class RetentionSettings(Section):
+    """Events and system logs kept (docs/operations.md, "Retention"): the newest rows, and of
+    those at most so many megabytes of text (floats, so that tests can say less than one)."""
+
     events: int = Field(100_000, ge=100)
     systemlogs: int = Field(100_000, ge=100)
+    events_mb: float = Field(100, gt=0)
+    systemlogs_mb: float = Field(100, gt=0)
+
+    def max_bytes(self, topic: str) -> int:
+        """The bytes of text kept of events or systemlogs."""
+        megabytes: float = getattr(self, f"{topic}_mb")
+        return int(megabytes * 2**20)
 
 
 class KitchenSettings(Section):

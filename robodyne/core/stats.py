@@ -40,6 +40,8 @@ class Stats:
         self.ws_closed: Counter[str] = Counter()
         self.tcp_lines: Counter[str] = Counter()
         self.tcp_errors: Counter[str] = Counter()
+        # Connections closed at once for tcp.max_pending (robots/server.py).
+        self.tcp_pending_refused = 0
         self.db_write = Buckets()
         self.publish_to_socket = Buckets()
         self.loop_lag = 0.0

@@ -11,6 +11,9 @@ from ..wire import robot as wire
 from ..wire.framing import LineFramer, LineTooLong
 
 HELLO_TIMEOUT_S: Final = 10.0
+# The most a connection may send before its hello is welcomed (SPEC §4): a stranger's bytes
+# cost at most this much each, and at most tcp.max_pending strangers are held at once.
+PRE_HELLO_BYTES: Final = 4096
 MAX_BAD_LINES: Final = 100
 SILENT_HEARTBEATS: Final = 3
 
@@ -28,6 +31,7 @@ class RobotProtocol:
         self._framer = LineFramer(max_line_bytes)
         self.robot_id: str | None = None
         self.greeted = False
+        self.received_before_hello = 0
         self.bad_in_row = 0
         # Why the session ended (bye, replaced, silent, …), once it has.
         self.ended: str | None = None
@@ -42,8 +46,14 @@ class RobotProtocol:
     # ---- input ----
 
     def receive(self, data: bytes, now: float) -> list[bytes | LineTooLong]:
-        """Bytes from the socket: any of them is a sign of life. Returns the framed lines."""
+        """Bytes from the socket: any of them is a sign of life. Returns the framed lines;
+        none once the connection sent more than PRE_HELLO_BYTES before its welcome (it ends)."""
         self.last_heard = now
+        if not self.greeted:
+            self.received_before_hello += len(data)
+            if self.received_before_hello > PRE_HELLO_BYTES:
+                self.end("too much before hello")
+                return []
         return self._framer.feed(data)
 
     def parse(self, item: bytes | LineTooLong) -> wire.Message:
@@ -88,6 +98,13 @@ class RobotProtocol:
         if self.bad_in_row >= MAX_BAD_LINES:
             self.end(f"{MAX_BAD_LINES} bad lines in a row")
 
+    def rate_limited(self, message: wire.Message, limit: int) -> None:
+        """Over the robot's lines a minute: refused, but not a bad line (the robot is not
+        broken, only busy), so the connection stays."""
+        self._out.append(wire.error(
+            Code.RATE_LIMITED, f"{message.type}: more than {limit} events and logs in 60 s"
+            " (tcp.max_lines_per_min)", message.id))
+
     def unavailable(self, message: wire.Message, detail: str) -> None:
         """The store could not take it: not the robot's fault, so not a bad line, and no ack."""
         self._out.append(wire.error(Code.UNAVAILABLE, detail, message.id))
@@ -107,6 +124,8 @@ class RobotProtocol:
             "no hello": wire.error(Code.NOT_HELLO, f"no hello within {HELLO_TIMEOUT_S:g} s"),
             "shutdown": wire.SHUTDOWN,
             "revoked": wire.error(Code.UNAUTHORIZED, "this session's token was revoked"),
+            "too much before hello": wire.error(
+                Code.LINE_TOO_LONG, f"more than {PRE_HELLO_BYTES} bytes before the welcome"),
         }.get(reason)
         if final is not None:
             self._out.append(final)

@@ -7,6 +7,7 @@ import logging
 import ssl
 from typing import Any, Final
 
+from ..core.rates import SlidingRate
 from ..core.tokens import Refusals, TokenBook
 from ..core.stats import Stats
 from ..domain.cameras import Cameras
@@ -40,6 +41,7 @@ class RobotServer:
         self._cameras = cameras
         self._stats = stats
         self.sessions: dict[RobotSession, asyncio.Task[Any]] = {}
+        self.rates = SlidingRate(settings.max_lines_per_min)
         self._server: asyncio.Server | None = None
 
     @property
@@ -57,14 +59,24 @@ class RobotServer:
         self._tokens.on_revoke.append(self._revoked)
         log.info("robots connect on %s://%s:%d", "tls" if tls else "tcp", tcp.host, self.port)
 
+    def pending(self) -> int:
+        """Connections that have not been welcomed yet."""
+        return sum(1 for session in self.sessions if not session.protocol.greeted)
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.pending() >= self.settings.max_pending:
+            # Past tcp.max_pending strangers: dropped before a byte is read, with no session,
+            # no line and no log (a flood must cost nothing); counted on /metrics.
+            self._stats.tcp_pending_refused += 1
+            writer.transport.abort()
+            return
         protocol = RobotProtocol(self.settings.max_line_bytes, self.settings.heartbeat_s,
                                  asyncio.get_running_loop().time())
         session = RobotSession(reader, writer, protocol=protocol, tokens=self._tokens,
                                refusals=self._refusals, max_robots=self.settings.max_robots,
                                fleet=self._fleet, reports=self._reports,
                                notifier=self._notifier, cameras=self._cameras,
-                               stats=self._stats)
+                               stats=self._stats, rates=self.rates)
         task = asyncio.current_task()
         assert task is not None
         self.sessions[session] = task
@@ -89,6 +101,7 @@ class RobotServer:
                 reason = session.protocol.overdue(now)
                 if reason is not None:
                     session.end(reason)
+            self.rates.forget_idle(now)
 
     async def stop(self) -> None:
         """Stop listening, tell every robot we are going, and wait for the sessions to end."""

@@ -10,6 +10,7 @@ from typing import Any, Final
 from ..core.codes import Code
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound, StorageUnavailable
 from ..core.logprefix import PrefixedLog
+from ..core.rates import SlidingRate
 from ..core.models import Command
 from ..core.roles import ROBOT_SESSION_ROLES, Role
 from ..core.tokens import Refusals, TokenBook
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 # A robot that reads nothing while this much waits for it is dropped; robots get little.
 MAX_WRITE_BUFFER: Final = 1 << 20
 READ_CHUNK: Final = 64 * 1024
+# The lines that write a row of events or systemlogs: tcp.max_lines_per_min counts these.
+RATED: Final = (wire.RobotEvent, wire.Log, wire.CommandResult)
 
 _ids = itertools.count(1)
 
@@ -40,7 +43,7 @@ class RobotSession:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
                  protocol: RobotProtocol, tokens: TokenBook, refusals: Refusals,
                  max_robots: int, fleet: Fleet, reports: RobotReports, notifier: Notifier,
-                 cameras: Cameras, stats: Stats) -> None:
+                 cameras: Cameras, stats: Stats, rates: SlidingRate) -> None:
         self.reader = reader
         self.writer = writer
         self.protocol = protocol
@@ -55,6 +58,8 @@ class RobotSession:
         self._notifier = notifier
         self._cameras = cameras
         self._stats = stats
+        # Shared by every session: a robot that reconnects keeps its window.
+        self._rates = rates
         peer = writer.get_extra_info("peername")
         self.peer = peer[0] if peer else "?"
         self.log = PrefixedLog(log, f"tcp#{next(_ids)} {self.peer}")
@@ -99,6 +104,7 @@ class RobotSession:
                         break
                     await self._handle(item)
                     self.flush()
+                self.flush()  # what ending there said (too much before hello)
         except ConnectionError as err:
             self.log.debug("connection error: %s", err)
         finally:
@@ -117,6 +123,10 @@ class RobotSession:
             protocol.refuse(err)
             return
         self._stats.tcp_lines[message.type] += 1
+        if self._over_rate(message):
+            self._stats.tcp_errors[Code.RATE_LIMITED] += 1
+            protocol.rate_limited(message, self._rates.limit)
+            return
         try:
             if isinstance(message, wire.Hello):
                 await self._hello(message)
@@ -136,6 +146,14 @@ class RobotSession:
             protocol.unavailable(message, str(err))
         else:
             protocol.done(message)
+
+    def _over_rate(self, message: wire.Message) -> bool:
+        """Whether this event, log or result is one over the robot's lines a minute; an
+        integration (admin) session speaks for no robot and is not limited."""
+        robot_id = self.protocol.robot_id
+        if robot_id is None or not isinstance(message, RATED):
+            return False
+        return not self._rates.allow(robot_id, asyncio.get_running_loop().time())
 
     async def _hello(self, hello: wire.Hello) -> None:
         grant = self._tokens.use(hello.token)

@@ -33,11 +33,28 @@ class KeyRecord:
 
 
 @dataclass(frozen=True)
-class _Keyed:
+class Asked:
+    """What makes a retry the same request: method, path and the body's SHA-256."""
+
+    method: str
+    path: str
+    body_sha256: str
+
+    def matches(self, record: KeyRecord) -> bool:
+        return (record.method, record.path, record.body_sha256) == (
+            self.method, self.path, self.body_sha256)
+
+
+@dataclass
+class Keyed:
+    """The key the running request writes under, and whether its record was written yet."""
+
     scope: str
     key: str
+    asked: Asked
     writes: str | None
     creates: bool
+    noted: bool = False
 
 
 # Keys kept per scope (a token, or a guest table): the oldest go first (SPEC §5).
@@ -51,7 +68,7 @@ class Keys:
         self._database = database
         # The key the running request writes under: a context variable, so each request's
         # task has its own, and another request's writes in between are never noted on it.
-        self._writing: ContextVar[_Keyed | None] = ContextVar("idempotency_key", default=None)
+        self._writing: ContextVar[Keyed | None] = ContextVar("idempotency_key", default=None)
 
     async def record(self, scope: str, key: str, since: str) -> KeyRecord | None:
         """The key's record if it was made at or after `since` (an older one counts as gone)."""
@@ -61,52 +78,56 @@ class Keys:
             " created_at >= ?", (scope, key, since))
         return KeyRecord(*rows[0]) if rows else None
 
-    async def begin(self, scope: str, key: str, method: str, path: str,
-                    body_sha256: str) -> None:
-        """A key's record before its request runs (replacing an expired one)."""
-        async with self._database.transaction() as db:
-            await db.execute(
-                "INSERT OR REPLACE INTO idempotency_keys (scope, key, method, path, body_sha256,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (scope, key, method, path, body_sha256, utcnow()))
-
     @contextmanager
-    def keyed(self, scope: str, key: str, writes: str | None, *, creates: bool = True
-              ) -> Iterator[None]:
+    def keyed(self, scope: str, key: str, asked: Asked, writes: str | None, *,
+              creates: bool = True) -> Iterator[Keyed]:
         """While open, the calling task's first write that creates (or, with creates=False,
-        changes) an item of topic `writes` also notes it on the key's record, in the same
-        transaction: a crash can then never leave the item committed and the key not knowing
-        it."""
-        token = self._writing.set(_Keyed(scope, key, writes, creates))
+        changes) an item of topic `writes` also writes the key's record, naming the item, in
+        the same transaction: a crash can then never leave the item committed and the key not
+        knowing it. Until then the key has no record: a request refused before it wrote
+        anything leaves none (SPEC §5)."""
+        keyed = Keyed(scope, key, asked, writes, creates)
+        token = self._writing.set(keyed)
         try:
-            yield
+            yield keyed
         finally:
             self._writing.reset(token)
 
     async def note_written(self, db: aiosqlite.Connection, topic: Topic, row_id: int,
                            *, created: bool = True) -> None:
-        """Within a write's transaction: the item written, on the key it is written under."""
+        """Within a write's transaction: the key's record, naming the item written."""
         keyed = self._writing.get()
-        if keyed is None or keyed.writes != topic or keyed.creates != created:
+        if keyed is None or keyed.noted or keyed.writes != topic or keyed.creates != created:
             return
+        asked = keyed.asked
+        # Replacing an expired record of the key, or one a crash cut short before it wrote.
         await db.execute(
-            "UPDATE idempotency_keys SET created_topic = ?, created_id = ?"
-            " WHERE scope = ? AND key = ? AND created_id IS NULL",
-            (topic.value, row_id, keyed.scope, keyed.key))
+            "INSERT OR REPLACE INTO idempotency_keys (scope, key, method, path, body_sha256,"
+            " created_topic, created_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (keyed.scope, keyed.key, asked.method, asked.path, asked.body_sha256, topic.value,
+             row_id, utcnow()))
+        keyed.noted = True
 
-    async def finish(self, scope: str, key: str, status: int, content_type: str | None,
-                     body: bytes) -> None:
+    async def finish(self, scope: str, key: str, asked: Asked, status: int,
+                     content_type: str | None, body: bytes) -> None:
         """The answer the key's request got, to be given again to its retries; the scope's
         oldest keys beyond KEPT_PER_SCOPE forgotten."""
         async with self._database.transaction() as db:
             await db.execute(
-                "UPDATE idempotency_keys SET status = ?, content_type = ?, body = ?"
-                " WHERE scope = ? AND key = ?", (status, content_type, body, scope, key))
+                "INSERT INTO idempotency_keys (scope, key, method, path, body_sha256, status,"
+                " content_type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (scope, key) DO UPDATE SET method = excluded.method,"
+                " path = excluded.path, body_sha256 = excluded.body_sha256,"
+                " status = excluded.status, content_type = excluded.content_type,"
+                " body = excluded.body, created_at = excluded.created_at",
+                (scope, key, asked.method, asked.path, asked.body_sha256, status, content_type,
+                 body, utcnow()))
+            # By rowid among keys of the same millisecond: never more than the bound.
             await db.execute(
-                "DELETE FROM idempotency_keys WHERE scope = ? AND created_at < ("
-                " SELECT created_at FROM idempotency_keys WHERE scope = ?"
-                " ORDER BY created_at DESC LIMIT 1 OFFSET ?)",
-                (scope, scope, KEPT_PER_SCOPE - 1))
+                "DELETE FROM idempotency_keys WHERE scope = ? AND rowid NOT IN ("
+                " SELECT rowid FROM idempotency_keys WHERE scope = ?"
+                " ORDER BY created_at DESC, rowid DESC LIMIT ?)",
+                (scope, scope, KEPT_PER_SCOPE))
 
     async def forget(self, scope: str, key: str) -> None:
         """A key whose request was refused: its retry runs again."""

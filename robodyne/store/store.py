@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import aiosqlite
 
@@ -83,14 +83,13 @@ from .keys import Keys
 from .links import LinkRows
 from .places import PlaceRows
 from .report_queries import ReportReader
+from .retention import RetentionRows, text_size
 from .rows import Rows
 from .stock import StockRows
 from .tables import TableRows
 from .waitlist import WaitlistRows
 
 __all__ = ["Store"]
-
-RETAINED: Final = frozenset({Topic.EVENTS, Topic.SYSTEMLOGS})
 
 
 class Store:
@@ -107,6 +106,7 @@ class Store:
         self.places = PlaceRows(self.database)
         self.cameras = CameraRows(self.database)
         self.floor = TableRows(self.database)
+        self.retention = RetentionRows(self.database)
         self.stock = StockRows(self.database, self.keys, self._rows)
         # Seconds each commit took (for /metrics), and the health flips (for the journal).
         self.on_commit = self.database.on_commit
@@ -393,6 +393,7 @@ class Store:
         event_id = await self._rows.insert(EVENTS, dict(
             type=type_, severity=severity, source=source, message=message, data=data or {},
             created_at=now), noted=False)
+        self.retention.grew(Topic.EVENTS, text_size(type_, source, message, json(data or {}) or ""))
         return Event(id=event_id, type=type_, severity=severity, source=source,
                      message=message, data=data or {}, created_at=now)
 
@@ -400,6 +401,7 @@ class Store:
         now = utcnow()
         log_id = await self._rows.insert(SYSTEMLOGS, dict(ts=now, level=level, source=source,
                                                           message=message), noted=False)
+        self.retention.grew(Topic.SYSTEMLOGS, text_size(source, message))
         return SystemLog(id=log_id, ts=now, level=level, source=source, message=message)
 
     async def count_repeats(self, counts: Iterable[tuple[int, int]]) -> None:
@@ -466,16 +468,6 @@ class Store:
                 "UPDATE events SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL",
                 (utcnow(), event_id))
         return await self.event(event_id)
-
-    async def prune(self, table: Topic, keep: int) -> int:
-        """Delete all but the newest `keep` rows of events or systemlogs."""
-        if table not in RETAINED:
-            raise ValueError(f"{table} is not pruned")
-        async with self.transaction() as db:
-            cur = await db.execute(
-                f"DELETE FROM {table} WHERE id <= (SELECT id FROM {table} ORDER BY id DESC"
-                " LIMIT 1 OFFSET ?)", (keep,))
-        return cur.rowcount
 
     # ---- table links (links.py): never part of a table's record ----
 

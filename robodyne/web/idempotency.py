@@ -19,7 +19,7 @@ from ..core.codes import Code
 from ..core.errors import StorageUnavailable
 from ..core.models import iso
 from ..core.topics import Topic
-from ..store.keys import KeyRecord
+from ..store.keys import Asked, KeyRecord
 from ..store.store import Store
 from .auth import Auth, request_token
 from .payload import read_payload
@@ -38,22 +38,9 @@ KEY_PATTERN: Final = re.compile(r"[\x20-\x7e]{1,255}")
 KEPT: Final = range(200, 300)
 
 
-@dataclass(frozen=True)
-class Fingerprint:
-    """What makes a retry the same request: method, path and the body's SHA-256."""
-
-    method: str
-    path: str
-    body_sha256: str
-
-    def matches(self, record: KeyRecord) -> bool:
-        return (record.method, record.path, record.body_sha256) == (
-            self.method, self.path, self.body_sha256)
-
-
 @dataclass
 class _Running:
-    fingerprint: Fingerprint
+    asked: Asked
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -109,6 +96,8 @@ class Idempotency:
             key = request.headers.get(HEADER)
             if key is None or request.method != "POST" or not request.path.startswith("/api/"):
                 return await handler(request)
+            if not routes.keyed(request):
+                return await handler(request)  # no route of ours, or one whose answer is secret
             if not KEY_PATTERN.fullmatch(key):
                 return error_response(400, Code.VALIDATION_ERROR,
                                       f"{HEADER}: 1 to 255 printable ASCII characters")
@@ -120,50 +109,46 @@ class Idempotency:
                 body = await read_payload(request, routes.max_body(request))
             except web.HTTPRequestEntityTooLarge as err:
                 return error_response(413, Code.TOO_LARGE, err.reason)
-            fingerprint = Fingerprint(request.method, request.path,
-                                      hashlib.sha256(body).hexdigest())
-            return await self._once(request, handler, scope, key, fingerprint,
+            asked = Asked(request.method, request.path, hashlib.sha256(body).hexdigest())
+            return await self._once(request, handler, scope, key, asked,
                                     routes.writes(request))
         return idempotent
 
     async def _once(self, request: web.Request, handler: Handler, scope: str, key: str,
-                    fingerprint: Fingerprint, writes: Writes | None) -> web.StreamResponse:
+                    asked: Asked, writes: Writes | None) -> web.StreamResponse:
         # A retry while the first is still running here waits for its answer.
         while (running := self._running.get((scope, key))) is not None:
-            if running.fingerprint != fingerprint:
+            if running.asked != asked:
                 return _conflict(f"{HEADER} {key!r} is in use by another request")
             await running.done.wait()
-        running = self._running[(scope, key)] = _Running(fingerprint)
+        running = self._running[(scope, key)] = _Running(asked)
         try:
-            return await self._run(request, handler, scope, key, fingerprint, writes)
+            return await self._run(request, handler, scope, key, asked, writes)
         finally:
             del self._running[(scope, key)]
             running.done.set()
 
     async def _run(self, request: web.Request, handler: Handler, scope: str, key: str,
-                   fingerprint: Fingerprint, writes: Writes | None) -> web.StreamResponse:
+                   asked: Asked, writes: Writes | None) -> web.StreamResponse:
         record = await self._keys.record(scope, key, self.cutoff())
         if record is not None:
-            if not fingerprint.matches(record):
+            if not asked.matches(record):
                 return _conflict(f"{HEADER} {key!r} was used for another request")
             if record.status is not None:
                 return _replay(record)
             recovered = await self._recover(record, writes)
             if recovered is not None:
-                await self._keep(scope, key, recovered)
+                await self._keep(scope, key, asked, recovered)
                 recovered.headers[REPLAYED] = "true"
                 return recovered
             # Cut short before it created anything: it runs again.
-        else:
-            await self._keys.begin(scope, key, fingerprint.method, fingerprint.path,
-                                   fingerprint.body_sha256)
-        with self._keys.keyed(scope, key, writes.topic if writes else None,
-                              creates=writes is None or writes.creates):
+        with self._keys.keyed(scope, key, asked, writes.topic if writes else None,
+                              creates=writes is None or writes.creates) as keyed:
             response = await handler(request)
         if isinstance(response, web.Response) and response.status in KEPT:
-            await self._keep(scope, key, response)
-        elif response.status < 500:
-            await self._keys.forget(scope, key)
+            await self._keep(scope, key, asked, response)
+        elif response.status < 500 and (keyed.noted or record is not None):
+            await self._keys.forget(scope, key)  # a refusal after all: its retry runs again
         return response
 
     async def _recover(self, record: KeyRecord, writes: Writes | None) -> web.Response | None:
@@ -179,10 +164,10 @@ class Idempotency:
         return web.Response(status=writes.status, body=orjson.dumps(item.model_dump(mode="json")),
                             content_type="application/json")
 
-    async def _keep(self, scope: str, key: str, response: web.Response) -> None:
+    async def _keep(self, scope: str, key: str, asked: Asked, response: web.Response) -> None:
         body = response.body if isinstance(response.body, bytes) else b""
         try:
-            await self._keys.finish(scope, key, response.status,
+            await self._keys.finish(scope, key, asked, response.status,
                                     response.headers.get("Content-Type"), body)
         except StorageUnavailable as err:
             # The write it guards is done; a retry finds what it created (see _recover).

@@ -78,6 +78,9 @@ class Collector:
         for code, value in stats.tcp_errors.items():
             errors.add_metric([code], value)
         yield errors
+        yield CounterMetricFamily("robodyne_tcp_pending_refused",
+                                  "Robot connections closed at once past tcp.max_pending",
+                                  value=stats.tcp_pending_refused)
         yield histogram(stats.db_write, "robodyne_db_write_seconds", "SQLite transaction latency")
         yield histogram(stats.ready_to_served, "robodyne_order_ready_to_served_seconds",
                         "Time from an order ready to served, per order a robot delivered")

@@ -149,7 +149,8 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
         # Cancelling again is refused (the task is finished): a retry gets the cancelled task.
         Route("POST", "/api/tasks/{id}/cancel", api.cancel_task, Write(S.TASKS),
               changes(T.TASKS)),
-        Route("POST", "/api/pairing", login.make_code, Write(S.TOKENS)),
+        # Its answer is a pairing code: no key's record may hold one (a retry makes another).
+        Route("POST", "/api/pairing", login.make_code, Write(S.TOKENS), keyed=False),
         Route("GET", "/api/tokens", devices.tokens, TOKENS),
         Route("DELETE", "/api/tokens/{id}", devices.revoke, Write(S.TOKENS)),
     ])

@@ -43,7 +43,8 @@ def changes(topic: Topic) -> Writes:
 class Route:
     """One REST route. `writes`: the item a POST creates or changes, which a retry after a
     crash gets as its answer (web/idempotency.py); None where there is none to give.
-    `max_body`: the most of a body it reads (web/payload.py), 413 beyond."""
+    `max_body`: the most of a body it reads (web/payload.py), 413 beyond. `keyed`: whether an
+    Idempotency-Key keeps its answer (not where the answer is a secret, SPEC §5)."""
 
     method: Method
     path: str
@@ -51,6 +52,7 @@ class Route:
     need: Need
     writes: Writes | None = None
     max_body: int = MAX_BODY_BYTES
+    keyed: bool = True
 
 
 def checked(route: Route, auth: Auth) -> Handler:
@@ -83,6 +85,12 @@ class RouteTable:
         """What the route the request matched writes (None: no route of ours matched)."""
         route = self._matched(request)
         return route.writes if route is not None else None
+
+    def keyed(self, request: web.Request) -> bool:
+        """Whether the request's Idempotency-Key is kept: only on a route of ours that keeps
+        keys (a 404 or 405 has no route, so no key is ever stored for it)."""
+        route = self._matched(request)
+        return route is not None and route.keyed
 
     def max_body(self, request: web.Request) -> int:
         """The most of a body the route the request matched reads."""

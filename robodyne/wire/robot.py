@@ -31,6 +31,15 @@ RowId = Annotated[Int, Field(ge=-SQLITE_MAX_INT - 1, le=SQLITE_MAX_INT)]
 # An event's free-form data is stored and broadcast inside other JSON; orjson refuses to write
 # more than 254 levels, so deeper data would fail after parsing (and end the session).
 MAX_DATA_DEPTH: Final = 32
+# What one line may write into events or systemlogs (SPEC §4): with tcp.max_lines_per_min and
+# retention's byte budgets, what robots can store is bounded in bytes, not only in lines.
+MAX_TEXT_CHARS: Final = 1000
+MAX_DATA_BYTES: Final = 8192  # an event's data, as JSON
+MAX_LOG_BYTES: Final = 8192  # a log's message, as UTF-8
+# Robot-written text: the staff's one-line rule (core/text.py), at most MAX_TEXT_CHARS.
+RobotText = Annotated[PlainText, Field(max_length=MAX_TEXT_CHARS)]
+CommandId = Annotated[int, Strict()] | Annotated[PlainText, Strict(),
+                                                 Field(max_length=MAX_TEXT_CHARS)]
 
 
 def _depth(value: Any) -> int:
@@ -143,7 +152,7 @@ class RobotEvent(Inbound):
     # Folded before the check, so that no spelling of a server-owned type slips past it.
     event: Annotated[str, BeforeValidator(fold)] = Field(pattern=EVENT_TYPE_PATTERN)
     severity: Severity = Severity.INFO
-    message: PlainText = Field("", max_length=2000)
+    message: RobotText = ""
     data: dict[str, Any] = {}
     order_id: RowId | None = None
     table_id: RowId | None = None
@@ -154,13 +163,23 @@ class RobotEvent(Inbound):
     def _shallow(cls, data: dict[str, Any]) -> dict[str, Any]:
         if _depth(data) > MAX_DATA_DEPTH:
             raise ValueError(f"nested more than {MAX_DATA_DEPTH} levels deep")
+        if len(orjson.dumps(data)) > MAX_DATA_BYTES:
+            raise ValueError(f"more than {MAX_DATA_BYTES} bytes as JSON")
         return data
 
 
 class Log(Inbound):
     type: Literal["log"]
     level: LogLevel
-    message: NoteText = Field(max_length=8000)
+    message: NoteText
+
+    @field_validator("message")
+    @classmethod
+    def _bounded(cls, message: str) -> str:
+        # Cheap first: a character is at most 4 bytes of UTF-8.
+        if len(message) * 4 > MAX_LOG_BYTES and len(message.encode()) > MAX_LOG_BYTES:
+            raise ValueError(f"more than {MAX_LOG_BYTES} bytes as UTF-8")
+        return message
 
 
 class Heartbeat(Inbound):
@@ -169,9 +188,9 @@ class Heartbeat(Inbound):
 
 class CommandResult(Inbound):
     type: Literal["command_result"]
-    command_id: MessageId
+    command_id: CommandId
     status: Literal["accepted", "rejected", "done", "failed"]
-    detail: PlainText = Field("", max_length=2000)
+    detail: RobotText = ""
 
 
 class Notify(Inbound):

@@ -190,7 +190,7 @@ ROUTES = [
     ("/api/tasks", {"kind": "go_to", "table_id": "{table}"}, "tasks"),
     ("/api/robots/r1/commands", {"command": "go_to", "table_id": "{table}"}, None),
     ("/api/events/{event}/ack", None, None),
-    ("/api/pairing", {"role": "kitchen", "label": "pass"}, None),
+    # Not /api/pairing: its answer is a code, which no key keeps (the last test below).
 ]
 
 
@@ -285,3 +285,48 @@ async def test_a_key_older_than_24_hours_is_forgotten_and_pruned(
     assert [row["key"] for row in db_rows(server, "SELECT key FROM idempotency_keys")] == [
         "k-new"]
     assert kept.status == 201
+
+
+async def test_a_key_under_403_405_or_an_unknown_api_path_leaves_no_row(
+        server: TestServer, api: Api) -> None:
+    """SPEC §5: a key is kept only for a write that was authorised and answered; a refused
+    request does not even write one for a while (no commit at all)."""
+    table = await api.table()
+    commits: list[float] = []
+    store_of(server).on_commit.append(commits.append)
+    forbidden, _ = await post(api, "/api/orders", order_body(table["id"]), "k-403",
+                              token="robot-token-test")
+    assert_error(forbidden, 403, "forbidden")
+    not_allowed, _ = await post(api, "/api/robots", {}, "k-405")
+    assert not_allowed.status == 405
+    unknown, _ = await post(api, "/api/nothing/" + "p" * 7000, {}, "k-404")
+    assert unknown.status == 404
+    invalid, _ = await post(api, "/api/orders", {"table_id": table["id"]}, "k-400")
+    assert_error(invalid, 400, "validation_error")
+    assert count(server, "idempotency_keys") == 0 and commits == []
+
+
+async def test_a_token_keeps_at_most_1000_keys_the_oldest_dropped_first(
+        server: TestServer, api: Api) -> None:
+    robot = await RobotClient.hello(server)
+    await robot.send({"type": "event", "event": "bump", "id": 1})
+    assert (await robot.receive())["type"] == "ack"
+    [event] = db_rows(server, "SELECT id FROM events WHERE type = 'bump'")
+    path = f"/api/events/{event['id']}/ack"
+    for n in range(1001):
+        reply, _ = await post(api, path, {}, f"k-{n:04d}")
+        assert reply.status == 200, reply
+    keys = [row["key"] for row in db_rows(server, "SELECT key FROM idempotency_keys")]
+    assert len(keys) == 1000 and "k-0000" not in keys and "k-1000" in keys
+    # Another token's keys are counted apart.
+    other, _ = await post(api, path, {}, "k-0000", token=KITCHEN)
+    assert other.status == 200 and count(server, "idempotency_keys") == 1001
+    await robot.close()
+
+
+async def test_a_pairing_code_made_with_a_key_is_never_kept(server: TestServer, api: Api) -> None:
+    first, _ = await post(api, "/api/pairing", {"role": "kitchen"}, "k-pair")
+    again, headers = await post(api, "/api/pairing", {"role": "kitchen"}, "k-pair")
+    assert first.status == again.status == 201 and "Idempotent-Replayed" not in headers
+    assert again.body["code"] != first.body["code"]  # a retry makes another code
+    assert count(server, "idempotency_keys") == 0

@@ -479,6 +479,8 @@ async def test_tcp_bad_lines_before_hello_then_hello_works(
 ) -> None:
     expected = expected_replies(payload + b"\n", greeted=False)
     assume(expected is not None and len(expected) < tcp.MAX_BAD_LINES)
+    # Past 4,096 bytes before the welcome the connection ends (SPEC §4; test_robot_limits.py).
+    assume(len(payload) + 200 <= tcp.PRE_HELLO_BYTES)
     assert expected is not None
     robot = await RobotClient.connect(tcp_peer.server)
     try:

@@ -18,8 +18,12 @@ class RobotClient:
 
     @classmethod
     async def connect(cls, server: TestServer) -> RobotClient:
-        port = parts_of(server).robot_server.port
-        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+        return await cls.connect_to("127.0.0.1", parts_of(server).robot_server.port)
+
+    @classmethod
+    async def connect_to(cls, host: str, port: int) -> RobotClient:
+        """A connection to any robot port (a `python run.py` process's, say)."""
+        reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
         return cls(reader, writer)
 
     @classmethod

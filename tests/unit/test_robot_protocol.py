@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from robodyne.robots.protocol import HELLO_TIMEOUT_S, MAX_BAD_LINES, RobotProtocol
+from robodyne.robots.protocol import HELLO_TIMEOUT_S, MAX_BAD_LINES, PRE_HELLO_BYTES, RobotProtocol
 from robodyne.wire import robot as wire
 
 
@@ -118,3 +118,66 @@ def test_the_end_is_said_once_with_the_protocols_last_words() -> None:
     ending = _greeted()
     ending.end("shutdown")
     assert _lines(ending) == [{"type": "shutdown"}]
+
+
+def test_more_than_4096_bytes_before_the_welcome_is_line_too_long_and_the_end() -> None:
+    protocol = RobotProtocol(max_line_bytes=65536, heartbeat_s=5, now=0.0)
+    assert _feed(protocol, b"x" * PRE_HELLO_BYTES) == []  # no newline yet: held, within bounds
+    assert protocol.ended is None
+    assert _feed(protocol, b"x") == []
+    assert protocol.ended == "too much before hello"
+    assert _lines(protocol) == [{"type": "error", "code": "line_too_long",
+                                 "detail": f"more than {PRE_HELLO_BYTES} bytes before the welcome"}]
+
+
+def test_lines_before_the_hello_count_toward_the_4096_bytes_too() -> None:
+    protocol = RobotProtocol(max_line_bytes=65536, heartbeat_s=5, now=0.0)
+    blank = b" " * 1000 + b"\n"
+    for _ in range(4):
+        _feed(protocol, blank)
+    assert protocol.ended is None
+    _feed(protocol, blank)
+    assert protocol.ended == "too much before hello"
+
+
+def test_after_the_welcome_only_max_line_bytes_bounds_a_line() -> None:
+    protocol = _greeted()
+    [state] = _feed(protocol, {"type": "state", "battery": 5, "pad": "p" * 900})
+    assert isinstance(state, wire.State) and protocol.ended is None
+
+
+def test_a_rate_limited_line_is_not_a_bad_line() -> None:
+    protocol = _greeted()
+    [log] = _feed(protocol, {"type": "log", "level": "INFO", "message": "m"})
+    for _ in range(MAX_BAD_LINES + 5):
+        protocol.rate_limited(log, 600)
+    assert protocol.ended is None and protocol.bad_in_row == 0
+    assert _lines(protocol)[0]["code"] == "rate_limited"
+
+
+@pytest.mark.parametrize(("line", "where"), [
+    ({"type": "event", "event": "bump", "data": {"x": "d" * wire.MAX_DATA_BYTES}}, "data"),
+    ({"type": "event", "event": "bump", "message": "m" * (wire.MAX_TEXT_CHARS + 1)}, "message"),
+    ({"type": "log", "level": "INFO", "message": "가" * (wire.MAX_LOG_BYTES // 3 + 1)},
+     "message"),
+    ({"type": "command_result", "command_id": "c" * (wire.MAX_TEXT_CHARS + 1),
+      "status": "done"}, "command_id"),
+    ({"type": "command_result", "command_id": "c", "status": "done",
+      "detail": "d" * (wire.MAX_TEXT_CHARS + 1)}, "detail"),
+])
+def test_robot_written_text_and_data_past_their_size_are_validation_errors(
+        line: dict[str, object], where: str) -> None:
+    with pytest.raises(wire.ProtocolError) as refused:
+        wire.parse(orjson.dumps(line))
+    assert refused.value.code == "validation_error" and where in refused.value.detail
+
+
+def test_robot_written_text_and_data_at_their_size_are_taken() -> None:
+    overhead = len(orjson.dumps({"x": ""}))
+    event = wire.parse(orjson.dumps({
+        "type": "event", "event": "bump", "message": "m" * wire.MAX_TEXT_CHARS,
+        "data": {"x": "d" * (wire.MAX_DATA_BYTES - overhead)}}))
+    assert isinstance(event, wire.RobotEvent)
+    log = wire.parse(orjson.dumps({"type": "log", "level": "INFO",
+                                   "message": "가" * (wire.MAX_LOG_BYTES // 3)}))
+    assert isinstance(log, wire.Log)

@@ -22,7 +22,7 @@ SPEC_DEFAULTS = {
                    "prices_include_tax": True, "service_charge_pct": 0,
                    "languages": ["ko", "en", "zh", "ja"], "categories": []},
     "tcp": {"host": "0.0.0.0", "port": 8001, "heartbeat_s": 5, "max_line_bytes": 65536,
-            "max_robots": 200},
+            "max_robots": 200, "max_pending": 64, "max_lines_per_min": 600},
     "database": {"path": "data/robodyne.db"},
     "backup": {"dir": "data/backups", "interval_h": 24, "keep": 7},
     "websocket": {
@@ -47,7 +47,8 @@ SPEC_DEFAULTS = {
 }
 # Ours, beyond the product contract (documented in config/robodyne.toml and docs/operations.md).
 EXTRA_DEFAULTS = {
-    "retention": {"events": 100_000, "systemlogs": 100_000},
+    "retention": {"events": 100_000, "systemlogs": 100_000, "events_mb": 100,
+                  "systemlogs_mb": 100},
     "kitchen": {"stations": ["kitchen"], "default_station": "kitchen", "amber_after_s": 600,
                 "red_after_s": 1200},
     "simulation": {"robots": 4, "order_every_s": 8, "cook_s": 12, "fail_rate": 0.0},
@@ -150,7 +151,7 @@ allowed_origins = ["http://tablet.local:8080"]
         "server": {"host": "127.0.0.1", "port": 9100, "timezone": "",
                    "public_url": "https://robodyne.local"},
         "tcp": {"host": "127.0.0.2", "port": 9101, "heartbeat_s": 2.5, "max_line_bytes": 4096,
-                "max_robots": 200},
+                "max_robots": 200, "max_pending": 64, "max_lines_per_min": 600},
         "database": {"path": "/var/lib/robodyne/x.db"},
         "backup": {"dir": "/var/lib/robodyne/backups", "interval_h": 0.5, "keep": 3},
         "websocket": {"max_connections_per_topic": 7, "ping_interval_s": 3, "pong_timeout_s": 4,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,20 +12,12 @@ import pytest
 from robodyne.core.errors import ConstraintFailed, StorageUnavailable
 from robodyne.core.models import OrderItem
 from robodyne.core.topics import Topic
-from robodyne.store.keys import KEPT_PER_SCOPE
+from robodyne.store.keys import KEPT_PER_SCOPE, Asked
 from robodyne.store.store import Store
 
 from ..support.server import db_write
 
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = Store(tmp_path / "store.db")
-    await opened.open()
-    try:
-        yield opened
-    finally:
-        await opened.close()
+ASKED = Asked("POST", "/api/orders", "sha")
 
 
 async def test_a_second_dish_of_the_same_name_is_a_constraint_failed_and_nothing_is_saved(
@@ -58,11 +49,9 @@ async def test_a_bug_of_ours_surfaces_as_itself_not_as_a_conflict_or_an_outage(
 async def test_requests_writing_at_once_each_note_their_own_item_on_their_own_key(
         store: Store) -> None:
     table = await store.add_table("T1", 4)
-    for key in ("a", "b"):
-        await store.keys.begin("scope", key, "POST", "/api/orders", "sha")
 
     async def place(key: str) -> int:
-        with store.keys.keyed("scope", key, Topic.ORDERS):
+        with store.keys.keyed("scope", key, ASKED, Topic.ORDERS):
             await asyncio.sleep(0)  # the other request runs in between
             order = await store.add_order(table.id, [OrderItem(name=key, qty=1)])
             await asyncio.sleep(0)
@@ -80,21 +69,21 @@ async def test_a_scope_keeps_its_newest_thousand_keys_and_forgets_a_refused_one(
     store: Store
 ) -> None:
     for n in range(KEPT_PER_SCOPE + 5):
-        await store.keys.begin("busy", f"k{n:04}", "POST", "/api/orders", "sha")
-        await store.keys.finish("busy", f"k{n:04}", 201, "application/json", b"{}")
-    await store.keys.begin("other", "mine", "POST", "/api/orders", "sha")
-    await store.keys.finish("other", "mine", 201, "application/json", b"{}")
+        await store.keys.finish("busy", f"k{n:04}", ASKED, 201, "application/json", b"{}")
+    await store.keys.finish("other", "mine", ASKED, 201, "application/json", b"{}")
     # A millisecond apart each (many share one when written this fast), then one more.
     db_write(store.path, "UPDATE idempotency_keys SET created_at = strftime("
                          "'%Y-%m-%dT%H:%M:%fZ', '2026-12-01', (rowid / 1000.0) || ' seconds')")
-    await store.keys.begin("busy", "last", "POST", "/api/orders", "sha")
-    await store.keys.finish("busy", "last", 201, "application/json", b"{}")
+    await store.keys.finish("busy", "last", ASKED, 201, "application/json", b"{}")
     kept = {row[0] for row in await store.database.rows(
         "SELECT key FROM idempotency_keys WHERE scope = 'busy'")}
     assert len(kept) == KEPT_PER_SCOPE
     # The newest: "last", and the 999 written just before it.
     assert "last" in kept and min(kept - {"last"}) == "k0006"
     assert await store.keys.record("other", "mine", "2000-01-01") is not None
-    await store.keys.begin("other", "refused", "POST", "/api/orders", "sha")
+    async with store.transaction() as db:  # a request that wrote its item, then was refused
+        with store.keys.keyed("other", "refused", ASKED, Topic.ORDERS):
+            await store.keys.note_written(db, Topic.ORDERS, 1)
+    assert await store.keys.record("other", "refused", "2000-01-01") is not None
     await store.keys.forget("other", "refused")
     assert await store.keys.record("other", "refused", "2000-01-01") is None

@@ -157,6 +157,7 @@ class RobotBridge:
         self.task_id = cmd.task_id
         self._resumed.set()
         self._result(cmd, "accepted")
+        self._set_mode("returning" if cmd.command in HOMEWARD else "delivering")
         self._trip = asyncio.create_task(self._run(cmd), name=f"trip {self.config.id}")
         self._trip.add_done_callback(_log_crash)
 
@@ -206,7 +207,6 @@ class RobotBridge:
             self._set_mode("idle")
 
     async def _home(self, cmd: Command) -> None:
-        self._set_mode("returning")
         await self._go(cmd.to, "the dock")
         if cmd.command == "charge":
             self._set_mode("charging")  # the server completes it at resume_battery (§8)
@@ -214,7 +214,6 @@ class RobotBridge:
         self._finish(cmd)
 
     async def _serve(self, cmd: Command) -> None:
-        self._set_mode("delivering")
         if cmd.command == "escort":
             await self._go(cmd.from_, "the host stand")
             await asyncio.sleep(self.config.dwell_s)

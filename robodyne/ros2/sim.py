@@ -3,7 +3,8 @@
 Each robot offers what the bridge uses of Nav2 and nothing more: `goal_pose` in; `amcl_pose`
 (transient-local), `odom`, `battery_state` and the navigate_to_pose status array out; the
 action's cancel service. It drives straight at its goal. Lines on stdin steer it for tests
-(`abort ROBOT`, `silent ROBOT`, `loud ROBOT`); it prints `goal ROBOT X Y`, `arrived ROBOT` and `cancel ROBOT`.
+(`abort ROBOT`, `silent ROBOT`, `loud ROBOT`, `hold ROBOT`, `go ROBOT`); it prints
+`goal ROBOT X Y`, `arrived ROBOT` and `cancel ROBOT`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class SimNav2(Node):
         self.speed = speed
         self.battery = 0.9
         self.silent = False
+        self.held = False
         self.goals: list[Goal] = []
         self._dt = 1.0 / hz
         self._pose = self.create_publisher(PoseWithCovarianceStamped, "amcl_pose", AMCL_QOS)
@@ -105,7 +107,7 @@ class SimNav2(Node):
 
     def _tick(self) -> None:
         goal = self.active()
-        if goal is not None:
+        if goal is not None and not self.held:
             dx, dy = goal.x - self.x, goal.y - self.y
             distance = math.hypot(dx, dy)
             reach = self.speed * self._dt
@@ -181,6 +183,8 @@ class Steering:
             robot.abort()
         elif words[0] in ("silent", "loud"):
             robot.silent = words[0] == "silent"
+        elif words[0] in ("hold", "go"):
+            robot.held = words[0] == "hold"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

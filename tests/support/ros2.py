@@ -36,16 +36,17 @@ class Child:
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         return cls(proc)
 
-    async def expect(self, prefix: str, timeout: float = 30) -> str:
-        """The next stdout line starting with `prefix` (the lines before it are kept)."""
+    async def expect(self, text: str, timeout: float = 30) -> str:
+        """The next output line that starts with `text` or, for a log line, whose message
+        does (the lines before it are kept)."""
         assert self.proc.stdout is not None
         async with asyncio.timeout(timeout):
             while True:
                 raw = await self.proc.stdout.readline()
-                assert raw, f"exited before {prefix!r}:\n" + "\n".join(self.lines)
+                assert raw, f"exited before {text!r}:\n" + "\n".join(self.lines)
                 line = raw.decode(errors="replace").rstrip()
                 self.lines.append(line)
-                if line.startswith(prefix):
+                if line.startswith(text) or f" {text}" in line:
                     return line
 
     def tell(self, line: str) -> None:

@@ -1,0 +1,145 @@
+"""The ROS 2 bridge as a process (SPEC §14): the server restarted under it, and the
+configurations it refuses to start with (one line naming the problem, exit 2)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+from yarl import URL
+
+from ..support.api_client import Api
+from ..support.process import ServerProcess
+from ..support.ros2 import Child, bridge_config, ros_env
+from ..support.server import ADMIN, MakeServer, db_rows, parts_of
+from ..support.wait import until
+
+CONFIG = f"""
+[auth.tokens]
+"{ADMIN}" = "admin"
+"robot-token-test" = "robot"
+[dispatch]
+auto_deliver = false
+return_when_idle = false
+charge_below = 0
+"""
+
+
+class At:
+    """What Api needs of a server: its URLs."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.base = URL(server.base_url)
+
+    def make_url(self, path: str) -> URL:
+        return self.base.join(URL(path))
+
+
+async def test_a_server_restarted_under_the_bridge_gets_the_task_and_its_events_back(
+        servers: Callable[..., ServerProcess], session: aiohttp.ClientSession,
+        tmp_path: Path) -> None:
+    server = servers(CONFIG)
+    await server.start()
+    api = Api(session, At(server))  # type: ignore[arg-type]
+    table = await api.table("T1", at=(7, 7))
+    order = await api.order(table["id"])
+    await api.move(order["id"], "preparing", "ready")
+    env = ros_env()
+    sim = await Child.start(env, "robodyne.ros2.sim", "r1", "--speed", "8")
+    bridge: Child | None = None
+    try:
+        await sim.expect("ready")
+        bridge = await Child.start(env, "robodyne.ros2", "--config",
+                                   str(bridge_config(tmp_path / "ros2.toml", server.tcp_port,
+                                                     ["r1"])))
+        await until(lambda: _robot(server).get("pose"), 30, "r1 on the floor")
+        task = await api.ok("POST", "/api/tasks",
+                            {"kind": "deliver", "order_ids": [order["id"]]}, 201)
+        sim.tell("hold r1")
+        await sim.expect("goal r1")
+        assert await server.stop() == 0
+        # The robot arrives and delivers while the server is away: the bridge keeps the lines.
+        sim.tell("go r1")
+        await sim.expect("arrived r1")
+        await bridge.expect(f"[r1] task {task['id']} done")
+        await server.restart()
+        # Its hello names the task it still carries: the task is not failed as lost (§4).
+        await until(lambda: _task(server, task["id"])["status"] == "completed", 15, "completed")
+        [row] = db_rows(server.db, "SELECT status FROM orders WHERE id = ?", order["id"])
+        assert row["status"] == "served"
+        assert not db_rows(server.db, "SELECT * FROM events WHERE type = 'task_failed'")
+    finally:
+        for child in (sim, bridge):
+            if child is not None:
+                await child.kill()
+
+
+def _robot(server: ServerProcess) -> dict[str, Any]:
+    rows = db_rows(server.db, "SELECT * FROM robots WHERE id = 'r1'")
+    if not rows:
+        return {}
+    robot = dict(rows[0])
+    robot["pose"] = orjson.loads(robot["pose"]) if robot.get("pose") else None
+    return robot
+
+
+def _task(server: ServerProcess, task_id: int) -> dict[str, Any]:
+    [row] = db_rows(server.db, "SELECT * FROM tasks WHERE id = ?", task_id)
+    return dict(row)
+
+
+async def _bridge_exit(config: Path) -> tuple[int, list[str]]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "robodyne.ros2", "--config", str(config), env=ros_env(),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    async with asyncio.timeout(30):
+        _, stderr = await proc.communicate()
+    return proc.returncode or 0, stderr.decode().splitlines()
+
+
+ROBOT = '[[robots]]\nid = "r1"\ntoken = "t"\n'
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ('[[robots]]\nid = "r1"\n', "robots.0.token: Field required"),
+    (ROBOT + 'speed = 3\n', "robots.0.speed: unknown key"),
+    ('[server]\nport = 8001\nhots = "x"\n' + ROBOT, "server.hots: unknown key"),
+    (ROBOT + 'namespace = "pinky 1"\n', "robots.0.namespace: Invalid namespace"),
+    (ROBOT + 'namespace = "/pinky1/"\n', "robots.0.namespace: Invalid namespace"),
+    (ROBOT + 'odom_topic = "od om"\n', "robots.0.odom_topic: Invalid topic name"),
+    (ROBOT + ROBOT, "robots.1.id: 'r1' appears twice"),
+    ('[server]\nport = 8001\n', "robots: Field required"),
+    ("[server\n", "is not TOML"),
+])
+async def test_a_bad_configuration_stops_the_start_with_one_line(
+        tmp_path: Path, text: str, says: str) -> None:
+    config = tmp_path / "ros2.toml"
+    config.write_text(text)
+    status, lines = await _bridge_exit(config)
+    assert status == 2
+    assert len(lines) == 1 and lines[0].startswith("robodyne-ros2: "), lines
+    assert says in lines[0]
+    assert '"t"' not in lines[0]  # a token is never echoed
+
+
+async def test_a_missing_config_file_stops_the_start(tmp_path: Path) -> None:
+    status, lines = await _bridge_exit(tmp_path / "nowhere.toml")
+    assert (status, len(lines)) == (2, 1)
+    assert "cannot read config file" in lines[0]
+
+
+async def test_a_token_the_server_refuses_stops_the_start(make_server: MakeServer,
+                                                          tmp_path: Path) -> None:
+    server = await make_server()
+    config = bridge_config(tmp_path / "ros2.toml", parts_of(server).robot_server.port, ["r1"],
+                           token="not-a-token")
+    status, lines = await _bridge_exit(config)
+    assert status == 2
+    assert lines[-1] == "robodyne-ros2: the server refused the token of robot r1"

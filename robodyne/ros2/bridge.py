@@ -8,8 +8,9 @@ import logging
 import signal
 import ssl
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..tls import client_context
 from .config import BridgeConfig, ConfigError, load_config
@@ -58,10 +59,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         tls = _tls(config)
     except ConfigError as err:
         _exit(str(err))
-    logging.basicConfig(level=args.log_level.upper(),
+    run(serve(config, tls), args.log_level)
+
+
+def run(bridge: Coroutine[Any, Any, None], log_level: str = "INFO") -> None:
+    """Run the bridge on a new loop; a refused token ends the process with exit 2."""
+    logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        asyncio.run(serve(config, tls))
+        asyncio.run(bridge)
     except* Refused as group:
         _exit(str(group.exceptions[0]))
 

@@ -36,6 +36,9 @@ class Refused(Exception):
 class End(enum.Enum):
     LOST = "connection lost"
     STOPPED = "stopped"
+    # Another connection took this robot over: two bridges (or a bridge and the robot itself)
+    # would take it from each other forever, so this one gives it up.
+    REPLACED = "replaced"
 
 
 class Lines:
@@ -78,7 +81,7 @@ class Session:
 
     async def run(self) -> None:
         while not self._stop.is_set():
-            if await self._connect_once() is End.STOPPED:
+            if await self._connect_once() in (End.STOPPED, End.REPLACED):
                 return
             delay = random.uniform(self._backoff_s / 2, self._backoff_s)
             self._backoff_s = min(self._backoff_s * 2, BACKOFF_MAX_S)
@@ -142,6 +145,10 @@ class Session:
         for task in done:
             if task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
+        if reading in done and reading.result() is End.REPLACED:
+            self._log.error("another connection took over robot %s; this bridge gives it up",
+                            self._robot.id)
+            return End.REPLACED
         self._log.info("disconnected")
         return End.LOST
 
@@ -155,18 +162,19 @@ class Session:
                 raise Refused(f"the server refused the token of robot {self._robot.id}")
         return None
 
-    async def _read(self, lines: Lines) -> None:
+    async def _read(self, lines: Lines) -> End:
         while (message := await lines.next()) is not None:
             kind = message.get("type")
             if kind == "command":
                 self._bridge.command(message)
             elif kind == "shutdown":
-                return
+                break
             elif kind == "error":
                 if message.get("code") == Code.REPLACED:
-                    self._log.warning("another connection took over robot %s", self._robot.id)
+                    return End.REPLACED
                 self._log.debug("server error %s: %s", message.get("code"),
                                 message.get("detail"))
+        return End.LOST
 
     async def _tick(self, writer: asyncio.StreamWriter, heartbeat_s: float) -> None:
         """Silence checks and heartbeats; drains so a lost connection shows here."""

@@ -17,7 +17,7 @@ from yarl import URL
 from ..support.api_client import Api
 from ..support.process import ServerProcess
 from ..support.ros2 import Child, bridge_config, ros_env
-from ..support.server import ADMIN, MakeServer, db_rows, parts_of
+from ..support.server import ADMIN, MakeServer, db_rows, hub_of, parts_of
 from ..support.wait import until
 
 CONFIG = f"""
@@ -143,3 +143,19 @@ async def test_a_token_the_server_refuses_stops_the_start(make_server: MakeServe
     status, lines = await _bridge_exit(config)
     assert status == 2
     assert lines[-1] == "robodyne-ros2: the server refused the token of robot r1"
+
+
+async def test_the_demo_puts_a_nav2_robot_at_the_dock_through_the_bridge(
+        make_server: MakeServer) -> None:
+    server = await make_server()
+    demo = await Child.start(ros_env(), "robodyne.ros2.demo", "--token", "robot-token-test",
+                             "--port", str(parts_of(server).robot_server.port))
+    try:
+        robot = await until(lambda: next((r for r in hub_of(server).snapshot("robots")[0]
+                                          if r["id"] == "ros1" and r["pose"]), None),
+                            30, "ros1 on the floor")
+        assert (robot["pose"]["x"], robot["pose"]["y"], robot["status"]) == (1.5, 6, "idle")
+        assert robot["name"] == "Nav2 ros1"
+        assert await demo.stop() == 0
+    finally:
+        await demo.kill()

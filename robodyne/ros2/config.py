@@ -59,7 +59,7 @@ class ServerConfig(Strict):
 class RobotConfig(Strict):
     id: str = Field(pattern=ROBOT_ID_PATTERN)
     name: str = Field("", max_length=100)
-    token: str = Field(min_length=1)
+    token: str = Field(min_length=1, repr=False)  # a secret: never in a log line
     namespace: Namespace = ""
     pose_topic: TopicName = "amcl_pose"
     odom_topic: TopicName = "odom"

@@ -173,7 +173,8 @@ class RobotBridge:
             self._resumed.clear()
             self._paused_from = self.mode
             self._set_mode("paused")
-            await self.nav.cancel()
+            if self._trip is not None and not self._trip.done():
+                await self.nav.cancel()
         elif cmd.command == "resume" and not self._resumed.is_set():
             self._resumed.set()
             self._set_mode(self._paused_from)

@@ -21,6 +21,7 @@ from nav_msgs.msg import Odometry
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 from rclpy.qos import (DurabilityPolicy, QoSProfile, ReliabilityPolicy,
                        qos_profile_sensor_data)
 from sensor_msgs.msg import BatteryState
@@ -162,8 +163,9 @@ class RosThread:
 
     def __init__(self) -> None:
         self.context = Context()
-        # ROS_DOMAIN_ID and ROS_AUTOMATIC_DISCOVERY_RANGE come from the environment.
-        rclpy.init(context=self.context)
+        # ROS_DOMAIN_ID and ROS_AUTOMATIC_DISCOVERY_RANGE come from the environment. SIGTERM
+        # belongs to the asyncio loop (bye for every robot first), not to rclpy.
+        rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO)
         self._executor = SingleThreadedExecutor(context=self.context)
         self._nodes: list[Node] = []
         self._thread = threading.Thread(target=self._spin, name="rclpy", daemon=True)

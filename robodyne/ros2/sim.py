@@ -4,7 +4,9 @@ Each robot offers what the bridge uses of Nav2 and nothing more: `goal_pose` in;
 (transient-local), `odom`, `battery_state` and the navigate_to_pose status array out; the
 action's cancel service. It drives straight at its goal. Lines on stdin steer it for tests
 (`abort ROBOT`, `silent ROBOT`, `loud ROBOT`, `hold ROBOT`, `go ROBOT`); it prints
-`goal ROBOT X Y`, `arrived ROBOT` and `cancel ROBOT`.
+`goal ROBOT X Y`, `arrived ROBOT` and `cancel ROBOT`. With `--clock` a robot's pose x is the
+wall clock (time.time()) at each tick, as the benchmarks' TCP robots send theirs: a client of
+the robots topic reads its latency off the pose (bench/ros2.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import argparse
 import math
 import os
 import select
+import signal
 import sys
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,8 +28,8 @@ from action_msgs.msg import GoalInfo, GoalStatus, GoalStatusArray
 from action_msgs.srv import CancelGoal
 from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped
 from nav_msgs.msg import Odometry
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import BatteryState
 
 from .ros import AMCL_QOS, GOAL_QOS, STATUS_QOS
@@ -46,7 +50,8 @@ class Goal:
 class SimNav2(Node):
     """One robot: a point that drives at `speed` m/s to the newest goal."""
 
-    def __init__(self, name: str, *, x: float, y: float, speed: float, hz: float) -> None:
+    def __init__(self, name: str, *, x: float, y: float, speed: float, hz: float,
+                 clock: bool = False) -> None:
         super().__init__("sim_nav2", namespace="/" + name)
         self.robot = name
         self.x, self.y, self.yaw = x, y, 0.0
@@ -54,6 +59,7 @@ class SimNav2(Node):
         self.battery = 0.9
         self.silent = False
         self.held = False
+        self.clock = clock
         self.goals: list[Goal] = []
         self._dt = 1.0 / hz
         self._pose = self.create_publisher(PoseWithCovarianceStamped, "amcl_pose", AMCL_QOS)
@@ -121,6 +127,9 @@ class SimNav2(Node):
             else:
                 self.x += dx / distance * reach
                 self.y += dy / distance * reach
+            self._publish_pose()
+        elif self.clock:
+            self.x = time.time()
             self._publish_pose()
         if not self.silent:
             odom = Odometry()
@@ -194,10 +203,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--y", type=float, default=1.0)
     parser.add_argument("--speed", type=float, default=1.0, help="metres per second")
     parser.add_argument("--hz", type=float, default=10.0, help="odometry and pose rate")
+    parser.add_argument("--clock", action="store_true",
+                        help="pose x = the wall clock at every tick (latency benchmarks)")
     args = parser.parse_args(argv)
-    rclpy.init()
-    robots = {name: SimNav2(name, x=args.x, y=args.y, speed=args.speed, hz=args.hz)
-              for name in args.names}
+    # rclpy's own handlers would shut the context down under the spinning executor, which then
+    # fails; SIGTERM and SIGINT end the loop below between two callbacks instead.
+    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
+    stopping: list[int] = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda number, frame: stopping.append(number))
+    robots = {name: SimNav2(name, x=args.x, y=args.y, speed=args.speed, hz=args.hz,
+                            clock=args.clock) for name in args.names}
     executor = rclpy.executors.SingleThreadedExecutor()
     for robot in robots.values():
         executor.add_node(robot)
@@ -205,10 +221,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     next(iter(robots.values())).create_timer(0.05, steering.poll)
     _say("ready")
     try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        while not stopping:
+            executor.spin_once(timeout_sec=0.1)
     finally:
+        executor.shutdown()
         rclpy.try_shutdown()
 
 

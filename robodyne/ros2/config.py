@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,22 +20,22 @@ class ConfigError(Exception):
     """A config that cannot be used; the message names the key."""
 
 
-def _namespace(value: str) -> str:
-    if value:
-        try:
-            validate_namespace(value)
-        except InvalidNamespaceException as err:
-            # rclpy's message spans three lines (the name, a caret); the first says why.
-            raise ValueError(str(err).splitlines()[0]) from None
+def _valid(check: Callable[[str], object], value: str) -> str:
+    """`value` if rclpy's `check` passes it, else ValueError with rclpy's reason."""
+    try:
+        check(value)
+    except (InvalidNamespaceException, InvalidTopicNameException) as err:
+        # rclpy's message spans three lines (the name, a caret); the first says why.
+        raise ValueError(str(err).splitlines()[0]) from None
     return value
+
+
+def _namespace(value: str) -> str:
+    return _valid(validate_namespace, value) if value else value
 
 
 def _topic(value: str) -> str:
-    try:
-        validate_topic_name(value)
-    except InvalidTopicNameException as err:
-        raise ValueError(str(err).splitlines()[0]) from None
-    return value
+    return _valid(validate_topic_name, value)
 
 
 def _optional_topic(value: str) -> str:

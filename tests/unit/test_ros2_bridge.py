@@ -110,11 +110,18 @@ async def test_a_goal_that_never_shows_is_sent_three_times_more_then_fails(
     assert ros.published == [(1, 1)] * 4
 
 
-async def test_a_goal_not_reached_in_time_is_cancelled_and_fails() -> None:
+async def _driving(timeout_s: float, x: float, y: float
+                   ) -> tuple[Navigator, FakeRos, asyncio.Task[Outcome]]:
+    """A Navigator whose goal to (x, y) is published: the test plays Nav2's answer."""
     ros = FakeRos()
-    nav = Navigator(ros, 0.3, "r1")
-    driving = asyncio.create_task(nav.drive(1, 1))
+    nav = Navigator(ros, timeout_s, "r1")
+    driving = asyncio.create_task(nav.drive(x, y))
     await until(lambda: ros.published, 2, "published")
+    return nav, ros, driving
+
+
+async def test_a_goal_not_reached_in_time_is_cancelled_and_fails() -> None:
+    nav, ros, driving = await _driving(0.3, 1, 1)
     nav.on_status([GoalState(b"g", 1, EXECUTING)])
     with pytest.raises(NavFailed, match="not reached within 0.3 s"):
         await driving
@@ -122,10 +129,7 @@ async def test_a_goal_not_reached_in_time_is_cancelled_and_fails() -> None:
 
 
 async def test_an_aborted_goal_fails_with_the_reason() -> None:
-    ros = FakeRos()
-    nav = Navigator(ros, 10, "r1")
-    driving = asyncio.create_task(nav.drive(1, 2))
-    await until(lambda: ros.published, 2, "published")
+    nav, ros, driving = await _driving(10, 1, 2)
     nav.on_status([GoalState(b"g", 1, ABORTED)])
     with pytest.raises(NavFailed, match=r"Nav2 aborted the goal \(1, 2\)"):
         await driving
@@ -189,13 +193,19 @@ async def test_return_is_returning_then_idle_and_charge_stays_charging() -> None
     assert [r["status"] for r in server.of("command_result")] == ["accepted", "done", "accepted"]
 
 
-async def test_pause_cancels_and_holds_resume_sends_the_goal_again() -> None:
+async def _on_the_way(command: str = "go_to") -> tuple[RobotBridge, FakeRos, Server]:
+    """A bridge whose trip to (2, 2) Nav2 has taken on as goal g1."""
     bridge, ros, server = await _bridge()
-    bridge.command({"type": "command", "id": "c1", "command": "go_to", "task_id": 1,
-                    "stops": [{"table_id": 1, "x": 2, "y": 2}]})
+    bridge.command({"type": "command", "id": "c1", "command": command, "task_id": 1,
+                    "stops": [{"table_id": 1, "order_ids": [1], "x": 2, "y": 2}]})
     await until(lambda: ros.published, 2, "published")
     bridge.on_status([GoalState(b"g1", 1, EXECUTING)])
     await until(lambda: bridge.nav.following == b"g1", 2, "following")
+    return bridge, ros, server
+
+
+async def test_pause_cancels_and_holds_resume_sends_the_goal_again() -> None:
+    bridge, ros, server = await _on_the_way()
     bridge.command({"type": "command", "id": "p", "command": "pause"})
     await until(lambda: ros.cancelled == [b"g1"], 2, "cancelled")
     assert bridge.mode == "paused"
@@ -213,12 +223,7 @@ async def test_pause_cancels_and_holds_resume_sends_the_goal_again() -> None:
 
 
 async def test_cancel_ends_the_trip_through_the_cancel_service_and_answers_done() -> None:
-    bridge, ros, server = await _bridge()
-    bridge.command({"type": "command", "id": "c1", "command": "deliver", "task_id": 1,
-                    "stops": [{"table_id": 1, "order_ids": [1], "x": 2, "y": 2}]})
-    await until(lambda: ros.published, 2, "published")
-    bridge.on_status([GoalState(b"g1", 1, EXECUTING)])
-    await until(lambda: bridge.nav.following == b"g1", 2, "following")
+    bridge, ros, server = await _on_the_way("deliver")
     bridge.command({"type": "command", "id": "x", "command": "cancel", "task_id": 1})
     await until(lambda: server.of("command_result")[-1]["status"] == "done", 2, "done")
     assert ros.cancelled == [b"g1"]
@@ -226,10 +231,7 @@ async def test_cancel_ends_the_trip_through_the_cancel_service_and_answers_done(
 
 
 async def test_a_goal_cancelled_by_someone_else_fails_the_task() -> None:
-    bridge, ros, server = await _bridge()
-    bridge.command({"type": "command", "id": "c1", "command": "go_to", "task_id": 1,
-                    "stops": [{"table_id": 1, "x": 2, "y": 2}]})
-    await until(lambda: ros.published, 2, "published")
+    bridge, ros, server = await _on_the_way()
     bridge.on_status([GoalState(b"g1", 1, CANCELED)])
     await until(lambda: server.events() == ["failed"], 2, "failed")
 

@@ -15,9 +15,11 @@ import pytest
 from yarl import URL
 
 from ..support.api_client import Api
-from ..support.process import ServerProcess
+from robodyne.app import create_app
+
+from ..support.process import ServerProcess, run_to_exit
 from ..support.ros2 import Child, bridge_config, ros_env
-from ..support.server import ADMIN, MakeServer, db_rows, hub_of, parts_of
+from ..support.server import ADMIN, MakeServer, db_rows, hub_of, make_settings, parts_of
 from ..support.wait import until
 
 CONFIG = f"""
@@ -145,17 +147,44 @@ async def test_a_token_the_server_refuses_stops_the_start(make_server: MakeServe
     assert lines[-1] == "robodyne-ros2: the server refused the token of robot r1"
 
 
+def _ros1(server: Any) -> dict[str, Any] | None:
+    return next((r for r in hub_of(server).snapshot("robots")[0]
+                 if r["id"] == "ros1" and r["pose"] and r["connected"]), None)
+
+
 async def test_the_demo_puts_a_nav2_robot_at_the_dock_through_the_bridge(
         make_server: MakeServer) -> None:
     server = await make_server()
     demo = await Child.start(ros_env(), "robodyne.ros2.demo", "--token", "robot-token-test",
                              "--port", str(parts_of(server).robot_server.port))
     try:
-        robot = await until(lambda: next((r for r in hub_of(server).snapshot("robots")[0]
-                                          if r["id"] == "ros1" and r["pose"]), None),
-                            30, "ros1 on the floor")
+        robot = await until(lambda: _ros1(server), 30, "ros1 on the floor")
         assert (robot["pose"]["x"], robot["pose"]["y"], robot["status"]) == (1.5, 6, "idle")
         assert robot["name"] == "Nav2 ros1"
         assert await demo.stop() == 0
     finally:
         await demo.kill()
+
+
+async def test_run_py_demo_ros2_drives_a_nav2_robot_with_the_demos_own_fleet(
+        aiohttp_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run.py --demo --ros2`: the bridge's demo as the server's child, gone when it stops."""
+    for name, value in ros_env().items():
+        if name.startswith("ROS_"):
+            monkeypatch.setenv(name, value)
+    settings = make_settings(tmp_path / "robodyne.db").model_copy(
+        update={"demo": True, "demo_ros2": True})
+    app = create_app(settings)
+    server = await aiohttp_server(app)
+    await until(lambda: _ros1(server), 40, "ros1 on the floor")
+    assert sum(1 for r in hub_of(server).snapshot("robots")[0] if r["connected"]) == 5
+    await server.close()
+    # The child said bye as the demo stopped: its robot left cleanly, not dropped.
+    assert db_rows(tmp_path / "robodyne.db", "SELECT * FROM events WHERE type ="
+                   " 'robot_disconnected' AND source = 'robot:ros1'")
+
+
+def test_ros2_without_demo_stops_the_start(tmp_path: Path) -> None:
+    result = run_to_exit(["--ros2"], tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "robodyne: --ros2 needs --demo"

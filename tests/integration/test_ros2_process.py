@@ -16,11 +16,13 @@ from yarl import URL
 
 from ..support.api_client import Api
 from robodyne.app import create_app
+from robodyne.tls import server_context
 
 from ..support.process import ServerProcess, run_to_exit
 from ..support.ros2 import Child, bridge_config, ros_env
 from ..support.server import ADMIN, MakeServer, db_rows, hub_of, make_settings, parts_of
 from ..support.wait import until
+from .test_tls import make_pki
 
 CONFIG = f"""
 [auth.tokens]
@@ -188,3 +190,28 @@ def test_ros2_without_demo_stops_the_start(tmp_path: Path) -> None:
     result = run_to_exit(["--ros2"], tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "robodyne: --ros2 needs --demo"
+
+
+async def test_the_bridge_speaks_tls_to_a_server_its_cafile_trusts_and_no_other(
+        aiohttp_server: Any, tmp_path: Path) -> None:
+    (tmp_path / "stranger").mkdir()
+    pki, stranger = make_pki(tmp_path), make_pki(tmp_path / "stranger")
+    settings = make_settings(tmp_path / "robodyne.db",
+                             auth={"tls_cert": str(pki.cert), "tls_key": str(pki.key)})
+    server = await aiohttp_server(create_app(settings, server_context(settings.auth)))
+    port = parts_of(server).robot_server.port
+    status, lines = await _bridge_exit(bridge_config(tmp_path / "other.toml", port, ["r1"],
+                                                     cafile=stranger.ca_file))
+    assert status == 2
+    assert len(lines) == 1 and "is not trusted by server.cafile" in lines[0], lines
+    env = ros_env()
+    sim = await Child.start(env, "robodyne.ros2.sim", "r1")
+    bridge = await Child.start(env, "robodyne.ros2", "--config", str(bridge_config(
+        tmp_path / "ros2.toml", port, ["r1"], cafile=pki.ca_file)))
+    try:
+        await until(lambda: next((r for r in hub_of(server).snapshot("robots")[0]
+                                  if r["id"] == "r1" and r["pose"]), None), 30, "r1 over TLS")
+        assert await bridge.stop() == 0
+    finally:
+        for child in (sim, bridge):
+            await child.kill()

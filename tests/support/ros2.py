@@ -71,10 +71,13 @@ class Child:
 
 
 def bridge_config(path: Path, port: int, robots: list[str], token: str = "robot-token-test",
-                  **robot: Any) -> Path:
-    """A bridge config for `robots` (each named and namespaced as itself) at 127.0.0.1:port."""
+                  cafile: Path | None = None, **robot: Any) -> Path:
+    """A bridge config for `robots` (each named and namespaced as itself) at 127.0.0.1:port,
+    over TLS when `cafile` is given."""
     settings = {"dwell_s": 0.3, "state_hz": 10, "stale_s": 3, **robot}
     lines = ["[server]", 'host = "127.0.0.1"', f"port = {port}"]
+    if cafile is not None:
+        lines.append(f'cafile = "{cafile}"')
     for robot_id in robots:
         lines += ["[[robots]]", f'id = "{robot_id}"', f'token = "{token}"',
                   f'namespace = "/{robot_id}"']

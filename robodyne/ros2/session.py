@@ -143,8 +143,8 @@ class Session:
             self._log.info("said bye")
             return End.STOPPED
         for task in done:
-            if task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            if (error := task.exception()) is not None:
+                raise error
         if reading in done and reading.result() is End.REPLACED:
             self._log.error("another connection took over robot %s; this bridge gives it up",
                             self._robot.id)
@@ -156,8 +156,9 @@ class Session:
         while (message := await lines.next()) is not None:
             if message.get("type") == "welcome":
                 heartbeat_s = message.get("heartbeat_s")
-                ok = isinstance(heartbeat_s, int | float) and heartbeat_s > 0
-                return float(heartbeat_s) if ok else DEFAULT_HEARTBEAT_S  # type: ignore[arg-type]
+                if isinstance(heartbeat_s, int | float) and heartbeat_s > 0:
+                    return float(heartbeat_s)
+                return DEFAULT_HEARTBEAT_S
             if message.get("type") == "error" and message.get("code") == Code.UNAUTHORIZED:
                 raise Refused(f"the server refused the token of robot {self._robot.id}")
         return None

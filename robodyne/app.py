@@ -24,6 +24,7 @@ from .demo import seed
 from .demo.client import SimFleet
 from .demo.guest import GuestPhones, own_url
 from .demo.life import DemoLife
+from .demo.nav2 import Nav2Demo
 from .domain.backups import Backups
 from .domain.calls import Calls
 from .domain.cameras import Cameras
@@ -90,6 +91,8 @@ class Demo:
 
     robots: SimFleet
     life: DemoLife
+    # With --ros2: one more robot, a simulated Nav2 one through the ROS 2 bridge.
+    nav2: Nav2Demo | None = None
 
 
 @dataclass(frozen=True)
@@ -242,7 +245,19 @@ def _demo(settings: Settings, robot_token: str, restaurant: Restaurant, visits: 
     phones = (GuestPhones(own_url(server.host, server.port, tls is not None), links, client_tls)
               if server.port else None)
     return Demo(robots=robots, life=DemoLife(restaurant, visits, waitlist, hub, simulation,
-                                             phones, self_seat=settings.guest.self_seat))
+                                             phones, self_seat=settings.guest.self_seat),
+                nav2=_nav2_demo(settings, robot_token, tls))
+
+
+def _nav2_demo(settings: Settings, robot_token: str,
+               tls: ssl.SSLContext | None) -> Nav2Demo | None:
+    if not settings.demo_ros2:
+        return None
+    if tls is not None:
+        # The bridge trusts a server through a CA file, and the demo has none to give it.
+        log.warning("demo: no ROS 2 robot with TLS on the robot port")
+        return None
+    return Nav2Demo(robot_token)
 
 
 def create_app(settings: Settings, tls: ssl.SSLContext | None = None) -> web.Application:
@@ -397,12 +412,16 @@ async def _demo_mode(app: web.Application) -> AsyncIterator[None]:
     robots = asyncio.create_task(demo.robots.run(parts.robot_server.port, stop),
                                  name="demo-robots")
     life = asyncio.create_task(demo.life.run(), name="demo-life")
+    nav2 = (asyncio.create_task(demo.nav2.run(parts.robot_server.port, stop), name="demo-nav2")
+            if demo.nav2 is not None else None)
     yield
     await _cancel([life])
     stop.set()
     with suppress(TimeoutError):
         async with asyncio.timeout(3):
             await robots
+    if nav2 is not None:
+        await nav2  # bounded: the child is killed if it has not said bye within 5 s
 
 
 async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 from contextlib import suppress
 from datetime import timezone, tzinfo
@@ -322,6 +323,8 @@ class Settings(Section):
     dispatch: DispatchSettings = DispatchSettings()
     simulation: SimulationSettings = SimulationSettings()
     demo: bool = False
+    # --ros2: the demo also drives one simulated Nav2 robot through the ROS 2 bridge.
+    demo_ros2: bool = False
 
     def media_dir(self) -> Path:
         """The media dir: media.dir, else `media` beside the database."""
@@ -339,6 +342,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--tcp-port", type=int, help="robot TCP port")
     parser.add_argument("--db", type=Path, help="SQLite database file")
     parser.add_argument("--demo", action="store_true", help="seed a demo restaurant")
+    parser.add_argument("--ros2", action="store_true",
+                        help="with --demo: one simulated Nav2 robot through the ROS 2 bridge"
+                        " (needs the [ros2] extra)")
     return parser.parse_args(argv)
 
 
@@ -360,6 +366,9 @@ def load_settings(
             raw[section][key] = value
     if args.demo:
         raw["demo"] = True
+    if args.ros2:
+        _check_ros2(args.demo)
+        raw["demo_ros2"] = True
     try:
         return Settings.model_validate(raw)
     except ValidationError as err:
@@ -367,6 +376,15 @@ def load_settings(
         # A token is a secret: its problem names its first characters, never its value.
         got = "" if problem.where.startswith("auth") else f" (got {problem.value!r})"
         raise SettingsError(f"invalid setting {problem.where}: {problem.message}{got}") from err
+
+
+def _check_ros2(demo: bool) -> None:
+    """--ros2 runs the bridge's demo in a child process: it needs --demo and ROS 2's packages
+    (looked for, never imported: the server does not load ROS)."""
+    if not demo:
+        raise SettingsError("--ros2 needs --demo")
+    if importlib.util.find_spec("rclpy") is None:
+        raise SettingsError("--ros2 needs ROS 2's Python packages: pip install -e \".[ros2]\"")
 
 
 def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:

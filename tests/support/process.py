@@ -87,6 +87,9 @@ class ServerProcess:
         self.port, self.tcp_port = free_port(), free_port()
         while self.tcp_port == self.port:
             self.tcp_port = free_port()
+        self._launch()
+
+    def _launch(self) -> None:
         args = [sys.executable, str(RUN_PY), "--config", str(self.config), "--port", str(self.port),
                 "--tcp-port", str(self.tcp_port), "--db", str(self.db)]
         # The log goes to a file: a pipe nobody drains while 500 clients connect would fill
@@ -109,6 +112,11 @@ class ServerProcess:
             self.kill()
             raise AssertionError(f"server did not become ready (exit {self.proc.returncode}):"
                                  f"\n{log}")
+
+    async def restart(self, timeout: float = 20) -> None:
+        """Start again on the same ports (after `stop`): its clients come back to it."""
+        self._launch()
+        assert await self._wait_ready(timeout), f"server did not come back:\n{self.stderr()}"
 
     async def _wait_ready(self, timeout: float) -> bool:
         assert self.proc is not None

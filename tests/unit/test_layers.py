@@ -18,7 +18,13 @@ RANK = {
     "__init__": 0, "core": 1, "wire": 2, "settings": 3, "tokenfile": 3, "tls": 3, "store": 4,
     "live": 5, "domain": 6, "robots": 7, "web": 7, "demo": 8, "app": 9, "simulator": 9,
     "__main__": 9, "cli": 9,
+    # The ROS 2 bridge is a process of its own, above everything; nothing imports it (below).
+    "ros2": 10,
 }
+# What the bridge may use of the server's package: the vocabulary, the robot protocol's codecs
+# and the client's TLS context; never the server's parts.
+BRIDGE_USES = {"__init__", "core", "wire", "settings", "tls", "ros2"}
+ROS = {"rclpy", "action_msgs", "geometry_msgs", "nav_msgs", "sensor_msgs", "std_msgs"}
 
 
 def _module(path: Path) -> str:
@@ -93,6 +99,21 @@ def test_only_the_store_imports_sqlite() -> None:
     assert not outside, "\n".join(outside)
 
 
+def test_nothing_in_the_server_imports_the_ros2_bridge_or_ros() -> None:
+    """The server never loads ROS (SPEC §14): only robodyne/ros2 may import rclpy."""
+    found = [f"{module} imports {target}" for module, targets in _all_imports().items()
+             if _layer(module) != "ros2" for target in sorted(targets)
+             if target.split(".")[0] in ROS or target.startswith("robodyne.ros2")]
+    assert not found, "\n".join(found)
+
+
+def test_the_ros2_bridge_uses_only_the_protocol_and_the_vocabulary() -> None:
+    used = [f"{module} imports {target}" for module, targets in _imports().items()
+            if _layer(module) == "ros2" for target in sorted(targets)
+            if _layer(target) not in BRIDGE_USES]
+    assert not used, "\n".join(used)
+
+
 def test_there_is_no_import_circle() -> None:
     graph = _imports()
     # Packages import their own modules only by the dotted path; an `__init__` importing
@@ -122,3 +143,4 @@ def test_the_walk_sees_the_imports_it_checks() -> None:
     assert "robodyne.wire.frames" in graph["robodyne.live.hub"]
     assert "robodyne.core.roles" in graph["robodyne.web.auth"]
     assert "sqlite3" in _all_imports()["robodyne.store.database"]
+    assert "rclpy" in _all_imports()["robodyne.ros2.ros"]

@@ -53,6 +53,8 @@ EXTRA_DEFAULTS = {
                 "red_after_s": 1200},
     "simulation": {"robots": 4, "order_every_s": 8, "cook_s": 12, "fail_rate": 0.0},
     "media": {"dir": ""},
+    # run.py --demo --ros2 (docs/ros2.md): a flag, not a key of the file
+    "demo_ros2": False,
 }
 ALL_DEFAULTS = {**SPEC_DEFAULTS, **EXTRA_DEFAULTS}
 

@@ -43,6 +43,19 @@ async def _back(server: TestServer, robot_id: str, **hello: Any) -> FloorRobot:
     return robot
 
 
+async def _dropped_underway(make_server: MakeServer, session: aiohttp.ClientSession
+                            ) -> tuple[TestServer, int, dict[str, Any], dict[str, Any]]:
+    """A robot on its way with an order drops off (its task underway): the server, the
+    table, the order and the command the robot had been sent."""
+    server, api, table_id = await _floor(make_server, session)
+    robot = await FloorRobot.join(server, "r1")
+    order = await _ready(api, table_id)
+    command = await robot.command()
+    await robot.answer(command, "accepted")
+    await robot.client.close()
+    return server, table_id, order, command
+
+
 def _task(server: TestServer, task_id: int) -> dict[str, Any]:
     [task] = [t for t in hub_of(server).snapshot("tasks")[0] if t["id"] == task_id]
     return task
@@ -51,12 +64,7 @@ def _task(server: TestServer, task_id: int) -> dict[str, Any]:
 async def test_a_robot_back_without_its_task_fails_it_at_once_and_the_food_rides_again(
     make_server: MakeServer, session: aiohttp.ClientSession
 ) -> None:
-    server, api, table_id = await _floor(make_server, session)
-    robot = await FloorRobot.join(server, "r1")
-    order = await _ready(api, table_id)
-    command = await robot.command()
-    await robot.answer(command, "accepted")
-    await robot.client.close()  # the robot restarts, its task forgotten
+    server, table_id, order, command = await _dropped_underway(make_server, session)
     again = await _back(server, "r1", task_id=None)
     task = _task(server, command["task_id"])
     assert task["status"] == "failed" and "came back without task" in task["detail"]
@@ -73,12 +81,7 @@ async def test_a_robot_back_without_its_task_fails_it_at_once_and_the_food_rides
 async def test_a_robot_back_with_its_task_goes_on_with_it(
     make_server: MakeServer, session: aiohttp.ClientSession
 ) -> None:
-    server, api, table_id = await _floor(make_server, session)
-    robot = await FloorRobot.join(server, "r1")
-    order = await _ready(api, table_id)
-    command = await robot.command()
-    await robot.answer(command, "accepted")
-    await robot.client.close()
+    server, table_id, order, command = await _dropped_underway(make_server, session)
     again = await _back(server, "r1", task_id=command["task_id"])
     assert _task(server, command["task_id"])["status"] == "underway"
     await again.event("arrived", task_id=command["task_id"], table_id=table_id)

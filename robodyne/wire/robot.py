@@ -38,8 +38,9 @@ MAX_DATA_BYTES: Final = 8192  # an event's data, as JSON
 MAX_LOG_BYTES: Final = 8192  # a log's message, as UTF-8
 # Robot-written text: the staff's one-line rule (core/text.py), at most MAX_TEXT_CHARS.
 RobotText = Annotated[PlainText, Field(max_length=MAX_TEXT_CHARS)]
-CommandId = Annotated[int, Strict()] | Annotated[PlainText, Strict(),
-                                                 Field(max_length=MAX_TEXT_CHARS)]
+# Text first: a bad string's error names its character, not "should be a valid integer".
+CommandId = Annotated[PlainText, Strict(), Field(max_length=MAX_TEXT_CHARS)] | Annotated[
+    int, Strict()]
 
 
 def _depth(value: Any) -> int:

@@ -295,3 +295,25 @@ async def test_order_page_screenshot(
     if os.environ.get("ROBODYNE_UPDATE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(SCREENSHOTS / "order-page.png"))
+
+
+async def test_a_dish_the_stock_cannot_make_shows_sold_out_at_once(
+    make_server: MakeServer, session: aiohttp.ClientSession,
+    open_order_page: OpenOrderPage
+) -> None:
+    """Sold out by the stock (SPEC §13), not by the kitchen's 86: shown live, and back."""
+    server, tables, dishes = await restaurant(make_server, session)
+    en = catalogue("en")
+    page = await open_order_page(server, "?lang=en")
+    stew = page.locator(dish_button(dishes["Kimchi stew"]))
+    await expect(stew.locator(".price")).to_have_text("₩9,000")
+    await expect(stew.locator(".sold-out")).to_have_count(0)
+    line = await rest(session, server, "POST", "/api/inventory",
+                      {"sku": "KIMCHI", "name": "Kimchi", "quantity": 0, "unit": "kg"},
+                      expect=201)
+    await rest(session, server, "PUT", f"/api/menu/{dishes['Kimchi stew']}/recipe",
+               {"ingredients": [{"sku": "KIMCHI", "qty": 0.2}]})
+    await expect(stew.locator(".sold-out")).to_have_text(en["order.sold_out"])
+    await rest(session, server, "POST", f"/api/inventory/{line['id']}/adjust",
+               {"delta": 1, "reason": "received"})
+    await expect(stew.locator(".sold-out")).to_have_count(0)

@@ -46,7 +46,7 @@ REPORT_QUERIES: Final = tuple(name for name, value in vars(queries).items()
                               if name.isupper() and isinstance(value, str) and "SELECT" in value)
 # The columns a query's day is a range of: an order's, a task's, an event's or a payment's
 # created_at; a visit's closed_at (the sales).
-DAY_COLUMNS: Final = ("created_at", "closed_at")
+DAY_COLUMNS: Final = ("created_at", "closed_at", "seated_at")
 # Reads that are not the report's but grow with the year: topic snapshots, the expo's times.
 OTHER_READS: Final = ("/api/orders", "/api/tables", "/api/tasks", "/api/kitchen/prep_times")
 OTHER_READ_TIMES: Final = 3

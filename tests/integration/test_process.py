@@ -205,7 +205,6 @@ async def test_tokens_from_config_make_no_tokens_file(servers, session) -> None:
 
 # --- SIGTERM: every client told and closed with 1001, exit 0 within 10 s ----------------------
 
-@pytest.mark.slow
 async def test_sigterm_with_500_clients(servers, session) -> None:
     count = 500
     raise_fd_limit(2 * count + 256)  # our 500 sockets, and the server's (it inherits the limit)
@@ -228,7 +227,6 @@ async def test_sigterm_with_500_clients(servers, session) -> None:
     assert "Traceback" not in server.stderr()
 
 
-@pytest.mark.slow
 async def test_new_handshake_during_shutdown_is_refused(servers, session) -> None:
     """Once shutdown has begun, a new client gets no snapshot: it is refused.
 

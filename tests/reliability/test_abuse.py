@@ -111,7 +111,6 @@ class HealthProbe:
 
 # ---- 1,000 WebSocket connection attempts in a burst ----
 
-@pytest.mark.slow
 async def test_a_burst_of_1000_websocket_attempts_keeps_the_server_responsive_and_the_limit(
     servers: Callable[..., ServerProcess],
 ) -> None:
@@ -171,7 +170,6 @@ async def test_a_burst_of_1000_websocket_attempts_keeps_the_server_responsive_an
 
 # ---- slow loris ----
 
-@pytest.mark.slow
 async def test_a_slow_loris_handshake_does_not_stop_anyone_else(
     servers: Callable[..., ServerProcess],
 ) -> None:
@@ -236,7 +234,6 @@ async def test_a_slow_loris_handshake_does_not_stop_anyone_else(
 
 # ---- a TCP peer that dribbles ----
 
-@pytest.mark.slow
 async def test_a_dribbling_tcp_peer_neither_grows_a_buffer_nor_slows_another_robot(
     make_server: MakeServer,
 ) -> None:
@@ -356,7 +353,6 @@ async def connect_robot(port: int, robot_id: str) -> tuple[asyncio.StreamReader,
     raise AssertionError(f"{robot_id} was never welcomed")
 
 
-@pytest.mark.slow
 async def test_200_robots_reconnecting_at_once_are_all_welcomed(
     servers: Callable[..., ServerProcess],
 ) -> None:
@@ -500,7 +496,6 @@ async def malformed_request(port: int, payload: bytes) -> bytes:
     return answer.split(b"\r\n", 1)[0]
 
 
-@pytest.mark.slow
 async def test_a_flood_of_malformed_http_requests_leaves_systemlogs_and_clients_alone(
     servers: Callable[..., ServerProcess],
 ) -> None:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-import pytest
 
 from ..support.reliability import (
     AUTH,
@@ -25,8 +24,6 @@ from ..support.reliability import (
     order_until_gone,
 )
 from ..support.server import db_rows
-
-pytestmark = pytest.mark.slow
 
 WRITERS = 4
 ROUNDS = 3

@@ -10,12 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-import pytest
 
 from ..support.reliability import AUTH, RestartableServer, integrity, order_until_gone
 from ..support.server import db_rows
-
-pytestmark = pytest.mark.slow
 
 WRITERS = 4
 ROUNDS = 3

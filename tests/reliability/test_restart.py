@@ -12,7 +12,6 @@ import asyncio
 from typing import Any
 
 import aiohttp
-import pytest
 
 from robodyne.demo.client import run_fleet
 
@@ -66,7 +65,6 @@ async def connected_robots(session: aiohttp.ClientSession, server: RestartableSe
     return {r["id"] for r in robots if r["connected"]}
 
 
-@pytest.mark.slow
 async def test_robots_and_tablets_ride_through_a_restart_and_end_equal_to_the_server(
     server: RestartableServer, session: aiohttp.ClientSession
 ) -> None:

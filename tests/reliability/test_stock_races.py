@@ -137,7 +137,6 @@ def _books_balance(db: Path, dishes: dict[str, int]) -> int:
     return len(orders)
 
 
-@pytest.mark.slow
 async def test_kill_9_while_orders_pour_in_leaves_the_books_exact(
     server: RestartableServer
 ) -> None:

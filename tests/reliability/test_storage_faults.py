@@ -238,7 +238,6 @@ def fault(request: pytest.FixtureRequest, server: RestartableServer) -> Iterator
         subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
-@pytest.mark.slow
 async def test_a_storage_fault_answers_503_serves_from_memory_and_recovers(
     server: RestartableServer, session: aiohttp.ClientSession, fault: Fault
 ) -> None:
@@ -258,7 +257,6 @@ async def test_a_storage_fault_answers_503_serves_from_memory_and_recovers(
         await place.close()
 
 
-@pytest.mark.slow
 async def test_robot_telemetry_is_written_behind_again_after_a_fault(
     server: RestartableServer, session: aiohttp.ClientSession
 ) -> None:
@@ -279,7 +277,6 @@ async def test_robot_telemetry_is_written_behind_again_after_a_fault(
         await place.close()
 
 
-@pytest.mark.slow
 async def test_a_robot_line_that_cannot_be_stored_gets_unavailable_and_the_session_stays(
     server: RestartableServer, session: aiohttp.ClientSession
 ) -> None:

@@ -141,8 +141,13 @@ export function loginUrl() {
 // in as another. A token that worked and is refused now was revoked: nobody is at a staff
 // tablet to read a banner, so the tablet goes to /login itself, to be paired again.
 export function watchConnection(topics, element, banner) {
+  let leaving = false;
   const render = () => {
+    if (leaving) return;
     if (topics.some((t) => t.wasLive && t.refusedWith === NO_TOKEN)) {
+      // Once: every topic's socket closes with 4401, and a second navigation would abort the
+      // first.
+      leaving = true;
       location.assign(loginUrl());
       return;
     }

@@ -1,9 +1,9 @@
-// The dashboard's open calls (SPEC §11.5, docs/pages.md "Dashboard"): guests asking for staff,
+// The open calls on the dashboard and the host page (SPEC §11.5, docs/pages.md "Dashboard"): guests asking for staff,
 // a robot, water or the bill. Each open call with its table, kind and an age that ticks; a
 // chime for a call this screen has not seen; "Answer" (POST /api/calls/{id}/answer).
 import { Topic, act } from "./client.js";
 import { Chime } from "./chime.js";
-import { age, h } from "./dom.js";
+import { age, h, replace } from "./dom.js";
 import { number, t, tOr } from "./i18n.js";
 
 const TICK_MS = 1000;
@@ -11,14 +11,19 @@ const TICK_MS = 1000;
 const MUTED_KEY = "robodyne.calls.muted";
 
 export class CallsPanel {
+  // Drawn into `root` (the calls section of the dashboard or of the host page).
   constructor(root, { tableLabel }) {
     this.root = root;
-    this.list = root.querySelector("#calls");
-    this.empty = root.querySelector("#no-calls");
-    this.count = root.querySelector("#call-count");
+    this.list = h("ul", { id: "calls", class: "calls", "aria-live": "polite" });
+    this.empty = h("p", { id: "no-calls", class: "muted empty" }, t("calls.none"));
+    this.count = h("span", { id: "call-count", class: "count" });
+    const mute = h("button", { id: "calls-mute", type: "button", class: "small", "aria-pressed": "false" },
+      t("calls.sound_on"));
+    replace(root, h("div", { class: "calls-head" },
+      h("h2", { id: "calls-heading" }, h("span", {}, t("calls.heading")), " ", this.count), mute),
+    this.list, this.empty);
     this.tableLabel = tableLabel;
-    this.chime = new Chime(root.querySelector("#calls-mute"),
-      { on: t("calls.sound_on"), off: t("calls.sound_off") }, MUTED_KEY);
+    this.chime = new Chime(mute, { on: t("calls.sound_on"), off: t("calls.sound_off") }, MUTED_KEY);
     this.topic = null;
     this.canAnswer = false;
     this.rows = new Map(); // call id -> its row, kept so a ticking age never rebuilds a button

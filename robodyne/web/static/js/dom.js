@@ -45,3 +45,12 @@ export function age(since, now = Date.now()) {
 export function clock(iso) {
   return iso ? new Date(iso).toLocaleTimeString(document.documentElement.lang || undefined) : "";
 }
+
+// A page's status line: what the last action did, or why the server refused it (its error
+// code kept on the element for the page's styles and tests).
+export function showStatus(line, text, { kind = "info", code = "" } = {}) {
+  line.textContent = text;
+  line.dataset.kind = kind;
+  if (code) line.dataset.code = code;
+  else delete line.dataset.code;
+}

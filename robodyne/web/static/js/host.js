@@ -4,7 +4,7 @@
 // each a one-tap "Seat here"; the floor's tables; and the guests' open calls (calls.js).
 import { Topic, api, idempotencyKey, watchConnection } from "./client.js";
 import { CallsPanel } from "./calls.js";
-import { age, h, replace } from "./dom.js";
+import { age, h, replace, showStatus } from "./dom.js";
 import { lang, number, t, tOr } from "./i18n.js";
 
 const TICK_MS = 1000;
@@ -178,13 +178,8 @@ el("add-form").addEventListener("submit", async (event) => {
 
 // --- writes -------------------------------------------------------------------------------
 
-function setStatus(text, { kind = "info", code = "" } = {}) {
-  const line = el("status");
-  line.textContent = text;
-  line.dataset.kind = kind;
-  if (code) line.dataset.code = code;
-  else delete line.dataset.code;
-}
+// The status line (under the cart on the order page): dom.js's, on this page's element.
+function setStatus(text, options) { showStatus(el("status"), text, options); }
 
 // One write, its button disabled while it runs; the answer, or null with the server's
 // {"error": {"code", "message"}} in the status line.

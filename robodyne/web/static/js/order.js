@@ -2,7 +2,7 @@
 // tables, add dishes from the menu with their options, notes and quantities, and place the
 // order for that table (source staff); or seat a party there (SPEC §12.1).
 import { Topic, api, idempotencyKey, watchConnection } from "./client.js";
-import { h, replace } from "./dom.js";
+import { h, replace, showStatus } from "./dom.js";
 import { orderable } from "./dishes.js";
 import { lang, number, t, tOr } from "./i18n.js";
 import { formatter } from "./money.js";
@@ -255,14 +255,8 @@ function renderCart() {
 
 // --- writes -------------------------------------------------------------------------------
 
-// A status line under the cart: what the last action did, or why the server refused it.
-function setStatus(text, { kind = "info", code = "" } = {}) {
-  const line = el("status");
-  line.textContent = text;
-  line.dataset.kind = kind;
-  if (code) line.dataset.code = code;
-  else delete line.dataset.code;
-}
+// The status line (under the cart on the order page): dom.js's, on this page's element.
+function setStatus(text, options) { showStatus(el("status"), text, options); }
 
 // POST with a key; the server's {"error": {"code", "message"}} thrown as it is.
 async function post(path, body, key) {

@@ -1,5 +1,5 @@
 """python -m bench {fanout,frozen,idle,ingest,shutdown,dispatch,reports,guests,photos,prehello,all}
-[--quick]: side by side, one run."""
+[--quick] [--base CHECKOUT]: side by side, one run."""
 
 from __future__ import annotations
 
@@ -12,13 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from . import dispatch, guests, photos, prehello, reports, scenarios
+from . import servers
 from .servers import KINDS, seed_available
 
 # (quick, full) sizes; the full fanout sweeps subscriber counts for the latency plot.
 SIZES: dict[str, dict[str, Any]] = {
-    "fanout": {"quick": [dict(robots=20, hz=10, subscribers=100, duration=3)],
-               "full": [dict(robots=50, hz=10, subscribers=n, duration=10)
-                        for n in (100, 250, 500, 1000)]},
+    # A real restaurant (10 robots at 5 Hz, 20 tablets), a busy one with many screens, then the
+    # sweep of subscriber counts for the latency plot.
+    "fanout": {"quick": [dict(robots=10, hz=5, subscribers=20, duration=3),
+                         dict(robots=20, hz=10, subscribers=200, duration=3)],
+               "full": [dict(robots=10, hz=5, subscribers=20, duration=10),
+                        dict(robots=20, hz=10, subscribers=200, duration=10),
+                        *(dict(robots=50, hz=10, subscribers=n, duration=10)
+                          for n in (100, 250, 500, 1000))]},
     "saturation": {"quick": [dict(robots=20, hz=100, subscribers=100, duration=3)],
                    "full": [dict(robots=50, hz=100, subscribers=500, duration=10)]},
     # Frozen clients are caught once their TCP window closes, after ~0.7 MB on loopback; the
@@ -73,14 +79,19 @@ RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_OUT: dict[str, Path] = {name: RESULTS / f"{name}.json"
                                 for name in ("reports", "guests", "photos", "prehello")}
+# Each server's latency over the raw limit's in the same size of the same run.
+RATIOS: list[tuple[str, str]] = [("vs_raw.p50", "p50/raw"), ("vs_raw.p99", "p99/raw")]
+# What makes two rows of a scenario the same size.
+SIZE_KEYS = ("robots", "hz", "subscribers", "frozen")
 COLUMNS: dict[str, list[tuple[str, str]]] = {
-    "fanout": [("subscribers", "subs"), ("frames_per_s", "frames/s"),
+    "fanout": [("robots", "robots"), ("hz", "Hz"), ("subscribers", "subs"),
+               ("frames_per_s", "frames/s"),
                ("delivered_states_per_s", "states/s"), ("latency.p50_ms", "p50 ms"),
                ("latency.p90_ms", "p90 ms"), ("latency.p99_ms", "p99 ms"),
-               ("latency.max_ms", "max ms"), ("gaps", "gaps"), ("duplicates", "dups"),
+               ("latency.max_ms", "max ms"), *RATIOS, ("gaps", "gaps"), ("duplicates", "dups"),
                ("silent_clients", "silent")],
     "frozen": [("subscribers", "subs"), ("frozen", "frozen"), ("latency.p50_ms", "p50 ms"),
-               ("latency.p99_ms", "p99 ms"), ("latency.max_ms", "max ms"),
+               ("latency.p99_ms", "p99 ms"), *RATIOS, ("latency.max_ms", "max ms"),
                ("frozen_all_closed_after_s", "all frozen closed s"),
                ("frozen_close_codes", "codes"), ("rss_start_mb", "RSS start MB"),
                ("rss_max_mb", "RSS max MB"), ("gaps", "gaps")],
@@ -88,7 +99,8 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
              ("rss_after_mb", "RSS MB"), ("kb_per_connection", "KB/conn")],
     "ingest": [("robots", "robots"), ("hz", "Hz"), ("lines_per_s", "lines/s"),
                ("robots_acked", "acked"),
-               ("latency.p50_ms", "p50 ms"), ("latency.p99_ms", "p99 ms"), ("gaps", "gaps")],
+               ("latency.p50_ms", "p50 ms"), ("latency.p99_ms", "p99 ms"), *RATIOS,
+               ("gaps", "gaps")],
     "shutdown": [("connections", "conns"), ("connected", "connected"), ("exit_s", "exit s"),
                  ("exit_code", "exit code"), ("clients_closed_by_server", "closed by server")],
 }
@@ -101,6 +113,18 @@ COLUMNS["reports live"] = reports.LIVE_COLUMNS
 COLUMNS["guests"] = guests.COLUMNS
 COLUMNS["photos"] = photos.COLUMNS
 COLUMNS["prehello"] = prehello.COLUMNS
+
+
+def add_ratios(rows: list[dict[str, Any]]) -> None:
+    """Each row's p50 and p99 over the raw server's in the same size (none without raw)."""
+    raw = {tuple(row.get(key) for key in SIZE_KEYS): row["latency"]
+           for row in rows if row.get("server") == "raw" and "latency" in row}
+    for row in rows:
+        base = raw.get(tuple(row.get(key) for key in SIZE_KEYS))
+        if base is None or "latency" not in row:
+            continue
+        row["vs_raw"] = {q: row["latency"][f"{q}_ms"] / base[f"{q}_ms"]
+                         for q in ("p50", "p99") if base.get(f"{q}_ms")}
 
 
 def _get(row: dict[str, Any], path: str) -> Any:
@@ -166,12 +190,18 @@ def main() -> None:
     parser.add_argument("scenario", choices=[*RUNNERS, "all"])
     parser.add_argument("--quick", action="store_true", help="small sizes: all in under 3 minutes")
     parser.add_argument("--servers", default=",".join(KINDS),
-                        help="comma list of robodyne, raw, seed")
+                        help="comma list of robodyne, raw, seed, base")
+    parser.add_argument("--base", type=Path,
+                        help="the checkout the base server runs from (adds base to --servers)")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args()
     if args.out is None and not args.quick:
         args.out = DEFAULT_OUT.get(args.scenario)
     kinds = [k for k in args.servers.split(",") if k != "seed" or seed_available()]
+    if args.base is not None:
+        servers.BASE_ROOT = args.base.resolve()
+        kinds = [k for k in kinds if k != "base"]
+        kinds.insert(1, "base")
     if "seed" in args.servers and "seed" not in kinds:
         print("seed reference skipped: install fastapi and uvicorn (pip install -e '.[bench]')")
     chosen = [args.scenario]
@@ -189,6 +219,7 @@ def main() -> None:
                     row = {"server": kind, "error": str(err), **size}
                 row["wall_s"] = time.monotonic() - started
                 rows.append(row)
+        add_ratios(rows)
         results["scenarios"][scenario] = rows
         print(f"\n## {scenario}\n\n{tables(scenario, rows)}", flush=True)
     if args.out:

@@ -9,7 +9,9 @@ from typing import Any
 
 from .__main__ import tables as scenario_tables
 
-COLOURS = {"robodyne": "#1e88e5", "raw": "#43a047", "seed": "#e53935"}
+COLOURS = {"robodyne": "#1e88e5", "base": "#90caf9", "raw": "#43a047", "seed": "#e53935"}
+# The plot's sweep: the fan-out sizes that vary only the subscribers.
+SWEEP = {"robots": 50, "hz": 10}
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
@@ -18,7 +20,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in results["scenarios"].get("fanout", []) if "latency" in r]
+    rows = [r for r in results["scenarios"].get("fanout", []) if "latency" in r
+            and all(r.get(key) == value for key, value in SWEEP.items())]
     fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
     for kind, colour in COLOURS.items():
         mine = sorted((r for r in rows if r["server"] == kind), key=lambda r: r["subscribers"])

@@ -22,6 +22,10 @@ ADMIN_TOKEN = "bench-admin-token-0123"
 ROBOT_TOKEN = "bench-robot-token-0123"
 KITCHEN_TOKEN = "bench-kitchen-token-0123"
 KINDS = ("robodyne", "raw", "seed")
+# "base" is Robodyne from another checkout (`python -m bench … --base PATH`, e.g. a worktree of
+# the commit before a change): before and after measured side by side in one run.
+ROBODYNES = ("robodyne", "base")
+BASE_ROOT: Path | None = None
 
 
 def free_port() -> int:
@@ -64,9 +68,18 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def root(self) -> Path:
+        """The checkout the server runs from."""
+        if self.kind != "base":
+            return ROOT
+        if BASE_ROOT is None:
+            raise RuntimeError("the base server needs --base PATH")
+        return BASE_ROOT
+
     def command(self) -> list[str]:
         db = str(self.workdir / "bench.db")
-        if self.kind == "robodyne":
+        if self.kind in ROBODYNES:
             config = self.workdir / "robodyne.toml"
             config.write_text(
                 f'[server]\nhost = "127.0.0.1"\n[tcp]\nhost = "127.0.0.1"\n'
@@ -75,7 +88,7 @@ class Server:
                 f'[auth.tokens]\n"{ADMIN_TOKEN}" = "admin"\n"{ROBOT_TOKEN}" = "robot"\n'
                 f'"{KITCHEN_TOKEN}" = "kitchen"\n'
                 + self.extra_config)
-            return [sys.executable, str(ROOT / "run.py"), "--config", str(config),
+            return [sys.executable, str(self.root / "run.py"), "--config", str(config),
                     "--port", str(self.port), "--tcp-port", str(self.tcp_port), "--db", db]
         if self.kind == "raw":
             return [sys.executable, str(ROOT / "bench" / "raw_server.py"),
@@ -87,8 +100,10 @@ class Server:
         raise_fd_limit()
         log = (self.workdir / "server.log").open("wb")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if self.kind == "base":  # its own package, not the one installed from this checkout
+            env["PYTHONPATH"] = str(self.root)
         self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                        cwd=ROOT, env=env)
+                                        cwd=self.root, env=env)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -112,7 +127,7 @@ class Server:
 
     def metric(self, name: str, labels: str = "") -> float | None:
         """One sample from Robodyne's /metrics; None for the baselines, which have none."""
-        if self.kind != "robodyne":
+        if self.kind not in ROBODYNES:
             return None
         request = urllib.request.Request(f"{self.url}/metrics",
                                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal, NamedTuple, Protocol
@@ -16,19 +15,15 @@ from ..core.models import Command, Robot, RobotStatus, Severity, utcnow
 from ..core.tasks import TaskClaim
 from ..core.topics import Topic
 from ..live.hub import Hub
+from ..live.pace import Pacer
 from ..store.store import Store
 from .journal import Journal
 
 log = logging.getLogger(__name__)
 
-# A subscriber gets at most one robots update per window, carrying every robot that changed.
-# The first change after a quiet window goes out at once, so a lone robot is never delayed.
-# The window widens with the audience so the robots topic costs at most FRAME_BUDGET_PER_S
-# frames a second: 5 ms for a few tablets, 20 ms for 400, never more than 100 ms.
-MIN_WINDOW_S: Final = 0.005
-MAX_WINDOW_S: Final = 0.1
-FRAME_BUDGET_PER_S: Final = 20_000
-# Telemetry reaches SQLite in one transaction per window, not one per line.
+# Telemetry reaches the robots topic batched by the backlog (live/pace.py): a change goes out
+# at once while the tablets keep up, and rides with the others that came meanwhile while they
+# are still taking the previous frame. It reaches SQLite in one transaction per window.
 PERSIST_WINDOW_S: Final = 0.25
 LOW_BATTERY: Final = 20
 ERROR_STATUSES: Final = frozenset({RobotStatus.ERROR, RobotStatus.EMERGENCY_STOP})
@@ -90,18 +85,15 @@ class Fleet:
         self._views: dict[str, RobotView] = {}
         self._unpublished: set[str] = set()
         self._unpersisted: set[str] = set()
-        self._publish_handle: asyncio.TimerHandle | None = None
+        self._pacer = Pacer(hub.topics[Topic.ROBOTS], self._publish_changed)
         # Each watcher and the battery marks it asked for.
         self._watchers: dict[Watcher, tuple[float, ...]] = {}
         self._marks: tuple[float, ...] = ()
         # Acks waiting for the next publish of the robots they report on.
         self._publish_waiters: list[asyncio.Future[None]] = []
-        self._last_publish = 0.0
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def load(self) -> None:
         """Read the robots and mark them offline: no robot is connected to a fresh process."""
-        self._loop = asyncio.get_running_loop()
         for robot in await self._store.robots():
             record = robot.model_dump(mode="json")
             record.update(connected=False, status=RobotStatus.OFFLINE.value)
@@ -273,41 +265,39 @@ class Fleet:
             await self._tell(robot_id, None, before_status)
 
     def touch(self, robot_id: str) -> None:
-        """Any line is a sign of life: note it, to be persisted and published in a window.
+        """Any line is a sign of life: note it, to be persisted and published with the next
+        batch.
 
         last_seen is stamped when the robot is next published or persisted: one clock read
-        per window instead of one per line.
+        per batch instead of one per line.
         """
         self._unpersisted.add(robot_id)
         self._unpublished.add(robot_id)
-        if self._publish_handle is None:
-            loop = self._loop or asyncio.get_running_loop()
-            when = max(loop.time(), self._last_publish + self.window())
-            self._publish_handle = loop.call_at(when, self._publish_now)
+        self._pacer.request()
 
     async def commit(self, robot_id: str) -> None:
         """Make what the robot reported durable and visible: its line is about to be acked.
 
         The ack promises the change is committed and on the robots topic (and so in
-        GET /api/robots). It is written now, then waits for the window's publish rather than
-        cutting the window short: an ack waits at most one window, and a flood of acked lines
-        still costs the tablets one frame per window, not one per line.
+        GET /api/robots). It is written now, then waits for its batch's publish rather than
+        publishing on its own: a flood of acked lines still costs the tablets one frame per
+        batch, not one per line.
         """
         await self.persist(robot_id)
         if robot_id in self._unpublished:
-            published = (self._loop or asyncio.get_running_loop()).create_future()
+            published = asyncio.get_running_loop().create_future()
             self._publish_waiters.append(published)
             await published
 
-    def window(self) -> float:
-        """Seconds between robots updates: wider as more clients need each frame."""
-        audience = len(self._hub.topics[Topic.ROBOTS].subscribers)
-        return min(MAX_WINDOW_S, max(MIN_WINDOW_S, audience / FRAME_BUDGET_PER_S))
+    def publish_due(self) -> None:
+        """A robot's lines read together are applied: what is due at once goes now."""
+        self._pacer.publish_due()
 
     def _publish_now(self) -> None:
-        if self._publish_handle is not None:
-            self._publish_handle.cancel()
-            self._publish_handle = None
+        """Publish what changed now, not held for the tablets: a session began or ended."""
+        self._pacer.publish()
+
+    def _publish_changed(self) -> None:
         if not self._unpublished:
             return
         changed = [self._robots[robot_id] for robot_id in self._unpublished]
@@ -315,7 +305,6 @@ class Fleet:
         now = utcnow()
         for record in changed:
             record["last_seen"] = now
-        self._last_publish = time.monotonic()
         # Copies: the hub keeps what it published, and memory keeps changing under it.
         self._hub.publish(Topic.ROBOTS, "upsert", [dict(record) for record in changed])
         self._release_waiters()

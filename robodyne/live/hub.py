@@ -33,7 +33,7 @@ class Subscriber:
     """One client's bounded queue of serialised frames, drained by its writer task."""
 
     __slots__ = ("stream", "limit", "queue", "wake", "waiting_since", "high_water", "on_overflow",
-                 "overflowed")
+                 "overflowed", "owes", "direct")
 
     def __init__(self, stream: Stream, limit: int, on_overflow: Callable[[], None]) -> None:
         self.stream = stream
@@ -45,6 +45,11 @@ class Subscriber:
         self.high_water = 0
         self.on_overflow = on_overflow
         self.overflowed = False
+        # The seq of the stream's frame its pace waits for this client to take (0: none).
+        self.owes = 0
+        # Hands a frame to the client's socket now, if nothing of it is waiting or being
+        # written (True: written, not queued); the socket's owner sets it.
+        self.direct: Callable[[bytes], bool] | None = None
 
     def push(self, entry: Queued) -> None:
         queue = self.queue
@@ -60,6 +65,15 @@ class Subscriber:
         if len(queue) > self.high_water:
             self.high_water = len(queue)
         self.wake.set()
+
+    def take(self) -> Queued:
+        """The writer takes the next frame: the stream hears when it was the one it waits for."""
+        entry = self.queue.popleft()
+        if self.owes:
+            owed, self.owes = self.owes, 0
+            if owed == self.stream.seq:
+                self.stream.paid()
+        return entry
 
     def sent(self, now: float) -> None:
         """The socket accepted a frame: the clock for send_timeout_s restarts."""
@@ -91,6 +105,10 @@ class Stream:
         # Set after each publish and each change of subscribers, for in-process listeners.
         self.listeners: set[asyncio.Event] = set()
         self.taps: list[Tap] = []
+        # The backlog (live/pace.py): how many of the clients that had taken everything when
+        # the last frame was published have not taken it yet, and who to tell when none is left.
+        self.owed = 0
+        self.on_caught_up: Callable[[], None] | None = None
         # Loop time of the last publish or change of subscribers (a family drops idle streams).
         self.touched = queues.clock()
         self._queues = queues
@@ -110,12 +128,30 @@ class Stream:
                               epoch=self.epoch if kind == "snapshot" else None)
         self.history.append(frame)
         entry = (frame, self._queues.clock())
+        # A client with nothing waiting gets the frame now, straight into its socket, as the
+        # raw limit does; one still writing is counted on to take it (live/pace.py); one
+        # behind is not waited for (its debt for an older frame is void: seq moved on).
+        seq = self.seq
+        owed = 0
         for subscriber in self.subscribers:
+            if not subscriber.queue:
+                direct = subscriber.direct
+                if direct is not None and direct(frame):
+                    continue
+                subscriber.owes = seq
+                owed += 1
             subscriber.push(entry)
+        self.owed = owed
         self.changed()
         for tap in self.taps:
             tap(kind, items, ids)
         return self.seq
+
+    def paid(self) -> None:
+        """A client counted on took the newest frame; the last one tells on_caught_up."""
+        self.owed -= 1
+        if not self.owed and self.on_caught_up is not None:
+            self.on_caught_up()
 
     def snapshot_frame(self) -> bytes:
         # Serialised once per seq: a thousand tablets reconnecting share one snapshot (unless
@@ -158,6 +194,9 @@ class Stream:
         if subscriber in self.subscribers:
             self.subscribers.discard(subscriber)
             self.touched = queues.clock()
+            if subscriber.owes == self.seq:
+                subscriber.owes = 0
+                self.paid()  # a client gone holds nobody up
             self.changed()
 
     @contextmanager

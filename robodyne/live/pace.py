@@ -1,0 +1,99 @@
+"""Batching by the backlog: when a stream's gathered changes go out.
+
+A change goes out at once while the stream's subscribers keep up (live/hub.py writes it
+straight into every idle socket); while some are still writing the previous frame, changes
+gather and go out together the moment the last of them has taken it. The load itself sets the
+batch: one change per frame on a quiet box, many per frame on a busy one, with no window to
+wait out in between (the "smart batching" of LMAX and Aeron).
+
+One ceiling stays: the frames a second the stream may cost all its subscribers together, kept
+as a token bucket, so it engages only when the audience times the pace would pass it — past
+~250 tablets at 10 robot lines a second each. The tablets' side of a frame (a browser's parse,
+or the bench's Python clients at ~40 µs a frame) is the one backlog the server cannot see until
+megabytes of it sit in the kernel's buffers (docs/benchmarks.md, "Batching by the backlog").
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Final
+
+from .hub import Stream
+
+# The longest a change is held for subscribers still writing the previous frame. Only a
+# subscriber that stops taking frames the moment it is counted holds a frame this long, and
+# only once (from then on it is behind, and behind ones are never waited for); the event loop's
+# own round of writes to 1,000 sockets takes ~20 ms, so the bound never cuts a busy round short.
+MAX_HOLD_S: Final = 0.1
+# Frames a second all of a stream's subscribers may be sent together, and the burst the bucket
+# holds (in seconds of that rate): a restaurant's 20 tablets never meet it.
+FRAME_BUDGET_PER_S: Final = 40_000.0
+BURST_S: Final = 0.05
+
+
+class Pacer:
+    """Runs `publish` for a stream's gathered changes, at the pace its subscribers take them."""
+
+    def __init__(self, stream: Stream, publish: Callable[[], None], *,
+                 max_hold_s: float = MAX_HOLD_S,
+                 budget_per_s: float = FRAME_BUDGET_PER_S) -> None:
+        self._stream = stream
+        self._publish = publish
+        self._max_hold_s = max_hold_s
+        self._budget_per_s = budget_per_s
+        self._burst = budget_per_s * BURST_S
+        self._tokens = self._burst
+        self._tokens_at = 0.0
+        self._published_at = float("-inf")
+        self._due: asyncio.Handle | None = None  # the publish to come, once something changed
+        stream.on_caught_up = self._caught_up
+
+    def request(self) -> None:
+        """Something changed: publish it at once if the subscribers keep up, else soon."""
+        if self._due is None:
+            self._schedule()
+        # else it rides with the publish to come
+
+    def publish_due(self) -> None:
+        """Run a publish that is due at once now, rather than at the end of the loop's turn:
+        a reader that has applied all it read calls this, saving the tablets a turn."""
+        if self._due is not None and not isinstance(self._due, asyncio.TimerHandle):
+            self.publish()
+
+    def publish(self) -> None:
+        """Publish now (a session's start or end, a shutdown's last frame): no hold."""
+        if self._due is not None:
+            self._due.cancel()
+            self._due = None
+        now = asyncio.get_running_loop().time()
+        self._refill(now)
+        self._tokens -= len(self._stream.subscribers)
+        self._published_at = now
+        self._publish()
+
+    def _schedule(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._refill(now)
+        when = now
+        if self._tokens < len(self._stream.subscribers):
+            when = now + (len(self._stream.subscribers) - self._tokens) / self._budget_per_s
+        if self._stream.owed:
+            when = max(when, self._published_at + self._max_hold_s)
+        if when <= now:
+            # Not in this step: the lines read in this turn of the loop go out together.
+            self._due = loop.call_soon(self.publish)
+        else:
+            self._due = loop.call_at(when, self.publish)
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self._burst,
+                           self._tokens + (now - self._tokens_at) * self._budget_per_s)
+        self._tokens_at = now
+
+    def _caught_up(self) -> None:
+        """Every subscriber counted on has taken the last frame: what waited goes now."""
+        if isinstance(self._due, asyncio.TimerHandle):
+            self._due.cancel()
+            self._schedule()

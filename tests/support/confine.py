@@ -135,8 +135,7 @@ def confine(policy: Policy) -> None:
         enter_users()
     if policy.drop_capabilities:
         drop_capabilities()
-    if policy.umask is not None:
-        os.umask(policy.umask)
+    os.umask(policy.umask)
     if policy.no_new_privs:
         _check(_prctl(PR_SET_NO_NEW_PRIVS, 1), "PR_SET_NO_NEW_PRIVS")
     if policy.deny_write_execute:

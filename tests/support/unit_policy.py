@@ -55,7 +55,7 @@ class Policy:
     realtime: bool
     namespaces: bool
     personality: bool
-    umask: int | None
+    umask: int
     no_new_privs: bool
     deny_write_execute: bool
     drop_capabilities: bool
@@ -85,7 +85,7 @@ class Policy:
             realtime=not unit.flag("RestrictRealtime"),
             namespaces=restrict_namespaces == "no",
             personality=not unit.flag("LockPersonality"),
-            umask=int(unit.value("UMask"), 8) if unit.value("UMask") else None,
+            umask=int(unit.value("UMask", "0022"), 8),  # systemd's default
             no_new_privs=unit.flag("NoNewPrivileges"),
             deny_write_execute=unit.flag("MemoryDenyWriteExecute"),
             drop_capabilities="CapabilityBoundingSet" in unit.service

@@ -32,7 +32,8 @@ def errno_action(number: int) -> int:
 
 
 class _ArgCmp(ctypes.Structure):
-    """struct scmp_arg_cmp: compare a system call's argument `arg` with `datum_a`."""
+    """struct scmp_arg_cmp: compare a system call's argument `arg` with `datum_a` (masked by
+    `datum_a` and compared with `datum_b` for MASKED_EQ)."""
 
     _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
                 ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]

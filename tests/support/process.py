@@ -59,8 +59,10 @@ class ServerProcess:
 
     def __init__(self, workdir: Path, config_text: str = "", *, db: Path | None = None,
                  env: dict[str, str] | None = None, name: str = "server",
-                 tls: ssl.SSLContext | None = None) -> None:
+                 tls: ssl.SSLContext | None = None, prefix: tuple[str, ...] = ()) -> None:
         self.workdir = workdir
+        # A command the server is run under (tests/support/confine.py: a unit's restrictions).
+        self.prefix = prefix
         # A client context that trusts the server's certificate: the server runs with
         # [auth] tls_cert/tls_key in config_text, and is spoken to over https/wss.
         self.tls = tls
@@ -90,8 +92,8 @@ class ServerProcess:
         self._launch()
 
     def _launch(self) -> None:
-        args = [sys.executable, str(RUN_PY), "--config", str(self.config), "--port", str(self.port),
-                "--tcp-port", str(self.tcp_port), "--db", str(self.db)]
+        args = [*self.prefix, sys.executable, str(RUN_PY), "--config", str(self.config),
+                "--port", str(self.port), "--tcp-port", str(self.tcp_port), "--db", str(self.db)]
         # The log goes to a file: a pipe nobody drains while 500 clients connect would fill
         # up and block the server's own logging.
         with self.log_path.open("ab") as log:

@@ -289,10 +289,6 @@ class Fleet:
             self._publish_waiters.append(published)
             await published
 
-    def publish_due(self) -> None:
-        """A robot's lines read together are applied: what is due at once goes now."""
-        self._pacer.publish_due()
-
     def _publish_now(self) -> None:
         """Publish what changed now, not held for the tablets: a session began or ended."""
         self._pacer.publish()

@@ -4,6 +4,7 @@ Publishing never awaits a client."""
 from __future__ import annotations
 
 import asyncio
+import enum
 import itertools
 import secrets
 import time
@@ -15,6 +16,7 @@ from typing import Any, Final
 
 from ..wire import frames
 from ..wire.frames import Kind
+from ..wire.rfc6455 import text_frame
 from .views import KeyedView, Record, View
 
 # A frame and the loop time it was queued at (for the publish-to-socket latency metric).
@@ -27,6 +29,14 @@ STREAM_IDLE_S: Final = 600.0
 # an in-process reader deriving its own state from a topic (domain/guest_views.py). It must not
 # await or publish on the topic it taps.
 Tap = Callable[[Kind, list[Record], "list[Any] | None"], None]
+
+
+class Direct(enum.Enum):
+    """What a client's socket did with a frame offered to it in the publish's own step."""
+
+    WRITTEN = 1  # it took it: nothing is queued
+    BUSY = 2  # its writer is at work, its socket free: queued, and soon taken (waited for)
+    BEHIND = 3  # bytes already wait for its socket (slow, frozen, closing): queued, not waited for
 
 
 class Subscriber:
@@ -47,9 +57,10 @@ class Subscriber:
         self.overflowed = False
         # The seq of the stream's frame its pace waits for this client to take (0: none).
         self.owes = 0
-        # Hands a frame to the client's socket now, if nothing of it is waiting or being
-        # written (True: written, not queued); the socket's owner sets it.
-        self.direct: Callable[[bytes], bool] | None = None
+        # Offers a whole WebSocket frame (wire/rfc6455.py) carrying a message of the given
+        # length to the client's socket now; the socket's owner sets it. Without it, a frame
+        # is queued and waited for (BUSY).
+        self.direct: Callable[[bytes, int], Direct] | None = None
 
     def push(self, entry: Queued) -> None:
         queue = self.queue
@@ -129,17 +140,23 @@ class Stream:
         self.history.append(frame)
         entry = (frame, self._queues.clock())
         # A client with nothing waiting gets the frame now, straight into its socket, as the
-        # raw limit does; one still writing is counted on to take it (live/pace.py); one
-        # behind is not waited for (its debt for an older frame is void: seq moved on).
+        # raw limit does; one whose writer is at work is counted on to take it soon
+        # (live/pace.py); one behind is not waited for (and a debt it had for an older frame is
+        # void: seq moved on).
         seq = self.seq
         owed = 0
+        # The same bytes for every socket written directly.
+        wire = text_frame(frame) if self.subscribers else b""
+        length = len(frame)
         for subscriber in self.subscribers:
             if not subscriber.queue:
                 direct = subscriber.direct
-                if direct is not None and direct(frame):
+                handed = Direct.BUSY if direct is None else direct(wire, length)
+                if handed is Direct.WRITTEN:
                     continue
-                subscriber.owes = seq
-                owed += 1
+                if handed is Direct.BUSY:
+                    subscriber.owes = seq
+                    owed += 1
             subscriber.push(entry)
         self.owed = owed
         self.changed()

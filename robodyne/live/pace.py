@@ -21,10 +21,10 @@ from typing import Final
 
 from .hub import Stream
 
-# The longest a change is held for subscribers still writing the previous frame. Only a
-# subscriber that stops taking frames the moment it is counted holds a frame this long, and
-# only once (from then on it is behind, and behind ones are never waited for); the event loop's
-# own round of writes to 1,000 sockets takes ~20 ms, so the bound never cuts a busy round short.
+# The longest a change is held for subscribers whose writers are still at work on the previous
+# frame. Only those with a free socket are waited for (a slow or frozen tablet, with bytes
+# waiting for its socket, never is), and they take a frame within a turn or two of the loop;
+# the loop's own round of 1,000 sockets takes ~20 ms, so the bound never cuts a busy round short.
 MAX_HOLD_S: Final = 0.1
 # Frames a second all of a stream's subscribers may be sent together, and the burst the bucket
 # holds (in seconds of that rate): a restaurant's 20 tablets never meet it.
@@ -54,12 +54,6 @@ class Pacer:
         if self._due is None:
             self._schedule()
         # else it rides with the publish to come
-
-    def publish_due(self) -> None:
-        """Run a publish that is due at once now, rather than at the end of the loop's turn:
-        a reader that has applied all it read calls this, saving the tablets a turn."""
-        if self._due is not None and not isinstance(self._due, asyncio.TimerHandle):
-            self.publish()
 
     def publish(self) -> None:
         """Publish now (a session's start or end, a shutdown's last frame): no hold."""

@@ -105,7 +105,6 @@ class RobotSession:
                     await self._handle(item)
                     self.flush()
                 self.flush()  # what ending there said (too much before hello)
-                self._fleet.publish_due()  # the chunk's lines, in this step, not the next turn
         except ConnectionError as err:
             self.log.debug("connection error: %s", err)
         finally:

@@ -14,10 +14,9 @@ from ..core.codes import Code
 from ..core.logprefix import PrefixedLog
 from ..core.stats import Stats
 from ..domain.guests import GuestSession
-from ..live.hub import Hub, Subscriber
+from ..live.hub import Direct, Hub, Subscriber
 from ..wire import frames
 from ..wire.frames import BadFrame, Close
-from ..wire.rfc6455 import text_frame
 from . import tcpinfo
 
 log = logging.getLogger(__name__)
@@ -77,20 +76,23 @@ class Connection:
     def send(self, frame: bytes) -> None:
         self.subscriber.push((frame, asyncio.get_running_loop().time()))
 
-    def write_now(self, frame: bytes) -> bool:
-        """Write a published frame to the socket in the publish's own step, as the raw limit
-        does, when nothing of this client waits: its writer is idle, the transport holds no
-        bytes, the socket is open. Otherwise False: the frame goes through the queue, whose
-        bound and stall clock see a slow client as before."""
+    def write_now(self, wire: bytes, length: int) -> Direct:
+        """Write a published frame (its WebSocket bytes, and its message's length) to the
+        socket in the publish's own step, as the raw limit does, when nothing of this client
+        waits: its writer is idle, the transport holds no bytes, the socket is open. Otherwise
+        the frame goes through the queue, whose bound and stall clock see a slow client as
+        before."""
         transport = self.request.transport
-        if not self._idle or transport is None or transport.get_write_buffer_size() \
-                or self.ws.closed:
-            return False
-        transport.write(text_frame(frame))
-        self.stats.ws_messages[self.topic] += 1
-        self.stats.ws_bytes[self.topic] += len(frame)
-        self.stats.publish_to_socket.observe(0.0)
-        return True
+        if transport is None or self.ws.closed or transport.get_write_buffer_size():
+            return Direct.BEHIND
+        if not self._idle:
+            return Direct.BUSY
+        transport.write(wire)
+        stats = self.stats
+        stats.ws_messages[self.topic] += 1
+        stats.ws_bytes[self.topic] += length
+        stats.publish_to_socket.observe(0.0)
+        return Direct.WRITTEN
 
     async def write_loop(self) -> None:
         """Drain the queue into the socket; the only place that awaits this client."""

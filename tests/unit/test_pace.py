@@ -8,7 +8,7 @@ import asyncio
 import orjson
 
 from robodyne.domain.views import topic_views
-from robodyne.live.hub import Hub, Subscriber
+from robodyne.live.hub import Direct, Hub, Subscriber
 from robodyne.live.pace import Pacer
 
 HOLD_S = 0.2
@@ -153,3 +153,40 @@ async def test_no_subscribers_means_no_backlog() -> None:
         robots.change("r1", x)
         await _turn()
     assert hub.seq("robots") == 3
+
+
+class Socket:
+    """A client's socket as the publish sees it (web/connection.py, Connection.write_now)."""
+
+    def __init__(self, answer: Direct) -> None:
+        self.answer = answer
+        self.written: list[bytes] = []
+
+    def offer(self, wire: bytes, length: int) -> Direct:
+        if self.answer is Direct.WRITTEN:
+            self.written.append(wire)
+        return self.answer
+
+
+async def test_a_socket_that_takes_the_frame_at_once_holds_nobody_up() -> None:
+    hub, robots, [tablet] = _setup(1)
+    socket = Socket(Direct.WRITTEN)
+    tablet.direct = socket.offer
+    for x in range(3):
+        robots.change("r1", x)
+        await _turn()
+    assert hub.seq("robots") == 3 and not tablet.queue
+    # The WebSocket frame: 0x81, the length, then the message itself.
+    assert [orjson.loads(wire[2:])["data"]["items"] for wire in socket.written] == [
+        [{"id": "r1", "x": x}] for x in range(3)]
+
+
+async def test_a_socket_with_bytes_waiting_is_queued_and_not_waited_for() -> None:
+    hub, robots, [fast, slow] = _setup(2)
+    fast.direct = Socket(Direct.WRITTEN).offer
+    slow.direct = Socket(Direct.BEHIND).offer
+    for x in range(3):
+        robots.change("r1", x)
+        await _turn()
+    assert hub.seq("robots") == 3  # none of them waited for the slow one...
+    assert [items[0]["x"] for items in _items(slow)] == [0, 1, 2]  # ...which gets them all

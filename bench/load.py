@@ -23,6 +23,7 @@ PROBE_EVERY = 4
 # still this far behind after the robots stop counts those robots' lines as not accepted.
 ACK_WAIT_S = 10
 FLOOD_BATCH = 50
+HELLO_WAVE = 32
 
 
 async def _acked(reader: asyncio.StreamReader, message_id: int) -> None:
@@ -164,11 +165,18 @@ async def run_robots(spec: dict[str, Any]) -> dict[str, Any]:
     connected = asyncio.Event()
     ready = [0]
 
+    # Robodyne closes connections past tcp.max_pending [64] still waiting for their welcome:
+    # robots say hello in waves smaller than that, as a real fleet coming up would.
+    waves = asyncio.Semaphore(HELLO_WAVE)
+
     async def robot(n: int) -> None:
-        reader, writer = await asyncio.open_connection(spec["host"], spec["port"], limit=1 << 20)
-        writer.write(orjson.dumps({"type": "hello", "token": spec["token"],
-                                   "robot_id": f"bench-{n}", "name": f"Bench {n}"}) + b"\n")
-        await reader.readline()  # welcome
+        async with waves:
+            reader, writer = await asyncio.open_connection(spec["host"], spec["port"],
+                                                           limit=1 << 20)
+            writer.write(orjson.dumps({"type": "hello", "token": spec["token"],
+                                       "robot_id": f"bench-{n}", "name": f"Bench {n}"}) + b"\n")
+            if b"welcome" not in await reader.readline():
+                raise ConnectionError(f"robot {n} was not welcomed")
         ready[0] += 1
         if ready[0] == spec["robots"]:
             connected.set()

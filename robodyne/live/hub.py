@@ -120,6 +120,7 @@ class Stream:
         # the last frame was published have not taken it yet, and who to tell when none is left.
         self.owed = 0
         self.on_caught_up: Callable[[], None] | None = None
+        self.last_frame_bytes = 0  # what the last publish cost each subscriber (live/pace.py)
         # Loop time of the last publish or change of subscribers (a family drops idle streams).
         self.touched = queues.clock()
         self._queues = queues
@@ -138,6 +139,7 @@ class Stream:
         frame = frames.update(self.name, self.seq, kind, items, ids,
                               epoch=self.epoch if kind == "snapshot" else None)
         self.history.append(frame)
+        self.last_frame_bytes = len(frame)
         entry = (frame, self._queues.clock())
         # A client with nothing waiting gets the frame now, straight into its socket, as the
         # raw limit does; one whose writer is at work is counted on to take it soon

@@ -27,8 +27,12 @@ from .hub import Stream
 # the loop's own round of 1,000 sockets takes ~20 ms, so the bound never cuts a busy round short.
 MAX_HOLD_S: Final = 0.1
 # Frames a second all of a stream's subscribers may be sent together, and the burst the bucket
-# holds (in seconds of that rate): a restaurant's 20 tablets never meet it.
+# holds (in seconds of that rate): a restaurant's 20 tablets never meet it. A frame counts once
+# more for every FRAME_BYTES it carries: a tablet's cost is its parse as much as the frame. A
+# frame of all 50 robots (~12 KB) counts twice, so 500 tablets get 40 of those a second; a
+# frame of one robot counts ~1.02.
 FRAME_BUDGET_PER_S: Final = 40_000.0
+FRAME_BYTES: Final = 12_288
 BURST_S: Final = 0.05
 
 
@@ -62,9 +66,12 @@ class Pacer:
             self._due = None
         now = asyncio.get_running_loop().time()
         self._refill(now)
-        self._tokens -= len(self._stream.subscribers)
+        stream = self._stream
+        seq = stream.seq
         self._published_at = now
         self._publish()
+        if stream.seq != seq:  # something was published: what it cost the audience
+            self._tokens -= len(stream.subscribers) * (1 + stream.last_frame_bytes / FRAME_BYTES)
 
     def _schedule(self) -> None:
         loop = asyncio.get_running_loop()

@@ -16,8 +16,9 @@ from typing import Final
 from robodyne.demo.client import RobotClient
 from robodyne.demo.robot import Message, SimRobot
 
-SPEED_UP: Final = 6.0
-HZ: Final = 4.0
+SPEED_UP: Final = 15.0
+# Ticks often enough that a robot moving SPEED_UP times faster still moves ~1.5 m per tick.
+HZ: Final = 8.0
 PIPE_CHUNK: Final = 1 << 16
 
 

@@ -104,7 +104,7 @@ def plan_parties(rng: random.Random, menu_ids: list[int], orders: int, duration:
     while planned < orders:
         courses = [[{"menu_id": dish, "qty": rng.randint(1, 2)}
                     for dish in rng.sample(menu_ids, rng.randint(1, 3))]
-                   for _ in range(rng.randint(2, 3))]
+                   for _ in range(3)]  # a starter, a main course, a dessert
         plans.append(PartyPlan(len(plans) + 1, 0.0, rng.randint(1, 6), rng.randint(1, 2),
                                courses, rng.choice((None, None, "robot", "water")),
                                rng.uniform(0.5, 2.0), rng.choice(PAID_WITH)))

@@ -16,9 +16,9 @@ from typing import Final
 from robodyne.demo.client import RobotClient
 from robodyne.demo.robot import Message, SimRobot
 
-SPEED_UP: Final = 15.0
-# Ticks often enough that a robot moving SPEED_UP times faster still moves ~1.5 m per tick.
-HZ: Final = 8.0
+SPEED_UP: Final = 25.0
+# Ticks often enough that a robot moving SPEED_UP times faster still moves ~2 m per tick.
+HZ: Final = 10.0
 PIPE_CHUNK: Final = 1 << 16
 
 

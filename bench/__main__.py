@@ -189,8 +189,8 @@ def main() -> None:
             for kind in VARIANTS.get(scenario, kinds):
                 started = time.monotonic()
                 try:
-                    seed = {"seed": args.seed} if scenario == "service" and args.seed else {}
-                    row = RUNNERS[scenario](kind, **size, **seed)
+                    seeded = scenario == "service" and args.seed is not None
+                    row = RUNNERS[scenario](kind, **size, **({"seed": args.seed} if seeded else {}))
                 except (RuntimeError, OSError) as err:
                     row = {"server": kind, "error": str(err), **size}
                 row["wall_s"] = time.monotonic() - started

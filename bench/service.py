@@ -104,8 +104,9 @@ class Evening:
         self.fleet: list[FleetRobot] = []
         self.tablets: list[Stream] = []
         self.assigned: list[float] = []  # when the tasks tablet saw a task assigned
-        self.faults: dict[str, Any] = {"disk_fault": self.disk.mode, "robot_wifi": 0,
-                                       "robot_restarts": 0, "screen_wifi": 0}
+        # Which disk fault runs here, and why not the tmpfs when it is not.
+        self.faults: dict[str, Any] = {"disk_fault": self.disk.mode, "disk_why": self.disk.why,
+                                       "robot_wifi": 0, "robot_restarts": 0, "screen_wifi": 0}
         self.back: dict[str, float | None] = {}
 
     def ws(self, topic: str) -> str:
@@ -238,6 +239,7 @@ class Evening:
             "unserved_by_parties": len(self.ledger.unserved),
             "parties_done": self.ledger.parties_done,
             "retries": self.tally.retries, "refused_503": self.tally.refused_503,
+            "server_deaths": len(self.supervisor.deaths),
             "people_errors": self.tally.errors, **self.faults, **self.back,
         }
 
@@ -251,31 +253,36 @@ class Evening:
         quiet = (kill_at - 2, kill_at + 20)  # the kill's recovery is measured undisturbed
         away: set[int] = set()
         pending: list[asyncio.Task[None]] = []
-        while True:
-            elapsed = time.monotonic() - started
-            if kill_at is not None and elapsed >= kill_at:
-                kill_at = None
-                pending.append(asyncio.create_task(self._kill(staff)))
-            if disk_at is not None and elapsed >= disk_at:
-                disk_at = None
-                pending.append(asyncio.create_task(self._disk_full(staff)))
-            if restarts and elapsed >= restarts[0]:
-                restarts.pop(0)
-                robot = self._busy_robot(away)
-                if robot is not None:
-                    self.faults["robot_restarts"] += 1
-                    await robot.restart()
-            calm = not quiet[0] <= elapsed <= quiet[1]
-            if calm and self._chance(spec.robot_wifi_every_s):
-                robot = self._busy_robot(away)
-                if robot is not None:
-                    pending.append(asyncio.create_task(self._robot_wifi(robot, away)))
-            if calm and self._chance(spec.screen_wifi_every_s):
-                screens = [*self.tablets, *(phone.stream for phone in self.ledger.phones
-                                            if phone.stream.closed_code is None)]
-                self.faults["screen_wifi"] += 1
-                await self.rng.choice(screens).lose_wifi(self.rng.uniform(0.5, 4.0))
-            await asyncio.sleep(FAULT_TICK_S)
+        try:
+            while True:
+                elapsed = time.monotonic() - started
+                if kill_at is not None and elapsed >= kill_at:
+                    kill_at = None
+                    pending.append(asyncio.create_task(self._kill(staff)))
+                if disk_at is not None and elapsed >= disk_at:
+                    disk_at = None
+                    pending.append(asyncio.create_task(self._disk_full(staff)))
+                if restarts and elapsed >= restarts[0]:
+                    restarts.pop(0)
+                    robot = self._busy_robot(away)
+                    if robot is not None:
+                        self.faults["robot_restarts"] += 1
+                        await robot.restart()
+                calm = not quiet[0] <= elapsed <= quiet[1]
+                if calm and self._chance(spec.robot_wifi_every_s):
+                    robot = self._busy_robot(away)
+                    if robot is not None:
+                        pending.append(asyncio.create_task(self._robot_wifi(robot, away)))
+                if calm and self._chance(spec.screen_wifi_every_s):
+                    screens = [*self.tablets, *(phone.stream for phone in self.ledger.phones
+                                                if phone.stream.closed_code is None)]
+                    self.faults["screen_wifi"] += 1
+                    await self.rng.choice(screens).lose_wifi(self.rng.uniform(0.5, 4.0))
+                await asyncio.sleep(FAULT_TICK_S)
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def _chance(self, every_s: float) -> bool:
         return self.rng.random() < FAULT_TICK_S / every_s

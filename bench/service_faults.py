@@ -40,7 +40,6 @@ class Supervisor:
         self.url = server.url
         self.log_path = server.workdir / "server.log"
         self.process: asyncio.subprocess.Process | None = None
-        self.starts: list[float] = []  # monotonic time of each spawn
         self.ready: list[float] = []  # ... and of each first healthy answer after it
         self.deaths: list[tuple[float, int]] = []  # (monotonic time, exit status) of each death
         self._stopping = False
@@ -62,7 +61,6 @@ class Supervisor:
             self.process = await asyncio.create_subprocess_exec(
                 *self.args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.starts.append(time.monotonic())
         await self._wait_healthy()
 
     async def _wait_healthy(self) -> None:

@@ -43,7 +43,6 @@ class Stream:
         self.epochs: dict[str, float] = {}  # each epoch and when it first reached this screen
         self.connections = 0
         self.resumed = 0  # reconnects answered with the missed updates, not a snapshot
-        self.wifi_losses = 0
         self.errors: list[str] = []
         self.closed_code: int | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -110,7 +109,6 @@ class Stream:
 
     async def lose_wifi(self, away_s: float) -> None:
         """The connection cut without a close frame; back (resuming) after `away_s`."""
-        self.wifi_losses += 1
         self._away_until = time.monotonic() + away_s
         ws = self._ws
         if ws is not None and ws._response.connection is not None:

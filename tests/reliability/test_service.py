@@ -45,6 +45,7 @@ def test_every_stream_is_whole_and_every_check_adds_up_and_is_paid_once(
 def test_every_fault_happened_and_the_restaurant_came_back(evening: dict[str, Any]) -> None:
     assert evening["robot_restarts"] == 2 and evening["robot_wifi"] >= 1
     assert evening["screen_wifi"] >= 1 and evening["resumed"] >= 1
+    assert (evening["calm"]["server_deaths"], evening["server_deaths"]) == (0, 1)
     assert evening["back_after_kill_s"] is not None
     assert evening["frozen_closed_s"] is not None
     # The disk fault that ran is named; it bit (writes refused) and the server recovered.

@@ -18,7 +18,7 @@ import asyncio
 import random
 import sqlite3
 import time
-from contextlib import suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
@@ -384,7 +384,7 @@ async def set_up(staff: Api, tables: int) -> list[int]:
 def audit(db: Path, placed: list[int]) -> dict[str, Any]:
     """From the server's file once it has stopped: the orders (dispatch's audit) and tasks."""
     orders = dispatch.audit(db, placed)
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         tasks = conn.execute(
             "SELECT status, source, (julianday(coalesce(finished_at, 'now'))"
             " - julianday(created_at)) * 86400, id, kind, robot_id, detail, created_at,"

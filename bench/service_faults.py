@@ -154,5 +154,8 @@ class Disk:
 
     def release(self) -> None:
         """Unmount (the database goes with it: it was read before)."""
-        if self.mounted:
-            subprocess.run(["umount", str(self.where)], capture_output=True, check=False)
+        if self.mounted and subprocess.run(["umount", str(self.where)], capture_output=True,
+                                           check=False).returncode != 0:
+            # Busy (a reader of the file not yet collected): detached now, freed once closed.
+            subprocess.run(["umount", "--lazy", str(self.where)], capture_output=True,
+                           check=False)

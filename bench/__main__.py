@@ -11,8 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import dispatch, guests, photos, prehello, reports, scenarios
-from . import servers
+from . import dispatch, guests, photos, prehello, reports, scenarios, servers, service
 from .servers import KINDS, seed_available
 
 # (quick, full) sizes; the full fanout sweeps subscriber counts for the latency plot.
@@ -61,24 +60,27 @@ SIZES: dict[str, dict[str, Any]] = {
     "photos": {"quick": [dict(repeats=3)], "full": [dict(repeats=10)]},
     # Strangers on the robot port that never say hello (docs/benchmarks.md, "Strangers").
     "prehello": {"quick": [dict(connections=2000)], "full": [dict(connections=10000)]},
+    # A compressed Friday, calm then under fire (docs/reliability.md, "A service under fire").
+    "service": {"quick": [dict(orders=60, tables=24, robots=8, duration=30)],
+                "full": [dict(orders=400, tables=60, robots=8, duration=200)]},
 }
 # Scenarios run against variants of Robodyne instead of the three servers.
 VARIANTS: dict[str, tuple[str, ...]] = {"dispatch": dispatch.VARIANTS, "reports": ("robodyne",),
                                         "guests": ("robodyne",), "photos": ("robodyne",),
-                                        "prehello": ("robodyne",)}
+                                        "prehello": ("robodyne",), "service": ("robodyne",)}
 # Left out of `all --quick` (~4 minutes on its own): run `python -m bench dispatch --quick`.
 # (guests --quick takes ~50 s and is in.)
-NOT_IN_QUICK_ALL = frozenset({"dispatch"})
+NOT_IN_QUICK_ALL = frozenset({"dispatch", "service"})
 RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
     "fanout": scenarios.fanout, "saturation": scenarios.fanout, "frozen": scenarios.fanout,
     "idle": scenarios.idle, "ingest": scenarios.ingest, "shutdown": scenarios.shutdown,
     "dispatch": dispatch.dispatch, "reports": reports.reports, "guests": guests.guests,
-    "photos": photos.photos, "prehello": prehello.prehello,
+    "photos": photos.photos, "prehello": prehello.prehello, "service": service.service,
 }
 # Where a scenario's full run is saved when no --out is given.
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_OUT: dict[str, Path] = {name: RESULTS / f"{name}.json"
-                                for name in ("reports", "guests", "photos", "prehello")}
+                                for name in ("reports", "guests", "photos", "prehello", "service")}
 # Each server's latency over the raw limit's in the same size of the same run.
 RATIOS: list[tuple[str, str]] = [("vs_raw.p50", "p50/raw"), ("vs_raw.p99", "p99/raw")]
 # What makes two rows of a scenario the same size.
@@ -113,6 +115,7 @@ COLUMNS["reports live"] = reports.LIVE_COLUMNS
 COLUMNS["guests"] = guests.COLUMNS
 COLUMNS["photos"] = photos.COLUMNS
 COLUMNS["prehello"] = prehello.COLUMNS
+COLUMNS["service"] = service.COLUMNS
 
 
 def add_ratios(rows: list[dict[str, Any]]) -> None:
@@ -194,6 +197,7 @@ def main() -> None:
     parser.add_argument("--base", type=Path,
                         help="the checkout the base server runs from (adds base to --servers)")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    parser.add_argument("--seed", type=int, help="the service scenario's seed (default 1)")
     args = parser.parse_args()
     if args.out is None and not args.quick:
         args.out = DEFAULT_OUT.get(args.scenario)
@@ -214,7 +218,8 @@ def main() -> None:
             for kind in VARIANTS.get(scenario, kinds):
                 started = time.monotonic()
                 try:
-                    row = RUNNERS[scenario](kind, **size)
+                    seeded = scenario == "service" and args.seed is not None
+                    row = RUNNERS[scenario](kind, **size, **({"seed": args.seed} if seeded else {}))
                 except (RuntimeError, OSError) as err:
                     row = {"server": kind, "error": str(err), **size}
                 row["wall_s"] = time.monotonic() - started

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import itertools
 import logging
 import random
 import ssl
@@ -36,6 +37,13 @@ BACKOFF_MAX_S: Final = 20.0
 MAX_LINE_BYTES: Final = 1 << 20
 READ_CHUNK: Final = 1 << 16
 CLOSE_TIMEOUT_S: Final = 2.0
+# Lines whose effect the server keeps (a delivery, a task's result): each goes with an id and
+# is sent again, this long after the server answered `unavailable` (SPEC §4: send it again
+# later), for as long as it refuses; a full disk would otherwise leave a task underway forever.
+RECORDS: Final = frozenset({"event", "log", "command_result"})
+RESEND_AFTER_S: Final = 1.0
+# Refused lines kept for sending again, the oldest dropped beyond: a long outage costs chatter.
+MAX_REFUSED: Final = 1000
 
 
 class ServerLines:
@@ -115,6 +123,12 @@ class RobotClient:
         self._backoff_s = BACKOFF_FIRST_S
         self._last_sent = 0.0
         self._stopped: asyncio.Task[bool] | None = None
+        self._ids = itertools.count(1)
+        # Records sent on this connection and not acked yet, by id; those the server refused
+        # (kept across connections: the server said it has not stored them) and when to retry.
+        self._unacked: dict[int | str, Message] = {}
+        self._refused: deque[Message] = deque(maxlen=MAX_REFUSED)
+        self._resend_at = 0.0
 
     async def run(self) -> None:
         """Connect, serve, reconnect with full-jitter backoff; until stopped or refused for good."""
@@ -183,6 +197,8 @@ class RobotClient:
                 self.log.error("token refused by %s:%s; not reconnecting", self.host, self.port)
             return greeting
         self._backoff_s = BACKOFF_FIRST_S
+        # What went unacked on a dead connection may have been stored: it is not sent again.
+        self._unacked.clear()
         self.log.info("connected to %s:%s", self.host, self.port)
         end = await self._serve(lines, writer, greeting.heartbeat_s)
         if end is End.STOPPED:
@@ -251,11 +267,22 @@ class RobotClient:
             if kind == "command":
                 for reply in self.robot.command(message):
                     self._send(writer, reply)
+            elif kind == "ack":
+                self._unacked.pop(message.get("id"), None)  # type: ignore[arg-type]
             elif kind == "error" and (end := self._error_end(message)):
                 return end
+            elif kind == "error" and message.get("code") == Code.UNAVAILABLE:
+                self._refused_line(message.get("id"))
             elif kind == "shutdown":
                 return End.SHUTDOWN
-            # welcome and ack need nothing: an ack only says the server stored the line.
+
+    def _refused_line(self, line_id: Any) -> None:
+        """The server could not store the line with this id: it goes again shortly."""
+        line = self._unacked.pop(line_id, None)
+        if line is not None:
+            if not self._refused:
+                self._resend_at = asyncio.get_running_loop().time() + RESEND_AFTER_S
+            self._refused.append(line)
 
     async def _tick(self, writer: asyncio.StreamWriter, heartbeat_s: float) -> NoReturn:
         loop = asyncio.get_running_loop()
@@ -274,12 +301,20 @@ class RobotClient:
             state = self.robot.state_update()
             if state is not None:
                 self._send(writer, state)
+            if self._refused and now >= self._resend_at:
+                self._resend_at = now + RESEND_AFTER_S
+                for _ in range(len(self._refused)):
+                    self._send(writer, self._refused.popleft())
             if now - self._last_sent >= heartbeat_s:
                 self._send(writer, {"type": "heartbeat"})
             # One drain per tick, not per line: back-pressure, and a lost connection raises here.
             await writer.drain()
 
     def _send(self, writer: asyncio.StreamWriter, message: Message) -> None:
+        if message.get("type") in RECORDS:
+            if "id" not in message:
+                message = {**message, "id": f"r{next(self._ids)}"}
+            self._unacked[message["id"]] = message
         writer.write(orjson.dumps(message, option=orjson.OPT_APPEND_NEWLINE))
         self._last_sent = asyncio.get_running_loop().time()
 

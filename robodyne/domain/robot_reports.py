@@ -41,14 +41,20 @@ class RobotReports:
         data.update({k: v for k, v in (("robot_id", robot_id), ("order_id", order_id),
                                        ("table_id", table_id), ("task_id", task_id))
                      if v is not None})
+        # The effect first, then the record: a record stored before its effect was refused
+        # (`unavailable`) was stored again when the robot sent the line again, as SPEC §4 asks.
+        # Once the effect is committed the record may be kept in memory only, as the server's
+        # own records are while the database refuses writes: the robot is acked, not told to
+        # do it again.
+        acts = event in TASK_EVENTS or (event == "delivered" and order_id is not None)
+        if not (event in TASK_EVENTS and robot_id is not None and await (
+                self._dispatcher.robot_event(robot_id, event, task_id=task_id,
+                                             table_id=table_id, order_id=order_id,
+                                             message=message))):
+            if event == "delivered" and order_id is not None:
+                await self._restaurant.delivered(order_id, robot_id)
         await self._journal.event(event, severity=severity, source=source_of(robot_id),
-                                  message=message, data=data)
-        if event in TASK_EVENTS and robot_id is not None and await self._dispatcher.robot_event(
-                robot_id, event, task_id=task_id, table_id=table_id, order_id=order_id,
-                message=message):
-            return
-        if event == "delivered" and order_id is not None:
-            await self._restaurant.delivered(order_id, robot_id)
+                                  message=message, data=data, durable=False if acts else None)
 
     async def _check_carrier(self, robot_id: str | None, order_id: int) -> None:
         """An integration peer (no robot id) may report any delivery; a robot only its own."""

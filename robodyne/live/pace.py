@@ -8,9 +8,10 @@ wait out in between (the "smart batching" of LMAX and Aeron).
 
 One ceiling stays: the frames a second the stream may cost all its subscribers together, kept
 as a token bucket, so it engages only when the audience times the pace would pass it — past
-~150 tablets watching 20 robots that report 10 times a second. The tablets' side of a frame (a browser's parse,
-or the bench's Python clients at ~40 µs a frame) is the one backlog the server cannot see until
-megabytes of it sit in the kernel's buffers (docs/benchmarks.md, "Batching by the backlog").
+~150 tablets watching 20 robots that report 10 times a second. The tablets' side of a frame (a
+browser's parse, or the bench's Python clients at ~40 µs a frame) is the one backlog the server
+cannot see until megabytes of it sit in the kernel's buffers (docs/benchmarks.md, "Batching by
+the backlog").
 """
 
 from __future__ import annotations

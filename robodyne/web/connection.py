@@ -142,14 +142,18 @@ class Connection:
         self.close_code = code
         count_close(self.stats, code)
         self.hub.unsubscribe(self.subscriber)
-        finals = [frame for frame, _ in self.subscriber.queue] if drain else []
+        # Taken out of the queue: the writer, woken for them already, must not send them too.
+        queued = self.subscriber.queue
+        finals = [queued.popleft()[0] for _ in range(len(queued))] if drain else []
         if final_frame is not None:
             finals.append(final_frame)
         self._closer = asyncio.create_task(self._close(code, reason, finals))
 
     async def _close(self, code: Close, reason: str, final_frames: list[bytes]) -> None:
         if self._writer is not None:
+            # Awaited: a frame it is halfway through sending must not interleave with ours.
             self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
         if code is Close.SLOW and self._backed_up():
             # The peer takes nothing: its close frame would only wait behind what waits
             # already, holding the socket and its buffers. Nothing of it is kept.

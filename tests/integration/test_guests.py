@@ -287,6 +287,23 @@ async def test_closing_the_visit_sends_the_final_view_then_4401_and_writes_are_4
         assert snapshot["data"]["kind"] == "snapshot" and snapshot["seq"] == 0
 
 
+async def test_the_final_view_of_a_closed_visit_comes_once_then_a_clean_4401(
+    api: Api, server: TestServer, phones: list[Phone], menu: dict[str, int]
+) -> None:
+    """The view queued when the visit closes goes out once (the writer and the close both sent
+    it, under one seq), and the close handshake completes (it was cut to 1006 at times)."""
+    table, phone = await seated(api, server, phones)
+    order = (await phone.order({"menu_id": menu["Tea"], "qty": 1})).body
+    async with phone.stream() as ws:
+        seqs = [(await receive_json(ws))["seq"]]
+        await api.ok("PATCH", f"/api/orders/{order['id']}", {"status": "cancelled"})
+        await api.ok("PATCH", f"/api/tables/{table['id']}", {"status": "available"})
+        while (msg := await ws.receive(timeout=5)).type is aiohttp.WSMsgType.TEXT:
+            seqs.append(msg.json()["seq"])
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+        assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 4401)
+
+
 async def test_a_rotated_link_ends_its_sessions_with_401_and_4401(
     api: Api, server: TestServer, phones: list[Phone], menu: dict[str, int]
 ) -> None:

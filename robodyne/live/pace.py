@@ -8,7 +8,7 @@ wait out in between (the "smart batching" of LMAX and Aeron).
 
 One ceiling stays: the frames a second the stream may cost all its subscribers together, kept
 as a token bucket, so it engages only when the audience times the pace would pass it — past
-~150 tablets watching 20 robots that report 10 times a second. The tablets' side of a frame (a
+~180 tablets watching 20 robots that report 10 times a second. The tablets' side of a frame (a
 browser's parse, or the bench's Python clients at ~40 µs a frame) is the one backlog the server
 cannot see until megabytes of it sit in the kernel's buffers (docs/benchmarks.md, "Batching by
 the backlog").
@@ -28,12 +28,16 @@ from .hub import Stream
 # the loop's own round of 1,000 sockets takes ~20 ms, so the bound never cuts a busy round short.
 MAX_HOLD_S: Final = 0.1
 # Frames a second all of a stream's subscribers may be sent together, and the burst the bucket
-# holds (in seconds of that rate): a restaurant's 20 tablets never meet it. A frame counts once
-# more for every FRAME_BYTES it carries: a tablet's cost is its parse as much as the frame. A
-# frame of all 50 robots (~12 KB) counts 1.5, so 500 tablets get 40 of those a second, as
-# before the ceiling was a bucket; a frame of one robot counts ~1.01.
-FRAME_BUDGET_PER_S: Final = 30_000.0
-FRAME_BYTES: Final = 24_576
+# holds (in seconds of that rate): a restaurant's 20 tablets never meet it. A frame counts for
+# more than one where each costs more: once more per AUDIENCE_SCALE subscribers (each of a
+# thousand sockets costs both ends more than each of a hundred: epoll, wake-ups, caches — on
+# the bench's box the tablets' stand-ins share the server's two cores) and once more per
+# FRAME_BYTES it carries (a tablet parses it all). So 160 tablets can have a frame for each of
+# 200 robot lines a second, 800 get ~30 a second, and 400 get 45 frames of all 50 robots (~12 KB)
+# a second — the rates measured to hold on this box (docs/benchmarks.md).
+FRAME_BUDGET_PER_S: Final = 40_000.0
+AUDIENCE_SCALE: Final = 2000
+FRAME_BYTES: Final = 12_288
 BURST_S: Final = 0.05
 
 
@@ -72,7 +76,9 @@ class Pacer:
         self._published_at = now
         self._publish()
         if stream.seq != seq:  # something was published: what it cost the audience
-            self._tokens -= len(stream.subscribers) * (1 + stream.last_frame_bytes / FRAME_BYTES)
+            audience = len(stream.subscribers)
+            self._tokens -= audience * (1 + audience / AUDIENCE_SCALE
+                                        + stream.last_frame_bytes / FRAME_BYTES)
 
     def _schedule(self) -> None:
         loop = asyncio.get_running_loop()

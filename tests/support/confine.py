@@ -84,6 +84,15 @@ def _private_devices() -> None:
         os.symlink(target, f"/dev/{name}")
 
 
+PRIVATE_TMPS = ("/tmp/", "/var/tmp/")
+
+
+def code_paths() -> set[str]:
+    """Where the program's code is: the interpreter's prefixes and the checkout."""
+    return {os.path.realpath(path) for path in (
+        sys.prefix, sys.base_prefix, Path(__file__).resolve().parents[2]) if os.path.isdir(path)}
+
+
 def enter_mounts(policy: Policy) -> None:
     """A mount namespace of the process's own (PrivateMounts=): PrivateTmp=, PrivateDevices=,
     ProtectSystem=strict, ProtectProc=, ProcSubset=; the work directory is carried into the
@@ -92,11 +101,18 @@ def enter_mounts(policy: Policy) -> None:
     _mount("none", "/", None, MS_REC | MS_PRIVATE)
     kept = os.open(policy.workdir, os.O_PATH | os.O_DIRECTORY)
     writable = [policy.workdir, "/dev"]
+    # A checkout or a virtualenv under /tmp (a CI's clean clone) would vanish under the
+    # private /tmp: carried in like the work directory, as /opt/robodyne is there in production.
+    carried = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in code_paths()
+               if policy.private_tmp and path.startswith(PRIVATE_TMPS)}
     if policy.private_tmp:
         for tmp in ("/tmp", "/var/tmp"):
             if os.path.isdir(tmp):
                 _mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
                 writable.append(tmp)
+    for path, descriptor in carried.items():
+        os.makedirs(path, exist_ok=True)
+        _bind_kept(descriptor, path)
     os.makedirs(policy.workdir, exist_ok=True)
     _bind_kept(kept, policy.workdir)
     if policy.private_devices:
@@ -105,6 +121,9 @@ def enter_mounts(policy: Policy) -> None:
         _read_only("/", True)
         for path in writable:
             _read_only(path, False)
+        for path in carried:  # code, read-only as the rest of the system, though in /tmp
+            _read_only(path, True)
+        _read_only(policy.workdir, False)
     if policy.proc_options:
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, policy.proc_options)
     os.chdir(policy.workdir)

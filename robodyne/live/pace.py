@@ -85,8 +85,9 @@ class Pacer:
         now = loop.time()
         self._refill(now)
         when = now
-        if self._tokens < len(self._stream.subscribers):
-            when = now + (len(self._stream.subscribers) - self._tokens) / self._budget_per_s
+        audience = len(self._stream.subscribers)
+        if self._tokens < audience:
+            when = now + (audience - self._tokens) / self._budget_per_s
         if self._stream.owed:
             when = max(when, self._published_at + self._max_hold_s)
         if when <= now:

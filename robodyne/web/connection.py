@@ -143,8 +143,10 @@ class Connection:
         count_close(self.stats, code)
         self.hub.unsubscribe(self.subscriber)
         # Taken out of the queue: the writer, woken for them already, must not send them too.
-        queued = self.subscriber.queue
-        finals = [queued.popleft()[0] for _ in range(len(queued))] if drain else []
+        finals: list[bytes] = []
+        if drain:
+            finals = [frame for frame, _ in self.subscriber.queue]
+            self.subscriber.queue.clear()
         if final_frame is not None:
             finals.append(final_frame)
         self._closer = asyncio.create_task(self._close(code, reason, finals))

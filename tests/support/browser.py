@@ -22,6 +22,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import (Browser, BrowserContext, ConsoleMessage, Dialog, Page,
                                   ViewportSize, WebSocket, async_playwright)
+from playwright.async_api import Error as PlaywrightError
 
 from robodyne.app import create_app
 from robodyne.web.auth import TOKEN_COOKIE
@@ -224,15 +225,27 @@ async def order_now(session: aiohttp.ClientSession, server: TestServer,
     return dict(found)
 
 
+# What Playwright says when a page.evaluate outlives the document it was asked of.
+NAVIGATING = "Execution context was destroyed"
+
+
 async def until_true(page: Page, expression: str, arg: Any = None,
                      timeout: float = 5.0) -> Any:
     """Wait until `expression` (or the function it is, called with `arg`) is truthy in the
     page. Polled from here through page.evaluate: Playwright's wait_for_function re-runs a
     string with eval inside the page when it polls, which the pages' CSP (no 'unsafe-eval')
-    refuses, so it failed whenever the condition was not already true."""
-    if arg is None:
-        return await until(lambda: page.evaluate(expression), timeout)
-    return await until(lambda: page.evaluate(expression, arg), timeout)
+    refuses, so it failed whenever the condition was not already true. A poll that lands
+    while the page navigates (the very thing some conditions wait for) finds no page to ask:
+    that is "not yet", not a failure."""
+    async def check() -> Any:
+        try:
+            return await (page.evaluate(expression) if arg is None
+                          else page.evaluate(expression, arg))
+        except PlaywrightError as err:
+            if NAVIGATING not in str(err):
+                raise
+            return None
+    return await until(check, timeout)
 
 
 async def restart_on_same_port(server: TestServer) -> Callable[[], Awaitable[TestServer]]:

@@ -190,3 +190,9 @@ async def test_a_socket_with_bytes_waiting_is_queued_and_not_waited_for() -> Non
         await _turn()
     assert hub.seq("robots") == 3  # none of them waited for the slow one...
     assert [items[0]["x"] for items in _items(slow)] == [0, 1, 2]  # ...which gets them all
+
+
+async def test_a_subscriber_leaving_before_any_publish_leaves_no_debt() -> None:
+    hub, _, [tablet] = _setup(1)
+    hub.unsubscribe(tablet)  # seq is 0 and it owes nothing: no frame was ever counted on
+    assert hub.topics["robots"].owed == 0

@@ -132,8 +132,12 @@ class RobotBridge:
         return self.task_id if self.task_id is not None else self.outbox.kept_task()
 
     def _set_mode(self, mode: str) -> None:
+        """A new status goes out at once, right after the line that caused it (a task's done
+        is followed by idle, not a state_hz slot later); only poses wait for the rate."""
         self.mode = mode
-        self.report()
+        if self._flush is not None:
+            self._flush.cancel()
+        self._send_state()
 
     # The server's commands.
 

@@ -249,6 +249,23 @@ async def test_state_goes_out_at_most_state_hz_and_only_what_changed() -> None:
     assert server.of("state")[1] == {"type": "state", "pose": {"x": 9, "y": 1, "yaw": 0}}
 
 
+async def test_a_new_status_goes_out_at_once_after_its_result_with_the_waiting_pose() -> None:
+    bridge, ros, server = await _bridge(state_hz=1)
+    bridge.report(full=True)
+    bridge.on_pose(2.0, 7.0, 0.0)  # waits for the next second
+    bridge.command({"type": "command", "id": "c1", "command": "return", "task_id": 1,
+                    "to": {"x": 2, "y": 7}})
+    assert server.lines[-2:] == [
+        {"type": "command_result", "command_id": "c1", "status": "accepted"},
+        {"type": "state", "status": "returning", "pose": {"x": 2, "y": 7, "yaw": 0}}]
+    await _reach(bridge, ros, b"g1", 1)
+    await until(lambda: server.lines[-1] == {"type": "state", "status": "idle"}, 0.5,
+                "idle before the next second")
+    assert server.lines[-2:] == [
+        {"type": "command_result", "command_id": "c1", "status": "done"},
+        {"type": "state", "status": "idle"}]
+
+
 async def test_no_odometry_for_stale_s_is_error_with_ros_silent_until_it_comes_back() -> None:
     bridge, ros, server = await _bridge(stale_s=0.2)
     await until(lambda: bridge.state()["status"] == "error", 2, "silent")

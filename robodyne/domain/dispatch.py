@@ -99,32 +99,47 @@ class Dispatcher:
         self.on_finish: list[Callable[[Task], Awaitable[None]]] = []
 
     def close(self) -> None:
-        """Stop hearing of orders, visits and robots: undoes load's registrations."""
+        """Stop hearing of orders, visits, robots and the store: undoes load's registrations."""
         self._restaurant.order_watchers.remove(self.order_moved)
         self._visits.on_close.remove(self.visit_closed)
         self._fleet.unwatch(self.robot_changed)
+        self._journal.on_recovered.remove(self.look_over)
 
     async def load(self) -> None:
-        """The unfinished tasks of the database: a restart forgets none of them. Orders that
-        are ready on no task (made ready while auto_deliver was off, or by another program)
-        are put on one, as if they had just become ready. From then on it hears of orders and
-        robots (until close)."""
+        """The unfinished tasks of the database: a restart forgets none of them, and the
+        orders are looked over (`_look_over_orders`). From then on it hears of orders, robots
+        and the store's recovery (until close)."""
         await self._book.load()
         async with self._lock:
-            for order in await self._cargo.orders():
-                if self._book.holder(order.id) is not None:
-                    continue
-                if order.status is S.DELIVERING:
-                    order = await self._cargo.unstick(order)
-                if (order.status is S.READY and order.task_id is None
-                        and self._settings.auto_deliver):
-                    # A ready order staff took off a task keeps that task's id, and stays.
-                    await self._cargo.ride(order)
+            await self._look_over_orders()
         self._restaurant.order_watchers.append(self.order_moved)
         self._visits.on_close.append(self.visit_closed)
+        self._journal.on_recovered.append(self.look_over)
         settings = self._settings
         self._fleet.watch(self.robot_changed, (settings.min_battery, settings.charge_below,
                                                settings.resume_battery))
+
+    async def look_over(self) -> None:
+        """After the database refused writes: a decision cut short between two of its writes
+        (a task failed whose orders were not yet released, an order made ready whose trip was
+        not yet written) is finished now, as a restart would, and the queue offered again."""
+        async with self._lock:
+            await self._look_over_orders()
+            await self._dispatch()
+
+    async def _look_over_orders(self) -> None:
+        """Orders delivering on no unfinished task are released as their task's end would
+        have; orders ready on no task (made ready while auto_deliver was off, by another
+        program, or while the trip could not be written) are put on one, as if just ready."""
+        for order in await self._cargo.orders():
+            if self._book.holder(order.id) is not None:
+                continue
+            if order.status is S.DELIVERING:
+                order = await self._cargo.unstick(order)
+            if (order.status is S.READY and order.task_id is None
+                    and self._settings.auto_deliver):
+                # A ready order staff took off a task keeps that task's id, and stays.
+                await self._cargo.ride(order)
 
     async def recover(self, heartbeat_s: float) -> None:
         """After a restart: fail the active tasks whose robot is not back within the grace."""

@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any, Final
 
@@ -47,6 +47,9 @@ class Journal:
         self._clock = clock
         self._repeats = Repeats()
         self._repeated = asyncio.Event()
+        # Run once storage_recovered is stored: what a refused write may have left half done
+        # is put right then (the dispatcher's look-over).
+        self.on_recovered: list[Callable[[], Awaitable[None]]] = []
 
     async def event(self, type_: str, *, severity: Severity = Severity.INFO, source: str = SERVER,
                     message: str = "", data: dict[str, Any] | None = None,
@@ -149,8 +152,18 @@ class Journal:
                         await asyncio.sleep(PROBE_EVERY_S)
                     continue
                 reported = True
+                await self._recovered()
         finally:
             self._store.on_health.remove(flipped)
+
+    async def _recovered(self) -> None:
+        for recovered in list(self.on_recovered):
+            try:
+                await recovered()
+            except StorageUnavailable:
+                pass  # refused again: the watch reports it, and runs this at the next recovery
+            except Exception:  # the watch goes on: the next fault must still be reported
+                log.exception("putting things right after the database recovered failed")
 
     async def _storage_failed(self, failure: str) -> None:
         # Logged here, in this task, not where the write failed: the systemlog bridge drops

@@ -4,14 +4,16 @@ task comes back when its robot refuses, drops or fails."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from robodyne.core.errors import StorageUnavailable
 from robodyne.core.models import (
     Command,
     OrderLine,
@@ -24,6 +26,7 @@ from robodyne.domain.dispatch import Dispatcher
 from robodyne.settings import DispatchSettings
 
 from ..support.domain import Domain, RecordingLink, open_domain
+from ..support.wait import until
 
 S = OrderStatus
 # Three tables along the floor: T1 near the dock (x 1.5), T3 far from it.
@@ -274,3 +277,73 @@ async def test_a_robot_whose_task_completed_goes_home_when_nothing_waits_for_it(
     await f.answer("r1", link, "accepted")
     await f.answer("r1", link, "done")
     assert _sent(link) == [Command.SUMMON, Command.RETURN]
+
+
+@contextmanager
+def refused_from(domain: Domain, monkeypatch: pytest.MonkeyPatch, write: str) -> Iterator[None]:
+    """The database refuses writes for real (SQLite's query_only: "attempt to write a readonly
+    database", the store unhealthy) from this store write on, until the block ends; the
+    journal's storage watch, running meanwhile, then stores storage_recovered."""
+    store, database = domain.store, domain.store.database
+    real = getattr(store, write)
+
+    async def refused(*args: Any, **kwargs: Any) -> Any:
+        await database.rows("PRAGMA query_only = ON")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(store, write, refused)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(store, write, real)
+        asyncio.get_running_loop().create_task(database.rows("PRAGMA query_only = OFF"))
+
+
+@pytest.fixture
+async def watched(floor: OpenFloor) -> AsyncIterator[Floor]:
+    """A floor whose journal watches the store, as the app's storage-watch task does."""
+    f = await floor()
+    watch = asyncio.create_task(f.domain.journal.watch_storage())
+    yield f
+    watch.cancel()
+    await asyncio.gather(watch, return_exceptions=True)
+
+
+async def test_an_order_made_ready_whose_trip_was_refused_rides_once_the_store_recovers(
+    watched: Floor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f, restaurant = watched, watched.domain.restaurant
+    order = await restaurant.place_order(f.tables[0], [OrderLine(name="Bibimbap")], "")
+    await restaurant.change_order(order.id, status=S.PREPARING)
+    with refused_from(f.domain, monkeypatch, "add_task"):
+        with pytest.raises(StorageUnavailable):
+            await restaurant.change_order(order.id, status=S.READY)
+        # Ready was committed, its trip was not: the kitchen's resent bump finds it ready.
+        assert f.domain.item("orders", order.id)["status"] == "ready" and f.tasks() == []
+    await until(lambda: f.domain.events("storage_recovered"), 5, "recovered")
+    await until(lambda: f.tasks(), 5, "its trip, written after the recovery")
+    [task] = f.tasks()
+    assert [stop["order_ids"] for stop in task["stops"]] == [[order.id]]
+    assert f.domain.item("orders", order.id)["task_id"] == task["id"]
+
+
+async def test_a_failed_trip_whose_orders_were_not_released_releases_them_on_recovery(
+    watched: Floor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = watched
+    robot = await f.robot("r1")
+    order_id = await f.ready(f.tables[0])
+    task_id = robot.commands[0][2]["task_id"]
+    await f.answer("r1", robot, "accepted")
+    with refused_from(f.domain, monkeypatch, "update_order"):
+        with pytest.raises(StorageUnavailable):
+            await f.dispatcher.robot_event("r1", "failed", task_id=task_id, table_id=None,
+                                           order_id=None, message="blocked")
+        # The trip failed (committed); its order is still out on it, the robot's resent
+        # line finds the task over: only the look-over can give the order back.
+        assert f.task(task_id)["status"] == "failed"
+        assert f.domain.item("orders", order_id)["status"] == "delivering"
+    await until(lambda: len(robot.commands) == 2, 5, "the order on a new trip, to r1")
+    again = robot.commands[1][2]
+    assert (again["order_id"], f.domain.item("orders", order_id)["status"]) == (order_id, "ready")
+    assert again["task_id"] != task_id

@@ -238,6 +238,11 @@ class Dispatcher:
             robot = self._fleet.robot(robot_id)  # as it is now, not as it was when told
             task = self._book.of_robot(robot_id)
             claim = change.claim
+            stale = claim.stale(task) if change.session == "began" and claim else None
+            if stale is not None:
+                # Back still on a trip that ended while it was away (failed, cancelled): it
+                # is told to stop, before anything new, rather than drive a trip redone.
+                self._tell_robot_cancel(robot_id, stale)
             if change.session == "began" and task is not None and claim is not None and (
                     claim.lost(task)):
                 # Back without the task it was on (it restarted): failed at once, or back in
@@ -461,10 +466,13 @@ class Dispatcher:
 
     def _tell_cancel(self, task: Task) -> None:
         if task.status in ACTIVE and task.robot_id is not None:
-            try:
-                self._fleet.send_command(task.robot_id, Command.CANCEL, task_id=task.id)
-            except RobotOffline:
-                pass  # gone already: nothing to take back
+            self._tell_robot_cancel(task.robot_id, task.id)
+
+    def _tell_robot_cancel(self, robot_id: str, task_id: int) -> None:
+        try:
+            self._fleet.send_command(robot_id, Command.CANCEL, task_id=task_id)
+        except RobotOffline:
+            pass  # gone already: nothing to take back
 
     async def _leave_task(self, order: Order) -> None:
         """An order moved by hand off ready or delivering: its stop drops it; a stop left

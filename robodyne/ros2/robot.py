@@ -183,6 +183,11 @@ class RobotBridge:
             self._resumed.set()
             self._set_mode(self._paused_from)
         elif cmd.command == "cancel":
+            if cmd.task_id is not None and cmd.task_id != self.task_id:
+                # Read when it runs, after any trip command that came behind it: a cancel of
+                # a task already given up must not stop the next one.
+                self._result(cmd, "done", f"not on task {cmd.task_id}")
+                return
             await self.stop_trip()
             self.task_id = None
             self._set_mode("idle")

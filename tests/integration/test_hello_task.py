@@ -1,6 +1,7 @@
 """A robot's hello says which task it still carries (SPEC §4, `task_id`): one that comes back
 without its task (it restarted) fails it at once, or sends it back to the queue if it never
-accepted it; one that names it goes on; a hello without the field says nothing. Through real
+accepted it; one that names it goes on; one that names a task ended meanwhile is told to drop
+it; a hello without the field says nothing. Through real
 TCP robots, the REST API and the SQLite file."""
 
 from __future__ import annotations
@@ -92,6 +93,22 @@ async def test_a_robot_back_with_its_task_goes_on_with_it(
     await again.close()
 
 
+async def test_a_robot_back_on_a_task_cancelled_meanwhile_is_told_to_drop_it(
+    make_server: MakeServer, session: aiohttp.ClientSession
+) -> None:
+    server, table_id, order, command = await _dropped_underway(make_server, session)
+    api = Api(session, server)
+    await api.ok("POST", f"/api/tasks/{command['task_id']}/cancel", {})
+    again = await _back(server, "r1", task_id=command["task_id"])
+    dropped = await again.command()
+    assert (dropped["command"], dropped["task_id"]) == ("cancel", command["task_id"])
+    await again.answer(dropped, "done")
+    # Staff have the food now (a cancel hands it to them): nothing more goes to the robot.
+    await again.no_command()
+    assert _task(server, command["task_id"])["status"] == "cancelled"
+    await again.close()
+
+
 @pytest.mark.parametrize("claim", [None, 999])
 async def test_an_assigned_task_its_robot_never_got_goes_back_to_the_queue(
     make_server: MakeServer, session: aiohttp.ClientSession, claim: int | None
@@ -102,6 +119,9 @@ async def test_an_assigned_task_its_robot_never_got_goes_back_to_the_queue(
     command = await robot.command()  # assigned; the robot drops before it accepts
     await robot.client.close()
     again = await _back(server, "r1", task_id=claim)
+    if claim is not None:  # a task the server does not hold for it: dropped first
+        dropped = await again.command()
+        assert (dropped["command"], dropped["task_id"]) == ("cancel", claim)
     # Not failed: back in the queue, and (the robot being free) offered again, as new.
     resent = await again.command()
     assert resent["task_id"] == command["task_id"]

@@ -22,6 +22,7 @@ from robodyne.core.models import (
     TableStatus,
     TaskKind,
 )
+from robodyne.core.tasks import TaskClaim
 from robodyne.domain.dispatch import Dispatcher
 from robodyne.settings import DispatchSettings
 
@@ -41,11 +42,12 @@ class Floor:
     dispatcher: Dispatcher
     tables: list[int]
 
-    async def robot(self, robot_id: str, *, x: float | None = None, **state: Any
-                    ) -> RecordingLink:
-        """A robot says hello and reports its state (a pose at x, 6 when x is given)."""
+    async def robot(self, robot_id: str, *, x: float | None = None,
+                    claim: TaskClaim | None = None, **state: Any) -> RecordingLink:
+        """A robot says hello (with what it says of its task, `claim`) and reports its state
+        (a pose at x, 6 when x is given)."""
         link = RecordingLink()
-        await self.domain.fleet.connect(robot_id, None, None, link)
+        await self.domain.fleet.connect(robot_id, None, None, link, claim)
         if x is not None:
             state["pose"] = {"x": x, "y": 6.0, "yaw": 0.0, "map": "floor"}
         if state:
@@ -252,6 +254,23 @@ async def test_a_robot_dropping_underway_fails_the_task_and_its_order_rides_agai
     second = await f.robot("second")
     assert second.commands[0][2]["order_id"] == order_id
     assert f.domain.item("orders", order_id)["status"] == "ready"
+
+
+async def test_a_robot_back_on_the_trip_that_failed_while_it_was_away_is_told_to_drop_it(
+    floor: OpenFloor
+) -> None:
+    f = await floor()
+    first = await f.robot("r1")
+    order_id = await f.ready(f.tables[0])
+    task_id = first.commands[0][2]["task_id"]
+    await f.answer("r1", first, "accepted")
+    await f.domain.fleet.disconnect("r1", first, "lost")
+    assert f.task(task_id)["status"] == "failed"
+    back = await f.robot("r1", claim=TaskClaim(task_id))
+    # Dropped first, then the food's new trip: the robot does not drive the failed one.
+    [(_, dropped, fields), (_, again, trip)] = back.commands
+    assert (dropped, fields["task_id"]) == (Command.CANCEL, task_id)
+    assert (again, trip["order_id"]) == (Command.DELIVER, order_id) and trip["task_id"] != task_id
 
 
 async def test_an_idle_robot_low_on_battery_charges_until_resume_battery(

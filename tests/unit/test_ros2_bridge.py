@@ -230,6 +230,16 @@ async def test_cancel_ends_the_trip_through_the_cancel_service_and_answers_done(
     assert (bridge.mode, bridge.carried_task(), server.events()) == ("idle", None, [])
 
 
+async def test_a_cancel_of_a_task_it_is_not_on_answers_done_and_stops_nothing() -> None:
+    bridge, ros, server = await _on_the_way("deliver")
+    bridge.command({"type": "command", "id": "x", "command": "cancel", "task_id": 7})
+    await until(lambda: server.of("command_result")[-1]["command_id"] == "x", 2, "answered")
+    assert server.of("command_result")[-1] == {
+        "type": "command_result", "command_id": "x", "status": "done",
+        "detail": "not on task 7"}
+    assert (ros.cancelled, bridge.mode, bridge.carried_task()) == ([], "delivering", 1)
+
+
 async def test_a_goal_cancelled_by_someone_else_fails_the_task() -> None:
     bridge, ros, server = await _on_the_way()
     bridge.on_status([GoalState(b"g1", 1, CANCELED)])

@@ -397,6 +397,7 @@ def audit(db: Path, placed: list[int]) -> dict[str, Any]:
             "  HAVING count(*) > 1) ORDER BY o, created_at").fetchall()
         recovered = conn.execute(
             "SELECT count(*) FROM events WHERE type = 'storage_recovered'").fetchone()[0]
+        unserved = _unserved(conn, placed)
     statuses = orders["statuses"]
     return {
         "placed": len(placed), "served": statuses.get("served", 0),
@@ -409,8 +410,26 @@ def audit(db: Path, placed: list[int]) -> dict[str, Any]:
         "stuck_samples": [task for task in tasks if task[2] > STUCK_S][:10],
         "task_longest_s": max((task[2] for task in tasks), default=None),
         "human_dispatch": sum(1 for task in tasks if task[1] in ("staff", "integration")),
-        "storage_recovered": recovered,
+        "storage_recovered": recovered, "unserved_samples": unserved,
     }
+
+
+def _unserved(conn: sqlite3.Connection, placed: list[int]) -> list[dict[str, Any]]:
+    """Each placed order not served at the end, with its times and every event naming it:
+    what a failed run needs to say which way the order went."""
+    found = []
+    for order_id in placed:
+        row = conn.execute("SELECT status, created_at, ready_at, served_at, visit_id"
+                           " FROM orders WHERE id = ?", (order_id,)).fetchone()
+        if row is not None and row[0] == "served":
+            continue
+        events = conn.execute(
+            "SELECT created_at, type, source, data FROM events"
+            " WHERE json_extract(data, '$.order_id') = ? OR EXISTS (SELECT 1 FROM"
+            " json_each(data, '$.order_ids') WHERE value = ?) ORDER BY id",
+            (order_id, order_id)).fetchall()
+        found.append({"order": order_id, "row": row, "events": events})
+    return found[:5]
 
 
 def service(kind: str, *, orders: int, tables: int, robots: int, duration: float,

@@ -22,7 +22,8 @@ def test_every_order_placed_is_served_once_and_nobody_dispatched_by_hand(
         evening: dict[str, Any]) -> None:
     for run in (evening["calm"], evening):
         assert run["placed"] >= SIZES["service"]["quick"][0]["orders"]
-        assert run["placed"] == run["planned_orders"] == run["served"], run["people_errors"]
+        assert run["placed"] == run["planned_orders"] == run["served"], (
+            run["people_errors"], run["unserved_samples"], run["unserved_by_parties"])
         assert (run["lost"], run["served_twice"], run["unserved_by_parties"]) == (0, 0, 0)
         assert run["human_dispatch"] == 0 and run["tasks"] > 0
 

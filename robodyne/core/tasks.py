@@ -60,7 +60,7 @@ class TaskClaim:
 
     def stale(self, task: Task | None) -> int | None:
         """The task the robot says it carries when the server holds another or none for it
-        (it ended while the robot was away, or never was its): the robot is to drop it."""
+        (`task`: it ended while the robot was away, or is another's): the robot is to drop it."""
         if self.task_id is None or (task is not None and task.id == self.task_id):
             return None
         return self.task_id

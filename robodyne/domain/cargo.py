@@ -95,9 +95,9 @@ class Cargo:
         await self.move(order.id, task_id=task.id, set_task=True)
 
     async def unstick(self, order: Order) -> Order:
-        """An order delivering on no unfinished task: its task ended, but the server stopped
-        before the order was released. Released now as that end would have: a cancel hands
-        it to staff (it keeps the task's id), after a failure it rides again."""
+        """An order delivering on a task that ended, before the order was released (the server
+        stopped, or the database refused the release). Released now as that end would have: a
+        cancel hands it to staff (it keeps the task's id), after a failure it rides again."""
         ended = await self._book.stored(order.task_id) if order.task_id is not None else None
         to_staff = ended is not None and ended.status is TaskStatus.CANCELLED
         return await self._hand_back(order.id, redeliver=not to_staff) or order

@@ -128,13 +128,14 @@ class Dispatcher:
             await self._dispatch()
 
     async def _look_over_orders(self) -> None:
-        """Orders delivering on no unfinished task are released as their task's end would
-        have; orders ready on no task (made ready while auto_deliver was off, by another
-        program, or while the trip could not be written) are put on one, as if just ready."""
+        """Orders delivering on a task that ended are released as its end would have (one
+        delivering on no task is in a person's hands: left there); orders ready on no task
+        (made ready while auto_deliver was off, by another program, or while the trip could not
+        be written) are put on one, as if just ready."""
         for order in await self._cargo.orders():
             if self._book.holder(order.id) is not None:
                 continue
-            if order.status is S.DELIVERING:
+            if order.status is S.DELIVERING and order.task_id is not None:
                 order = await self._cargo.unstick(order)
             if (order.status is S.READY and order.task_id is None
                     and self._settings.auto_deliver):
@@ -237,12 +238,7 @@ class Dispatcher:
             robot_id = change.robot_id
             robot = self._fleet.robot(robot_id)  # as it is now, not as it was when told
             task = self._book.of_robot(robot_id)
-            claim = change.claim
-            stale = claim.stale(task) if change.session == "began" and claim else None
-            if stale is not None:
-                # Back still on a trip that ended while it was away (failed, cancelled): it
-                # is told to stop, before anything new, rather than drive a trip redone.
-                self._tell_robot_cancel(robot_id, stale)
+            claim = change.claim if change.session == "began" else None
             if change.session == "began" and task is not None and claim is not None and (
                     claim.lost(task)):
                 # Back without the task it was on (it restarted): failed at once, or back in
@@ -273,6 +269,12 @@ class Dispatcher:
             else:
                 self._free_since.pop(robot_id, None)
             await self._dispatch()
+            stale = claim.stale(self._book.of_robot(robot_id)) if claim is not None else None
+            if stale is not None:
+                # Back still on a trip that is not its own now (it ended while the robot was
+                # away, or went to another robot): told to drop it, after whatever was just
+                # sent it (a robot drops only the task the cancel names).
+                self._tell_robot_cancel(robot_id, stale)
 
     async def command_result(self, robot_id: str, command_id: int | str, status: str,
                              detail: str) -> None:

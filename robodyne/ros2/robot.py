@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any, Final
 
 from pydantic import BaseModel, Field, StrictInt, ValidationError
@@ -150,8 +151,10 @@ class RobotBridge:
             return
         if cmd.command in TRIPS:
             self._start(cmd)
-        elif cmd.command in ("pause", "resume", "cancel"):
-            self._hold(cmd)
+        elif cmd.command == "cancel":
+            self._drop(cmd)
+        elif cmd.command in ("pause", "resume"):
+            self._background(self._hold(cmd))
         else:
             self._result(cmd, "rejected", f"unknown command {cmd.command!r}")
 
@@ -165,14 +168,14 @@ class RobotBridge:
         self._trip = asyncio.create_task(self._run(cmd), name=f"trip {self.config.id}")
         self._trip.add_done_callback(_log_crash)
 
-    def _hold(self, cmd: Command) -> None:
-        # pause and cancel wait for the cancel service; the next line must not wait for them.
-        hold = asyncio.create_task(self._hold_async(cmd))
-        self._holds.add(hold)
-        hold.add_done_callback(self._holds.discard)
-        hold.add_done_callback(_log_crash)
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Work that waits for the cancel service: the next line must not wait for it."""
+        task = asyncio.create_task(work)
+        self._holds.add(task)
+        task.add_done_callback(self._holds.discard)
+        task.add_done_callback(_log_crash)
 
-    async def _hold_async(self, cmd: Command) -> None:
+    async def _hold(self, cmd: Command) -> None:
         if cmd.command == "pause" and self._resumed.is_set():
             self._resumed.clear()
             self._paused_from = self.mode
@@ -182,26 +185,31 @@ class RobotBridge:
         elif cmd.command == "resume" and not self._resumed.is_set():
             self._resumed.set()
             self._set_mode(self._paused_from)
-        elif cmd.command == "cancel":
-            if cmd.task_id is not None and cmd.task_id != self.task_id:
-                # Read when it runs, after any trip command that came behind it: a cancel of
-                # a task already given up must not stop the next one.
-                self._result(cmd, "done", f"not on task {cmd.task_id}")
-                return
-            await self.stop_trip()
-            self.task_id = None
-            self._set_mode("idle")
         self._result(cmd, "done")
 
-    async def stop_trip(self) -> None:
-        """End the trip under way, and its goal through the cancel service."""
+    def _drop(self, cmd: Command) -> None:
+        """Cancel, decided as the line is read, so that a trip command right behind it is
+        never the one stopped: a cancel of a task it is not on (one given up while the robot
+        was away) changes nothing; otherwise the trip ends now and its goal is cancelled
+        through the service, asked now, before any goal of a trip behind it."""
+        if cmd.task_id is not None and cmd.task_id != self.task_id:
+            self._result(cmd, "done", f"not on task {cmd.task_id}")
+            return
         trip, self._trip = self._trip, None
+        self.task_id = None
+        self._set_mode("idle")
         if trip is None or trip.done():
+            self._result(cmd, "done")
             return
         goal = self.nav.following
         trip.cancel()
+        self._background(self._dropped(cmd, trip, self._goals.cancel(goal)))
+
+    async def _dropped(self, cmd: Command, trip: asyncio.Task[None],
+                       cancelled: asyncio.Future[bool]) -> None:
         await asyncio.gather(trip, return_exceptions=True)
-        await self._goals.cancel(goal)
+        await cancelled
+        self._result(cmd, "done")
 
     async def _run(self, cmd: Command) -> None:
         try:

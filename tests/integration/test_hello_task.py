@@ -119,12 +119,12 @@ async def test_an_assigned_task_its_robot_never_got_goes_back_to_the_queue(
     command = await robot.command()  # assigned; the robot drops before it accepts
     await robot.client.close()
     again = await _back(server, "r1", task_id=claim)
-    if claim is not None:  # a task the server does not hold for it: dropped first
-        dropped = await again.command()
-        assert (dropped["command"], dropped["task_id"]) == ("cancel", claim)
     # Not failed: back in the queue, and (the robot being free) offered again, as new.
     resent = await again.command()
     assert resent["task_id"] == command["task_id"]
+    if claim is not None:  # a task the server does not hold for it: dropped after
+        dropped = await again.command()
+        assert (dropped["command"], dropped["task_id"]) == ("cancel", claim)
     assert events_of(server, "task_failed") == []
     await again.close()
 

@@ -267,10 +267,24 @@ async def test_a_robot_back_on_the_trip_that_failed_while_it_was_away_is_told_to
     await f.domain.fleet.disconnect("r1", first, "lost")
     assert f.task(task_id)["status"] == "failed"
     back = await f.robot("r1", claim=TaskClaim(task_id))
-    # Dropped first, then the food's new trip: the robot does not drive the failed one.
-    [(_, dropped, fields), (_, again, trip)] = back.commands
-    assert (dropped, fields["task_id"]) == (Command.CANCEL, task_id)
+    # The food's new trip, and the failed one dropped: the robot does not drive it on.
+    [(_, again, trip), (_, dropped, fields)] = back.commands
     assert (again, trip["order_id"]) == (Command.DELIVER, order_id) and trip["task_id"] != task_id
+    assert (dropped, fields["task_id"]) == (Command.CANCEL, task_id)
+
+
+async def test_a_robot_back_claiming_the_task_put_back_in_the_queue_gets_it_and_no_cancel(
+    floor: OpenFloor
+) -> None:
+    f = await floor()
+    first = await f.robot("r1")
+    await f.ready(f.tables[0])
+    task_id = first.commands[0][2]["task_id"]
+    await f.domain.fleet.disconnect("r1", first, "lost")  # before it accepted: queued again
+    assert f.task(task_id)["status"] == "queued"
+    back = await f.robot("r1", claim=TaskClaim(task_id))
+    [(_, name, fields)] = back.commands
+    assert (name, fields["task_id"]) == (Command.DELIVER, task_id)
 
 
 async def test_an_idle_robot_low_on_battery_charges_until_resume_battery(
@@ -366,3 +380,17 @@ async def test_a_failed_trip_whose_orders_were_not_released_releases_them_on_rec
     again = robot.commands[1][2]
     assert (again["order_id"], f.domain.item("orders", order_id)["status"]) == (order_id, "ready")
     assert again["task_id"] != task_id
+
+
+async def test_food_a_person_carries_stays_in_their_hands_when_the_orders_are_looked_over(
+    floor: OpenFloor
+) -> None:
+    f = await floor()
+    order_id = await f.ready(f.tables[0])
+    [queued] = f.tasks()
+    await f.domain.restaurant.change_order(order_id, status=S.DELIVERING)  # a waiter took it
+    assert f.task(queued["id"])["status"] == "cancelled"
+    await f.dispatcher.look_over()  # as after the database recovered
+    order = f.domain.item("orders", order_id)
+    assert (order["status"], order["task_id"]) == ("delivering", None)
+    assert [t["status"] for t in f.tasks()] == ["cancelled"]

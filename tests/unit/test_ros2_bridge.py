@@ -26,8 +26,9 @@ ABORTED, CANCELED = GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED
 class FakeRos:
     """The goal topic and the cancel service as the tests play them."""
 
-    def __init__(self, listeners: int = 1) -> None:
+    def __init__(self, listeners: int = 1, cancel_after_s: float = 0.0) -> None:
         self.listeners = listeners
+        self.cancel_after_s = cancel_after_s  # how long the cancel service takes to answer
         self.published: list[tuple[float, float]] = []
         self.cancelled: list[bytes | None] = []
 
@@ -39,8 +40,9 @@ class FakeRos:
 
     def cancel(self, goal_id: bytes | None) -> asyncio.Future[bool]:
         self.cancelled.append(goal_id)
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        done.set_result(True)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[bool] = loop.create_future()
+        loop.call_later(self.cancel_after_s, done.set_result, True)
         return done
 
 
@@ -64,8 +66,9 @@ def _config(**changes: Any) -> RobotConfig:
     return RobotConfig.model_validate({"id": "r1", "token": "t", "dwell_s": 0, **changes})
 
 
-async def _bridge(**changes: Any) -> tuple[RobotBridge, FakeRos, Server]:
-    ros, server = FakeRos(), Server()
+async def _bridge(cancel_after_s: float = 0.0, **changes: Any
+                  ) -> tuple[RobotBridge, FakeRos, Server]:
+    ros, server = FakeRos(cancel_after_s=cancel_after_s), Server()
     bridge = RobotBridge(_config(**changes), ros)
     bridge.outbox.attach(server)  # type: ignore[arg-type]
     return bridge, ros, server
@@ -193,9 +196,10 @@ async def test_return_is_returning_then_idle_and_charge_stays_charging() -> None
     assert [r["status"] for r in server.of("command_result")] == ["accepted", "done", "accepted"]
 
 
-async def _on_the_way(command: str = "go_to") -> tuple[RobotBridge, FakeRos, Server]:
+async def _on_the_way(command: str = "go_to", cancel_after_s: float = 0.0
+                      ) -> tuple[RobotBridge, FakeRos, Server]:
     """A bridge whose trip to (2, 2) Nav2 has taken on as goal g1."""
-    bridge, ros, server = await _bridge()
+    bridge, ros, server = await _bridge(cancel_after_s)
     bridge.command({"type": "command", "id": "c1", "command": command, "task_id": 1,
                     "stops": [{"table_id": 1, "order_ids": [1], "x": 2, "y": 2}]})
     await until(lambda: ros.published, 2, "published")
@@ -238,6 +242,26 @@ async def test_a_cancel_of_a_task_it_is_not_on_answers_done_and_stops_nothing() 
         "type": "command_result", "command_id": "x", "status": "done",
         "detail": "not on task 7"}
     assert (ros.cancelled, bridge.mode, bridge.carried_task()) == ([], "delivering", 1)
+
+
+@pytest.mark.parametrize("next_task", [2, 1])
+async def test_a_trip_command_right_behind_a_cancel_is_never_the_one_stopped(
+    next_task: int
+) -> None:
+    """Both lines in one read, the cancel service slow to answer: the cancel is decided as it
+    is read, so the trip behind it (a new task, or the same one sent again) goes on."""
+    bridge, ros, server = await _on_the_way("deliver", cancel_after_s=0.2)
+    bridge.command({"type": "command", "id": "x", "command": "cancel", "task_id": 1})
+    bridge.command({"type": "command", "id": "c2", "command": "deliver", "task_id": next_task,
+                    "stops": [{"table_id": 2, "order_ids": [2], "x": 5, "y": 5}]})
+    await until(lambda: server.of("command_result")[-1]["command_id"] == "x", 2, "cancel done")
+    assert (bridge.mode, bridge.carried_task(), ros.cancelled) == (
+        "delivering", next_task, [b"g1"])
+    await _reach(bridge, ros, b"g2", 2)
+    await until(lambda: bridge.mode == "idle", 2, "the second trip done")
+    assert [(r["command_id"], r["status"]) for r in server.of("command_result")] == [
+        ("c1", "accepted"), ("c2", "accepted"), ("x", "done"), ("c2", "done")]
+    assert server.events() == ["arrived", "delivered"]
 
 
 async def test_a_goal_cancelled_by_someone_else_fails_the_task() -> None:

@@ -5,8 +5,8 @@ task comes back when its robot refuses, drops or fails."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -312,8 +312,9 @@ async def test_a_robot_whose_task_completed_goes_home_when_nothing_waits_for_it(
     assert _sent(link) == [Command.SUMMON, Command.RETURN]
 
 
-@contextmanager
-def refused_from(domain: Domain, monkeypatch: pytest.MonkeyPatch, write: str) -> Iterator[None]:
+@asynccontextmanager
+async def refused_from(domain: Domain, monkeypatch: pytest.MonkeyPatch, write: str
+                       ) -> AsyncIterator[None]:
     """The database refuses writes for real (SQLite's query_only: "attempt to write a readonly
     database", the store unhealthy) from this store write on, until the block ends; the
     journal's storage watch, running meanwhile, then stores storage_recovered."""
@@ -329,7 +330,7 @@ def refused_from(domain: Domain, monkeypatch: pytest.MonkeyPatch, write: str) ->
         yield
     finally:
         monkeypatch.setattr(store, write, real)
-        asyncio.get_running_loop().create_task(database.rows("PRAGMA query_only = OFF"))
+        await database.rows("PRAGMA query_only = OFF")
 
 
 @pytest.fixture
@@ -348,7 +349,7 @@ async def test_an_order_made_ready_whose_trip_was_refused_rides_once_the_store_r
     f, restaurant = watched, watched.domain.restaurant
     order = await restaurant.place_order(f.tables[0], [OrderLine(name="Bibimbap")], "")
     await restaurant.change_order(order.id, status=S.PREPARING)
-    with refused_from(f.domain, monkeypatch, "add_task"):
+    async with refused_from(f.domain, monkeypatch, "add_task"):
         with pytest.raises(StorageUnavailable):
             await restaurant.change_order(order.id, status=S.READY)
         # Ready was committed, its trip was not: the kitchen's resent bump finds it ready.
@@ -368,7 +369,7 @@ async def test_a_failed_trip_whose_orders_were_not_released_releases_them_on_rec
     order_id = await f.ready(f.tables[0])
     task_id = robot.commands[0][2]["task_id"]
     await f.answer("r1", robot, "accepted")
-    with refused_from(f.domain, monkeypatch, "update_order"):
+    async with refused_from(f.domain, monkeypatch, "update_order"):
         with pytest.raises(StorageUnavailable):
             await f.dispatcher.robot_event("r1", "failed", task_id=task_id, table_id=None,
                                            order_id=None, message="blocked")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Final, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Final, Literal, TypeVar, cast
 
 import orjson
 from aiohttp import web
@@ -39,8 +39,6 @@ from ..wire.robot import SQLITE_MAX_INT
 from ..wire.validation import first_problem
 from .payload import MAX_BODY_BYTES, read_payload
 
-# Where a request keeps its body once read as a model (read_body).
-_READ_AS: Final = "robodyne.body"
 # SQLite stores integers in 64 signed bits; a larger id names no row, and must not reach SQL
 # (the driver raises OverflowError there, which would be a 500).
 RowId = Annotated[Int, Field(ge=-SQLITE_MAX_INT - 1, le=SQLITE_MAX_INT)]
@@ -62,6 +60,10 @@ class Body(BaseModel):
                 if isinstance(inner, Body):
                     paths.update(f"{name}.{field}" for field in inner.sent())
         return frozenset(paths)
+
+
+# Where a request keeps its body once read as a model (read_body).
+_READ_AS: Final = web.RequestKey("robodyne.body", tuple[type[Body], Body])
 
 
 class Patch(Body):
@@ -91,12 +93,13 @@ async def read_body(request: web.Request, model: type[B]) -> B:
     """The JSON body as `model`: 415 if not JSON, 413 over 64 KiB, 400 naming the bad field.
     Parsed and validated once per request: a route's need that reads it (web/needs.py) hands
     the handler the same body."""
-    kept = request.get(_READ_AS)
-    if kept is not None and kept[0] is model:
-        body: B = kept[1]
-        return body
+    if _READ_AS in request:
+        kind, kept = request[_READ_AS]
+        if kind is model:
+            return cast(B, kept)
     body = await _read(request, model)
-    request[_READ_AS] = (model, body)
+    read: tuple[type[Body], Body] = (model, body)
+    request[_READ_AS] = read
     return body
 
 

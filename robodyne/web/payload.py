@@ -12,15 +12,14 @@ from aiohttp import web
 # A route's limit unless its declaration (web/routing.py) says another: a JSON body's.
 MAX_BODY_BYTES: Final = 64 * 1024
 # Where a request keeps its body once read.
-_READ: Final = "robodyne.payload"
+_READ: Final = web.RequestKey("robodyne.payload", bytes)
 CHUNK_BYTES: Final = 64 * 1024
 
 
 async def read_payload(request: web.Request, limit: int) -> bytes:
     """The whole body, or 413 if it is longer than `limit`."""
-    kept: bytes | None = request.get(_READ)
-    if kept is not None:
-        return kept
+    if _READ in request:
+        return request[_READ]
     declared = request.content_length
     if declared is not None and declared > limit:
         raise _too_large(limit, declared)
@@ -29,7 +28,8 @@ async def read_payload(request: web.Request, limit: int) -> bytes:
         body += chunk
         if len(body) > limit:
             raise _too_large(limit, len(body))
-    request[_READ] = read = bytes(body)
+    read = bytes(body)
+    request[_READ] = read
     return read
 
 

@@ -36,3 +36,6 @@ GUEST_STREAM: Final = "guest"
 PARTY_STREAM: Final = "party"
 # Every topic's name, for checking a name from a URL (`in` on the enum needs a member).
 TOPIC_NAMES: Final = frozenset(Topic)
+# What an idempotent POST may write besides a topic's item: a visit's payment, kept with the
+# visit and no topic of its own. A retry after a crash gets it as its answer (SPEC §5).
+PAYMENTS: Final = "payments"

@@ -170,8 +170,11 @@ class Visits:
             visit = await self._visit(visit_id)
             if visit.status is not VisitStatus.OPEN:
                 raise Conflict(f"visit {visit_id} is closed")
-            if amount > visit.check.due:
-                raise Overpaid(f"visit {visit_id} owes {visit.check.due}: {amount} is more")
+            # From the payments as stored, not the saved check's due: a payment whose check
+            # was not saved after it (the database refused that second write) still counts.
+            due = visit.check.total - sum(payment.amount for payment in visit.payments)
+            if amount > due:
+                raise Overpaid(f"visit {visit_id} owes {due}: {amount} is more")
             payment = await self._store.add_payment(visit_id, amount, method, reference)
         await self._recompute(visit_id, placed=True)
         return payment

@@ -12,7 +12,6 @@ from typing import Final
 import aiosqlite
 
 from ..core.models import utcnow
-from ..core.topics import Topic
 from .database import Database
 
 
@@ -93,18 +92,19 @@ class Keys:
         finally:
             self._writing.reset(token)
 
-    async def note_written(self, db: aiosqlite.Connection, topic: Topic, row_id: int,
+    async def note_written(self, db: aiosqlite.Connection, item: str, row_id: int,
                            *, created: bool = True) -> None:
-        """Within a write's transaction: the key's record, naming the item written."""
+        """Within a write's transaction: the key's record, naming the item written (its kind:
+        a topic, or PAYMENTS)."""
         keyed = self._writing.get()
-        if keyed is None or keyed.noted or keyed.writes != topic or keyed.creates != created:
+        if keyed is None or keyed.noted or keyed.writes != item or keyed.creates != created:
             return
         asked = keyed.asked
         # Replacing an expired record of the key, or one a crash cut short before it wrote.
         await db.execute(
             "INSERT OR REPLACE INTO idempotency_keys (scope, key, method, path, body_sha256,"
             " created_topic, created_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (keyed.scope, keyed.key, asked.method, asked.path, asked.body_sha256, topic.value,
+            (keyed.scope, keyed.key, asked.method, asked.path, asked.body_sha256, str(item),
              row_id, utcnow()))
         keyed.noted = True
 

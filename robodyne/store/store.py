@@ -52,7 +52,7 @@ from ..core.money import Check, order_total
 from ..core.orders import closed_cutoff
 from ..core.stock import Portions
 from ..core.tasks import finished_cutoff
-from ..core.topics import Topic
+from ..core.topics import PAYMENTS, Topic
 from .backup import Written, write_backup
 from .cameras import CameraRows
 from .database import Database
@@ -289,6 +289,15 @@ class Store:
         found: Item | None = await self._rows.by_id(NUMBERED[topic], row_id)
         return found
 
+    async def written(self, item: str, row_id: int) -> Item | None:
+        """The item an idempotency key's record names (its kind: a topic, or PAYMENTS)."""
+        if item != PAYMENTS:
+            return await self.one(Topic(item), row_id)
+        rows = await self.database.rows(
+            "SELECT id, amount, method, reference, created_at FROM payments WHERE id = ?",
+            (row_id,))
+        return Payment(**dict(rows[0])) if rows else None
+
     # ---- writes: each commits before it returns ----
 
     async def save_robots(self, robots: Iterable[dict[str, Any]]) -> None:
@@ -340,7 +349,9 @@ class Store:
             cur = await db.execute(
                 "INSERT INTO payments (visit_id, amount, method, reference, created_at)"
                 " VALUES (?, ?, ?, ?, ?)", (visit_id, amount, method, reference, created_at))
-        return Payment(id=cur.lastrowid or 0, amount=amount, method=method, reference=reference,
+            payment_id = cur.lastrowid or 0
+            await self.keys.note_written(db, PAYMENTS, payment_id)
+        return Payment(id=payment_id, amount=amount, method=method, reference=reference,
                        created_at=created_at)
 
     async def add_call(self, table_id: int, visit_id: int | None, kind: CallKind) -> Call:

@@ -18,7 +18,6 @@ from aiohttp.typedefs import Handler, Middleware
 from ..core.codes import Code
 from ..core.errors import StorageUnavailable
 from ..core.models import iso
-from ..core.topics import Topic
 from ..store.keys import Asked, KeyRecord
 from ..store.store import Store
 from .auth import Auth, request_token
@@ -142,7 +141,7 @@ class Idempotency:
                 recovered.headers[REPLAYED] = "true"
                 return recovered
             # Cut short before it created anything: it runs again.
-        with self._keys.keyed(scope, key, asked, writes.topic if writes else None,
+        with self._keys.keyed(scope, key, asked, writes.item if writes else None,
                               creates=writes is None or writes.creates) as keyed:
             response = await handler(request)
         if isinstance(response, web.Response) and response.status in KEPT:
@@ -156,7 +155,7 @@ class Idempotency:
         is the answer (created_* name the item it created or changed)."""
         if writes is None or record.created_topic is None or record.created_id is None:
             return None
-        item = await self._store.one(Topic(record.created_topic), record.created_id)
+        item = await self._store.written(record.created_topic, record.created_id)
         if item is None:  # deleted since: it is not made again
             did = "created" if writes.creates else "changed"
             return error_response(404, Code.NOT_FOUND, f"{HEADER}: the {record.created_topic}"

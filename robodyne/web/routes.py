@@ -19,7 +19,7 @@ from aiohttp import web
 
 from ..core.photos import MAX_UPLOAD_BYTES
 from ..core.roles import Scope as S
-from ..core.topics import Topic as T
+from ..core.topics import PAYMENTS, Topic as T
 from ..domain.status import StatusReporter
 from .api import Api
 from .auth import Auth
@@ -114,8 +114,9 @@ def rest_routes(api: Api, reports: Reports, login: Login, metrics: Metrics, link
               changes(T.CUSTOMERS)),
         Route("DELETE", "/api/customers/{id}", api.delete_customer, Write(S.CUSTOMERS)),
         Route("POST", "/api/visits", api.create_visit, Write(S.VISITS), creates(T.VISITS)),
-        # A payment is no topic's item: a retry with its key gets the first answer.
-        Route("POST", "/api/visits/{id}/payments", api.pay, Write(S.VISITS)),
+        # A payment is no topic's item, but noted with its key all the same: a retry after a
+        # crash, or after a 503 that came once it was committed, gets that payment again.
+        Route("POST", "/api/visits/{id}/payments", api.pay, Write(S.VISITS), creates(PAYMENTS)),
         Route("GET", "/api/visits/{id}/split", api.split, Read(T.VISITS)),
         Route("POST", "/api/visits/{id}/close", api.close_visit, Write(S.VISITS),
               changes(T.VISITS)),

@@ -11,7 +11,6 @@ from typing import Literal, NamedTuple
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from ..core.topics import Topic
 from .auth import Auth
 from .needs import Caller, Need
 from .payload import MAX_BODY_BYTES
@@ -21,9 +20,10 @@ CallerHandler = Callable[[web.Request, Caller], Awaitable[web.StreamResponse]]
 
 
 class Writes(NamedTuple):
-    """The item a POST creates or changes: its topic, and the status its answer has."""
+    """The item a POST creates or changes: its kind (a topic, or core/topics.py's PAYMENTS),
+    and the status its answer has."""
 
-    topic: Topic
+    item: str
     creates: bool
 
     @property
@@ -31,12 +31,12 @@ class Writes(NamedTuple):
         return 201 if self.creates else 200
 
 
-def creates(topic: Topic) -> Writes:
-    return Writes(topic, creates=True)
+def creates(item: str) -> Writes:
+    return Writes(item, creates=True)
 
 
-def changes(topic: Topic) -> Writes:
-    return Writes(topic, creates=False)
+def changes(item: str) -> Writes:
+    return Writes(item, creates=False)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from robodyne.app import create_app
 from robodyne.core.errors import Forbidden, NotFound, Unauthorized
 from robodyne.core.roles import Role, Scope
 from robodyne.core.tokens import Grant, Refusals, TokenBook
-from robodyne.core.topics import STATE_TOPICS, Topic
+from robodyne.core.topics import PAYMENTS, STATE_TOPICS, Topic
 from robodyne.web.auth import Auth
 from robodyne.app import PARTS
 from robodyne.web.needs import (
@@ -72,11 +72,14 @@ def test_every_post_that_creates_is_the_post_of_the_topic_it_creates(
     for route in routes:
         if route.writes is not None:
             assert route.method == "POST", route  # only a POST takes an Idempotency-Key
-            if route.writes.creates:
+            if route.writes.creates and route.writes.item == PAYMENTS:
+                # A payment is the visit's: the POST of its visit's payments.
+                assert route.path == f"/api/visits/{{id}}/{PAYMENTS}", route
+            elif route.writes.creates:
                 # A guest's own POSTs create on the topic their path names too.
-                assert route.path in (f"/api/{route.writes.topic}",
-                                      f"/api/guest/{route.writes.topic}"), route
-                created.add(route.writes.topic)
+                assert route.path in (f"/api/{route.writes.item}",
+                                      f"/api/guest/{route.writes.item}"), route
+                created.add(route.writes.item)
     assert created == {topic for topic in STATE_TOPICS
                        if f"/api/{topic}" in posts or f"/api/guest/{topic}" in posts}
 

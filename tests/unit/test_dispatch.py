@@ -238,17 +238,23 @@ async def test_a_robot_dropping_before_it_accepted_puts_its_task_back_in_the_que
     assert (f.task(task.id)["status"], f.task(task.id)["robot_id"]) == ("queued", None)
 
 
+async def _dropped_underway(f: Floor, robot_id: str) -> tuple[int, int]:
+    """A robot takes a ready order on its way, then drops off: the order and the task."""
+    link = await f.robot(robot_id)
+    order_id = await f.ready(f.tables[0])
+    task_id = link.commands[0][2]["task_id"]
+    await f.answer(robot_id, link, "accepted")
+    assert f.domain.item("orders", order_id)["status"] == "delivering"
+    await f.domain.fleet.disconnect(robot_id, link, "lost")
+    assert f.task(task_id)["status"] == "failed"
+    return order_id, task_id
+
+
 async def test_a_robot_dropping_underway_fails_the_task_and_its_order_rides_again(
     floor: OpenFloor
 ) -> None:
     f = await floor()
-    first = await f.robot("first")
-    order_id = await f.ready(f.tables[0])
-    task_id = first.commands[0][2]["task_id"]
-    await f.answer("first", first, "accepted")
-    assert f.domain.item("orders", order_id)["status"] == "delivering"
-    await f.domain.fleet.disconnect("first", first, "lost")
-    assert f.task(task_id)["status"] == "failed"
+    order_id, _ = await _dropped_underway(f, "first")
     [failed] = f.domain.events("task_failed")
     assert failed["data"]["order_ids"] == [order_id]
     second = await f.robot("second")
@@ -260,12 +266,7 @@ async def test_a_robot_back_on_the_trip_that_failed_while_it_was_away_is_told_to
     floor: OpenFloor
 ) -> None:
     f = await floor()
-    first = await f.robot("r1")
-    order_id = await f.ready(f.tables[0])
-    task_id = first.commands[0][2]["task_id"]
-    await f.answer("r1", first, "accepted")
-    await f.domain.fleet.disconnect("r1", first, "lost")
-    assert f.task(task_id)["status"] == "failed"
+    order_id, task_id = await _dropped_underway(f, "r1")
     back = await f.robot("r1", claim=TaskClaim(task_id))
     # The food's new trip, and the failed one dropped: the robot does not drive it on.
     [(_, again, trip), (_, dropped, fields)] = back.commands

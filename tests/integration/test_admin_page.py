@@ -21,6 +21,7 @@ from ..support.admin_page import failure_of, open_admin
 from ..support.browser import OpenLive, Pages, browser, catalogue, pages, rest, until_true
 from ..support.images import jpeg
 from ..support.server import MakeServer
+from ..support.wait import until
 from .test_camera_pages import camera, played, stream
 from .test_guest_page import dish, open_guest
 
@@ -161,8 +162,8 @@ async def screen_point(page: Page, x: float, y: float) -> tuple[float, float]:
 
 async def drag_to(page: Page, selector: str, x: float, y: float) -> None:
     """Press on what `selector` finds, move in steps to the map's (x, y) and let go."""
-    box = await page.locator(selector).bounding_box()
-    assert box is not None
+    # None while the map redraws it (a live update replaces its elements): looked again.
+    box = await until(page.locator(selector).bounding_box, 5, f"{selector} on the map")
     await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     await page.mouse.down()
     to_x, to_y = await screen_point(page, x, y)

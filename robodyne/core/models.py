@@ -249,6 +249,10 @@ class Visit(Item):
     check: Check
     payments: list[Payment] = []
 
+    def paid(self) -> int:
+        """What its payments add up to, as stored (its check's `paid` once saved after them)."""
+        return sum(payment.amount for payment in self.payments)
+
 
 class Customer(Item):
     id: int

@@ -239,8 +239,7 @@ class Dispatcher:
             robot = self._fleet.robot(robot_id)  # as it is now, not as it was when told
             task = self._book.of_robot(robot_id)
             claim = change.claim if change.session == "began" else None
-            if change.session == "began" and task is not None and claim is not None and (
-                    claim.lost(task)):
+            if task is not None and claim is not None and claim.lost(task):
                 # Back without the task it was on (it restarted): failed at once, or back in
                 # the queue if it never accepted, instead of waiting for someone to notice.
                 await self._robot_lost(task, f"robot {robot_id} came back without task"

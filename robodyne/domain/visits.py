@@ -172,7 +172,7 @@ class Visits:
                 raise Conflict(f"visit {visit_id} is closed")
             # From the payments as stored, not the saved check's due: a payment whose check
             # was not saved after it (the database refused that second write) still counts.
-            due = visit.check.total - sum(payment.amount for payment in visit.payments)
+            due = visit.check.total - visit.paid()
             if amount > due:
                 raise Overpaid(f"visit {visit_id} owes {due}: {amount} is more")
             payment = await self._store.add_payment(visit_id, amount, method, reference)
@@ -250,8 +250,7 @@ class Visits:
             lines = [line for order in await self._store.visit_orders(visit_id)
                      if order.status is not OrderStatus.CANCELLED
                      for line in money.check_lines(order.id, order.items)]
-            paid = sum(payment.amount for payment in visit.payments)
-            check = money.check(lines, self._terms, paid)
+            check = money.check(lines, self._terms, visit.paid())
             if check != visit.check:
                 visit = await self._store.update_visit(visit_id, {"check": check}) or visit
             elif not placed:

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from ..support.api_client import Api, assert_error
 from ..support.guest_client import Phone, table_code
+from ..support.refusal import refused_from
 from ..support.server import MakeServer, db_rows, store_of
 
 
@@ -163,19 +164,10 @@ async def test_a_payment_answered_503_after_its_commit_is_not_paid_again_by_its_
     for real: query_only from that write on): 503. The retry under the same key gets that
     payment, and a new key cannot pay what is already paid."""
     _, visit = await owing(api)
-    store = store_of(server)
-    save_visit = store.update_visit
-
-    async def refused(*args: Any, **kwargs: Any) -> Any:
-        await store.database.rows("PRAGMA query_only = ON")
-        return await save_visit(*args, **kwargs)
-
-    monkeypatch.setattr(store, "update_visit", refused)
     path, full = f"/api/visits/{visit['id']}/payments", {"amount": 22000, "method": "card"}
     key = {"Idempotency-Key": "pay-once"}
-    assert_error(await api.call("POST", path, full, headers=key), 503, "unavailable")
-    monkeypatch.setattr(store, "update_visit", save_visit)
-    await store.database.rows("PRAGMA query_only = OFF")
+    async with refused_from(store_of(server), monkeypatch, "update_visit"):
+        assert_error(await api.call("POST", path, full, headers=key), 503, "unavailable")
     [paid] = db_rows(server, "SELECT id, amount FROM payments")
     again = await api.call("POST", path, full, headers=key)
     assert (again.status, again.body["id"], again.body["amount"]) == (201, paid["id"], 22000)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from robodyne.domain.dispatch import Dispatcher
 from robodyne.settings import DispatchSettings
 
 from ..support.domain import Domain, RecordingLink, open_domain
+from ..support.refusal import refused_from
 from ..support.wait import until
 
 S = OrderStatus
@@ -313,27 +314,6 @@ async def test_a_robot_whose_task_completed_goes_home_when_nothing_waits_for_it(
     assert _sent(link) == [Command.SUMMON, Command.RETURN]
 
 
-@asynccontextmanager
-async def refused_from(domain: Domain, monkeypatch: pytest.MonkeyPatch, write: str
-                       ) -> AsyncIterator[None]:
-    """The database refuses writes for real (SQLite's query_only: "attempt to write a readonly
-    database", the store unhealthy) from this store write on, until the block ends; the
-    journal's storage watch, running meanwhile, then stores storage_recovered."""
-    store, database = domain.store, domain.store.database
-    real = getattr(store, write)
-
-    async def refused(*args: Any, **kwargs: Any) -> Any:
-        await database.rows("PRAGMA query_only = ON")
-        return await real(*args, **kwargs)
-
-    monkeypatch.setattr(store, write, refused)
-    try:
-        yield
-    finally:
-        monkeypatch.setattr(store, write, real)
-        await database.rows("PRAGMA query_only = OFF")
-
-
 @pytest.fixture
 async def watched(floor: OpenFloor) -> AsyncIterator[Floor]:
     """A floor whose journal watches the store, as the app's storage-watch task does."""
@@ -350,7 +330,7 @@ async def test_an_order_made_ready_whose_trip_was_refused_rides_once_the_store_r
     f, restaurant = watched, watched.domain.restaurant
     order = await restaurant.place_order(f.tables[0], [OrderLine(name="Bibimbap")], "")
     await restaurant.change_order(order.id, status=S.PREPARING)
-    async with refused_from(f.domain, monkeypatch, "add_task"):
+    async with refused_from(f.domain.store, monkeypatch, "add_task"):
         with pytest.raises(StorageUnavailable):
             await restaurant.change_order(order.id, status=S.READY)
         # Ready was committed, its trip was not: the kitchen's resent bump finds it ready.
@@ -370,7 +350,7 @@ async def test_a_failed_trip_whose_orders_were_not_released_releases_them_on_rec
     order_id = await f.ready(f.tables[0])
     task_id = robot.commands[0][2]["task_id"]
     await f.answer("r1", robot, "accepted")
-    async with refused_from(f.domain, monkeypatch, "update_order"):
+    async with refused_from(f.domain.store, monkeypatch, "update_order"):
         with pytest.raises(StorageUnavailable):
             await f.dispatcher.robot_event("r1", "failed", task_id=task_id, table_id=None,
                                            order_id=None, message="blocked")

@@ -54,6 +54,15 @@ async def _turn() -> None:
     await asyncio.sleep(0)
 
 
+async def _one_behind() -> tuple[Hub, Robots, Subscriber, Subscriber]:
+    """Frame 1 published to two subscribers: the first has taken it, the second not yet."""
+    hub, robots, [fast, slow] = _setup(2)
+    robots.change("r1", 1)
+    await _turn()
+    fast.take()
+    return hub, robots, fast, slow
+
+
 async def test_a_change_with_nothing_outstanding_goes_out_in_the_same_turn() -> None:
     hub, robots, [tablet] = _setup(1)
     robots.change("r1", 1)
@@ -75,10 +84,7 @@ async def test_changes_in_one_turn_ride_together() -> None:
 
 
 async def test_changes_while_a_subscriber_still_writes_the_last_frame_ride_together() -> None:
-    hub, robots, [fast, slow] = _setup(2)
-    robots.change("r1", 1)
-    await _turn()
-    fast.take()  # the slow one has not taken frame 1 yet
+    hub, robots, fast, slow = await _one_behind()
     for x in (2, 3, 4):
         robots.change("r1", x)
         robots.change("r2", x)
@@ -122,10 +128,7 @@ async def test_a_subscriber_behind_is_not_waited_for() -> None:
 
 
 async def test_a_subscriber_leaving_while_owed_holds_nobody_up() -> None:
-    hub, robots, [fast, leaving] = _setup(2)
-    robots.change("r1", 1)
-    await _turn()
-    fast.take()
+    hub, robots, _, leaving = await _one_behind()
     robots.change("r1", 2)
     await _turn()
     assert hub.seq("robots") == 1
@@ -135,10 +138,7 @@ async def test_a_subscriber_leaving_while_owed_holds_nobody_up() -> None:
 
 
 async def test_an_immediate_publish_cancels_the_held_one() -> None:
-    hub, robots, [tablet, slow] = _setup(2)
-    robots.change("r1", 1)
-    await _turn()
-    tablet.take()
+    hub, robots, tablet, _ = await _one_behind()
     robots.change("r1", 2)
     robots.pacer.publish()  # a session began: it goes now, with what was held
     assert hub.seq("robots") == 2

@@ -254,6 +254,9 @@ class Dispatcher:
             elif robot.status in ERROR_STATUSES and change.before_status != robot.status:
                 if task is not None:
                     await self._robot_lost(task, f"robot reports {robot.status}")
+                    # Still connected, it may drive on once the error clears and hand over
+                    # food that is someone else's now: it is told to drop the task.
+                    self._tell_robot_cancel(robot_id, task.id)
             elif task is not None and task.kind is TaskKind.CHARGE and charged(
                     robot.battery, self._settings):
                 await self._complete(task, f"charged to {robot.battery:.0f}%")

@@ -66,6 +66,7 @@ class RobotBridge:
         self._pose: dict[str, float] | None = None
         self._battery: float | None = None
         self._odom_at = self._loop.time()
+        self.heard = asyncio.Event()  # its first odometry came
         self._reported: dict[str, Any] = {}
         self._state_at = 0.0
         self._flush: asyncio.TimerHandle | None = None
@@ -77,6 +78,7 @@ class RobotBridge:
         self.report()
 
     def on_odom(self) -> None:
+        self.heard.set()
         silent = self.silent()
         self._odom_at = self._loop.time()
         if silent:

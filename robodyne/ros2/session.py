@@ -80,6 +80,7 @@ class Session:
         self._backoff_s = BACKOFF_FIRST_S
 
     async def run(self) -> None:
+        await self._first_heard()
         while not self._stop.is_set():
             if await self._connect_once() in (End.STOPPED, End.REPLACED):
                 return
@@ -88,6 +89,19 @@ class Session:
             with suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._stop.wait()
+
+    async def _first_heard(self) -> None:
+        """Until ROS has heard the robot, or stale_s has passed without it: a robot that said
+        idle before its first odometry was sent trips it could not drive yet, then failed them
+        as silent once discovery took longer than stale_s; silent by then, it connects in
+        error with ros_silent, which is what the floor should see."""
+        waits = [asyncio.create_task(self._bridge.heard.wait()),
+                 asyncio.create_task(self._stop.wait())]
+        await asyncio.wait(waits, timeout=self._robot.stale_s,
+                           return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
 
     async def _connect_once(self) -> End:
         try:

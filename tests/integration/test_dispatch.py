@@ -204,6 +204,23 @@ async def test_an_error_status_underway_fails_the_task(floor: Any) -> None:
     task = _task(server, command["task_id"])
     assert task["status"] == "failed" and "emergency_stop" in task["detail"]
     assert _order(server, order["id"])["status"] == "ready"
+    # Its trip is taken back: once the error clears it must not drive the food it had.
+    cancel = await robot.command()
+    assert (cancel["command"], cancel["task_id"]) == ("cancel", command["task_id"])
+
+
+async def test_an_error_status_before_accepting_queues_the_task_and_takes_it_back(
+        floor: Any) -> None:
+    server, api, tables = await floor(auto_deliver=True)
+    robot = await floor.join(server, "r1")
+    order = await _ready(api, tables[0])
+    command = await robot.command()
+    await robot.report(status="error")
+    task = _task(server, command["task_id"])
+    assert (task["status"], task["robot_id"]) == ("queued", None)
+    cancel = await robot.command()
+    assert (cancel["command"], cancel["task_id"]) == ("cancel", command["task_id"])
+    assert _order(server, order["id"])["status"] == "ready"
 
 
 async def test_a_robot_that_fails_its_trip_hands_the_food_back(floor: Any) -> None:

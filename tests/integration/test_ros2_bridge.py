@@ -38,8 +38,10 @@ async def floor(make_server: MakeServer, session: aiohttp.ClientSession,
         sim = await Child.start(env, "robodyne.ros2.sim", "r1", "--speed", str(speed), "--hz", "20")
         children.append(sim)
         await sim.expect("ready")
+        # Discovery on a loaded machine can take longer than the usual stale_s: a robot not
+        # heard by then joins in error, and takes back the trips its hello was offered.
         config = bridge_config(tmp_path / "ros2.toml", parts_of(server).robot_server.port,
-                               ["r1"], **robot)
+                               ["r1"], **{"stale_s": 10, **robot})
         bridge = await Child.start(env, "robodyne.ros2", "--config", str(config))
         children.append(bridge)
         # Its pose has come through ROS: discovery is over, odometry flows.
@@ -154,7 +156,7 @@ async def test_a_staff_cancel_reaches_nav2s_cancel_service(floor: Floor) -> None
 
 async def test_a_robot_whose_odometry_stops_is_in_error_until_it_comes_back(
         floor: Floor) -> None:
-    server, api, sim, bridge = await floor()
+    server, api, sim, bridge = await floor(stale_s=3)
     sim.tell("silent r1")
     robot = await until(lambda: (r := _robot(server, "r1"))["status"] == "error" and r, 10,
                         "error")
@@ -163,6 +165,50 @@ async def test_a_robot_whose_odometry_stops_is_in_error_until_it_comes_back(
     robot = await until(lambda: (r := _robot(server, "r1"))["status"] == "idle" and r, 10,
                         "idle again")
     assert robot["issues"] == []
+
+
+async def test_a_robot_silent_underway_fails_its_task_and_is_told_to_drop_the_trip(
+        floor: Floor) -> None:
+    server, api, sim, bridge = await floor(speed=0.5, dispatch={"auto_deliver": False},
+                                           stale_s=3)
+    order = await _far_order(api)
+    task = await api.ok("POST", "/api/tasks", {"kind": "deliver", "order_ids": [order["id"]]},
+                        201)
+    assert await sim.expect("goal r1") == "goal r1 18 10"
+    await until(lambda: _task(server, task["id"])["status"] == "underway", 5, "underway")
+    sim.tell("silent r1")
+    await until(lambda: _task(server, task["id"])["status"] == "failed", 10, "task failed")
+    assert _task(server, task["id"])["detail"] == "robot reports error"
+    assert _status(server, order["id"]) == "ready"
+    # The food is a person's again: the robot stops driving it once its error clears.
+    await sim.expect("cancel r1")
+    sim.tell("loud r1")
+    await until(lambda: _robot(server, "r1")["status"] == "idle", 10, "idle again")
+
+
+async def test_a_robot_ros_has_not_heard_joins_in_error_after_stale_s_and_gets_no_trip(
+        make_server: MakeServer, session: aiohttp.ClientSession, tmp_path: Path) -> None:
+    server = await make_server(dispatch=DISPATCH)
+    api = Api(session, server)
+    table = await api.table("T1", at=(3, 2))
+    order = await _ready(api, table["id"])
+    # No simulated robot answers to r1 on this domain: the bridge hears nothing from it.
+    config = bridge_config(tmp_path / "ros2.toml", parts_of(server).robot_server.port, ["r1"],
+                           stale_s=1)
+    bridge = await Child.start(ros_env(), "robodyne.ros2", "--config", str(config))
+    try:
+        # Its first state says error, with why: a hello alone counts as idle, and a trip
+        # offered at that instant goes back to the queue as the error arrives, before the
+        # robot could take it on.
+        robot = await until(lambda: (r := _robot(server, "r1")).get("issues") and r, 20,
+                            "r1 connected, with its state")
+        assert robot["status"] == "error"
+        assert [issue["category"] for issue in robot["issues"]] == ["ros_silent"]
+        await until(lambda: [(t["status"], t["robot_id"]) for t in hub_of(server).snapshot(
+            "tasks")[0]] == [("queued", None)], 5, "its trip still queued")
+        assert _status(server, order["id"]) == "ready" and not events_of(server, "task_failed")
+    finally:
+        await bridge.kill()
 
 
 async def test_sigterm_says_bye_for_every_robot(floor: Floor) -> None:

@@ -166,6 +166,12 @@ async def test_a_page_whose_token_is_revoked_goes_to_login_by_itself(
     kitchen = (await pages.watched(server, grill)).page
     await kitchen.goto(str(server.make_url("/kitchen?station=grill")))
     await kitchen.wait_for_selector('#conn[data-state="live"]', timeout=5000)
+    # The navigations it starts, counted where the login page can read them.
+    await kitchen.evaluate("""() => {
+      sessionStorage.setItem("navigations", "0");
+      navigation.addEventListener("navigate", () => sessionStorage.setItem(
+        "navigations", String(Number(sessionStorage.getItem("navigations")) + 1)));
+    }""")
 
     async with session.delete(server.make_url(f"/api/tokens/{token_id(grill)}"),
                               headers={"Authorization": f"Bearer {ADMIN}"}) as response:
@@ -173,6 +179,9 @@ async def test_a_page_whose_token_is_revoked_goes_to_login_by_itself(
     # Its sockets close with 4401; the tablet shows the login form, to come back after.
     await kitchen.wait_for_url(re.compile(r"/login\?next="), timeout=5000)
     assert await kitchen.locator("input[name=next]").input_value() == "/kitchen?station=grill"
+    # Once: the kitchen watches its side topics as well, and a second navigation would abort
+    # the first.
+    assert await kitchen.evaluate("sessionStorage.getItem('navigations')") == "1"
 
 
 # ---- Pairing: the dashboard makes a code, a tablet types it ----------------------------------

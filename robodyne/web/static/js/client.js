@@ -140,13 +140,15 @@ export function loginUrl() {
 // token (4401), the page says so and links to /login; refused for its role, it offers to sign
 // in as another. A token that worked and is refused now was revoked: nobody is at a staff
 // tablet to read a banner, so the tablet goes to /login itself, to be paired again.
+// Once a page: every topic's socket closes with 4401, a page may watch its topics more than once
+// (the kitchen watches its side topics when they open), and a second navigation would abort the
+// first.
+let leaving = false;
+
 export function watchConnection(topics, element, banner) {
-  let leaving = false;
   const render = () => {
     if (leaving) return;
     if (topics.some((t) => t.wasLive && t.refusedWith === NO_TOKEN)) {
-      // Once: every topic's socket closes with 4401, and a second navigation would abort the
-      // first.
       leaving = true;
       location.assign(loginUrl());
       return;

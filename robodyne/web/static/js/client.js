@@ -139,16 +139,16 @@ export function loginUrl() {
 // One state for the page (the staff's pages): live only when every topic is. Refused without a
 // token (4401), the page says so and links to /login; refused for its role, it offers to sign
 // in as another. A token that worked and is refused now was revoked: nobody is at a staff
-// tablet to read a banner, so the tablet goes to /login itself, to be paired again.
-// Once a page: every topic's socket closes with 4401, a page may watch its topics more than once
-// (the kitchen watches its side topics when they open), and a second navigation would abort the
-// first.
-let leaving = false;
-
-export function watchConnection(topics, element, banner) {
+// tablet to read a banner, so the tablet goes to /login itself, to be paired again. Topics a
+// page opens later (the kitchen's side topics, the calls) join with `add`: one watcher a page.
+export function watchConnection(watched, element, banner) {
+  const topics = [];
+  let leaving = false;
   const render = () => {
     if (leaving) return;
     if (topics.some((t) => t.wasLive && t.refusedWith === NO_TOKEN)) {
+      // Once: every topic's socket closes with 4401, and a second navigation would abort the
+      // first.
       leaving = true;
       location.assign(loginUrl());
       return;
@@ -171,11 +171,16 @@ export function watchConnection(topics, element, banner) {
       banner.textContent = t("conn.banner");
     }
   };
-  for (const topic of topics) {
-    const previous = topic.onState;
-    topic.onState = (t) => { previous(t); render(); };
-  }
-  render();
+  const add = (...more) => {
+    for (const topic of more) {
+      const previous = topic.onState;
+      topic.onState = (t) => { previous(t); render(); };
+      topics.push(topic);
+    }
+    render();
+  };
+  add(...watched);
+  return { add };
 }
 
 // A fresh Idempotency-Key (docs/api.md, "Idempotency"). crypto.randomUUID exists only in a

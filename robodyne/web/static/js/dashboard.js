@@ -32,7 +32,7 @@ api("GET", "/api/me").then((me) => {
   pairing.enable(may.has("tokens"));
   today.enable(me.may_report);
   const callsTopic = calls.enable(me.may_read.includes("calls"), may.has("calls"));
-  if (callsTopic) watchConnection([...topics, callsTopic], document.getElementById("conn"), document.getElementById("banner"));
+  if (callsTopic) connection.add(callsTopic);
   renderRobots(); drawTables(); renderTables(); panel.render();
 }).catch(() => {});
 
@@ -63,8 +63,8 @@ const cameras = new Topic("video_streams", { onChange: renderCameras });
 const places = new Topic("places", {
   key: (place) => place.name, onChange: () => floorMap.drawPlaces(places.list(), { label: (name) => t(`map.${name}`) }),
 });
-const topics = [robots, tables, tasks, events, status, cameras, places];
-watchConnection(topics, document.getElementById("conn"), document.getElementById("banner"));
+const connection = watchConnection([robots, tables, tasks, events, status, cameras, places],
+  document.getElementById("conn"), document.getElementById("banner"));
 
 // Table markers are kept and updated in place (floormap.js), so a focused table keeps its
 // focus and its menu.

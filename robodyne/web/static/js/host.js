@@ -21,12 +21,12 @@ const visits = new Topic("visits", { onChange: render });
 const byLabel = (a, b) => a.label.localeCompare(b.label, lang, { numeric: true });
 const tableLabel = (id) => tables.items.get(id)?.label ?? `#${id}`;
 const calls = new CallsPanel(el("calls-panel"), { tableLabel });
-watchConnection([customers, tables, visits], el("conn"), el("banner"));
+const connection = watchConnection([customers, tables, visits], el("conn"), el("banner"));
 
 api("GET", "/api/me").then((me) => {
   may = new Set(me.may_write);
   const callsTopic = calls.enable(me.may_read.includes("calls"), may.has("calls"));
-  if (callsTopic) watchConnection([customers, tables, visits, callsTopic], el("conn"), el("banner"));
+  if (callsTopic) connection.add(callsTopic);
   render();
 }).catch(() => {});
 

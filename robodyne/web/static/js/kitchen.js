@@ -62,9 +62,9 @@ function startSideTopics(topic) {
   if (topic.state !== "live" || menu) return;
   menu = new Topic("menu", { onChange: render });
   tasks = new Topic("tasks", { onChange: render });
-  watchConnection([orders, tables, menu, tasks], document.getElementById("conn"), document.getElementById("banner"));
+  connection.add(menu, tasks);
 }
-watchConnection([orders, tables], document.getElementById("conn"), document.getElementById("banner"));
+const connection = watchConnection([orders, tables], document.getElementById("conn"), document.getElementById("banner"));
 
 // --- what a screen shows --------------------------------------------------------------------
 
